@@ -1,0 +1,155 @@
+/**
+ * Every Redis key taskmill reads or writes, byte-identical to Go asynq's `internal/base` key
+ * builders (spec §2). Per-queue keys carry the `{<queue>}` hash tag so that all keys of one queue
+ * live in one Redis Cluster slot and every task script stays single-slot.
+ */
+
+/** The key namespace shared with Go asynq; it is not configurable (asynq declined a prefix option). */
+export const NAMESPACE = 'asynq';
+
+/** SET of every queue name a client has enqueued into. */
+export const ALL_QUEUES = 'asynq:queues';
+/** ZSET of server-info keys scored by their expiry (Unix seconds). */
+export const ALL_SERVERS = 'asynq:servers';
+/** ZSET of worker-info keys scored by their expiry (Unix seconds). */
+export const ALL_WORKERS = 'asynq:workers';
+/** ZSET of scheduler-entry keys scored by their expiry (Unix seconds). */
+export const ALL_SCHEDULERS = 'asynq:schedulers';
+/** Pub/Sub channel whose messages are task ids to cancel. */
+export const CANCEL_CHANNEL = 'asynq:cancel';
+
+/** `asynq:{q}:` — the prefix of every key of one queue. */
+export function queueKeyPrefix(qname: string): string {
+  return `asynq:{${qname}}:`;
+}
+
+/** `asynq:{q}:t:` — the prefix of task hashes; Lua scripts append the task id to it. */
+export function taskKeyPrefix(qname: string): string {
+  return `asynq:{${qname}}:t:`;
+}
+
+/** `asynq:{q}:g:` — the prefix of group ZSETs. */
+export function groupKeyPrefix(qname: string): string {
+  return `asynq:{${qname}}:g:`;
+}
+
+/** The task hash `asynq:{q}:t:<id>` (braces only around the queue). */
+export function taskKey(qname: string, id: string): string {
+  return `asynq:{${qname}}:t:${id}`;
+}
+
+/** LIST of pending task ids; LPUSH adds, the right end is the head of the line. */
+export function pendingKey(qname: string): string {
+  return `asynq:{${qname}}:pending`;
+}
+
+/** LIST of active (leased) task ids. */
+export function activeKey(qname: string): string {
+  return `asynq:{${qname}}:active`;
+}
+
+/** ZSET of active task ids scored by lease expiry (Unix seconds). */
+export function leaseKey(qname: string): string {
+  return `asynq:{${qname}}:lease`;
+}
+
+/** ZSET of scheduled task ids scored by process-at (Unix seconds). */
+export function scheduledKey(qname: string): string {
+  return `asynq:{${qname}}:scheduled`;
+}
+
+/** ZSET of retry task ids scored by retry-at (Unix seconds). */
+export function retryKey(qname: string): string {
+  return `asynq:{${qname}}:retry`;
+}
+
+/** ZSET of archived (dead-letter) task ids scored by archive time (Unix seconds). */
+export function archivedKey(qname: string): string {
+  return `asynq:{${qname}}:archived`;
+}
+
+/** ZSET of completed task ids scored by their expiry (completion + retention, Unix seconds). */
+export function completedKey(qname: string): string {
+  return `asynq:{${qname}}:completed`;
+}
+
+/** STRING whose existence pauses the queue. */
+export function pausedKey(qname: string): string {
+  return `asynq:{${qname}}:paused`;
+}
+
+/** SET of group names that have aggregating tasks. */
+export function allGroups(qname: string): string {
+  return `asynq:{${qname}}:groups`;
+}
+
+/** ZSET of the tasks of one group. */
+export function groupKey(qname: string, group: string): string {
+  return `asynq:{${qname}}:g:${group}`;
+}
+
+/** ZSET of aggregation-set keys scored by their deadline. */
+export function allAggregationSets(qname: string): string {
+  return `asynq:{${qname}}:aggregation_sets`;
+}
+
+/** Formats a Date as the UTC `YYYY-MM-DD` used in daily stats keys. */
+export function utcDate(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
+
+/** Daily processed counter `asynq:{q}:processed:<YYYY-MM-DD>` (UTC date). */
+export function processedKey(qname: string, at: Date): string {
+  return `asynq:{${qname}}:processed:${utcDate(at)}`;
+}
+
+/** Daily failed counter `asynq:{q}:failed:<YYYY-MM-DD>` (UTC date). */
+export function failedKey(qname: string, at: Date): string {
+  return `asynq:{${qname}}:failed:${utcDate(at)}`;
+}
+
+/** Total processed counter. */
+export function processedTotalKey(qname: string): string {
+  return `asynq:{${qname}}:processed`;
+}
+
+/** Total failed counter. */
+export function failedTotalKey(qname: string): string {
+  return `asynq:{${qname}}:failed`;
+}
+
+/**
+ * The uniqueness lock `asynq:{q}:unique:<type>:<md5hex>`. A nil payload (undefined) leaves the
+ * digest out and the key ends with `:`; an empty payload hashes to md5("") — two distinct Go cases.
+ */
+export function uniqueKey(qname: string, type: string, payloadMd5Hex: string | undefined): string {
+  return `asynq:{${qname}}:unique:${type}:${payloadMd5Hex ?? ''}`;
+}
+
+/** STRING holding a ServerInfo: `asynq:servers:{host:pid:serverId}`. */
+export function serverInfoKey(host: string, pid: number, serverId: string): string {
+  return `asynq:servers:{${host}:${pid}:${serverId}}`;
+}
+
+/** HASH of WorkerInfo by task id: `asynq:workers:{host:pid:serverId}`. */
+export function workersKey(host: string, pid: number, serverId: string): string {
+  return `asynq:workers:{${host}:${pid}:${serverId}}`;
+}
+
+/** LIST of SchedulerEntry messages: `asynq:schedulers:{schedulerId}`. */
+export function schedulerEntriesKey(schedulerId: string): string {
+  return `asynq:schedulers:{${schedulerId}}`;
+}
+
+/** ZSET of enqueue events of one scheduler entry (no braces): `asynq:scheduler_history:<entryId>`. */
+export function schedulerHistoryKey(entryId: string): string {
+  return `asynq:scheduler_history:${entryId}`;
+}
+
+/**
+ * Prefix of taskmill's extension keys for one queue: `asynq:{q}:x:`. Go peers never read these,
+ * and the hash tag keeps them in the queue's slot.
+ */
+export function extensionKeyPrefix(qname: string): string {
+  return `asynq:{${qname}}:x:`;
+}

@@ -1,0 +1,57 @@
+import type { ServerInfo, TaskMessage, WorkerInfo } from '../base/message.js';
+
+/** A task taken from a pending list: its id and its still-encoded message. */
+export interface DequeuedTask {
+  id: string;
+  rawMsg: Buffer;
+}
+
+/** An active task whose lease ran out, found by the recoverer. */
+export interface ExpiredLease {
+  queue: string;
+  id: string;
+  rawMsg: Buffer;
+}
+
+/** One task to create. */
+export interface EnqueueItem {
+  msg: TaskMessage;
+  /** Unix seconds to run at, or 0 for pending now. */
+  processAtSec: number;
+  /** The uniqueness lock key, or '' for none. */
+  uniqueKey: string;
+  /** Lock TTL in whole seconds (ignored without a unique key). */
+  uniqueTtlSec: number;
+}
+
+/** One task to acknowledge as finished. */
+export interface DoneItem {
+  msg: TaskMessage;
+  /** The handler revoked the task: delete it even when it has a retention. */
+  revoked: boolean;
+}
+
+/**
+ * What the server components need from the store. {@link RDB} implements it on Redis; tests can
+ * wrap it to inject faults. Times are epoch milliseconds unless a name says otherwise.
+ */
+export interface Broker {
+  ping(): Promise<void>;
+  dequeue(qname: string, count: number, leaseExpirySec: number): Promise<DequeuedTask[]>;
+  done(qname: string, items: readonly DoneItem[], nowMs: number): Promise<number[]>;
+  retry(msg: TaskMessage, retryAtMs: number, isFailure: boolean, nowMs: number): Promise<boolean>;
+  archive(msg: TaskMessage, nowMs: number, limits: { maxSize: number; maxAgeMs: number }): Promise<boolean>;
+  requeue(qname: string, ids: readonly string[]): Promise<number[]>;
+  forwardIfReady(queues: readonly string[], nowMs: number): Promise<number>;
+  extendLease(qname: string, ids: readonly string[], expirySec: number): Promise<void>;
+  listLeaseExpired(qname: string, cutoffSec: number, limit: number): Promise<ExpiredLease[]>;
+  deleteExpiredCompletedTasks(qname: string, nowMs: number, batchSize: number): Promise<number>;
+  writeResult(qname: string, id: string, data: Uint8Array): Promise<number>;
+  writeServerState(
+    info: ServerInfo,
+    workers: readonly WorkerInfo[],
+    ttlMs: number,
+    nowMs: number,
+  ): Promise<void>;
+  clearServerState(host: string, pid: number, serverId: string): Promise<void>;
+}

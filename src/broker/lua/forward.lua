@@ -1,0 +1,27 @@
+-- Moves up to 100 due tasks from the scheduled or retry ZSET into the pending list (or back into
+-- their group when the task hash has a 'group' field). Mirrors asynq's forward script, including
+-- its quirk of not re-adding the group name to the groups set.
+--
+-- KEYS[1] -> asynq:{<qname>}:scheduled or asynq:{<qname>}:retry
+-- KEYS[2] -> asynq:{<qname>}:pending
+-- ARGV[1] -> now, unix seconds
+-- ARGV[2] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[3] -> now, unix nanoseconds (pending_since)
+-- ARGV[4] -> group key prefix asynq:{<qname>}:g:
+--
+-- Returns the number of tasks moved; the caller repeats until it returns 0.
+local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, 100)
+for _, id in ipairs(ids) do
+  local taskKey = ARGV[2] .. id
+  local group = redis.call('HGET', taskKey, 'group')
+  if group and group ~= '' then
+    redis.call('ZADD', ARGV[4] .. group, ARGV[1], id)
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HSET', taskKey, 'state', 'aggregating')
+  else
+    redis.call('LPUSH', KEYS[2], id)
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', ARGV[3])
+  end
+end
+return #ids

@@ -1,0 +1,17 @@
+-- Writes a server's ServerInfo and the WorkerInfo of each task it is running. Mirrors asynq's
+-- writeServerState script; the caller ZADDs the keys to asynq:servers / asynq:workers first.
+--
+-- KEYS[1] -> asynq:servers:{<host>:<pid>:<server_id>}
+-- KEYS[2] -> asynq:workers:{<host>:<pid>:<server_id>}
+-- ARGV[1] -> TTL in seconds
+-- ARGV[2] -> encoded ServerInfo
+-- ARGV[3..] -> alternating task id and encoded WorkerInfo
+--
+-- Returns OK.
+redis.call('SETEX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('DEL', KEYS[2])
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+end
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return redis.status_reply('OK')

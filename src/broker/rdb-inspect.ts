@@ -1,0 +1,166 @@
+import { toTaskmillError } from './errors.js';
+import { type OwnedConnection, closeConnection } from './redis.js';
+import { runScript } from './script.js';
+import * as scripts from './scripts.generated.js';
+import * as keys from '../base/keys.js';
+import { unixSeconds } from '../base/time.js';
+
+/** Raw per-queue numbers as the current-stats script returns them. */
+export interface RawQueueStats {
+  pending: number;
+  active: number;
+  scheduled: number;
+  retry: number;
+  archived: number;
+  completed: number;
+  aggregating: number;
+  groups: number;
+  processed: number;
+  failed: number;
+  processedTotal: number;
+  failedTotal: number;
+  paused: boolean;
+  /** pending_since of the oldest pending task in Unix ns, or 0. */
+  oldestPendingSinceNs: bigint;
+}
+
+/** A task hash as read for the inspector. */
+export interface RawTaskInfo {
+  msg: Buffer;
+  state: string;
+  /** Unix seconds; 0 = none. */
+  nextProcessAtSec: number;
+  result: Buffer | undefined;
+}
+
+/** Read and admin operations for the Inspector (asynq's inspect.go side of the broker). */
+export class RDBInspect {
+  readonly #conn: OwnedConnection;
+
+  constructor(conn: OwnedConnection) {
+    this.#conn = conn;
+  }
+
+  async #run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toTaskmillError(err, this.#conn, what);
+    }
+  }
+
+  /** Names in `asynq:queues`. */
+  async queues(): Promise<string[]> {
+    return (await this.#run('SMEMBERS', () => this.#conn.redis.smembers(keys.ALL_QUEUES))).sort();
+  }
+
+  /** Whether the queue is registered. */
+  async queueExists(qname: string): Promise<boolean> {
+    return (await this.#run('SISMEMBER', () => this.#conn.redis.sismember(keys.ALL_QUEUES, qname))) === 1;
+  }
+
+  /** Sizes and counters of one queue. */
+  async currentStats(qname: string, nowMs: number): Promise<RawQueueStats> {
+    const now = new Date(nowMs);
+    const reply = (await this.#run('current-stats', () =>
+      runScript(
+        this.#conn.redis,
+        scripts.currentStats,
+        [
+          keys.pendingKey(qname),
+          keys.activeKey(qname),
+          keys.scheduledKey(qname),
+          keys.retryKey(qname),
+          keys.archivedKey(qname),
+          keys.completedKey(qname),
+          keys.processedKey(qname, now),
+          keys.failedKey(qname, now),
+          keys.processedTotalKey(qname),
+          keys.failedTotalKey(qname),
+          keys.pausedKey(qname),
+          keys.allGroups(qname),
+        ],
+        [keys.taskKeyPrefix(qname), keys.groupKeyPrefix(qname)],
+      ),
+    )) as (Buffer | number)[];
+    const map = new Map<string, Buffer | number>();
+    for (let i = 0; i < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1] as Buffer | number);
+    const num = (name: string) => Number(map.get(name) ?? 0);
+    return {
+      pending: num('pending'),
+      active: num('active'),
+      scheduled: num('scheduled'),
+      retry: num('retry'),
+      archived: num('archived'),
+      completed: num('completed'),
+      aggregating: num('aggregating'),
+      groups: num('group_size'),
+      processed: num('processed'),
+      failed: num('failed'),
+      processedTotal: num('processed_total'),
+      failedTotal: num('failed_total'),
+      paused: num('paused') === 1,
+      oldestPendingSinceNs: BigInt(String(map.get('oldest_pending_since') ?? 0) || '0'),
+    };
+  }
+
+  /** One task, or undefined when it does not exist. */
+  async getTaskInfo(qname: string, id: string, nowMs: number): Promise<RawTaskInfo | undefined> {
+    const reply = (await this.#run('get-task-info', () =>
+      runScript(
+        this.#conn.redis,
+        scripts.getTaskInfo,
+        [keys.taskKey(qname, id)],
+        [id, unixSeconds(nowMs), keys.queueKeyPrefix(qname)],
+      ),
+    )) as [Buffer, Buffer, Buffer | number, Buffer] | null;
+    if (!reply) return undefined;
+    const [msg, state, next, result] = reply;
+    return {
+      msg,
+      state: state.toString(),
+      nextProcessAtSec: Number(String(next)),
+      result: result.length > 0 ? result : undefined,
+    };
+  }
+
+  /** Daily processed/failed counts for the last `days` UTC days, newest first. */
+  async history(
+    qname: string,
+    days: number,
+    nowMs: number,
+  ): Promise<{ date: string; processed: number; failed: number }[]> {
+    const dates = Array.from({ length: days }, (_, i) => new Date(nowMs - i * 86_400_000));
+    const keyList = dates.flatMap((d) => [keys.processedKey(qname, d), keys.failedKey(qname, d)]);
+    const values = await this.#run('MGET', () => this.#conn.redis.mget(...keyList));
+    return dates.map((d, i) => ({
+      date: keys.utcDate(d),
+      processed: Number(values[2 * i] ?? 0),
+      failed: Number(values[2 * i + 1] ?? 0),
+    }));
+  }
+
+  /** SETNX the paused key; false when it was already paused. */
+  async pause(qname: string, nowMs: number): Promise<boolean> {
+    return (
+      (await this.#run('SETNX paused', () =>
+        this.#conn.redis.setnx(keys.pausedKey(qname), unixSeconds(nowMs)),
+      )) === 1
+    );
+  }
+
+  /** DEL the paused key; false when it was not paused. */
+  async unpause(qname: string): Promise<boolean> {
+    return (await this.#run('DEL paused', () => this.#conn.redis.del(keys.pausedKey(qname)))) === 1;
+  }
+
+  /** PUBLISH a cancellation to every server. */
+  async publishCancel(taskId: string): Promise<void> {
+    await this.#run('PUBLISH', () => this.#conn.redis.publish(keys.CANCEL_CHANNEL, taskId));
+  }
+
+  /** Closes the connection if it was opened here. */
+  async close(): Promise<void> {
+    await closeConnection(this.#conn);
+  }
+}

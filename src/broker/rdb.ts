@@ -1,0 +1,298 @@
+import type { Broker, DequeuedTask, DoneItem, EnqueueItem, ExpiredLease } from './broker.js';
+import { toTaskmillError } from './errors.js';
+import { type OwnedConnection, closeConnection } from './redis.js';
+import { type Script, runScript } from './script.js';
+import * as scripts from './scripts.generated.js';
+import * as keys from '../base/keys.js';
+import type { ServerInfo, TaskMessage, WorkerInfo } from '../base/message.js';
+import { DAY, INT64_MAX, unixNanosString, unixSeconds } from '../base/time.js';
+import { encodeServerInfo, encodeTaskMessage, encodeWorkerInfo } from '../base/wire.js';
+
+/** Stats counters expire 90 days after they are created, as in asynq. */
+const STATS_TTL_MS = 90 * DAY;
+
+/**
+ * RDB is the Redis implementation of {@link Broker}: every task state change goes through one of
+ * the Lua scripts in ./lua, and every other module reaches Redis only through here.
+ */
+export class RDB implements Broker {
+  readonly #conn: OwnedConnection;
+
+  constructor(conn: OwnedConnection) {
+    this.#conn = conn;
+  }
+
+  /** The underlying connection (for components that need a duplicate, e.g. the subscriber). */
+  get connection(): OwnedConnection {
+    return this.#conn;
+  }
+
+  async #run(what: string, fn: () => Promise<unknown>): Promise<unknown> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toTaskmillError(err, this.#conn, what);
+    }
+  }
+
+  #script(script: Script, keyList: readonly string[], args: readonly (string | Uint8Array | number)[]) {
+    return this.#run(script.name, () => runScript(this.#conn.redis, script, keyList, args));
+  }
+
+  /** Checks that Redis answers. */
+  async ping(): Promise<void> {
+    await this.#run('PING', () => this.#conn.redis.ping());
+  }
+
+  /** Adds queue names to `asynq:queues` so inspectors (ours and asynqmon) list them. */
+  async registerQueues(queues: readonly string[]): Promise<void> {
+    if (queues.length === 0) return;
+    await this.#run('SADD asynq:queues', () => this.#conn.redis.sadd(keys.ALL_QUEUES, ...queues));
+  }
+
+  /** Creates tasks in one queue; returns one code per item: 1 created, 0 id conflict, -1 duplicate. */
+  async enqueue(qname: string, items: readonly EnqueueItem[], nowMs: number): Promise<number[]> {
+    const args: (string | Uint8Array | number)[] = [keys.taskKeyPrefix(qname), unixNanosString(nowMs)];
+    for (const item of items) {
+      args.push(
+        item.msg.id,
+        encodeTaskMessage(item.msg),
+        item.processAtSec,
+        item.uniqueKey,
+        item.uniqueTtlSec,
+      );
+    }
+    const reply = await this.#script(
+      scripts.enqueue,
+      [keys.pendingKey(qname), keys.scheduledKey(qname)],
+      args,
+    );
+    return reply as number[];
+  }
+
+  /** Leases up to `count` pending tasks of a queue (none when paused or empty). */
+  async dequeue(qname: string, count: number, leaseExpirySec: number): Promise<DequeuedTask[]> {
+    const reply = (await this.#script(
+      scripts.dequeue,
+      [keys.pendingKey(qname), keys.pausedKey(qname), keys.activeKey(qname), keys.leaseKey(qname)],
+      [leaseExpirySec, keys.taskKeyPrefix(qname), count],
+    )) as Buffer[];
+    const out: DequeuedTask[] = [];
+    for (let i = 0; i < reply.length; i += 2) {
+      out.push({ id: (reply[i] as Buffer).toString('utf8'), rawMsg: reply[i + 1] as Buffer });
+    }
+    return out;
+  }
+
+  /**
+   * Acknowledges successful (or revoked) tasks of one queue: deleted, or kept as completed when
+   * their retention is positive. Returns one code per item: 1 done, 0 no longer active here.
+   */
+  async done(qname: string, items: readonly DoneItem[], nowMs: number): Promise<number[]> {
+    const now = new Date(nowMs);
+    const nowSec = unixSeconds(nowMs);
+    const args: (string | Uint8Array | number)[] = [
+      unixSeconds(nowMs + STATS_TTL_MS),
+      INT64_MAX,
+      keys.taskKeyPrefix(qname),
+    ];
+    for (const { msg, revoked } of items) {
+      if (msg.retention > 0 && !revoked) {
+        const completed: TaskMessage = { ...msg, completedAt: nowSec };
+        args.push(msg.id, nowSec + msg.retention, encodeTaskMessage(completed), msg.uniqueKey);
+      } else {
+        args.push(msg.id, 0, '', msg.uniqueKey);
+      }
+    }
+    const reply = await this.#script(
+      scripts.done,
+      [
+        keys.activeKey(qname),
+        keys.leaseKey(qname),
+        keys.completedKey(qname),
+        keys.processedKey(qname, now),
+        keys.processedTotalKey(qname),
+      ],
+      args,
+    );
+    return reply as number[];
+  }
+
+  /** Moves an active task to the retry set. Returns false when it is no longer active here. */
+  async retry(msg: TaskMessage, retryAtMs: number, isFailure: boolean, nowMs: number): Promise<boolean> {
+    const q = msg.queue;
+    const now = new Date(nowMs);
+    const reply = await this.#script(
+      scripts.retry,
+      [
+        keys.taskKey(q, msg.id),
+        keys.activeKey(q),
+        keys.leaseKey(q),
+        keys.retryKey(q),
+        keys.processedKey(q, now),
+        keys.failedKey(q, now),
+        keys.processedTotalKey(q),
+        keys.failedTotalKey(q),
+      ],
+      [
+        msg.id,
+        encodeTaskMessage(msg),
+        unixSeconds(retryAtMs),
+        unixSeconds(nowMs + STATS_TTL_MS),
+        isFailure ? '1' : '0',
+        INT64_MAX,
+      ],
+    );
+    return reply === 1;
+  }
+
+  /**
+   * Moves an active task to the archive and trims it to `maxSize` tasks and `maxAgeMs`.
+   * Returns false when the task is no longer active here.
+   */
+  async archive(
+    msg: TaskMessage,
+    nowMs: number,
+    limits: { maxSize: number; maxAgeMs: number },
+  ): Promise<boolean> {
+    const q = msg.queue;
+    const now = new Date(nowMs);
+    const reply = await this.#script(
+      scripts.archive,
+      [
+        keys.taskKey(q, msg.id),
+        keys.activeKey(q),
+        keys.leaseKey(q),
+        keys.archivedKey(q),
+        keys.processedKey(q, now),
+        keys.failedKey(q, now),
+        keys.processedTotalKey(q),
+        keys.failedTotalKey(q),
+      ],
+      [
+        msg.id,
+        encodeTaskMessage(msg),
+        unixSeconds(nowMs),
+        unixSeconds(nowMs - limits.maxAgeMs),
+        // The script keeps the newest (bound - 1) tasks, so bound = maxSize + 1 keeps maxSize.
+        limits.maxSize + 1,
+        unixSeconds(nowMs + STATS_TTL_MS),
+        INT64_MAX,
+        keys.taskKeyPrefix(q),
+      ],
+    );
+    return reply === 1;
+  }
+
+  /** Puts active tasks back at the head of the pending list (shutdown). */
+  async requeue(qname: string, ids: readonly string[]): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const reply = await this.#script(
+      scripts.requeue,
+      [keys.activeKey(qname), keys.leaseKey(qname), keys.pendingKey(qname)],
+      [keys.taskKeyPrefix(qname), ...ids],
+    );
+    return reply as number[];
+  }
+
+  /** Moves due scheduled and retry tasks of the given queues to pending; returns how many moved. */
+  async forwardIfReady(queues: readonly string[], nowMs: number): Promise<number> {
+    let moved = 0;
+    for (const q of queues) {
+      for (const source of [keys.scheduledKey(q), keys.retryKey(q)]) {
+        for (;;) {
+          const n = (await this.#script(
+            scripts.forward,
+            [source, keys.pendingKey(q)],
+            [unixSeconds(nowMs), keys.taskKeyPrefix(q), unixNanosString(nowMs), keys.groupKeyPrefix(q)],
+          )) as number;
+          moved += n;
+          if (n === 0) break;
+        }
+      }
+    }
+    return moved;
+  }
+
+  /** Pushes the lease of still-running tasks forward (ZADD XX: never re-creates a lost lease). */
+  async extendLease(qname: string, ids: readonly string[], expirySec: number): Promise<void> {
+    if (ids.length === 0) return;
+    const args: (string | number)[] = [];
+    for (const id of ids) args.push(expirySec, id);
+    await this.#run('ZADD lease XX', () => this.#conn.redis.zadd(keys.leaseKey(qname), 'XX', ...args));
+  }
+
+  /** Active tasks of a queue whose lease expired at or before `cutoffSec`. */
+  async listLeaseExpired(qname: string, cutoffSec: number, limit: number): Promise<ExpiredLease[]> {
+    const reply = (await this.#script(
+      scripts.listLeaseExpired,
+      [keys.leaseKey(qname), keys.activeKey(qname)],
+      [cutoffSec, keys.taskKeyPrefix(qname), limit],
+    )) as Buffer[];
+    const out: ExpiredLease[] = [];
+    for (let i = 0; i < reply.length; i += 2) {
+      out.push({ queue: qname, id: (reply[i] as Buffer).toString('utf8'), rawMsg: reply[i + 1] as Buffer });
+    }
+    return out;
+  }
+
+  /** Deletes one batch of completed tasks whose retention ran out; returns how many. */
+  async deleteExpiredCompletedTasks(qname: string, nowMs: number, batchSize: number): Promise<number> {
+    return (await this.#script(
+      scripts.deleteExpiredCompleted,
+      [keys.completedKey(qname)],
+      [unixSeconds(nowMs), keys.taskKeyPrefix(qname), batchSize],
+    )) as number;
+  }
+
+  /** Stores a handler's result with the task (HSET result), returning the byte length written. */
+  async writeResult(qname: string, id: string, data: Uint8Array): Promise<number> {
+    await this.#run('HSET result', () =>
+      this.#conn.redis.hset(keys.taskKey(qname, id), 'result', Buffer.from(data)),
+    );
+    return data.byteLength;
+  }
+
+  /** Writes ServerInfo and WorkerInfo the way asynq's heartbeater does. */
+  async writeServerState(
+    info: ServerInfo,
+    workers: readonly WorkerInfo[],
+    ttlMs: number,
+    nowMs: number,
+  ): Promise<void> {
+    const serverKey = keys.serverInfoKey(info.host, info.pid, info.serverId);
+    const workersKey = keys.workersKey(info.host, info.pid, info.serverId);
+    const expiry = unixSeconds(nowMs + ttlMs);
+    const ttlSec = Math.max(1, Math.round(ttlMs / 1000));
+    const args: (string | Uint8Array | number)[] = [ttlSec, encodeServerInfo(info)];
+    for (const w of workers) args.push(w.taskId, encodeWorkerInfo(w));
+    await this.#run('ZADD asynq:servers', () =>
+      this.#conn.redis
+        .pipeline()
+        .zadd(keys.ALL_SERVERS, expiry, serverKey)
+        .zadd(keys.ALL_WORKERS, expiry, workersKey)
+        .exec(),
+    );
+    await this.#script(scripts.writeServerState, [serverKey, workersKey], args);
+  }
+
+  /** Removes a server's state at shutdown. */
+  async clearServerState(host: string, pid: number, serverId: string): Promise<void> {
+    const serverKey = keys.serverInfoKey(host, pid, serverId);
+    const workersKey = keys.workersKey(host, pid, serverId);
+    await this.#run('ZREM asynq:servers', () =>
+      this.#conn.redis.pipeline().zrem(keys.ALL_SERVERS, serverKey).zrem(keys.ALL_WORKERS, workersKey).exec(),
+    );
+    await this.#script(scripts.clearServerState, [serverKey, workersKey], []);
+  }
+
+  /** Asks every server to cancel a running task. */
+  async publishCancel(taskId: string): Promise<void> {
+    await this.#run('PUBLISH asynq:cancel', () => this.#conn.redis.publish(keys.CANCEL_CHANNEL, taskId));
+  }
+
+  /** Closes the connection if this broker opened it. */
+  async close(): Promise<void> {
+    await closeConnection(this.#conn);
+  }
+}

@@ -1,0 +1,269 @@
+import { createHash } from 'node:crypto';
+import type { EnqueueItem } from './broker/broker.js';
+import { RDB } from './broker/rdb.js';
+import { type RedisConnOpt, openConnection } from './broker/redis.js';
+import { type Clock, realClock } from './base/clock.js';
+import * as keys from './base/keys.js';
+import { type TaskMessage, newTaskMessage } from './base/message.js';
+import {
+  ClosedError,
+  DuplicateTaskError,
+  InvalidOptionError,
+  PayloadTooLargeError,
+  TaskIdConflictError,
+  TaskmillError,
+} from './errors.js';
+import { type EnqueueOptions, type ResolvedEnqueueOptions, resolveEnqueueOptions } from './options.js';
+import { Task, type TaskDefinition, type TaskInfo } from './task.js';
+
+/** Settings for a {@link Client}. */
+export interface ClientOptions {
+  /**
+   * Largest accepted payload in bytes (after encoding); larger ones are rejected with
+   * PayloadTooLargeError before anything is sent. @defaultValue 1 MiB
+   */
+  maxPayloadBytes?: number;
+  /** Source of "now" (tests). @defaultValue the wall clock */
+  clock?: Clock;
+}
+
+/** The outcome of one task in a bulk enqueue, in input order. */
+export type BulkEnqueueResult = { ok: true; info: TaskInfo } | { ok: false; error: TaskmillError };
+
+/** Most tasks sent to Redis in one script call; bounds how long one call can block Redis. */
+const BULK_CHUNK = 1000;
+/** How long a queue name is remembered as registered in `asynq:queues` (a deleted queue reappears after). */
+const QUEUE_REGISTRATION_TTL_MS = 10_000;
+
+interface Prepared {
+  msg: TaskMessage;
+  item: EnqueueItem;
+  resolved: ResolvedEnqueueOptions;
+}
+
+/**
+ * Client enqueues tasks. It is safe to share one Client across an application; it opens its
+ * Redis connection on first use.
+ * @example
+ * const client = new Client('redis://127.0.0.1:6379');
+ * await client.enqueue(sendEmail, { to: 'a@example.com' }, { processIn: 60_000 });
+ * await client.close();
+ */
+export class Client {
+  readonly #rdb: RDB;
+  readonly #clock: Clock;
+  readonly #maxPayloadBytes: number;
+  /** Queue name → when it was last added to `asynq:queues`; only written by #register. */
+  readonly #registered = new Map<string, number>();
+  #closed = false;
+
+  constructor(redis: RedisConnOpt, options: ClientOptions = {}) {
+    const maxPayloadBytes = options.maxPayloadBytes ?? 1024 * 1024;
+    if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes <= 0) {
+      throw new InvalidOptionError(
+        `Expected \`maxPayloadBytes\` to be a positive integer, got \`${String(maxPayloadBytes)}\``,
+      );
+    }
+    this.#maxPayloadBytes = maxPayloadBytes;
+    this.#clock = options.clock ?? realClock;
+    this.#rdb = new RDB(openConnection(redis));
+  }
+
+  /**
+   * Enqueues one task: pending now, or scheduled when `processAt`/`processIn` is in the future.
+   * @throws TaskIdConflictError, DuplicateTaskError, InvalidOptionError, InvalidQueueNameError,
+   *   PayloadTooLargeError, InvalidPayloadError, RedisUnavailableError
+   */
+  async enqueue<P>(definition: TaskDefinition<P>, payload: P, options?: EnqueueOptions): Promise<TaskInfo>;
+  async enqueue(task: Task, options?: EnqueueOptions): Promise<TaskInfo>;
+  async enqueue<P>(
+    target: TaskDefinition<P> | Task,
+    payloadOrOptions?: P | EnqueueOptions,
+    maybeOptions?: EnqueueOptions,
+  ): Promise<TaskInfo> {
+    const now = this.#clock.now();
+    const prepared =
+      target instanceof Task
+        ? this.#prepare(
+            target.type,
+            target.payload,
+            [target.options, payloadOrOptions as EnqueueOptions],
+            now,
+          )
+        : this.#prepare(
+            target.type,
+            target.encode(payloadOrOptions as P),
+            [target.options, maybeOptions],
+            now,
+          );
+    const [result] = await this.#send([prepared], now);
+    if (!result) throw new Error('unreachable: no enqueue result');
+    if (!result.ok) throw result.error;
+    return result.info;
+  }
+
+  /**
+   * Enqueues many tasks in few round trips (one script call per queue per 1000 tasks). A task that
+   * fails validation or conflicts gets an error result; the others are still enqueued.
+   * @throws RedisUnavailableError when Redis cannot be reached; with several queues or chunks some
+   *   may have been enqueued already, so give tasks ids when a retry must not duplicate them
+   */
+  async enqueueMany<P>(
+    definition: TaskDefinition<P>,
+    payloads: readonly P[],
+    options?: EnqueueOptions,
+  ): Promise<BulkEnqueueResult[]>;
+  async enqueueMany(tasks: readonly Task[], options?: EnqueueOptions): Promise<BulkEnqueueResult[]>;
+  async enqueueMany<P>(
+    target: TaskDefinition<P> | readonly Task[],
+    payloadsOrOptions?: readonly P[] | EnqueueOptions,
+    maybeOptions?: EnqueueOptions,
+  ): Promise<BulkEnqueueResult[]> {
+    const now = this.#clock.now();
+    const prepared: (Prepared | TaskmillError)[] = [];
+    const attempt = (fn: () => Prepared) => {
+      try {
+        prepared.push(fn());
+      } catch (err) {
+        if (!(err instanceof TaskmillError)) throw err;
+        prepared.push(err);
+      }
+    };
+    if (Array.isArray(target)) {
+      for (const task of target as readonly Task[]) {
+        attempt(() =>
+          this.#prepare(task.type, task.payload, [task.options, payloadsOrOptions as EnqueueOptions], now),
+        );
+      }
+    } else {
+      const definition = target as TaskDefinition<P>;
+      for (const payload of payloadsOrOptions as readonly P[]) {
+        attempt(() =>
+          this.#prepare(definition.type, definition.encode(payload), [definition.options, maybeOptions], now),
+        );
+      }
+    }
+    const valid = prepared.filter((p): p is Prepared => !(p instanceof TaskmillError));
+    const sent = await this.#send(valid, now);
+    let next = 0;
+    return prepared.map((p) =>
+      p instanceof TaskmillError ? { ok: false, error: p } : (sent[next++] as BulkEnqueueResult),
+    );
+  }
+
+  /** Closes the Redis connection (unless it was passed in by the caller). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#rdb.close();
+  }
+
+  /** Closes the client; lets `await using client = new Client(...)` work. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #prepare(
+    type: string,
+    payload: Uint8Array | undefined,
+    layers: (EnqueueOptions | undefined)[],
+    now: number,
+  ): Prepared {
+    const resolved = resolveEnqueueOptions(layers, now);
+    const size = payload?.byteLength ?? 0;
+    if (size > this.#maxPayloadBytes) throw new PayloadTooLargeError(size, this.#maxPayloadBytes);
+    let uniqueKey = '';
+    let uniqueTtlSec = 0;
+    if (resolved.uniqueTtlMs > 0) {
+      const digest = payload === undefined ? undefined : createHash('md5').update(payload).digest('hex');
+      uniqueKey = keys.uniqueKey(resolved.queue, type, digest);
+      // Like Go: a scheduled unique task holds its lock from now until processAt + ttl.
+      const until = (resolved.processAtMs || now) + resolved.uniqueTtlMs;
+      uniqueTtlSec = Math.max(1, Math.trunc((until - now) / 1000));
+    }
+    const msg = newTaskMessage({
+      type,
+      payload: payload ?? new Uint8Array(0),
+      id: resolved.taskId,
+      queue: resolved.queue,
+      retry: resolved.maxRetry,
+      timeout: resolved.timeoutSec,
+      deadline: resolved.deadlineSec,
+      retention: resolved.retentionSec,
+      uniqueKey,
+      headers: resolved.headers,
+    });
+    const processAtSec = resolved.processAtMs === 0 ? 0 : Math.floor(resolved.processAtMs / 1000);
+    return { msg, resolved, item: { msg, processAtSec, uniqueKey, uniqueTtlSec } };
+  }
+
+  async #send(prepared: readonly Prepared[], now: number): Promise<BulkEnqueueResult[]> {
+    if (this.#closed) throw new ClosedError('client');
+    const byQueue = new Map<string, number[]>();
+    prepared.forEach((p, index) => {
+      const list = byQueue.get(p.msg.queue);
+      if (list) list.push(index);
+      else byQueue.set(p.msg.queue, [index]);
+    });
+    const results: BulkEnqueueResult[] = new Array(prepared.length);
+    // Registered first, like Go: an inspector must never see tasks of a queue it cannot list.
+    await this.#register([...byQueue.keys()], now);
+    const calls: Promise<void>[] = [];
+    for (const [queue, indexes] of byQueue) {
+      for (let start = 0; start < indexes.length; start += BULK_CHUNK) {
+        const chunk = indexes.slice(start, start + BULK_CHUNK);
+        calls.push(
+          this.#rdb
+            .enqueue(
+              queue,
+              chunk.map((i) => (prepared[i] as Prepared).item),
+              now,
+            )
+            .then((codes) => {
+              chunk.forEach((i, j) => (results[i] = this.#result(prepared[i] as Prepared, codes[j], now)));
+            }),
+        );
+      }
+    }
+    // Commands issued together are pipelined on the one connection.
+    await Promise.all(calls);
+    return results;
+  }
+
+  async #register(queues: string[], now: number): Promise<void> {
+    const stale = queues.filter(
+      (q) => now - (this.#registered.get(q) ?? -Infinity) > QUEUE_REGISTRATION_TTL_MS,
+    );
+    if (stale.length === 0) return;
+    await this.#rdb.registerQueues(stale);
+    for (const q of stale) this.#registered.set(q, now);
+  }
+
+  #result(p: Prepared, code: number | undefined, now: number): BulkEnqueueResult {
+    if (code === 0) return { ok: false, error: new TaskIdConflictError(p.msg.queue, p.msg.id) };
+    if (code === -1) return { ok: false, error: new DuplicateTaskError(p.msg.queue, p.item.uniqueKey) };
+    const scheduled = p.item.processAtSec !== 0;
+    return {
+      ok: true,
+      info: {
+        id: p.msg.id,
+        queue: p.msg.queue,
+        type: p.msg.type,
+        payload: Buffer.from(p.msg.payload),
+        headers: p.msg.headers,
+        state: scheduled ? 'scheduled' : 'pending',
+        maxRetry: p.msg.retry,
+        retried: 0,
+        lastError: '',
+        lastFailedAt: undefined,
+        timeout: p.msg.timeout * 1000,
+        deadline: p.msg.deadline ? new Date(p.msg.deadline * 1000) : undefined,
+        retention: p.msg.retention * 1000,
+        completedAt: undefined,
+        nextProcessAt: new Date(scheduled ? p.resolved.processAtMs : now),
+        group: '',
+        result: undefined,
+      },
+    };
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * Every public error class. Each has a stable `code` that survives duplicate package copies and
+ * goes into logs, CLI exit messages and JSON; callers branch with `instanceof` or on `code`.
+ * The catalogue with explanations is docs/errors.md (a test keeps the two in step).
+ */
+
+/** Base class of every error taskmill throws on purpose. */
+export class TaskmillError extends Error {
+  /** Stable machine-readable identifier, e.g. `ERR_TASK_ID_CONFLICT`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An option or argument has an invalid value (thrown before anything is sent to Redis). */
+export class InvalidOptionError extends TaskmillError {
+  constructor(message: string) {
+    super('ERR_INVALID_OPTION', message);
+  }
+}
+
+/** A queue name is blank or contains characters that break Redis Cluster hash tags. */
+export class InvalidQueueNameError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    reason: string,
+  ) {
+    super('ERR_INVALID_QUEUE_NAME', `invalid queue name ${JSON.stringify(queue)}: ${reason}`);
+  }
+}
+
+/** The encoded payload is larger than the configured limit. */
+export class PayloadTooLargeError extends TaskmillError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super('ERR_PAYLOAD_TOO_LARGE', `payload is ${size} bytes, more than the limit of ${limit} bytes`);
+  }
+}
+
+/** A payload failed its task definition's validation, at enqueue or when a worker decodes it. */
+export class InvalidPayloadError extends TaskmillError {
+  constructor(
+    readonly taskType: string,
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super('ERR_INVALID_PAYLOAD', `invalid payload for task type "${taskType}": ${reason}`, options);
+  }
+}
+
+/** A task with the same id already exists in the queue, in any state (asynq's ErrTaskIDConflict). */
+export class TaskIdConflictError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+  ) {
+    super('ERR_TASK_ID_CONFLICT', `task id "${taskId}" conflicts with another task in queue "${queue}"`);
+  }
+}
+
+/** A unique task's lock is held by another task (asynq's ErrDuplicateTask). */
+export class DuplicateTaskError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly uniqueKey: string,
+  ) {
+    super('ERR_DUPLICATE_TASK', `task already exists: unique lock ${uniqueKey} is held`);
+  }
+}
+
+/** The task does not exist in the queue. */
+export class TaskNotFoundError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+  ) {
+    super('ERR_TASK_NOT_FOUND', `task ${taskId} not found in queue "${queue}"`);
+  }
+}
+
+/** The queue is not registered in `asynq:queues`. */
+export class QueueNotFoundError extends TaskmillError {
+  constructor(readonly queue: string) {
+    super('ERR_QUEUE_NOT_FOUND', `queue "${queue}" does not exist`);
+  }
+}
+
+/** Pausing a queue that is already paused. */
+export class QueueAlreadyPausedError extends TaskmillError {
+  constructor(readonly queue: string) {
+    super('ERR_QUEUE_ALREADY_PAUSED', `queue "${queue}" is already paused`);
+  }
+}
+
+/** Unpausing a queue that is not paused. */
+export class QueueNotPausedError extends TaskmillError {
+  constructor(readonly queue: string) {
+    super('ERR_QUEUE_NOT_PAUSED', `queue "${queue}" is not paused`);
+  }
+}
+
+/** Redis could not be reached (refused, timed out, or the connection is down). */
+export class RedisUnavailableError extends TaskmillError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_REDIS_UNAVAILABLE', message, options);
+  }
+}
+
+/** Redis answered a command with an error. */
+export class RedisCommandError extends TaskmillError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_REDIS_COMMAND', message, options);
+  }
+}
+
+/** The object was closed or shut down and cannot be used again. */
+export class ClosedError extends TaskmillError {
+  constructor(what: string) {
+    super('ERR_CLOSED', `${what} is closed`);
+  }
+}
+
+/** Thrown (anywhere in the `cause` chain) by a handler: archive the task now, without retrying. */
+export class SkipRetryError extends TaskmillError {
+  constructor(message = 'skip retry for the task', options?: ErrorOptions) {
+    super('ERR_SKIP_RETRY', message, options);
+  }
+}
+
+/** Thrown by a handler: drop the task, counted as processed, neither retried nor archived. */
+export class RevokeTaskError extends TaskmillError {
+  constructor(message = 'revoke task', options?: ErrorOptions) {
+    super('ERR_REVOKE_TASK', message, options);
+  }
+}
+
+/** A handler threw something that is not an Error; the value is kept in the message. */
+export class HandlerPanicError extends TaskmillError {
+  constructor(readonly value: unknown) {
+    super('ERR_HANDLER_PANIC', `panic error cause by: handler threw a non-Error value: ${describe(value)}`);
+  }
+}
+
+/** No handler is registered for the task's type. */
+export class HandlerNotFoundError extends TaskmillError {
+  constructor(readonly taskType: string) {
+    super('ERR_HANDLER_NOT_FOUND', `handler not found for task "${taskType}"`);
+  }
+}
+
+/** The task's timeout or deadline passed before its handler finished (asynq's error text). */
+export class TaskTimeoutError extends TaskmillError {
+  constructor() {
+    super('ERR_TASK_TIMEOUT', 'context deadline exceeded');
+  }
+}
+
+/** The task was cancelled while running (asynq's error text). */
+export class TaskCanceledError extends TaskmillError {
+  constructor() {
+    super('ERR_TASK_CANCELED', 'context canceled');
+  }
+}
+
+/** The worker lost the task's lease (asynq's error text); another server may recover it. */
+export class LeaseExpiredError extends TaskmillError {
+  constructor() {
+    super('ERR_LEASE_EXPIRED', 'asynq: task lease expired');
+  }
+}
+
+/** A task message in Redis could not be decoded; the task is archived with this error. */
+export class MessageDecodeError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      'ERR_MESSAGE_DECODE',
+      `taskmill: cannot decode the message of task ${taskId} in queue "${queue}": ${describe(options?.cause)}`,
+      options,
+    );
+  }
+}
+
+/** True when `err` or anything in its `cause` chain is an instance of `type` (Go's errors.Is). */
+export function hasCause(err: unknown, type: abstract new (...args: never[]) => Error): boolean {
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  while (current !== undefined && current !== null && !seen.has(current)) {
+    if (current instanceof type) return true;
+    seen.add(current);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return false;
+}
+
+/** Turns anything thrown into an Error; non-Errors become a HandlerPanicError. */
+export function coerceError(value: unknown): Error {
+  return value instanceof Error ? value : new HandlerPanicError(value);
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * taskmill: a distributed task queue for Node.js on Redis, wire-compatible with Go's hibiken/asynq.
+ * Only what is exported here is public.
+ */
+export { Client, type ClientOptions, type BulkEnqueueResult } from './client.js';
+export { Server, type ServerState } from './server/server.js';
+export type { ServerOptions } from './server/server-options.js';
+export { Inspector, type QueueInfo, type DailyStats } from './inspector.js';
+export { ServeMux, type Handler, type Middleware, type IncomingTask, type TaskContext } from './mux.js';
+export {
+  Task,
+  defineTask,
+  jsonCodec,
+  type TaskDefinition,
+  type DefineTaskConfig,
+  type PayloadCodec,
+  type TaskInfo,
+  type TaskState,
+} from './task.js';
+export type { EnqueueOptions } from './options.js';
+export {
+  TaskmillError,
+  InvalidOptionError,
+  InvalidQueueNameError,
+  PayloadTooLargeError,
+  InvalidPayloadError,
+  TaskIdConflictError,
+  DuplicateTaskError,
+  TaskNotFoundError,
+  QueueNotFoundError,
+  QueueAlreadyPausedError,
+  QueueNotPausedError,
+  RedisUnavailableError,
+  RedisCommandError,
+  ClosedError,
+  SkipRetryError,
+  RevokeTaskError,
+  HandlerPanicError,
+  HandlerNotFoundError,
+  TaskTimeoutError,
+  TaskCanceledError,
+  LeaseExpiredError,
+  MessageDecodeError,
+  hasCause,
+} from './errors.js';
+export { type Logger, type LogLevel, consoleLogger, silentLogger } from './logger.js';
+export { type Clock, SimulatedClock } from './base/clock.js';
+export { SECOND, MINUTE, HOUR, DAY } from './base/time.js';
+export type { RedisConnOpt } from './broker/redis.js';

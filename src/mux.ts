@@ -1,0 +1,114 @@
+import { HandlerNotFoundError, InvalidPayloadError, SkipRetryError } from './errors.js';
+import type { TaskDefinition } from './task.js';
+
+/** The task a handler receives. For a typed route `payload` is decoded; otherwise it is the raw bytes. */
+export interface IncomingTask<P = Buffer> {
+  readonly id: string;
+  readonly type: string;
+  readonly payload: P;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly queue: string;
+}
+
+/** What a handler knows about the attempt it runs, and how it reports back. */
+export interface TaskContext {
+  readonly taskId: string;
+  readonly queue: string;
+  /** How many failed attempts came before this one. */
+  readonly retryCount: number;
+  readonly maxRetry: number;
+  /** When this attempt is cut off (timeout or deadline, whichever is first). */
+  readonly deadline: Date;
+  /**
+   * Aborts when the attempt must stop: timeout or deadline (reason TaskTimeoutError), cancellation
+   * (TaskCanceledError), a lost lease (LeaseExpiredError), or a shutdown whose grace period ran out.
+   * Once it aborts the worker stops waiting for the handler and records the outcome.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Stores a result with the task (kept after success when the task has a retention). Strings are
+   * stored as UTF-8. Returns the number of bytes written; rejects once the signal has aborted.
+   */
+  writeResult(data: Uint8Array | string): Promise<number>;
+}
+
+/** Processes one task; resolve for success, throw to fail (see SkipRetryError, RevokeTaskError). */
+export type Handler<P = Buffer> = (task: IncomingTask<P>, ctx: TaskContext) => Promise<void> | void;
+
+/** Wraps a handler (logging, metrics, tracing...). `mux.use(a, b)` runs a, then b, then the handler. */
+export type Middleware = (next: Handler) => Handler;
+
+/**
+ * ServeMux routes tasks to handlers by type: an exact match first, otherwise the longest registered
+ * pattern that is a prefix of the type. A type with no route fails with HandlerNotFoundError (and is
+ * retried, then archived, like any failure).
+ * @example
+ * const mux = new ServeMux()
+ *   .use(logging)
+ *   .handle(sendEmail, async (task) => mail(task.payload.to))
+ *   .handle('image:', resizeAnyImage);
+ */
+export class ServeMux {
+  readonly #routes = new Map<string, Handler>();
+  readonly #middleware: Middleware[] = [];
+  /** Patterns longest first, rebuilt when a route is added. */
+  #byLength: string[] = [];
+
+  /** Registers a handler for a task type (or prefix), or a typed handler for a task definition. */
+  handle<P>(definition: TaskDefinition<P>, handler: Handler<P>): this;
+  handle(pattern: string, handler: Handler): this;
+  handle<P>(target: string | TaskDefinition<P>, handler: Handler<P> | Handler): this {
+    const pattern = typeof target === 'string' ? target : target.type;
+    if (pattern.trim() === '') throw new TypeError('ServeMux: the pattern must not be blank');
+    if (typeof handler !== 'function') throw new TypeError('ServeMux: the handler must be a function');
+    if (this.#routes.has(pattern))
+      throw new TypeError(`ServeMux: a handler for "${pattern}" is already registered`);
+    const route: Handler =
+      typeof target === 'string' ? (handler as Handler) : decodingHandler(target, handler as Handler<P>);
+    this.#routes.set(pattern, route);
+    this.#byLength = [...this.#routes.keys()].sort((a, b) => b.length - a.length);
+    return this;
+  }
+
+  /** Adds middleware, applied in registration order to every routed task. */
+  use(...middleware: Middleware[]): this {
+    this.#middleware.push(...middleware);
+    return this;
+  }
+
+  /** The handler registered for `type` (before middleware), if any. */
+  match(type: string): Handler | undefined {
+    const exact = this.#routes.get(type);
+    if (exact) return exact;
+    const pattern = this.#byLength.find((p) => type.startsWith(p));
+    return pattern === undefined ? undefined : this.#routes.get(pattern);
+  }
+
+  /** Dispatches one task: route it, wrap it in the middleware, run it. */
+  readonly processTask: Handler = (task, ctx) => {
+    const route = this.match(task.type) ?? notFound;
+    let handler = route;
+    for (let i = this.#middleware.length - 1; i >= 0; i--)
+      handler = (this.#middleware[i] as Middleware)(handler);
+    return handler(task, ctx);
+  };
+}
+
+const notFound: Handler = (task) => {
+  throw new HandlerNotFoundError(task.type);
+};
+
+/** Decodes the payload for a typed route. A payload that does not decode can never succeed, so skip retries. */
+function decodingHandler<P>(definition: TaskDefinition<P>, handler: Handler<P>): Handler {
+  return (task, ctx) => {
+    let payload: P;
+    try {
+      payload = definition.decode(task.payload);
+    } catch (err) {
+      const reason =
+        err instanceof InvalidPayloadError ? err : new InvalidPayloadError(task.type, String(err));
+      throw new SkipRetryError(reason.message, { cause: reason });
+    }
+    return handler({ ...task, payload }, ctx);
+  };
+}

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidOptionError, InvalidQueueNameError } from './errors.js';
+import { wholeSeconds } from './base/time.js';
+
+/**
+ * Per-task options. Set them on a task definition, a {@link Task}, or an `enqueue` call; the call
+ * wins over the task, which wins over the definition. Durations are in milliseconds; asynq stores
+ * them in whole seconds, so non-zero values under one second are rejected rather than silently lost.
+ */
+export interface EnqueueOptions {
+  /** Queue name. @defaultValue `'default'` */
+  queue?: string;
+  /** Task id; must be unique in its queue among tasks in any state. @defaultValue a random UUID v4 */
+  taskId?: string;
+  /** How many times a failed task is retried before it is archived. @defaultValue 25 */
+  maxRetry?: number;
+  /**
+   * Per-attempt time limit in milliseconds; the handler's signal aborts when it passes.
+   * @defaultValue 30 minutes when no `deadline` is set either, otherwise none
+   */
+  timeout?: number;
+  /** Absolute time by which the task must finish; each attempt is cut off there. */
+  deadline?: Date;
+  /** How long to keep a successful task (state `completed`), in milliseconds. @defaultValue 0: deleted at once */
+  retention?: number;
+  /** Run the task at this time rather than now. Mutually exclusive with `processIn` in one layer. */
+  processAt?: Date;
+  /** Run the task this many milliseconds from now. */
+  processIn?: number;
+  /**
+   * Deduplicate: while a lock for the same queue, type and payload is held (for this many
+   * milliseconds, at least 1000), enqueueing an equal task fails with DuplicateTaskError.
+   */
+  unique?: number;
+  /** String metadata carried with the task (tracing context travels here). Layers are merged. */
+  headers?: Record<string, string>;
+}
+
+/** Options after merging and validation, in the units the broker writes. */
+export interface ResolvedEnqueueOptions {
+  queue: string;
+  taskId: string;
+  maxRetry: number;
+  timeoutSec: number;
+  deadlineSec: number;
+  retentionSec: number;
+  /** Process-at in epoch ms, or 0 to run now. */
+  processAtMs: number;
+  /** Unique lock TTL in ms, or 0 for none. */
+  uniqueTtlMs: number;
+  headers: Record<string, string>;
+}
+
+/** asynq's defaults. */
+export const ENQUEUE_DEFAULTS = {
+  queue: 'default',
+  maxRetry: 25,
+  timeoutSec: 30 * 60,
+} as const;
+
+/**
+ * Checks a queue name: non-blank, and free of `{`/`}` which would break the Redis Cluster hash tag.
+ * @throws {@link InvalidQueueNameError}
+ */
+export function validateQueueName(queue: unknown): string {
+  if (typeof queue !== 'string') throw new InvalidQueueNameError(String(queue), 'must be a string');
+  if (queue.trim() === '') throw new InvalidQueueNameError(queue, 'must not be blank');
+  if (queue.includes('{') || queue.includes('}')) {
+    throw new InvalidQueueNameError(
+      queue,
+      'must not contain "{" or "}" (they break Redis Cluster hash tags)',
+    );
+  }
+  if (queue.length > 1000)
+    throw new InvalidQueueNameError(queue.slice(0, 40), 'is longer than 1000 characters');
+  return queue;
+}
+
+function describe(value: unknown): string {
+  return `\`${value instanceof Date ? value.toISOString() : String(value)}\` (${value instanceof Date ? 'Date' : typeof value})`;
+}
+
+function checkDuration(name: string, value: unknown, min = 0): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidOptionError(
+      `Expected \`${name}\` to be a non-negative number of milliseconds, got ${describe(value)}`,
+    );
+  }
+  if (value !== 0 && value < Math.max(min, 1000)) {
+    throw new InvalidOptionError(
+      `Expected \`${name}\` to be 0 or at least 1000 ms (it is stored in whole seconds), got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function checkDate(name: string, value: unknown): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new InvalidOptionError(`Expected \`${name}\` to be a valid Date, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Merges option layers (lowest precedence first), validates them and converts units.
+ * @throws {@link InvalidOptionError} or {@link InvalidQueueNameError}
+ */
+export function resolveEnqueueOptions(
+  layers: readonly (EnqueueOptions | undefined)[],
+  nowMs: number,
+): ResolvedEnqueueOptions {
+  const merged: EnqueueOptions = {};
+  const headers: Record<string, string> = {};
+  for (const layer of layers) {
+    if (!layer) continue;
+    if (typeof layer !== 'object')
+      throw new InvalidOptionError(`Expected options to be an object, got ${describe(layer)}`);
+    if (layer.processAt !== undefined && layer.processIn !== undefined) {
+      throw new InvalidOptionError('`processAt` and `processIn` cannot both be set');
+    }
+    // A later layer's schedule replaces an earlier one's, whichever form it takes.
+    if (layer.processAt !== undefined) delete merged.processIn;
+    if (layer.processIn !== undefined) delete merged.processAt;
+    for (const [key, value] of Object.entries(layer)) {
+      if (value !== undefined && key !== 'headers') (merged as Record<string, unknown>)[key] = value;
+    }
+    if (layer.headers !== undefined) {
+      if (typeof layer.headers !== 'object' || layer.headers === null) {
+        throw new InvalidOptionError(
+          `Expected \`headers\` to be an object of strings, got ${describe(layer.headers)}`,
+        );
+      }
+      for (const [k, v] of Object.entries(layer.headers)) {
+        if (typeof v !== 'string') {
+          throw new InvalidOptionError(`Expected header \`${k}\` to be a string, got ${describe(v)}`);
+        }
+        headers[k] = v;
+      }
+    }
+  }
+
+  const queue = validateQueueName(merged.queue ?? ENQUEUE_DEFAULTS.queue);
+  let taskId = merged.taskId;
+  if (taskId === undefined) taskId = randomUUID();
+  else if (typeof taskId !== 'string' || taskId.trim() === '' || taskId.length > 1000) {
+    throw new InvalidOptionError(
+      `Expected \`taskId\` to be a non-blank string of at most 1000 characters, got ${describe(taskId)}`,
+    );
+  }
+
+  const maxRetry = merged.maxRetry ?? ENQUEUE_DEFAULTS.maxRetry;
+  if (!Number.isInteger(maxRetry) || maxRetry < 0 || maxRetry > 2 ** 31 - 1) {
+    throw new InvalidOptionError(
+      `Expected \`maxRetry\` to be a non-negative integer, got ${describe(maxRetry)}`,
+    );
+  }
+
+  const deadline = merged.deadline === undefined ? undefined : checkDate('deadline', merged.deadline);
+  const timeoutMs = merged.timeout === undefined ? 0 : checkDuration('timeout', merged.timeout);
+  const retentionMs = merged.retention === undefined ? 0 : checkDuration('retention', merged.retention);
+  const uniqueTtlMs = merged.unique === undefined ? 0 : checkDuration('unique', merged.unique, 1000);
+  if (merged.unique !== undefined && uniqueTtlMs === 0) {
+    throw new InvalidOptionError('Expected `unique` to be at least 1000 ms, got `0` (number)');
+  }
+
+  let processAtMs = 0;
+  if (merged.processAt !== undefined) processAtMs = checkDate('processAt', merged.processAt).getTime();
+  if (merged.processIn !== undefined) {
+    const processIn = merged.processIn;
+    if (typeof processIn !== 'number' || !Number.isFinite(processIn)) {
+      throw new InvalidOptionError(
+        `Expected \`processIn\` to be a number of milliseconds, got ${describe(processIn)}`,
+      );
+    }
+    processAtMs = nowMs + processIn;
+  }
+  // Like Go, only a time strictly in the future schedules the task; otherwise it is pending now.
+  if (processAtMs <= nowMs) processAtMs = 0;
+
+  const deadlineSec = deadline ? Math.floor(deadline.getTime() / 1000) : 0;
+  // asynq: with neither a timeout nor a deadline, the task gets the 30-minute default timeout.
+  const timeoutSec =
+    timeoutMs === 0 && deadlineSec === 0 ? ENQUEUE_DEFAULTS.timeoutSec : wholeSeconds(timeoutMs);
+
+  return {
+    queue,
+    taskId,
+    maxRetry,
+    timeoutSec,
+    deadlineSec,
+    retentionSec: wholeSeconds(retentionMs),
+    processAtMs,
+    uniqueTtlMs,
+    headers,
+  };
+}

@@ -1,0 +1,118 @@
+import type { Broker } from '../broker/broker.js';
+import type { ServerInfo, WorkerInfo } from '../base/message.js';
+import { errorMessage } from '../logger.js';
+import type { Component, Loop } from './component.js';
+import { every } from './component.js';
+import type { Processor } from './processor.js';
+import type { ResolvedServerOptions } from './server-options.js';
+
+/** Identity of a server process, as written into ServerInfo/WorkerInfo. */
+export interface ServerIdentity {
+  host: string;
+  pid: number;
+  serverId: string;
+  startTime: Date;
+}
+
+/** Parameters of a {@link Heartbeater}. */
+export interface HeartbeaterParams {
+  broker: Broker;
+  processor: Processor;
+  options: ResolvedServerOptions;
+  identity: ServerIdentity;
+  /** The server's lifecycle state as asynq spells it in ServerInfo.status. */
+  status: () => string;
+}
+
+/**
+ * Heartbeater writes the server's ServerInfo and WorkerInfo the way asynq does (TTL = 2 × interval,
+ * so inspectors hide a dead server soon) and extends the leases of every task this server holds.
+ * A lease is extended in memory only after Redis accepted the new expiry; tasks whose lease could
+ * not be kept are aborted so their outcome is never written over a recovery.
+ */
+export class Heartbeater implements Component {
+  readonly #p: HeartbeaterParams;
+  #loop?: Loop;
+
+  constructor(params: HeartbeaterParams) {
+    this.#p = params;
+  }
+
+  start(): void {
+    this.#loop = every(this.#p.options.heartbeatInterval, () => this.#beat(), true);
+  }
+
+  /** Stops beating and removes the server's state from Redis. */
+  async stop(): Promise<void> {
+    await this.#loop?.stop();
+    const { host, pid, serverId } = this.#p.identity;
+    try {
+      await this.#p.broker.clearServerState(host, pid, serverId);
+    } catch (err) {
+      this.#p.options.logger.warn(`Failed to clear server state: ${errorMessage(err)}`);
+    }
+  }
+
+  async #beat(): Promise<void> {
+    const { options, processor, broker, identity } = this.#p;
+    const now = options.clock.now();
+    await this.#extendLeases(now);
+    processor.abortExpired(options.clock.now());
+
+    const running = processor.runningTasks();
+    const info: ServerInfo = {
+      host: identity.host,
+      pid: identity.pid,
+      serverId: identity.serverId,
+      concurrency: options.concurrency,
+      queues: options.queues,
+      strictPriority: options.strictPriority,
+      status: this.#p.status(),
+      startTime: identity.startTime,
+      activeWorkerCount: running.length,
+    };
+    const workers: WorkerInfo[] = running.map((t) => ({
+      host: identity.host,
+      pid: identity.pid,
+      serverId: identity.serverId,
+      taskId: t.msg.id,
+      taskType: t.msg.type,
+      taskPayload: t.msg.payload,
+      queue: t.msg.queue,
+      startTime: new Date(t.startedAt),
+      deadline: new Date(t.deadline),
+    }));
+    try {
+      await broker.writeServerState(info, workers, options.heartbeatInterval * 2, now);
+    } catch (err) {
+      options.logger.warn(`Failed to write server state: ${errorMessage(err)}`);
+    }
+  }
+
+  async #extendLeases(now: number): Promise<void> {
+    const { options, processor, broker } = this.#p;
+    const expiry = now + options.leaseDuration;
+    const byQueue = new Map<string, ReturnType<Processor['leasedTasks']>>();
+    for (const task of processor.leasedTasks()) {
+      // An expired lease is never revived: another server may already have recovered the task.
+      if (!task.lease.isValid(now)) continue;
+      const list = byQueue.get(task.msg.queue);
+      if (list) list.push(task);
+      else byQueue.set(task.msg.queue, [task]);
+    }
+    await Promise.all(
+      [...byQueue].map(async ([queue, tasks]) => {
+        try {
+          await broker.extendLease(
+            queue,
+            tasks.map((t) => t.msg.id),
+            Math.floor(expiry / 1000),
+          );
+          for (const t of tasks) t.lease.extend(expiry);
+        } catch (err) {
+          options.logger.warn(`Failed to extend leases in queue "${queue}": ${errorMessage(err)}`);
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,145 @@
+import { availableParallelism } from 'node:os';
+import { type Clock, realClock } from '../base/clock.js';
+import { DAY, MINUTE, SECOND } from '../base/time.js';
+import { type Logger, consoleLogger } from '../logger.js';
+import { validateQueueName } from '../options.js';
+import type { IncomingTask } from '../mux.js';
+import { defaultRetryDelay } from './retry-delay.js';
+
+/** Settings for a {@link Server}. Durations are in milliseconds. */
+export interface ServerOptions {
+  /** Tasks processed at once by this server. @defaultValue the number of CPUs */
+  concurrency?: number;
+  /**
+   * Queues to serve with their priorities, e.g. `{ critical: 6, default: 3, low: 1 }`.
+   * @defaultValue `{ default: 1 }`
+   */
+  queues?: Record<string, number>;
+  /**
+   * Strict priority: always drain higher-priority queues first. Otherwise (default) a queue is tried
+   * first with a probability proportional to its priority.
+   * @defaultValue false
+   */
+  strictPriority?: boolean;
+  /** Delay before retry number `retried + 1`, in ms. @defaultValue asynq's formula */
+  retryDelay?: (retried: number, error: Error, task: IncomingTask) => number;
+  /** Whether an error counts as a failure (retried count and failed stats). @defaultValue always true */
+  isFailure?: (error: Error) => boolean;
+  /** Called for every failed attempt, before the task is retried or archived. */
+  errorHandler?: (error: Error, task: IncomingTask) => void;
+  /** How long shutdown waits for running tasks before requeueing them. @defaultValue 8 s */
+  shutdownTimeout?: number;
+  /** How long the processor sleeps when every queue was empty. @defaultValue 1 s */
+  taskCheckInterval?: number;
+  /** How often server state is written and leases extended. @defaultValue 5 s */
+  heartbeatInterval?: number;
+  /** How long a lease lasts without renewal. @defaultValue 30 s (asynq's fixed value) */
+  leaseDuration?: number;
+  /** How often expired leases are recovered. @defaultValue 1 min */
+  recoveryInterval?: number;
+  /**
+   * Extra time after a lease's expiry before the recoverer takes the task, allowing for clock skew
+   * between servers. @defaultValue 30 s (as asynq)
+   */
+  recoveryGrace?: number;
+  /** How often due scheduled and retry tasks are moved to pending. @defaultValue 5 s */
+  forwardInterval?: number;
+  /** How often expired completed tasks are deleted. @defaultValue 8 s */
+  janitorInterval?: number;
+  /** Completed tasks deleted per janitor script call. @defaultValue 100 */
+  janitorBatchSize?: number;
+  /** How often failed state writes are retried. @defaultValue 5 s */
+  syncInterval?: number;
+  /** Most tasks kept in a queue's archive. @defaultValue 9999 (what asynq keeps) */
+  archiveMaxSize?: number;
+  /** Archived tasks older than this are deleted. @defaultValue 90 days */
+  archiveMaxAge?: number;
+  /** Where logs go. @defaultValue consoleLogger('info') */
+  logger?: Logger;
+  /** Source of "now" (tests). @defaultValue the wall clock */
+  clock?: Clock;
+}
+
+/** Options with every default applied and every value checked. */
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'errorHandler'>> &
+  Pick<ServerOptions, 'errorHandler'>;
+
+const DEFAULTS = {
+  strictPriority: false,
+  shutdownTimeout: 8 * SECOND,
+  taskCheckInterval: 1 * SECOND,
+  heartbeatInterval: 5 * SECOND,
+  leaseDuration: 30 * SECOND,
+  recoveryInterval: 1 * MINUTE,
+  recoveryGrace: 30 * SECOND,
+  forwardInterval: 5 * SECOND,
+  janitorInterval: 8 * SECOND,
+  janitorBatchSize: 100,
+  syncInterval: 5 * SECOND,
+  archiveMaxSize: 9999,
+  archiveMaxAge: 90 * DAY,
+} satisfies Partial<ServerOptions>;
+
+function expect(name: string, value: unknown, ok: boolean, what: string): void {
+  if (!ok)
+    throw new TypeError(`Expected \`${name}\` to be ${what}, got \`${String(value)}\` (${typeof value})`);
+}
+
+function positiveInteger(name: string, value: unknown): number {
+  expect(name, value, Number.isInteger(value) && (value as number) > 0, 'a positive integer');
+  return value as number;
+}
+
+function duration(name: string, value: unknown, min = 1): number {
+  expect(
+    name,
+    value,
+    typeof value === 'number' && Number.isFinite(value) && value >= min,
+    `a number of milliseconds >= ${min}`,
+  );
+  return value as number;
+}
+
+/**
+ * Applies defaults and validates, with p-queue-style messages.
+ * @throws TypeError naming the bad option
+ */
+export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
+  const o = {
+    ...DEFAULTS,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  };
+  const queues = options.queues ?? { default: 1 };
+  expect(
+    'queues',
+    queues,
+    typeof queues === 'object' && queues !== null && Object.keys(queues).length > 0,
+    'a non-empty object',
+  );
+  for (const [name, priority] of Object.entries(queues)) {
+    validateQueueName(name);
+    positiveInteger(`queues.${name}`, priority);
+  }
+  return {
+    concurrency: positiveInteger('concurrency', options.concurrency ?? availableParallelism()),
+    queues: { ...queues },
+    strictPriority: Boolean(o.strictPriority),
+    retryDelay: options.retryDelay ?? ((retried) => defaultRetryDelay(retried)),
+    isFailure: options.isFailure ?? (() => true),
+    errorHandler: options.errorHandler,
+    shutdownTimeout: duration('shutdownTimeout', o.shutdownTimeout, 0),
+    taskCheckInterval: duration('taskCheckInterval', o.taskCheckInterval),
+    heartbeatInterval: duration('heartbeatInterval', o.heartbeatInterval),
+    leaseDuration: duration('leaseDuration', o.leaseDuration, 1000),
+    recoveryInterval: duration('recoveryInterval', o.recoveryInterval),
+    recoveryGrace: duration('recoveryGrace', o.recoveryGrace, 0),
+    forwardInterval: duration('forwardInterval', o.forwardInterval),
+    janitorInterval: duration('janitorInterval', o.janitorInterval),
+    janitorBatchSize: positiveInteger('janitorBatchSize', o.janitorBatchSize),
+    syncInterval: duration('syncInterval', o.syncInterval),
+    archiveMaxSize: positiveInteger('archiveMaxSize', o.archiveMaxSize),
+    archiveMaxAge: duration('archiveMaxAge', o.archiveMaxAge),
+    logger: options.logger ?? consoleLogger('info'),
+    clock: options.clock ?? realClock,
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * Server lifecycle: new → active → stopped → closed.
+ *
+ * new: constructed; options are resolved and checked, nothing touches Redis.
+ * active: start() pinged Redis and started every component; tasks are fetched and run.
+ * stopped: stop() ended fetching (SIGTSTP does this under run()); running tasks finish, the
+ *   background loops keep going and the server stays visible to inspectors.
+ * closed: shutdown() drained or requeued the running tasks, stopped every component and removed the
+ *   server's state from Redis. A closed server cannot be started again.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { RDB } from '../broker/rdb.js';
+import { type RedisConnOpt, duplicateConnection, openConnection } from '../broker/redis.js';
+import { ClosedError, TaskmillError } from '../errors.js';
+import { errorMessage } from '../logger.js';
+import { type Handler, ServeMux } from '../mux.js';
+import type { Component } from './component.js';
+import { Forwarder } from './forwarder.js';
+import { Heartbeater, type ServerIdentity } from './heartbeater.js';
+import { Janitor } from './janitor.js';
+import { Processor } from './processor.js';
+import { Recoverer } from './recoverer.js';
+import { type ResolvedServerOptions, type ServerOptions, resolveServerOptions } from './server-options.js';
+import { waitForTermination } from './signals.js';
+import { Subscriber } from './subscriber.js';
+import { Syncer } from './syncer.js';
+
+/** Where a server is in its life; also written to ServerInfo.status as asynq spells it. */
+export type ServerState = 'new' | 'active' | 'stopped' | 'closed';
+
+/**
+ * Server pulls tasks from its queues and runs them with a handler or a {@link ServeMux}.
+ * @example
+ * const server = new Server('redis://127.0.0.1:6379', { concurrency: 20, queues: { critical: 6, default: 3 } });
+ * await server.run(mux); // until SIGTERM / SIGINT, then a graceful shutdown
+ */
+export class Server {
+  readonly #options: ResolvedServerOptions;
+  readonly #redis: RedisConnOpt;
+  #state: ServerState = 'new';
+  #rdb?: RDB;
+  #processor?: Processor;
+  /** Stopped in this order: producers of work first, heartbeater last (the server stays visible while it drains). */
+  #components: Component[] = [];
+  #syncer?: Syncer;
+  #shutdown?: Promise<void>;
+
+  constructor(redis: RedisConnOpt, options: ServerOptions = {}) {
+    this.#options = resolveServerOptions(options);
+    if (this.#options.heartbeatInterval >= this.#options.leaseDuration) {
+      throw new TypeError(
+        'Expected `heartbeatInterval` to be shorter than `leaseDuration`, or leases would lapse',
+      );
+    }
+    this.#redis = redis;
+  }
+
+  /** The current lifecycle state. */
+  get state(): ServerState {
+    return this.#state;
+  }
+
+  /**
+   * Connects, checks Redis answers, and starts processing.
+   * @throws ClosedError if the server was already started or shut down; RedisUnavailableError
+   */
+  async start(handler: Handler | ServeMux): Promise<void> {
+    if (this.#state !== 'new') throw new ClosedError(`server (state "${this.#state}")`);
+    const processTask: Handler = handler instanceof ServeMux ? handler.processTask : handler;
+    if (typeof processTask !== 'function')
+      throw new TypeError('Server.start: expected a handler function or a ServeMux');
+    this.#state = 'active';
+    const options = this.#options;
+    const conn = openConnection(this.#redis);
+    const rdb = new RDB(conn);
+    this.#rdb = rdb;
+    try {
+      await rdb.ping();
+    } catch (err) {
+      this.#state = 'closed';
+      await rdb.close();
+      throw err;
+    }
+
+    const syncer = new Syncer({
+      logger: options.logger,
+      clock: options.clock,
+      intervalMs: options.syncInterval,
+    });
+    const processor = new Processor({ broker: rdb, handler: processTask, options, syncer });
+    const identity: ServerIdentity = {
+      host: hostname() || 'unknown-host',
+      pid: process.pid,
+      serverId: randomUUID(),
+      startTime: new Date(options.clock.now()),
+    };
+    const heartbeater = new Heartbeater({
+      broker: rdb,
+      processor,
+      options,
+      identity,
+      status: () => this.#state,
+    });
+    const forwarder = new Forwarder({ broker: rdb, options, onForwarded: () => processor.wake() });
+    const recoverer = new Recoverer({ broker: rdb, options, onRecovered: () => processor.wake() });
+    const janitor = new Janitor({ broker: rdb, options });
+    const subscriber = new Subscriber({
+      connection: duplicateConnection(conn),
+      logger: options.logger,
+      onCancel: (id) => processor.cancel(id),
+    });
+    this.#processor = processor;
+    this.#syncer = syncer;
+    // Order matters: forwarder and processor stop first so no new work starts; heartbeater stops
+    // last so the server remains visible to inspectors while active tasks drain.
+    this.#components = [forwarder, processor, recoverer, syncer, subscriber, janitor, heartbeater];
+    for (const component of [...this.#components].reverse()) component.start();
+    options.logger.info(
+      `Server ${identity.serverId} started: concurrency ${options.concurrency}, queues ${JSON.stringify(options.queues)}`,
+    );
+  }
+
+  /**
+   * Starts, then waits for SIGTERM or SIGINT and shuts down gracefully (SIGTSTP stops fetching).
+   * Resolves once the shutdown is complete.
+   */
+  async run(handler: Handler | ServeMux): Promise<void> {
+    await this.start(handler);
+    const signal = await waitForTermination(() => this.stop());
+    this.#options.logger.info(`Received ${signal}; shutting down`);
+    await this.shutdown();
+  }
+
+  /** Stops fetching new tasks; running tasks continue and background loops keep going. */
+  stop(): void {
+    if (this.#state !== 'active') return;
+    this.#state = 'stopped';
+    this.#options.logger.info('Stopping processor: no new tasks will be fetched');
+    void this.#processor?.stop();
+  }
+
+  /**
+   * Graceful shutdown: stops fetching, waits up to `shutdownTimeout` for running tasks, puts the
+   * unfinished ones back in their queues, stops every component and closes the connection.
+   * Safe to call more than once.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#doShutdown();
+    return this.#shutdown;
+  }
+
+  /** Resolves when no task is running. */
+  async onIdle(): Promise<void> {
+    await this.#processor?.onIdle();
+  }
+
+  /** Number of failed state writes waiting to be retried (non-zero only while Redis is unreachable). */
+  get pendingWrites(): number {
+    return this.#syncer?.size ?? 0;
+  }
+
+  /** Same as shutdown(); lets `await using server = new Server(...)` work. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  async #doShutdown(): Promise<void> {
+    const previous = this.#state;
+    this.#state = 'closed';
+    if (previous === 'new') return;
+    const logger = this.#options.logger;
+    logger.info('Shutting down server');
+    for (const component of this.#components) {
+      try {
+        if (component instanceof Processor) await component.shutdown();
+        else await component.stop();
+      } catch (err) {
+        logger.error(
+          `Error while stopping a component: ${err instanceof TaskmillError ? err.code : ''} ${errorMessage(err)}`,
+        );
+      }
+    }
+    await this.#rdb?.close();
+    logger.info('Server shut down');
+  }
+}

@@ -1,0 +1,139 @@
+import { InvalidOptionError, InvalidPayloadError } from './errors.js';
+import type { EnqueueOptions } from './options.js';
+
+/** Where a task is in its life, as asynq names it in Redis. */
+export type TaskState =
+  'pending' | 'active' | 'scheduled' | 'retry' | 'archived' | 'completed' | 'aggregating';
+
+/** Turns a payload value into bytes and back. */
+export interface PayloadCodec<P> {
+  encode(payload: P): Uint8Array;
+  decode(bytes: Uint8Array): P;
+}
+
+/** JSON text in UTF-8: the default codec, readable by Go peers with `json.Unmarshal`. */
+export const jsonCodec: PayloadCodec<unknown> = {
+  encode: (payload) => Buffer.from(JSON.stringify(payload) ?? 'null'),
+  decode: (bytes) =>
+    JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')),
+};
+
+/**
+ * A task type declared once, so its payload type flows to `client.enqueue` and to the handler.
+ * Create one with {@link defineTask}.
+ */
+export interface TaskDefinition<P> {
+  /** The task type name stored in Redis (e.g. `email:send`). */
+  readonly type: string;
+  /** Options every enqueue of this type starts from; call options override them. */
+  readonly options: EnqueueOptions;
+  /** Validates and encodes a payload; throws {@link InvalidPayloadError}. */
+  encode(payload: P): Uint8Array;
+  /** Decodes and validates a payload read from Redis; throws {@link InvalidPayloadError}. */
+  decode(bytes: Uint8Array): P;
+}
+
+/** Settings for {@link defineTask}. */
+export interface DefineTaskConfig<P> {
+  /**
+   * Checks a payload and returns it (possibly narrowed). Runs before encoding at enqueue and after
+   * decoding in the worker. A zod schema fits as `validate: (v) => schema.parse(v)`.
+   */
+  validate?: (value: unknown) => P;
+  /** How payloads become bytes. @defaultValue JSON ({@link jsonCodec}) */
+  codec?: PayloadCodec<P>;
+  /** Default enqueue options for this type. */
+  options?: EnqueueOptions;
+}
+
+/**
+ * Declares a task type.
+ * @example
+ * const sendEmail = defineTask<{ to: string }>('email:send', { options: { maxRetry: 5 } });
+ * await client.enqueue(sendEmail, { to: 'a@example.com' });
+ * mux.handle(sendEmail, async (task) => mail(task.payload.to));
+ */
+export function defineTask<P = unknown>(type: string, config: DefineTaskConfig<P> = {}): TaskDefinition<P> {
+  assertTaskType(type);
+  const codec = (config.codec ?? jsonCodec) as PayloadCodec<P>;
+  const validate = config.validate;
+  const check = (value: unknown): P => {
+    if (!validate) return value as P;
+    try {
+      return validate(value);
+    } catch (err) {
+      throw new InvalidPayloadError(type, err instanceof Error ? err.message : String(err), { cause: err });
+    }
+  };
+  return {
+    type,
+    options: config.options ?? {},
+    encode(payload: P): Uint8Array {
+      const valid = check(payload);
+      try {
+        return codec.encode(valid);
+      } catch (err) {
+        throw new InvalidPayloadError(type, `cannot encode: ${String(err)}`, { cause: err });
+      }
+    },
+    decode(bytes: Uint8Array): P {
+      let value: unknown;
+      try {
+        value = codec.decode(bytes);
+      } catch (err) {
+        throw new InvalidPayloadError(type, `cannot decode: ${String(err)}`, { cause: err });
+      }
+      return check(value);
+    },
+  };
+}
+
+/**
+ * An untyped task: a type name and raw payload bytes, as Go asynq's `NewTask`. A string payload
+ * is stored as UTF-8; `undefined` is Go's nil payload (it matters only for unique keys).
+ */
+export class Task {
+  readonly type: string;
+  readonly payload: Uint8Array | undefined;
+  readonly options: EnqueueOptions;
+
+  constructor(type: string, payload?: Uint8Array | string, options: EnqueueOptions = {}) {
+    assertTaskType(type);
+    this.type = type;
+    this.payload = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+    this.options = options;
+  }
+}
+
+/** What the store knows about a task, as returned by enqueue and the inspector. */
+export interface TaskInfo {
+  id: string;
+  queue: string;
+  type: string;
+  payload: Buffer;
+  headers: Record<string, string>;
+  state: TaskState;
+  maxRetry: number;
+  retried: number;
+  /** The last error message; empty when the task never failed. */
+  lastError: string;
+  lastFailedAt: Date | undefined;
+  /** Per-attempt timeout in milliseconds; 0 = none. */
+  timeout: number;
+  deadline: Date | undefined;
+  /** How long the task is kept after success, in milliseconds; 0 = deleted at once. */
+  retention: number;
+  completedAt: Date | undefined;
+  /** When a scheduled or retry task will next run; `now` for pending tasks. */
+  nextProcessAt: Date | undefined;
+  /** Group name for aggregation; empty when none. */
+  group: string;
+  /** The result a handler wrote, if any. */
+  result: Buffer | undefined;
+}
+
+function assertTaskType(type: unknown): asserts type is string {
+  if (typeof type !== 'string' || type.trim() === '') {
+    throw new InvalidOptionError(`Expected task type to be a non-blank string, got ${JSON.stringify(type)}`);
+  }
+}
