@@ -1,0 +1,147 @@
+/**
+ * The taskmill demo: a worker and a producer on one Redis, printing what happens once a second.
+ *
+ *   npm run demo                       # starts a private redis-server (needs the binary)
+ *   REDIS_URL=redis://host:6379 npm run demo
+ *   npm run demo -- --duration 10      # stop by itself after 10 s
+ *
+ * Handlers: `demo:ok` succeeds, `demo:flaky` fails twice then succeeds, `demo:doomed` always fails
+ * and ends in the archive, `demo:slow` overruns its 1 s timeout and is retried, then archived.
+ * Ctrl-C shuts everything down cleanly and stops the private Redis.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  Client,
+  Inspector,
+  SECOND,
+  ServeMux,
+  Server,
+  consoleLogger,
+  defineTask,
+  type EnqueueOptions,
+  type Middleware,
+} from '../src/index.js';
+import { type TestRedis, startRedis } from '../support/redis-server.js';
+
+const { values } = parseArgs({ options: { duration: { type: 'string' } } });
+const durationMs = values.duration ? Number(values.duration) * 1000 : Infinity;
+
+// Task definitions: the payload type flows to enqueue and to the handler.
+const ok = defineTask<{ n: number }>('demo:ok');
+const flaky = defineTask<{ n: number }>('demo:flaky', { options: { maxRetry: 5 } });
+const doomed = defineTask<{ n: number }>('demo:doomed', { options: { maxRetry: 2 } });
+const slow = defineTask<{ n: number }>('demo:slow', { options: { maxRetry: 1, timeout: 1 * SECOND } });
+
+const counts = { succeeded: 0, failedAttempts: 0 };
+
+/** Middleware: count outcomes (the same shape carries logging, metrics or tracing). */
+const countOutcomes: Middleware = (next) => async (task, ctx) => {
+  try {
+    await next(task, ctx);
+    counts.succeeded++;
+  } catch (err) {
+    counts.failedAttempts++;
+    throw err;
+  }
+};
+
+const mux = new ServeMux()
+  .use(countOutcomes)
+  .handle(ok, async (task, ctx) => {
+    await ctx.writeResult(JSON.stringify({ doubled: task.payload.n * 2 }));
+  })
+  .handle(flaky, async (_task, ctx) => {
+    if (ctx.retryCount < 2) throw new Error(`flaky failure on attempt ${ctx.retryCount + 1}`);
+  })
+  .handle(doomed, async () => {
+    throw new Error('this task always fails');
+  })
+  .handle(slow, async (_task, ctx) => {
+    // Runs past its 1 s timeout; the signal aborts and the worker records the timeout.
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, 3 * SECOND);
+      ctx.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    });
+  });
+
+async function privateRedis(): Promise<TestRedis> {
+  const ensure = fileURLToPath(new URL('../scripts/ensure-redis.mjs', import.meta.url));
+  if (spawnSync(process.execPath, [ensure], { stdio: 'inherit' }).status !== 0) process.exit(1);
+  return startRedis();
+}
+
+async function main(): Promise<void> {
+  const logger = consoleLogger('warn');
+  const redis = process.env.REDIS_URL ? undefined : await privateRedis();
+  const url = process.env.REDIS_URL ?? (redis as TestRedis).url;
+  console.log(redis ? `Started a private redis-server at ${url}` : `Using REDIS_URL=${url}`);
+
+  const server = new Server(url, {
+    concurrency: 10,
+    queues: { critical: 6, default: 3, low: 1 },
+    logger,
+    // Short delays so retries show up within seconds (production keeps asynq's backoff).
+    retryDelay: () => 1 * SECOND,
+    forwardInterval: 500,
+    taskCheckInterval: 200,
+  });
+  const client = new Client(url);
+  const inspector = new Inspector(url);
+  await server.start(mux);
+
+  const queues = ['critical', 'default', 'low'];
+  let n = 0;
+  const produce = async () => {
+    n++;
+    const queue = queues[n % queues.length] as string;
+    const options: EnqueueOptions = { queue, retention: 60 * SECOND };
+    const pick = n % 10;
+    if (pick < 6) await client.enqueue(ok, { n }, options);
+    else if (pick < 8) await client.enqueue(flaky, { n }, options);
+    else if (pick < 9) await client.enqueue(doomed, { n }, options);
+    else await client.enqueue(slow, { n }, options);
+  };
+  const producer = setInterval(
+    () => void produce().catch((err) => console.error(`enqueue failed: ${String(err)}`)),
+    100,
+  );
+
+  const started = Date.now();
+  const report = async () => {
+    const infos = await Promise.all(queues.map((q) => inspector.getQueueInfo(q).catch(() => undefined)));
+    const sum = (key: 'pending' | 'active' | 'retry' | 'archived' | 'completed' | 'processed' | 'failed') =>
+      infos.reduce((total, info) => total + (info?.[key] ?? 0), 0);
+    const t = ((Date.now() - started) / 1000).toFixed(0).padStart(3);
+    console.log(
+      `[${t}s] enqueued ${n} | processed ${sum('processed')} (ok ${counts.succeeded}, failed attempts ${sum('failed')})` +
+        ` | pending ${sum('pending')} active ${sum('active')} retry ${sum('retry')}` +
+        ` archived ${sum('archived')} completed ${sum('completed')}`,
+    );
+  };
+  const reporter = setInterval(() => void report().catch(() => {}), 1000);
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    if (Number.isFinite(durationMs)) setTimeout(resolve, durationMs).unref();
+  });
+  console.log('\nShutting down: finishing in-flight tasks ...');
+  clearInterval(producer);
+  clearInterval(reporter);
+  await report();
+  await server.shutdown();
+  await client.close();
+  await inspector.close();
+  if (redis) {
+    await redis.stop();
+    console.log('Stopped the private redis-server.');
+  }
+  console.log('Bye.');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
