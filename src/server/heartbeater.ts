@@ -91,7 +91,8 @@ export class Heartbeater implements Component {
 
   async #extendLeases(now: number): Promise<void> {
     const { options, processor, broker } = this.#p;
-    const expiry = now + options.leaseDuration;
+    // Whole seconds, as Redis stores it, so the in-memory lease never outlasts the stored one.
+    const expiry = Math.floor((now + options.leaseDuration) / 1000) * 1000;
     const byQueue = new Map<string, ReturnType<Processor['leasedTasks']>>();
     for (const task of processor.leasedTasks()) {
       // An expired lease is never revived: another server may already have recovered the task.

@@ -183,8 +183,9 @@ export class Processor implements Component {
       try {
         for (const queue of this.#nextQueueOrder()) {
           const now = options.clock.now();
-          const leaseExpiry = now + options.leaseDuration;
-          const tasks = await broker.dequeue(queue, free - fetched, Math.floor(leaseExpiry / 1000));
+          // Redis keeps lease expiries in whole seconds; the in-memory lease must not outlast it.
+          const leaseExpiry = Math.floor((now + options.leaseDuration) / 1000) * 1000;
+          const tasks = await broker.dequeue(queue, free - fetched, leaseExpiry / 1000);
           for (const task of tasks) this.#begin(queue, task, now, leaseExpiry);
           fetched += tasks.length;
           if (fetched >= free || stopped.aborted) break;
