@@ -153,3 +153,11 @@ export function schedulerHistoryKey(entryId: string): string {
 export function extensionKeyPrefix(qname: string): string {
   return `asynq:{${qname}}:x:`;
 }
+
+/**
+ * Pub/Sub channel on which our clients announce that a queue's pending list became non-empty, so
+ * idle servers fetch at once. A channel, not a key: it adds nothing to the keyspace Go peers read.
+ */
+export function wakeChannel(qname: string): string {
+  return `asynq:{${qname}}:x:wake`;
+}

@@ -52,7 +52,11 @@ export class RDB implements Broker {
 
   /** Creates tasks in one queue; returns one code per item: 1 created, 0 id conflict, -1 duplicate. */
   async enqueue(qname: string, items: readonly EnqueueItem[], nowMs: number): Promise<number[]> {
-    const args: (string | Uint8Array | number)[] = [keys.taskKeyPrefix(qname), unixNanosString(nowMs)];
+    const args: (string | Uint8Array | number)[] = [
+      keys.taskKeyPrefix(qname),
+      unixNanosString(nowMs),
+      keys.wakeChannel(qname),
+    ];
     for (const item of items) {
       args.push(
         item.msg.id,
@@ -204,7 +208,13 @@ export class RDB implements Broker {
           const n = (await this.#script(
             scripts.forward,
             [source, keys.pendingKey(q)],
-            [unixSeconds(nowMs), keys.taskKeyPrefix(q), unixNanosString(nowMs), keys.groupKeyPrefix(q)],
+            [
+              unixSeconds(nowMs),
+              keys.taskKeyPrefix(q),
+              unixNanosString(nowMs),
+              keys.groupKeyPrefix(q),
+              keys.wakeChannel(q),
+            ],
           )) as number;
           moved += n;
           if (n === 0) break;

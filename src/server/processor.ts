@@ -3,8 +3,9 @@
  *
  * Fetching. One loop takes as many tasks as there are free slots (up to `concurrency`) in one
  * dequeue script call per queue, trying queues in the order of the queue selector. When every
- * queue is empty it sleeps `taskCheckInterval` (jittered), or until a slot or a wake-up ends the
- * sleep. A Redis error never spins: the loop logs and backs off.
+ * queue is empty it sleeps `taskCheckInterval` (jittered), or until a slot frees up or a wake-up
+ * arrives: our clients publish one when a pending list becomes non-empty, so only tasks pushed by
+ * foreign producers (Go asynq) wait for the poll. A Redis error never spins: the loop logs and backs off.
  *
  * Running. Each task gets an AbortController. The signal fires on timeout/deadline, cancellation,
  * a lost lease, or the end of the shutdown grace period; the worker then stops waiting for the
@@ -89,6 +90,11 @@ export class Processor implements Component {
   readonly #stopController = new AbortController();
   /** Replaced each time the fetch loop sleeps; aborting it wakes the loop early. */
   #wakeController = new AbortController();
+  /**
+   * Counts wake-ups. A wake-up that arrives while a dequeue is in flight (not yet sleeping) would be
+   * lost with the controller alone; the loop compares this count to skip the sleep instead.
+   */
+  #wakeCount = 0;
   #loop?: Promise<void>;
   #idleWaiters: (() => void)[] = [];
   #fetchErrorLogged = 0;
@@ -111,6 +117,7 @@ export class Processor implements Component {
 
   /** Ends the sleep of an idle fetch loop, e.g. when new work is known to be waiting. */
   wake(): void {
+    this.#wakeCount++;
     this.#wakeController.abort();
   }
 
@@ -180,6 +187,7 @@ export class Processor implements Component {
         continue;
       }
       let fetched = 0;
+      const wakeCount = this.#wakeCount;
       try {
         for (const queue of this.#nextQueueOrder()) {
           const now = options.clock.now();
@@ -201,7 +209,7 @@ export class Processor implements Component {
         await sleep(Math.min(options.taskCheckInterval, 1000), stopped);
         continue;
       }
-      if (fetched === 0) {
+      if (fetched === 0 && wakeCount === this.#wakeCount) {
         const interval = options.taskCheckInterval;
         await this.#sleep(interval / 2 + Math.random() * interval);
       }

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { RDB } from '../broker/rdb.js';
 import { type RedisConnOpt, duplicateConnection, openConnection } from '../broker/redis.js';
+import { wakeChannel } from '../base/keys.js';
 import { ClosedError, TaskmillError } from '../errors.js';
 import { errorMessage } from '../logger.js';
 import { type Handler, ServeMux } from '../mux.js';
@@ -109,6 +110,8 @@ export class Server {
       connection: duplicateConnection(conn),
       logger: options.logger,
       onCancel: (id) => processor.cancel(id),
+      wakeChannels: Object.keys(options.queues).map(wakeChannel),
+      onWake: () => processor.wake(),
     });
     this.#processor = processor;
     this.#syncer = syncer;

@@ -11,16 +11,23 @@ export interface SubscriberParams {
   logger: Logger;
   /** Called with each task id published on `asynq:cancel`. */
   onCancel: (taskId: string) => void;
+  /** Wake-up channels of the served queues (see keys.wakeChannel). */
+  wakeChannels: readonly string[];
+  /** Called when a client announces new pending work. */
+  onWake: () => void;
 }
 
 /**
  * Subscriber listens on asynq's `asynq:cancel` channel, so a running task can be cancelled from
- * anywhere (our inspector, the asynq CLI, asynqmon). ioredis re-subscribes after a reconnect.
+ * anywhere (our inspector, the asynq CLI, asynqmon), and on the wake-up channels of the served
+ * queues, so an idle processor fetches new work at once instead of at its next poll. ioredis
+ * re-subscribes after a reconnect.
  */
 export class Subscriber implements Component {
   readonly #p: SubscriberParams;
   readonly #onMessage = (channel: string, message: string) => {
     if (channel === CANCEL_CHANNEL) this.#p.onCancel(message);
+    else this.#p.onWake();
   };
   #subscribing?: Promise<void>;
 
@@ -31,7 +38,7 @@ export class Subscriber implements Component {
   start(): void {
     const redis = this.#p.connection.redis;
     redis.on('message', this.#onMessage);
-    this.#subscribing = redis.subscribe(CANCEL_CHANNEL).then(
+    this.#subscribing = redis.subscribe(CANCEL_CHANNEL, ...this.#p.wakeChannels).then(
       () => undefined,
       (err: unknown) =>
         this.#p.logger.debug(`Failed to subscribe to ${CANCEL_CHANNEL}: ${errorMessage(err)}`),

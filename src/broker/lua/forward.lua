@@ -8,9 +8,12 @@
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> now, unix nanoseconds (pending_since)
 -- ARGV[4] -> group key prefix asynq:{<qname>}:g:
+-- ARGV[5] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
+--            pending list was empty, as in enqueue.lua)
 --
 -- Returns the number of tasks moved; the caller repeats until it returns 0.
 local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, 100)
+local pushed = 0
 for _, id in ipairs(ids) do
   local taskKey = ARGV[2] .. id
   local group = redis.call('HGET', taskKey, 'group')
@@ -20,8 +23,12 @@ for _, id in ipairs(ids) do
     redis.call('HSET', taskKey, 'state', 'aggregating')
   else
     redis.call('LPUSH', KEYS[2], id)
+    pushed = pushed + 1
     redis.call('ZREM', KEYS[1], id)
     redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', ARGV[3])
   end
+end
+if pushed > 0 and redis.call('LLEN', KEYS[2]) == pushed then
+  redis.call('PUBLISH', ARGV[5], '1')
 end
 return #ids
