@@ -202,17 +202,33 @@ export function hasCause(err: unknown, type: abstract new (...args: never[]) => 
   return false;
 }
 
-/** Turns anything thrown into an Error; non-Errors become a HandlerPanicError. */
+/**
+ * Turns anything thrown into an Error; non-Errors become a HandlerPanicError. Never throws: it runs
+ * while a handler's failure is recorded, and an exception there escaped Processor.#run, leaking the
+ * worker slot, pinning the task as active, and crashing the process with an unhandled rejection.
+ */
 export function coerceError(value: unknown): Error {
-  return value instanceof Error ? value : new HandlerPanicError(value);
+  let isError = false;
+  try {
+    isError = value instanceof Error;
+  } catch {
+    // `instanceof` throws for a revoked Proxy.
+  }
+  return isError ? (value as Error) : new HandlerPanicError(value);
 }
 
+/** Prints any value for an error message; never throws (see coerceError). */
 function describe(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  if (typeof value === 'string') return value;
   try {
-    return JSON.stringify(value) ?? String(value);
+    if (value instanceof Error) return value.message;
+    if (typeof value === 'string') return value;
+    try {
+      return JSON.stringify(value) ?? String(value);
+    } catch {
+      return String(value);
+    }
   } catch {
-    return String(value);
+    // String() throws too for e.g. a null-prototype object holding a BigInt, or a revoked Proxy.
+    return `unprintable ${typeof value}`;
   }
 }

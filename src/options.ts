@@ -77,7 +77,12 @@ export function validateQueueName(queue: unknown): string {
 }
 
 function describe(value: unknown): string {
-  return `\`${value instanceof Date ? value.toISOString() : String(value)}\` (${value instanceof Date ? 'Date' : typeof value})`;
+  if (value instanceof Date) {
+    // toISOString() throws a RangeError on an invalid Date, which would replace the
+    // InvalidOptionError being built for exactly that value.
+    return `\`${Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString()}\` (Date)`;
+  }
+  return `\`${String(value)}\` (${typeof value})`;
 }
 
 function checkDuration(name: string, value: unknown, min = 0): number {

@@ -13,7 +13,8 @@
 -- ARGV[2] -> updated TaskMessage (error_msg and last_failed_at set; retried unchanged)
 -- ARGV[3] -> now, unix seconds (the archive score)
 -- ARGV[4] -> age cutoff, unix seconds: archived tasks scored at or before it are deleted
--- ARGV[5] -> size bound: every task but the newest ARGV[5] - 1 is deleted (asynq passes 10000)
+-- ARGV[5] -> size bound: afterwards the archive holds at most ARGV[5] - 1 tasks, this one included
+--            (asynq passes 10000, keeping 9,999)
 -- ARGV[6] -> daily stats key expiry, unix seconds
 -- ARGV[7] -> int64 max, where the totals wrap to 1
 -- ARGV[8] -> task key prefix asynq:{<qname>}:t:
@@ -23,17 +24,21 @@ if redis.call('LREM', KEYS[2], 0, ARGV[1]) == 0 then
   return 0
 end
 redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+-- Trim before adding this task, unlike asynq, which adds first. Trimming afterwards can select this
+-- very task (a cutoff in the current second, or equal scores, which ZSETs order by member), delete
+-- its hash and leave the HSET below writing a hash that no container lists. Trimming the old tasks
+-- to the newest (bound - 2) and then adding this one gives asynq's sizes without that hazard.
 local old = redis.call('ZRANGE', KEYS[4], '-inf', ARGV[4], 'BYSCORE')
 for _, id in ipairs(old) do
   redis.call('DEL', ARGV[8] .. id)
   redis.call('ZREM', KEYS[4], id)
 end
-local excess = redis.call('ZRANGE', KEYS[4], 0, -tonumber(ARGV[5]))
+local excess = redis.call('ZRANGE', KEYS[4], 0, -(tonumber(ARGV[5]) - 1))
 for _, id in ipairs(excess) do
   redis.call('DEL', ARGV[8] .. id)
   redis.call('ZREM', KEYS[4], id)
 end
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
 redis.call('HSET', KEYS[1], 'msg', ARGV[2], 'state', 'archived')
 if redis.call('INCR', KEYS[5]) == 1 then
   redis.call('EXPIREAT', KEYS[5], ARGV[6])

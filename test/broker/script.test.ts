@@ -1,0 +1,107 @@
+/**
+ * Script loading (src/broker/script.ts): EVALSHA first, EVAL on NOSCRIPT, and how script errors
+ * reach callers of RDB.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import * as keys from '../../src/base/keys.js';
+import { defineScript, runScript } from '../../src/broker/script.js';
+import { RedisCommandError } from '../../src/errors.js';
+import { useTestEnv } from '../helpers/setup.js';
+import { getPendingIds, seedPending, taskMsg, useRDB } from '../helpers/seed.js';
+
+const env = useTestEnv();
+const broker = useRDB(env);
+
+const echo = defineScript(
+  'echo-test',
+  1,
+  "return { KEYS[1], ARGV[1], redis.call('GET', KEYS[1]) or 'missing' }",
+);
+
+/** How often Redis ran each command since the last CONFIG RESETSTAT (0 when never). */
+async function calls(r: Redis, command: string): Promise<number> {
+  const info = await r.info('commandstats');
+  const match = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info);
+  return match ? Number(match[1]) : 0;
+}
+
+async function scriptExists(r: Redis, sha1: string): Promise<boolean> {
+  const [exists] = (await r.script('EXISTS', sha1)) as number[];
+  return exists === 1;
+}
+
+describe('runScript', () => {
+  test('a script has the SHA1 of its source', () => {
+    assert.equal(echo.sha1, createHash('sha1').update(echo.source).digest('hex'));
+    assert.equal(echo.numberOfKeys, 1);
+  });
+
+  test('falls back to EVAL after SCRIPT FLUSH (NOSCRIPT) and uses EVALSHA again afterwards', async () => {
+    await env.raw.set('k', 'v');
+    await env.raw.script('FLUSH');
+    await env.raw.config('RESETSTAT');
+    assert.equal(await scriptExists(env.raw, echo.sha1), false);
+
+    const first = (await runScript(env.raw, echo, ['k'], ['arg'])) as Buffer[];
+    assert.deepEqual(
+      first.map((b) => b.toString()),
+      ['k', 'arg', 'v'],
+    );
+    // EVAL cached the script, so the next call needs no fallback.
+    assert.equal(await scriptExists(env.raw, echo.sha1), true);
+    const second = (await runScript(env.raw, echo, ['k'], ['again'])) as Buffer[];
+    assert.deepEqual(
+      second.map((b) => b.toString()),
+      ['k', 'again', 'v'],
+    );
+
+    assert.equal(await calls(env.raw, 'evalsha'), 2);
+    assert.equal(await calls(env.raw, 'eval'), 1);
+  });
+
+  test('replies keep binary bytes as Buffers', async () => {
+    await env.raw.set('bin', Buffer.from([0, 0xff, 0x80]));
+    const reply = (await runScript(env.raw, echo, ['bin'], [Buffer.from([1, 2])])) as Buffer[];
+    assert.deepEqual(reply[1], Buffer.from([1, 2]));
+    assert.deepEqual(reply[2], Buffer.from([0, 0xff, 0x80]));
+  });
+
+  test('rejects a call with the wrong number of keys before sending anything', async () => {
+    await env.raw.config('RESETSTAT');
+    await assert.rejects(runScript(env.raw, echo, ['a', 'b'], []), /echo-test takes 1 keys, got 2/);
+    assert.equal(await calls(env.raw, 'evalsha'), 0);
+  });
+
+  test('a Lua runtime error is not retried with EVAL', async () => {
+    const failing = defineScript('failing-test', 0, "return redis.call('INCR', 'not-a-number-key')");
+    await env.raw.set('not-a-number-key', 'abc');
+    await runScript(env.raw, failing, [], []).catch(() => {});
+    await env.raw.config('RESETSTAT');
+    await assert.rejects(runScript(env.raw, failing, [], []), /not an integer/);
+    assert.equal(await calls(env.raw, 'eval'), 0);
+  });
+});
+
+describe('RDB after a script flush', () => {
+  test('broker methods keep working once Redis has lost every script', async () => {
+    await seedPending(env.raw, [taskMsg({ id: 'a' }), taskMsg({ id: 'b' })]);
+    assert.equal((await broker.rdb.dequeue('default', 1, 1_900_000_000))[0]?.id, 'a');
+    await env.raw.script('FLUSH');
+    assert.equal((await broker.rdb.dequeue('default', 1, 1_900_000_000))[0]?.id, 'b');
+    assert.deepEqual(await getPendingIds(env.raw), []);
+  });
+
+  test('a Redis error inside a script reaches the caller as RedisCommandError naming the script', async () => {
+    await env.raw.set(keys.pendingKey('default'), 'not a list');
+    await assert.rejects(broker.rdb.dequeue('default', 1, 1_900_000_000), (err: unknown) => {
+      assert.ok(err instanceof RedisCommandError);
+      assert.match(err.message, /dequeue/);
+      assert.match(err.message, /WRONGTYPE/);
+      assert.ok(err.cause instanceof Error);
+      return true;
+    });
+  });
+});
