@@ -174,7 +174,13 @@ export class Processor implements Component {
 
   #track(promise: Promise<void>): void {
     this.#inflight.add(promise);
-    void promise.finally(() => this.#inflight.delete(promise));
+    // Recording an outcome runs user callbacks; whatever they throw is logged, never left as an
+    // unhandled rejection that would take the process down.
+    void promise
+      .catch((err: unknown) =>
+        this.#p.options.logger.error(`Unexpected error in the processor: ${errorMessage(err)}`),
+      )
+      .finally(() => this.#inflight.delete(promise));
   }
 
   async #fetchLoop(): Promise<void> {
@@ -416,7 +422,7 @@ export class Processor implements Component {
 
   async #retry(task: ActiveTask, incoming: IncomingTask, error: Error, now: number): Promise<void> {
     const { options } = this.#p;
-    const isFailure = options.isFailure(error);
+    const isFailure = safeIsFailure(options, error);
     let delay: number;
     try {
       delay = options.retryDelay(task.msg.retried, error, incoming);
@@ -500,5 +506,15 @@ export class Processor implements Component {
     await this.#write(pseudo, `archive undecodable ${queue}/${dequeued.id}`, () =>
       broker.archive(msg, now, this.#limits()),
     );
+  }
+}
+
+/** The user's isFailure, treating an exception in it as "yes, a failure" (asynq's default). */
+export function safeIsFailure(options: ResolvedServerOptions, error: Error): boolean {
+  try {
+    return options.isFailure(error);
+  } catch (err) {
+    options.logger.error(`isFailure threw (${errorMessage(err)}); counting the error as a failure`);
+    return true;
   }
 }

@@ -6,7 +6,7 @@ import { errorMessage } from '../logger.js';
 import type { IncomingTask } from '../mux.js';
 import type { Component, Loop } from './component.js';
 import { every } from './component.js';
-import { UNDECODABLE_TASK_TYPE } from './processor.js';
+import { UNDECODABLE_TASK_TYPE, safeIsFailure } from './processor.js';
 import type { ResolvedServerOptions } from './server-options.js';
 
 /** Parameters of a {@link Recoverer}. */
@@ -88,7 +88,7 @@ export class Recoverer implements Component {
     if (msg.retried >= msg.retry) {
       return broker.archive({ ...msg, errorMsg: error.message, lastFailedAt: nowSec }, now, limits);
     }
-    const isFailure = options.isFailure(error);
+    const isFailure = safeIsFailure(options, error);
     const incoming: IncomingTask = {
       id: msg.id,
       type: msg.type,
@@ -99,7 +99,9 @@ export class Recoverer implements Component {
     let delay = 15_000;
     try {
       delay = options.retryDelay(msg.retried, error, incoming);
+      if (!Number.isFinite(delay) || delay < 0) throw new TypeError(`retryDelay returned ${String(delay)}`);
     } catch (err) {
+      delay = 15_000;
       options.logger.error(`retryDelay failed (${errorMessage(err)}); using 15 s`);
     }
     const updated: TaskMessage = {
