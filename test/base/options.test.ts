@@ -59,7 +59,12 @@ describe('resolveEnqueueOptions defaults', () => {
 });
 
 describe('resolveEnqueueOptions layers', () => {
-  const definition: EnqueueOptions = { queue: 'low', maxRetry: 3, retention: 60_000, headers: { a: 'def', b: 'def' } };
+  const definition: EnqueueOptions = {
+    queue: 'low',
+    maxRetry: 3,
+    retention: 60_000,
+    headers: { a: 'def', b: 'def' },
+  };
   const task: EnqueueOptions = { queue: 'default', timeout: 10_000, headers: { b: 'task', c: 'task' } };
   const call: EnqueueOptions = { queue: 'critical', maxRetry: 7, headers: { c: 'call' } };
 
@@ -87,7 +92,10 @@ describe('resolveEnqueueOptions layers', () => {
   });
 
   test('a later processIn replaces an earlier processAt', () => {
-    assert.equal(resolve({ processAt: new Date(NOW + 120_000) }, { processIn: 30_000 }).processAtMs, NOW + 30_000);
+    assert.equal(
+      resolve({ processAt: new Date(NOW + 120_000) }, { processIn: 30_000 }).processAtMs,
+      NOW + 30_000,
+    );
   });
 
   test('a later layer may cancel an earlier schedule with a time that is not in the future', () => {
@@ -131,34 +139,114 @@ describe('resolveEnqueueOptions units', () => {
 });
 
 describe('resolveEnqueueOptions validation', () => {
-  const invalid: { name: string; options: unknown; error: typeof InvalidOptionError | typeof InvalidQueueNameError; names: RegExp }[] = [
+  const invalid: {
+    name: string;
+    options: unknown;
+    error: typeof InvalidOptionError | typeof InvalidQueueNameError;
+    names: RegExp;
+  }[] = [
     { name: 'negative maxRetry', options: { maxRetry: -1 }, error: InvalidOptionError, names: /`maxRetry`/ },
-    { name: 'non-integer maxRetry', options: { maxRetry: 1.5 }, error: InvalidOptionError, names: /`maxRetry`/ },
+    {
+      name: 'non-integer maxRetry',
+      options: { maxRetry: 1.5 },
+      error: InvalidOptionError,
+      names: /`maxRetry`/,
+    },
     { name: 'NaN maxRetry', options: { maxRetry: NaN }, error: InvalidOptionError, names: /`maxRetry`/ },
     { name: 'string maxRetry', options: { maxRetry: '3' }, error: InvalidOptionError, names: /`maxRetry`/ },
-    { name: 'sub-second non-zero timeout', options: { timeout: 500 }, error: InvalidOptionError, names: /`timeout`/ },
+    {
+      name: 'sub-second non-zero timeout',
+      options: { timeout: 500 },
+      error: InvalidOptionError,
+      names: /`timeout`/,
+    },
     { name: 'negative timeout', options: { timeout: -1000 }, error: InvalidOptionError, names: /`timeout`/ },
     { name: 'NaN timeout', options: { timeout: NaN }, error: InvalidOptionError, names: /`timeout`/ },
-    { name: 'infinite timeout', options: { timeout: Infinity }, error: InvalidOptionError, names: /`timeout`/ },
-    { name: 'sub-second non-zero retention', options: { retention: 999 }, error: InvalidOptionError, names: /`retention`/ },
+    {
+      name: 'infinite timeout',
+      options: { timeout: Infinity },
+      error: InvalidOptionError,
+      names: /`timeout`/,
+    },
+    {
+      name: 'sub-second non-zero retention',
+      options: { retention: 999 },
+      error: InvalidOptionError,
+      names: /`retention`/,
+    },
     { name: 'unique under 1000 ms', options: { unique: 999 }, error: InvalidOptionError, names: /`unique`/ },
     { name: 'unique of 0', options: { unique: 0 }, error: InvalidOptionError, names: /`unique`/ },
     { name: 'NaN unique', options: { unique: NaN }, error: InvalidOptionError, names: /`unique`/ },
-    { name: 'invalid deadline Date', options: { deadline: new Date('nope') }, error: InvalidOptionError, names: /`deadline`/ },
-    { name: 'deadline that is not a Date', options: { deadline: 1_700_000_000 }, error: InvalidOptionError, names: /`deadline`/ },
-    { name: 'invalid processAt Date', options: { processAt: new Date(NaN) }, error: InvalidOptionError, names: /`processAt`/ },
+    {
+      name: 'invalid deadline Date',
+      options: { deadline: new Date('nope') },
+      error: InvalidOptionError,
+      names: /`deadline`/,
+    },
+    {
+      name: 'deadline that is not a Date',
+      options: { deadline: 1_700_000_000 },
+      error: InvalidOptionError,
+      names: /`deadline`/,
+    },
+    {
+      name: 'invalid processAt Date',
+      options: { processAt: new Date(NaN) },
+      error: InvalidOptionError,
+      names: /`processAt`/,
+    },
     { name: 'NaN processIn', options: { processIn: NaN }, error: InvalidOptionError, names: /`processIn`/ },
-    { name: 'empty queue name', options: { queue: '' }, error: InvalidQueueNameError, names: /queue name ""/ },
-    { name: 'blank queue name', options: { queue: '  \t' }, error: InvalidQueueNameError, names: /queue name/ },
-    { name: 'queue name with {', options: { queue: 'a{b' }, error: InvalidQueueNameError, names: /queue name "a\{b"/ },
-    { name: 'queue name with }', options: { queue: 'a}b' }, error: InvalidQueueNameError, names: /queue name "a\}b"/ },
-    { name: 'non-string queue name', options: { queue: 42 }, error: InvalidQueueNameError, names: /queue name "42"/ },
+    {
+      name: 'empty queue name',
+      options: { queue: '' },
+      error: InvalidQueueNameError,
+      names: /queue name ""/,
+    },
+    {
+      name: 'blank queue name',
+      options: { queue: '  \t' },
+      error: InvalidQueueNameError,
+      names: /queue name/,
+    },
+    {
+      name: 'queue name with {',
+      options: { queue: 'a{b' },
+      error: InvalidQueueNameError,
+      names: /queue name "a\{b"/,
+    },
+    {
+      name: 'queue name with }',
+      options: { queue: 'a}b' },
+      error: InvalidQueueNameError,
+      names: /queue name "a\}b"/,
+    },
+    {
+      name: 'non-string queue name',
+      options: { queue: 42 },
+      error: InvalidQueueNameError,
+      names: /queue name "42"/,
+    },
     { name: 'empty task id', options: { taskId: '' }, error: InvalidOptionError, names: /`taskId`/ },
     { name: 'blank task id', options: { taskId: '   ' }, error: InvalidOptionError, names: /`taskId`/ },
     { name: 'non-string task id', options: { taskId: 7 }, error: InvalidOptionError, names: /`taskId`/ },
-    { name: 'non-string header value', options: { headers: { trace: 1 } }, error: InvalidOptionError, names: /header `trace`/ },
-    { name: 'headers that are not an object', options: { headers: 'x=1' }, error: InvalidOptionError, names: /`headers`/ },
-    { name: 'options that are not an object', options: 'critical', error: InvalidOptionError, names: /options/ },
+    {
+      name: 'non-string header value',
+      options: { headers: { trace: 1 } },
+      error: InvalidOptionError,
+      names: /header `trace`/,
+    },
+    {
+      name: 'headers that are not an object',
+      options: { headers: 'x=1' },
+      error: InvalidOptionError,
+      names: /`headers`/,
+    },
+    {
+      name: 'options that are not an object',
+      options: 'critical',
+      error: InvalidOptionError,
+      names: /options/,
+    },
   ];
 
   for (const tc of invalid) {

@@ -165,11 +165,10 @@ describe('RDB.archive', () => {
   });
 
   test('a task that is not active returns false and changes nothing', async () => {
-    const entry = { msg, score: nowSec + 60 };
     await env.raw.zadd(keys.leaseKey(Q), LEASE, 'a');
     await seedArchived(env.raw, [{ msg: taskMsg({ id: 'old' }), score: 1 }]);
     const before = await getKeys(env.raw);
-    assert.equal(await broker.rdb.archive(failed(entry.msg, nowSec), nowMs, LIMITS), false);
+    assert.equal(await broker.rdb.archive(failed(msg, nowSec), nowMs, LIMITS), false);
     // Not even the age trim runs: the old archived task is still there.
     assert.deepEqual(await getZSetEntries(env.raw, keys.archivedKey(Q)), [{ id: 'old', score: 1 }]);
     assert.deepEqual(await getZSetEntries(env.raw, keys.leaseKey(Q)), [{ id: 'a', score: LEASE }]);

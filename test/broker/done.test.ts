@@ -60,7 +60,9 @@ describe('RDB.done', () => {
     const msg = taskMsg({ id: 'a', retention: 3600 });
     await seedActive(env.raw, [{ msg, score: LEASE }], { result: Buffer.from([0, 255, 1]) });
     assert.deepEqual(await broker.rdb.done(Q, [{ msg, revoked: false }], nowMs), [1]);
-    assert.deepEqual(await getZSetEntries(env.raw, keys.completedKey(Q)), [{ id: 'a', score: nowSec + 3600 }]);
+    assert.deepEqual(await getZSetEntries(env.raw, keys.completedKey(Q)), [
+      { id: 'a', score: nowSec + 3600 },
+    ]);
     // The result written by the handler survives into the completed state.
     assert.deepEqual(await getTaskHash(env.raw, Q, 'a'), {
       msg: { ...msg, completedAt: nowSec },
@@ -132,10 +134,7 @@ describe('RDB.done', () => {
     assert.deepEqual(await getTaskHash(env.raw, Q, 'a'), { msg, state: 'retry', unique_key: UNIQUE });
     assert.deepEqual(await getZSetEntries(env.raw, keys.retryKey(Q)), [{ id: 'a', score: 100 }]);
     assert.equal(await env.raw.get(UNIQUE), 'a');
-    assert.deepEqual(
-      await getKeys(env.raw),
-      sortStrings([UNIQUE, keys.retryKey(Q), keys.taskKey(Q, 'a')]),
-    );
+    assert.deepEqual(await getKeys(env.raw), sortStrings([UNIQUE, keys.retryKey(Q), keys.taskKey(Q, 'a')]));
   });
 
   test('a batch reports each task in order and counts only the finished ones', async () => {

@@ -14,7 +14,6 @@ import { waitFor } from '../helpers/wait.js';
 import {
   type TaskHash,
   type ZMember,
-  getExpireTime,
   getKeys,
   getPendingIds,
   getTaskHash,
@@ -211,7 +210,6 @@ describe('RDB.enqueue', () => {
     assert.deepEqual(await broker.rdb.enqueue('critical', [pendingItem(msg)], nowMs), [1]);
     assert.deepEqual(await getKeys(env.raw), [keys.pendingKey('critical'), keys.taskKey('critical', 'c')]);
   });
-
 });
 
 describe('RDB.registerQueues', () => {
@@ -231,7 +229,11 @@ describe('enqueue wake-up channel', () => {
       sub.on('message', (_channel: string, message: string) => received.push(message));
       await sub.subscribe(keys.wakeChannel(Q));
       const nowMs = Date.now();
-      await broker.rdb.enqueue(Q, [pendingItem(taskMsg({ id: 'x' })), pendingItem(taskMsg({ id: 'y' }))], nowMs);
+      await broker.rdb.enqueue(
+        Q,
+        [pendingItem(taskMsg({ id: 'x' })), pendingItem(taskMsg({ id: 'y' }))],
+        nowMs,
+      );
       await broker.rdb.enqueue(Q, [pendingItem(taskMsg({ id: 'z' }))], nowMs);
       // Messages on one channel arrive in order, so once the marker is seen nothing else is coming.
       await env.raw.publish(keys.wakeChannel(Q), 'marker');
@@ -251,7 +253,14 @@ describe('enqueue wake-up channel', () => {
       const nowMs = Date.now();
       await broker.rdb.enqueue(
         Q,
-        [{ msg: taskMsg({ id: 's' }), processAtSec: Math.floor(nowMs / 1000) + 60, uniqueKey: '', uniqueTtlSec: 0 }],
+        [
+          {
+            msg: taskMsg({ id: 's' }),
+            processAtSec: Math.floor(nowMs / 1000) + 60,
+            uniqueKey: '',
+            uniqueTtlSec: 0,
+          },
+        ],
         nowMs,
       );
       await env.raw.publish(keys.wakeChannel(Q), 'marker');

@@ -85,7 +85,10 @@ describe('RDB.forwardIfReady', () => {
         group: 'batch',
       });
       // asynq's quirk, kept for compatibility: the group is not registered in the groups set.
-      assert.deepEqual(await getKeys(env.raw), sortStrings([keys.groupKey(Q, 'batch'), keys.taskKey(Q, 'g1')]));
+      assert.deepEqual(
+        await getKeys(env.raw),
+        sortStrings([keys.groupKey(Q, 'batch'), keys.taskKey(Q, 'g1')]),
+      );
     });
   }
 

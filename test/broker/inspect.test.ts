@@ -132,36 +132,42 @@ describe('RDBInspect.getTaskInfo', () => {
       state: 'pending',
       seed: (msg: ReturnType<typeof taskMsg>) => seedPending(env.raw, [msg]),
       wantNext: nowSec,
+      next: 'now as its next process time',
     },
     {
       state: 'active',
       seed: (msg: ReturnType<typeof taskMsg>) => seedActive(env.raw, [{ msg, score: 1 }]),
       wantNext: 0,
+      next: 'no next process time',
     },
     {
       state: 'scheduled',
       seed: (msg: ReturnType<typeof taskMsg>) => seedScheduled(env.raw, [{ msg, score: nowSec + 300 }]),
       wantNext: nowSec + 300,
+      next: 'its scheduled score as next process time',
     },
     {
       state: 'retry',
       seed: (msg: ReturnType<typeof taskMsg>) => seedRetry(env.raw, [{ msg, score: nowSec + 45 }]),
       wantNext: nowSec + 45,
+      next: 'its retry score as next process time',
     },
     {
       state: 'archived',
       seed: (msg: ReturnType<typeof taskMsg>) => seedArchived(env.raw, [{ msg, score: nowSec - 5 }]),
       wantNext: 0,
+      next: 'no next process time',
     },
     {
       state: 'completed',
       seed: (msg: ReturnType<typeof taskMsg>) => seedCompleted(env.raw, [{ msg, score: nowSec + 60 }]),
       wantNext: 0,
+      next: 'no next process time',
     },
   ];
 
   for (const tc of cases) {
-    test(`a ${tc.state} task reports its message, state and next process time ${tc.wantNext === 0 ? '0' : ''}`, async () => {
+    test(`a ${tc.state} task reports its message, state and ${tc.next}`, async () => {
       const msg = taskMsg({ id: 'a', payload: 'hello', errorMsg: 'x' });
       await tc.seed(msg);
       const info = await inspect().getTaskInfo(Q, 'a', nowMs);

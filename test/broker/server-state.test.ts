@@ -92,7 +92,12 @@ describe('RDB.writeServerState', () => {
 
   test('a later beat replaces the worker hash, so finished tasks disappear', async () => {
     await broker.rdb.writeServerState(info, [worker('t1'), worker('t2')], 20_000, nowMs);
-    await broker.rdb.writeServerState({ ...info, activeWorkerCount: 1 }, [worker('t3')], 20_000, nowMs + 5000);
+    await broker.rdb.writeServerState(
+      { ...info, activeWorkerCount: 1 },
+      [worker('t3')],
+      20_000,
+      nowMs + 5000,
+    );
     assert.deepEqual(await readWorkers(), { t3: worker('t3') });
     assert.deepEqual(await getZSetEntries(env.raw, keys.ALL_SERVERS), [
       { id: SERVER_KEY, score: unixSeconds(nowMs + 25_000) },
@@ -106,10 +111,7 @@ describe('RDB.writeServerState', () => {
     await broker.rdb.writeServerState({ ...info, activeWorkerCount: 0 }, [], 20_000, nowMs);
     assert.equal(await env.raw.exists(WORKERS_KEY), 0);
     assert.deepEqual(await getZSetEntries(env.raw, keys.ALL_WORKERS), [{ id: WORKERS_KEY, score: expiry }]);
-    assert.deepEqual(
-      await getKeys(env.raw),
-      sortStrings([keys.ALL_SERVERS, keys.ALL_WORKERS, SERVER_KEY]),
-    );
+    assert.deepEqual(await getKeys(env.raw), sortStrings([keys.ALL_SERVERS, keys.ALL_WORKERS, SERVER_KEY]));
   });
 
   test('a TTL under a second is stored as one second', async () => {

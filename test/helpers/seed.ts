@@ -111,7 +111,11 @@ export async function seedPending(
 }
 
 /** Seeds active tasks: the active list (LPUSH in order) plus a lease scored `score` (Unix seconds). */
-export async function seedActive(r: Redis, entries: readonly ZEntry[], extra: ExtraFields = {}): Promise<void> {
+export async function seedActive(
+  r: Redis,
+  entries: readonly ZEntry[],
+  extra: ExtraFields = {},
+): Promise<void> {
   for (const { msg, score } of entries) {
     await seedTaskHash(r, msg, 'active', extra);
     await r.lpush(keys.activeKey(msg.queue), msg.id);

@@ -1,0 +1,57 @@
+/**
+ * The public surface: everything src/index.ts exports at run time, as an explicit list, so that any
+ * added, renamed or removed export shows up as a diff in review (BullMQ's `export *` drift is the
+ * cautionary tale). Type-only exports do not exist at run time and are checked by tsc instead.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+const EXPECTED_EXPORTS = [
+  'Client',
+  'ClosedError',
+  'DAY',
+  'DuplicateTaskError',
+  'HOUR',
+  'HandlerNotFoundError',
+  'HandlerPanicError',
+  'Inspector',
+  'InvalidOptionError',
+  'InvalidPayloadError',
+  'InvalidQueueNameError',
+  'LeaseExpiredError',
+  'MINUTE',
+  'MessageDecodeError',
+  'PayloadTooLargeError',
+  'QueueAlreadyPausedError',
+  'QueueNotFoundError',
+  'QueueNotPausedError',
+  'RedisCommandError',
+  'RedisUnavailableError',
+  'RevokeTaskError',
+  'SECOND',
+  'ServeMux',
+  'Server',
+  'SimulatedClock',
+  'SkipRetryError',
+  'Task',
+  'TaskCanceledError',
+  'TaskIdConflictError',
+  'TaskNotFoundError',
+  'TaskTimeoutError',
+  'TaskmillError',
+  'consoleLogger',
+  'defineTask',
+  'hasCause',
+  'jsonCodec',
+  'silentLogger',
+];
+
+test('the package exports exactly the reviewed names (update this list on purpose)', async () => {
+  const api = await import('../../src/index.js');
+  assert.deepEqual(Object.keys(api).sort(), EXPECTED_EXPORTS);
+});
+
+test('the time units are milliseconds', async () => {
+  const { SECOND, MINUTE, HOUR, DAY } = await import('../../src/index.js');
+  assert.deepEqual([SECOND, MINUTE, HOUR, DAY], [1000, 60_000, 3_600_000, 86_400_000]);
+});
