@@ -2,12 +2,12 @@
  * RDBInspect: current-stats.lua, get-task-info.lua, pause/unpause, history and the queue set.
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import * as keys from '../../src/base/keys.js';
 import { DAY, unixSeconds } from '../../src/base/time.js';
 import { decodeTaskMessage } from '../../src/base/wire.js';
 import { RDBInspect, type RawQueueStats } from '../../src/broker/rdb-inspect.js';
-import { type OwnedConnection, openConnection } from '../../src/broker/redis.js';
+import { openConnection } from '../../src/broker/redis.js';
 import { useTestEnv } from '../helpers/setup.js';
 import {
   getExpireTime,
@@ -24,15 +24,17 @@ import {
 } from '../helpers/seed.js';
 
 const env = useTestEnv();
-let conn: OwnedConnection | undefined;
 let opened: RDBInspect | undefined;
-/** Opened on first use, inside a test, when the file's redis-server is up. */
+/** Opened on first use in a test and closed after it, while the server is up (see useRDB). */
 function inspect(): RDBInspect {
-  conn ??= openConnection(env.redis.url);
-  opened ??= new RDBInspect(conn);
+  opened ??= new RDBInspect(openConnection(env.redis.url));
   return opened;
 }
-after(() => conn?.redis.disconnect());
+afterEach(async () => {
+  const open = opened;
+  opened = undefined;
+  await open?.close();
+});
 
 const Q = 'default';
 

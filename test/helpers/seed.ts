@@ -13,7 +13,7 @@
  * Lists are LPUSHed in the order given, as in asynq's testutil, so the first message ends up at the
  * right end: the head of the line for pending.
  */
-import { after } from 'node:test';
+import { afterEach } from 'node:test';
 import type { Redis } from 'ioredis';
 import * as keys from '../../src/base/keys.js';
 import { newTaskMessage, type TaskMessage } from '../../src/base/message.js';
@@ -268,15 +268,17 @@ export function members(entries: readonly ZEntry[]): ZMember[] {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * An RDB on the file's redis-server, opened on first use (inside a test, when the server is surely
- * up: Node 20 does not order root-level `before` hooks of different helpers reliably) and
- * disconnected in `after`.
+ * An RDB on the file's redis-server, opened on first use in a test and closed after each test.
+ * Opening lazily avoids depending on hook order (Node 20 runs root-level hooks of different helpers
+ * in an order that is easy to get wrong), and closing in `afterEach`, while the server still runs,
+ * keeps ioredis from reconnecting to a stopped server, which delays the process exit by seconds.
  */
 export function useRDB(env: TestEnv): { readonly rdb: RDB } {
   let rdb: RDB | undefined;
-  after(() => {
-    // disconnect() rather than quit(): the server may already be stopped by the env's own hook.
-    rdb?.connection.redis.disconnect();
+  afterEach(async () => {
+    const open = rdb;
+    rdb = undefined;
+    await open?.close();
   });
   return {
     get rdb(): RDB {
