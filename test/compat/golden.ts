@@ -41,14 +41,6 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** CI clones the repository with `shared/` beside it. */
 export const GOLDEN_DIR = resolve(REPO_ROOT, '../shared/golden/asynq-v0.26.0');
 
-/** Golden cases that involve task groups; groups are a later issue, so no test replays them yet. */
-export const GROUP_CASES: Readonly<Record<string, string>> = {
-  group: 'groups (aggregation) are a later issue',
-  group_scheduled: 'groups (aggregation) are a later issue',
-  group_unique: 'groups (aggregation) are a later issue',
-  lifecycle_group_aggregated: 'groups (aggregation) are a later issue',
-};
-
 /** Golden cases with a worker step, replayed against a taskmill Server by server-golden.test.ts. */
 export const SERVER_CASES = [
   'lifecycle_active',
