@@ -26,3 +26,12 @@ export function toTaskmillError(err: unknown, conn: OwnedConnection, what: strin
     return new RedisCommandError(`Redis command failed (${what}): ${err.message}`, { cause: err });
   return new RedisCommandError(`Redis command failed (${what}): ${String(err)}`);
 }
+
+/** Runs one Redis call, turning whatever it throws into a typed error (see toTaskmillError). */
+export async function callRedis<T>(conn: OwnedConnection, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toTaskmillError(err, conn, what);
+  }
+}

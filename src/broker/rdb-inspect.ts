@@ -1,4 +1,4 @@
-import { toTaskmillError } from './errors.js';
+import { callRedis } from './errors.js';
 import { type OwnedConnection, closeConnection } from './redis.js';
 import { runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
@@ -41,12 +41,8 @@ export class RDBInspect {
     this.#conn = conn;
   }
 
-  async #run<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw toTaskmillError(err, this.#conn, what);
-    }
+  #run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return callRedis(this.#conn, what, fn);
   }
 
   /** Names in `asynq:queues`. */

@@ -1,5 +1,5 @@
 import type { Broker, DequeuedTask, DoneItem, EnqueueItem, ExpiredLease } from './broker.js';
-import { toTaskmillError } from './errors.js';
+import { callRedis } from './errors.js';
 import { type OwnedConnection, closeConnection } from './redis.js';
 import { type Script, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
@@ -27,12 +27,8 @@ export class RDB implements Broker {
     return this.#conn;
   }
 
-  async #run(what: string, fn: () => Promise<unknown>): Promise<unknown> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw toTaskmillError(err, this.#conn, what);
-    }
+  #run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return callRedis(this.#conn, what, fn);
   }
 
   #script(script: Script, keyList: readonly string[], args: readonly (string | Uint8Array | number)[]) {
