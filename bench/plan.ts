@@ -1,0 +1,189 @@
+/**
+ * What `npm run bench` measures: the list of measurements (one scenario process per system each)
+ * and the table rows derived from them, with the issue's targets.
+ */
+import type { ScenarioName, ScenarioParams } from './scenarios/types.js';
+
+export interface Measurement {
+  id: string;
+  scenario: ScenarioName;
+  params: Omit<ScenarioParams, 'url' | 'timeoutMs'>;
+  /** Hard limit for the scenario process. */
+  timeoutMs: number;
+}
+
+/** taskmill's fallback poll in the processing runs: short enough never to dominate a run. */
+export const PROCESSING_POLL_MS = 100;
+
+export function buildPlan(quick: boolean): Measurement[] {
+  const processCount = quick ? 10_000 : 100_000;
+  return [
+    {
+      id: 'enqueue-single',
+      scenario: 'enqueue-single',
+      params: { count: quick ? 5_000 : 50_000, inFlight: 100 },
+      timeoutMs: 120_000,
+    },
+    {
+      id: 'enqueue-bulk',
+      scenario: 'enqueue-bulk',
+      params: { count: quick ? 20_000 : 100_000, batch: 1_000 },
+      timeoutMs: 120_000,
+    },
+    ...[1, 10, 100].map((concurrency): Measurement => ({
+      id: `process-c${concurrency}`,
+      scenario: 'process',
+      params: { count: processCount, batch: 1_000, concurrency, pollIntervalMs: PROCESSING_POLL_MS },
+      timeoutMs: 300_000,
+    })),
+    // Latency runs keep taskmill's default 1 s poll: a task must reach an idle worker through the
+    // wake-up signal, not because the poll happens to be short.
+    {
+      id: 'latency',
+      scenario: 'latency',
+      params: { rate: 1_000, seconds: quick ? 3 : 10, warmupSeconds: quick ? 0.5 : 1 },
+      timeoutMs: 90_000,
+    },
+    { id: 'idle', scenario: 'idle', params: { idleMs: quick ? 2_000 : 5_000 }, timeoutMs: 90_000 },
+  ];
+}
+
+export type Better = 'higher' | 'lower';
+
+export interface Target {
+  text: string;
+  /** Whether the taskmill median and the taskmill/BullMQ ratio meet it. */
+  met(taskmill: number, ratio: number): boolean;
+}
+
+export interface MetricRow {
+  label: string;
+  /** Samples are pooled from these measurements. */
+  measurements: string[];
+  metric: string;
+  unit: 'tasks/s' | 'ms' | 'bytes' | 'µs' | 'commands';
+  better: Better;
+  target?: Target;
+}
+
+const ratioAtLeast = (min: number): Target => ({ text: `≥ ${min}x`, met: (_t, r) => r >= min });
+const ratioAtMost = (max: number): Target => ({ text: `≤ ${max}x`, met: (_t, r) => r <= max });
+
+/** The headline table: every metric the issue names, with its target where it has one. */
+export function headlineRows(plan: Measurement[]): MetricRow[] {
+  const param = (id: string, name: keyof Measurement['params']) =>
+    plan.find((m) => m.id === id)?.params[name] ?? NaN;
+  const n = (id: string) => Number(param(id, 'count')).toLocaleString('en-US');
+  const idleSeconds = Number(param('idle', 'idleMs')) / 1000;
+  const processing = (c: number, min: number): MetricRow => ({
+    label: `Processing ${n(`process-c${c}`)} tasks, concurrency ${c}`,
+    measurements: [`process-c${c}`],
+    metric: 'tasksPerSec',
+    unit: 'tasks/s',
+    better: 'higher',
+    target: ratioAtLeast(min),
+  });
+  const latency = (p: 'p50' | 'p95' | 'p99' | 'max', target?: Target): MetricRow => ({
+    label: `Latency ${p} at 1,000 tasks/s`,
+    measurements: ['latency'],
+    metric: { p50: 'latencyP50Ms', p95: 'latencyP95Ms', p99: 'latencyP99Ms', max: 'latencyMaxMs' }[p],
+    unit: 'ms',
+    better: 'lower',
+    ...(target ? { target } : {}),
+  });
+  return [
+    {
+      label: `Enqueue one at a time (${n('enqueue-single')}, 100 in flight)`,
+      measurements: ['enqueue-single'],
+      metric: 'tasksPerSec',
+      unit: 'tasks/s',
+      better: 'higher',
+      target: ratioAtLeast(2),
+    },
+    {
+      label: `Enqueue in bulk (${n('enqueue-bulk')}, batches of 1,000)`,
+      measurements: ['enqueue-bulk'],
+      metric: 'tasksPerSec',
+      unit: 'tasks/s',
+      better: 'higher',
+      target: ratioAtLeast(3),
+    },
+    processing(1, 2),
+    processing(10, 2),
+    processing(100, 3),
+    latency('p50'),
+    latency('p95'),
+    latency('p99', { text: '< 1 ms and ≤ 0.3x', met: (t, r) => t < 1 && r <= 0.3 }),
+    latency('max'),
+    {
+      label: `First task after ${idleSeconds} s idle`,
+      measurements: ['idle'],
+      metric: 'idleLatencyMs',
+      unit: 'ms',
+      better: 'lower',
+      target: { text: '< 2 ms', met: (t) => t < 2 },
+    },
+    {
+      label: 'Redis memory per waiting task (all pre-fills)',
+      measurements: ['process-c1', 'process-c10', 'process-c100'],
+      metric: 'memoryBytesPerWaitingTask',
+      unit: 'bytes',
+      better: 'lower',
+      target: ratioAtMost(0.95),
+    },
+    {
+      label: 'Redis commands per processed task (c10)',
+      measurements: ['process-c10'],
+      metric: 'redisCommandsPerTask',
+      unit: 'commands',
+      better: 'lower',
+      target: ratioAtMost(0.5),
+    },
+    {
+      label: 'Redis CPU per processed task (c10)',
+      measurements: ['process-c10'],
+      metric: 'redisCpuUsPerTask',
+      unit: 'µs',
+      better: 'lower',
+      target: ratioAtMost(0.5),
+    },
+    {
+      label: 'Node CPU per processed task (c10, worker process)',
+      measurements: ['process-c10'],
+      metric: 'nodeCpuUsPerTask',
+      unit: 'µs',
+      better: 'lower',
+    },
+  ];
+}
+
+/** Secondary rows without targets: where the costs go, for whoever optimises. */
+export function diagnosticRows(): MetricRow[] {
+  const rows: MetricRow[] = [];
+  for (const id of ['enqueue-single', 'enqueue-bulk', 'process-c1', 'process-c10', 'process-c100']) {
+    rows.push(
+      {
+        label: `${id}: Redis commands/task`,
+        measurements: [id],
+        metric: 'redisCommandsPerTask',
+        unit: 'commands',
+        better: 'lower',
+      },
+      {
+        label: `${id}: Redis CPU/task`,
+        measurements: [id],
+        metric: 'redisCpuUsPerTask',
+        unit: 'µs',
+        better: 'lower',
+      },
+      {
+        label: `${id}: Node CPU/task`,
+        measurements: [id],
+        metric: 'nodeCpuUsPerTask',
+        unit: 'µs',
+        better: 'lower',
+      },
+    );
+  }
+  return rows;
+}

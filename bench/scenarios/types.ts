@@ -1,0 +1,61 @@
+import type { Redis } from 'ioredis';
+import type { BenchSystem } from '../systems/system.js';
+
+export const SCENARIO_NAMES = ['enqueue-single', 'enqueue-bulk', 'process', 'latency', 'idle'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+/** Parameters passed from the orchestrator to one scenario process (as one JSON argument). */
+export interface ScenarioParams {
+  url: string;
+  /** Tasks to enqueue / process. */
+  count?: number;
+  /** enqueue-single: calls in flight at once. */
+  inFlight?: number;
+  /** enqueue-bulk and every pre-fill: tasks per bulk call. */
+  batch?: number;
+  /** Worker concurrency. */
+  concurrency?: number;
+  /** taskmill's taskCheckInterval (its fallback poll); undefined = the default (1 s). */
+  pollIntervalMs?: number;
+  /** latency: tasks per second, measured seconds and excluded warm-up seconds. */
+  rate?: number;
+  seconds?: number;
+  warmupSeconds?: number;
+  /** idle: how long the worker sits idle before the probe task. */
+  idleMs?: number;
+  /** Hard limit for the whole scenario process. */
+  timeoutMs: number;
+}
+
+export interface ScenarioContext {
+  system: BenchSystem;
+  /** A harness connection for INFO and raw checks (its INFO calls are left out of command counts). */
+  probe: Redis;
+  params: ScenarioParams;
+  /**
+   * Epoch ms by which inner waits must have failed on their own, a few seconds before the process's
+   * hard limit, so a stall is reported with its progress rather than as a bare timeout.
+   */
+  deadline: number;
+}
+
+/** Time left until the context's deadline, for the timeout of an inner wait (at least 1 s). */
+export function remaining(ctx: ScenarioContext): number {
+  return Math.max(1000, ctx.deadline - Date.now());
+}
+
+/** What a scenario process prints: named metrics plus details kept in the JSON results. */
+export interface ScenarioOutput {
+  metrics: Record<string, number>;
+  details: Record<string, unknown>;
+}
+
+export type Scenario = (ctx: ScenarioContext) => Promise<ScenarioOutput>;
+
+/** Reads a required numeric parameter. */
+export function need(params: ScenarioParams, name: keyof ScenarioParams): number {
+  const value = params[name];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw new Error(`scenario parameter ${name} must be a positive number, got ${String(value)}`);
+  return value;
+}

@@ -1,0 +1,67 @@
+/**
+ * The one small interface both queue systems implement. Scenarios only talk to this, so taskmill
+ * and BullMQ pay exactly the same harness costs (payload building, counting, timing).
+ */
+import type { Redis } from 'ioredis';
+
+export type SystemName = 'taskmill' | 'bullmq';
+export const SYSTEMS: readonly SystemName[] = ['taskmill', 'bullmq'];
+
+/** The task payload: `n` identifies the task (exactly-once check), `t` is a performance.now() stamp. */
+export interface BenchPayload {
+  n: number;
+  t: number;
+  user: string;
+  pad: string;
+}
+
+/** Padding that brings the JSON of a typical payload (6-digit n, 13-character t) to ~100 bytes. */
+const PAD = 'x'.repeat(27);
+
+export function makePayload(n: number, t: number = Date.now()): BenchPayload {
+  return { n, t, user: `user-${n}@example.com`, pad: PAD };
+}
+
+export interface WorkerSetup {
+  concurrency: number;
+  /** Called at the very start of each task, with the decoded payload. Must stay trivial. */
+  onTask: (payload: BenchPayload) => void;
+  /**
+   * taskmill's `taskCheckInterval` (its fallback poll when every queue looks empty); BullMQ has no
+   * equivalent since it blocks on Redis. Undefined keeps the default.
+   */
+  pollIntervalMs?: number;
+}
+
+export interface BenchSystem {
+  readonly name: SystemName;
+  /** Enqueues one task with the system's single-task API. */
+  enqueue(payload: BenchPayload): Promise<void>;
+  /** Enqueues a batch with the system's bulk API (one call per batch). */
+  enqueueBulk(payloads: readonly BenchPayload[]): Promise<void>;
+  /** Starts one server/worker; resolves once it is connected and fetching. */
+  startWorker(setup: WorkerSetup): Promise<void>;
+  /** Gracefully stops the worker started by startWorker. */
+  stopWorker(): Promise<void>;
+  /**
+   * Tasks still anywhere in the queue, per state, read from Redis. `thorough` also counts task
+   * hashes left in the keyspace (a SCAN: only for the final check, not for polling).
+   */
+  leftovers(thorough: boolean): Promise<Record<string, number>>;
+  /** Errors the system reported asynchronously (worker 'error' events etc.). */
+  readonly errors: readonly string[];
+  close(): Promise<void>;
+}
+
+/** Counts keys matching a glob with SCAN (bounded: the keyspace is small by the time this runs). */
+export async function countKeys(redis: Redis, pattern: string): Promise<number> {
+  let cursor = '0';
+  let count = 0;
+  for (let round = 0; round < 1_000_000; round++) {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    count += batch.length;
+    cursor = next;
+    if (cursor === '0') return count;
+  }
+  throw new Error(`SCAN ${pattern} did not finish`);
+}

@@ -1,0 +1,65 @@
+/** taskmill behind the bench interface: Client.enqueue / enqueueMany, one Server with a typed route. */
+import type { Redis } from 'ioredis';
+import { Client, Server, ServeMux, defineTask, silentLogger } from '../../src/index.js';
+import * as keys from '../../src/base/keys.js';
+import { type BenchPayload, type BenchSystem, type WorkerSetup, countKeys } from './system.js';
+
+const QUEUE = 'default';
+/** A typed definition: JSON-encoded at enqueue, decoded before the handler, as BullMQ does for job.data. */
+const benchTask = defineTask<BenchPayload>('bench');
+
+export function createTaskmill(url: string, probe: Redis): BenchSystem {
+  const client = new Client(url);
+  let server: Server | undefined;
+  const errors: string[] = [];
+
+  return {
+    name: 'taskmill',
+    errors,
+    async enqueue(payload) {
+      await client.enqueue(benchTask, payload);
+    },
+    async enqueueBulk(payloads) {
+      const results = await client.enqueueMany(benchTask, payloads);
+      const failed = results.find((r) => !r.ok);
+      if (failed && !failed.ok) throw new Error(`enqueueMany: ${failed.error.message}`);
+    },
+    async startWorker(setup: WorkerSetup) {
+      const mux = new ServeMux().handle(benchTask, (task) => setup.onTask(task.payload));
+      server = new Server(url, {
+        concurrency: setup.concurrency,
+        queues: { [QUEUE]: 1 },
+        logger: silentLogger,
+        ...(setup.pollIntervalMs === undefined ? {} : { taskCheckInterval: setup.pollIntervalMs }),
+        errorHandler: (err) => errors.push(err.message),
+      });
+      await server.start(mux);
+    },
+    async stopWorker() {
+      await server?.shutdown();
+      server = undefined;
+    },
+    async leftovers(thorough) {
+      // Raw Redis, not our Inspector: the check must not trust the code it checks.
+      const reply = await probe
+        .multi()
+        .llen(keys.pendingKey(QUEUE))
+        .llen(keys.activeKey(QUEUE))
+        .zcard(keys.leaseKey(QUEUE))
+        .zcard(keys.retryKey(QUEUE))
+        .zcard(keys.scheduledKey(QUEUE))
+        .zcard(keys.archivedKey(QUEUE))
+        .zcard(keys.completedKey(QUEUE))
+        .exec();
+      const names = ['pending', 'active', 'lease', 'retry', 'scheduled', 'archived', 'completed'];
+      const counts: Record<string, number> = {};
+      names.forEach((name, i) => (counts[name] = Number(reply?.[i]?.[1] ?? NaN)));
+      if (thorough) counts.taskHashes = await countKeys(probe, `${keys.taskKeyPrefix(QUEUE)}*`);
+      return counts;
+    },
+    async close() {
+      await server?.shutdown();
+      await client.close();
+    },
+  };
+}
