@@ -95,8 +95,16 @@ export function allAggregationSets(qname: string): string {
 
 /** Formats a Date as the UTC `YYYY-MM-DD` used in daily stats keys. */
 export function utcDate(at: Date): string {
-  return at.toISOString().slice(0, 10);
+  // Every acknowledgement names today's key; formatting a Date each time showed up in profiles.
+  const day = Math.floor(at.getTime() / 86_400_000);
+  if (day !== lastDay) {
+    lastDay = day;
+    lastDate = at.toISOString().slice(0, 10);
+  }
+  return lastDate;
 }
+let lastDay = NaN;
+let lastDate = '';
 
 /** Daily processed counter `asynq:{q}:processed:<YYYY-MM-DD>` (UTC date). */
 export function processedKey(qname: string, at: Date): string {

@@ -31,14 +31,28 @@ export interface DoneItem {
   revoked: boolean;
 }
 
+/** What {@link Broker.doneAndDequeue} returns. */
+export interface DoneAndDequeueResult {
+  /** One code per acknowledged item: 1 done, 0 no longer active in this queue. */
+  doneCodes: number[];
+  /** The newly leased tasks, oldest first. */
+  leased: DequeuedTask[];
+}
+
 /**
  * What the server components need from the store. {@link RDB} implements it on Redis; tests can
  * wrap it to inject faults. Times are epoch milliseconds unless a name says otherwise.
  */
 export interface Broker {
   ping(): Promise<void>;
-  dequeue(qname: string, count: number, leaseExpirySec: number): Promise<DequeuedTask[]>;
-  done(qname: string, items: readonly DoneItem[], nowMs: number): Promise<number[]>;
+  /** Acknowledges finished tasks, then leases up to `count` pending tasks, in one atomic call. */
+  doneAndDequeue(
+    qname: string,
+    items: readonly DoneItem[],
+    count: number,
+    leaseExpirySec: number,
+    nowMs: number,
+  ): Promise<DoneAndDequeueResult>;
   retry(msg: TaskMessage, retryAtMs: number, isFailure: boolean, nowMs: number): Promise<boolean>;
   archive(msg: TaskMessage, nowMs: number, limits: { maxSize: number; maxAgeMs: number }): Promise<boolean>;
   requeue(qname: string, ids: readonly string[]): Promise<number[]>;

@@ -2,19 +2,20 @@
  * The processor: fetch → run under a lease → record the outcome.
  *
  * Fetching. One loop takes as many tasks as there are free slots (up to `concurrency`) in one
- * dequeue script call per queue, trying queues in the order of the queue selector. When every
- * queue is empty it sleeps `taskCheckInterval` (jittered), or until a slot frees up or a wake-up
- * arrives: our clients publish one when a pending list becomes non-empty, so only tasks pushed by
- * foreign producers (Go asynq) wait for the poll. A Redis error never spins: the loop logs and backs off.
+ * script call per queue, trying queues in the order of the queue selector. The same call first
+ * acknowledges the queue's tasks that finished since the last one (done-and-dequeue), so a worker
+ * pays one round trip per cycle whatever its concurrency, and the acknowledgements that arrive
+ * while a call is in flight go together in the next. When every queue is empty the loop sleeps
+ * `taskCheckInterval` (jittered), or until a slot frees up or a wake-up arrives: our clients
+ * publish one when a pending list becomes non-empty, so only tasks pushed by foreign producers (Go
+ * asynq) wait for the poll. A Redis error never spins: the loop logs and backs off.
  *
- * Running. Each task gets an AbortController. The signal fires on timeout/deadline, cancellation,
- * a lost lease, or the end of the shutdown grace period; the worker then stops waiting for the
- * handler (a handler that never settles cannot hold a slot) and records the outcome.
+ * Running. Each task gets an AbortLatch that fires on timeout/deadline, cancellation, a lost
+ * lease, or the end of the shutdown grace period; the worker then stops waiting for the handler (a
+ * handler that never settles cannot hold a slot) and records the outcome.
  *
- * Recording. Success is acknowledged in batches per queue: the first acknowledgement goes out at
- * once and those that arrive while it is in flight go together in the next script call, so a busy
- * server pays one round trip for many tasks and an idle one adds no delay. Failures are retried or
- * archived one by one. A write that fails because Redis is down goes to the Syncer and is retried
+ * Recording. Successes are acknowledged by the fetch loop as above (after stop(), by a flusher that
+ * batches the same way). Failures are retried or archived one by one. A write that fails because Redis is down goes to the Syncer and is retried
  * until the task's lease ends. Nothing is written for a task whose lease has expired: another
  * server's recoverer may own it.
  *
@@ -36,11 +37,13 @@ import {
   hasCause,
 } from '../errors.js';
 import { errorMessage } from '../logger.js';
-import type { Handler, IncomingTask, TaskContext } from '../mux.js';
+import type { Handler, IncomingTask } from '../mux.js';
+import { AbortLatch } from './abort-latch.js';
 import type { Component } from './component.js';
 import { sleep } from './component.js';
 import { Lease } from './lease.js';
 import { queueOrder } from './queue-order.js';
+import { AttemptContext } from './task-context.js';
 import type { ResolvedServerOptions } from './server-options.js';
 import type { Syncer } from './syncer.js';
 
@@ -60,7 +63,14 @@ export interface ActiveTask {
   readonly startedAt: number;
   /** Epoch ms when this attempt is cut off. */
   readonly deadline: number;
-  readonly controller: AbortController;
+  readonly abort: AbortLatch;
+}
+
+/** A success waiting to be written. */
+interface PendingAck {
+  readonly task: ActiveTask;
+  readonly revoked: boolean;
+  readonly resolve: () => void;
 }
 
 /** The abort reason used when the shutdown grace period is over. */
@@ -84,15 +94,17 @@ export class Processor implements Component {
   /** Every in-flight promise (runs, flushes) that shutdown must await. */
   readonly #inflight = new Set<Promise<void>>();
   /** Successful tasks waiting to be acknowledged, per queue. */
-  readonly #acks = new Map<string, { task: ActiveTask; revoked: boolean }[]>();
+  readonly #acks = new Map<string, PendingAck[]>();
+  /** Queues whose acknowledgements a flusher (used once the fetch loop has ended) is sending. */
   readonly #flushing = new Set<string>();
-  /** Aborted by stop(): ends sleeps and the fetch loop. */
+  /** Aborted by stop(): ends the error back-off and the shutdown grace period. */
   readonly #stopController = new AbortController();
-  /** Replaced each time the fetch loop sleeps; aborting it wakes the loop early. */
-  #wakeController = new AbortController();
+  #stopped = false;
+  /** Resolves the fetch loop's current wait, if it is waiting. */
+  #waiter: (() => void) | undefined;
   /**
-   * Counts wake-ups. A wake-up that arrives while a dequeue is in flight (not yet sleeping) would be
-   * lost with the controller alone; the loop compares this count to skip the sleep instead.
+   * Counts wake-ups. A wake-up that arrives while a dequeue is in flight (not yet waiting) would be
+   * lost otherwise; the loop compares this count to skip the idle sleep instead.
    */
   #wakeCount = 0;
   #loop?: Promise<void>;
@@ -111,14 +123,16 @@ export class Processor implements Component {
 
   /** Stops fetching new tasks; running tasks continue. Resolves when the loop has exited. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#stopController.abort();
+    this.#resumeLoop();
     await this.#loop;
   }
 
   /** Ends the sleep of an idle fetch loop, e.g. when new work is known to be waiting. */
   wake(): void {
     this.#wakeCount++;
-    this.#wakeController.abort();
+    this.#resumeLoop();
   }
 
   /**
@@ -133,7 +147,7 @@ export class Processor implements Component {
       await Promise.race([this.onIdle(), sleep(shutdownTimeout, grace.signal)]);
       grace.abort();
     }
-    for (const task of this.#running.values()) task.controller.abort(new ShutdownAbort());
+    for (const task of this.#running.values()) task.abort.abort(new ShutdownAbort());
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 
@@ -158,7 +172,7 @@ export class Processor implements Component {
     let found = false;
     for (const task of this.#running.values()) {
       if (task.msg.id === taskId) {
-        task.controller.abort(new TaskCanceledError());
+        task.abort.abort(new TaskCanceledError());
         found = true;
       }
     }
@@ -168,7 +182,7 @@ export class Processor implements Component {
   /** Aborts running tasks whose in-memory lease has expired (called by the heartbeater). */
   abortExpired(now: number): void {
     for (const task of this.#running.values()) {
-      if (!task.lease.isValid(now)) task.controller.abort(new LeaseExpiredError());
+      if (!task.lease.isValid(now)) task.abort.abort(new LeaseExpiredError());
     }
   }
 
@@ -183,27 +197,52 @@ export class Processor implements Component {
       .finally(() => this.#inflight.delete(promise));
   }
 
+  /** Ends the fetch loop's current wait (a slot freed up, a wake-up, stop). */
+  #resumeLoop(): void {
+    const resume = this.#waiter;
+    this.#waiter = undefined;
+    resume?.();
+  }
+
+  /** Waits until {@link #resumeLoop} is called or, when given, `ms` pass. */
+  #wait(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#stopped) return resolve();
+      let timer: NodeJS.Timeout | undefined;
+      const resume = () => {
+        if (timer) clearTimeout(timer);
+        if (this.#waiter === resume) this.#waiter = undefined;
+        resolve();
+      };
+      this.#waiter = resume;
+      if (ms !== undefined) timer = setTimeout(resume, ms);
+    });
+  }
+
   async #fetchLoop(): Promise<void> {
-    const { options, broker } = this.#p;
-    const stopped = this.#stopController.signal;
-    while (!stopped.aborted) {
+    const { options } = this.#p;
+    while (!this.#stopped) {
       const free = options.concurrency - this.#running.size;
-      if (free <= 0) {
-        await this.#sleep(options.taskCheckInterval);
+      if (free <= 0 && this.#acks.size === 0) {
+        // Only a finishing task (or stop) can change anything: no timer needed.
+        await this.#wait();
         continue;
       }
       let fetched = 0;
       const wakeCount = this.#wakeCount;
+      // Acknowledgements already waiting when the round starts go out in this round; those that
+      // arrive during it ride on the next round's dequeue of their queue (one call, not two).
+      const waiting = [...this.#acks.keys()];
+      const visited = new Set<string>();
       try {
-        for (const queue of this.#nextQueueOrder()) {
-          const now = options.clock.now();
-          // Redis keeps lease expiries in whole seconds; the in-memory lease must not outlast it.
-          const leaseExpiry = Math.floor((now + options.leaseDuration) / 1000) * 1000;
-          const tasks = await broker.dequeue(queue, free - fetched, leaseExpiry / 1000);
-          for (const task of tasks) this.#begin(queue, task, now, leaseExpiry);
-          fetched += tasks.length;
-          if (fetched >= free || stopped.aborted) break;
+        if (free > 0) {
+          for (const queue of this.#nextQueueOrder()) {
+            visited.add(queue);
+            fetched += await this.#cycle(queue, free - fetched);
+            if (fetched >= free || this.#stopped) break;
+          }
         }
+        for (const queue of waiting) if (!visited.has(queue)) await this.#cycle(queue, 0);
         this.#fetchErrorLogged = 0;
       } catch (err) {
         // Log the first failure of an outage, then every 30 s, rather than every try.
@@ -212,21 +251,48 @@ export class Processor implements Component {
           options.logger.error(`Failed to dequeue tasks: ${errorMessage(err)}`);
           this.#fetchErrorLogged = now;
         }
-        await sleep(Math.min(options.taskCheckInterval, 1000), stopped);
+        await sleep(Math.min(options.taskCheckInterval, 1000), this.#stopController.signal);
         continue;
       }
-      if (fetched === 0 && wakeCount === this.#wakeCount) {
+      if (fetched === 0 && free > 0 && wakeCount === this.#wakeCount && this.#acks.size === 0) {
         const interval = options.taskCheckInterval;
-        await this.#sleep(interval / 2 + Math.random() * interval);
+        await this.#wait(interval / 2 + Math.random() * interval);
       }
     }
+    // Successes of handlers still running are sent by the flusher from now on.
+    for (const queue of this.#acks.keys()) this.#track(this.#flushAcks(queue));
   }
 
-  /** Sleeps until `ms` pass, stop() is called, a slot frees up or wake() is called. */
-  async #sleep(ms: number): Promise<void> {
-    this.#wakeController = new AbortController();
-    const both = AbortSignal.any([this.#wakeController.signal, this.#stopController.signal]);
-    await sleep(ms, both);
+  /**
+   * One script call for one queue: acknowledges its pending successes and leases up to `count`
+   * tasks, which start at once. Returns how many were leased; throws when Redis failed (the
+   * acknowledgements are then in the syncer's hands).
+   */
+  async #cycle(queue: string, count: number): Promise<number> {
+    const { options, broker } = this.#p;
+    const acks = this.#takeAcks(queue);
+    if (count <= 0 && acks.length === 0) return 0;
+    const now = options.clock.now();
+    // Redis keeps lease expiries in whole seconds; the in-memory lease must not outlast it.
+    const leaseExpiry = Math.floor((now + options.leaseDuration) / 1000) * 1000;
+    let leased: DequeuedTask[];
+    try {
+      const result = await broker.doneAndDequeue(queue, toDoneItems(acks), count, leaseExpiry / 1000, now);
+      this.#acknowledged(acks, result.doneCodes);
+      leased = result.leased;
+    } catch (err) {
+      this.#ackFailed(queue, acks, err);
+      throw err;
+    }
+    for (const task of leased) this.#begin(queue, task, now, leaseExpiry);
+    return leased.length;
+  }
+
+  #takeAcks(queue: string): PendingAck[] {
+    const acks = this.#acks.get(queue);
+    if (!acks) return [];
+    this.#acks.delete(queue);
+    return acks;
   }
 
   #begin(queue: string, dequeued: DequeuedTask, now: number, leaseExpiry: number): void {
@@ -242,7 +308,7 @@ export class Processor implements Component {
       lease: new Lease(leaseExpiry),
       startedAt: now,
       deadline: this.#deadline(msg, now),
-      controller: new AbortController(),
+      abort: new AbortLatch(),
     };
     const key = `${queue}\0${msg.id}`;
     this.#running.set(key, task);
@@ -260,9 +326,8 @@ export class Processor implements Component {
   }
 
   async #run(key: string, task: ActiveTask): Promise<void> {
-    const { options, handler } = this.#p;
-    const { msg, controller } = task;
-    const signal = controller.signal;
+    const { options } = this.#p;
+    const { msg } = task;
     const incoming: IncomingTask = {
       id: msg.id,
       type: msg.type,
@@ -275,33 +340,18 @@ export class Processor implements Component {
     if (remaining <= 0) {
       error = new TaskTimeoutError();
     } else {
-      const timer = setTimeout(() => controller.abort(new TaskTimeoutError()), remaining);
-      const ctx = this.#context(task, signal);
-      let onAbort: (() => void) | undefined;
-      const aborted = new Promise<Error>((resolve) => {
-        onAbort = () => resolve(coerceError(signal.reason));
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-      try {
-        const outcome = await Promise.race([
-          (async () => handler(incoming, ctx))().then(() => undefined),
-          aborted,
-        ]);
-        // A handler that resolves after its signal fired still counts as aborted.
-        error = outcome ?? (signal.aborted ? coerceError(signal.reason) : undefined);
-      } catch (err) {
-        error = signal.aborted ? coerceError(signal.reason) : coerceError(err);
-      } finally {
-        clearTimeout(timer);
-        if (onAbort) signal.removeEventListener('abort', onAbort);
-      }
+      const timer = setTimeout(() => task.abort.abort(new TaskTimeoutError()), remaining);
+      error = await this.#invoke(task, incoming);
+      clearTimeout(timer);
+      task.abort.onAbort(undefined);
     }
 
     this.#running.delete(key);
     this.#finishing.set(key, task);
     this.#notifyIdle();
-    // A free slot ends an idle sleep so the next task is fetched at once.
-    this.#wakeController.abort();
+    // A free slot ends the fetch loop's wait so the next task is fetched (and this one
+    // acknowledged) at once.
+    this.#resumeLoop();
     try {
       await this.#record(task, incoming, error);
     } finally {
@@ -309,22 +359,33 @@ export class Processor implements Component {
     }
   }
 
-  #context(task: ActiveTask, signal: AbortSignal): TaskContext {
-    const { broker } = this.#p;
-    const { msg } = task;
-    return {
-      taskId: msg.id,
-      queue: msg.queue,
-      retryCount: msg.retried,
-      maxRetry: msg.retry,
-      deadline: new Date(task.deadline),
-      signal,
-      async writeResult(data) {
-        if (signal.aborted) throw coerceError(signal.reason);
-        const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-        return broker.writeResult(msg.queue, msg.id, bytes);
-      },
-    };
+  /**
+   * Runs the handler; resolves with its error, or undefined on success. Resolves early with the
+   * abort reason when the attempt is aborted, and a handler that settles after an abort still
+   * counts as aborted.
+   */
+  #invoke(task: ActiveTask, incoming: IncomingTask): Promise<Error | undefined> {
+    const { abort } = task;
+    const ctx = new AttemptContext(this.#p.broker, task.msg, abort, task.deadline);
+    return new Promise((resolve) => {
+      const settle = (error: Error | undefined) => resolve(abort.reason ?? error);
+      abort.onAbort(resolve);
+      let result: Promise<void> | void;
+      try {
+        result = this.#p.handler(incoming, ctx);
+      } catch (err) {
+        settle(coerceError(err));
+        return;
+      }
+      if (result && typeof result.then === 'function') {
+        result.then(
+          () => settle(undefined),
+          (err: unknown) => settle(coerceError(err)),
+        );
+      } else {
+        settle(undefined);
+      }
+    });
   }
 
   #notifyIdle(): void {
@@ -365,58 +426,67 @@ export class Processor implements Component {
     }
   }
 
+  /** Queues a success; resolves once it is written (or handed to the syncer). */
   #ack(task: ActiveTask, revoked: boolean): Promise<void> {
     const queue = task.msg.queue;
     return new Promise<void>((resolve) => {
-      const entry = { task, revoked, resolve };
+      const entry: PendingAck = { task, revoked, resolve };
       const list = this.#acks.get(queue);
       if (list) list.push(entry);
       else this.#acks.set(queue, [entry]);
-      if (!this.#flushing.has(queue)) this.#track(this.#flushAcks(queue));
+      if (!this.#stopped) this.#resumeLoop();
+      else if (!this.#flushing.has(queue)) this.#track(this.#flushAcks(queue));
     });
   }
 
+  /**
+   * Sends a queue's acknowledgements once the fetch loop has ended: the first at once, and those
+   * that arrive while a call is in flight together in the next.
+   */
   async #flushAcks(queue: string): Promise<void> {
-    const { broker, options, syncer } = this.#p;
+    if (this.#flushing.has(queue)) return;
+    const { broker, options } = this.#p;
     this.#flushing.add(queue);
     try {
       for (;;) {
-        const batch = (this.#acks.get(queue) ?? []) as {
-          task: ActiveTask;
-          revoked: boolean;
-          resolve: () => void;
-        }[];
-        if (batch.length === 0) break;
-        this.#acks.delete(queue);
-        const items: DoneItem[] = batch.map(({ task, revoked }) => ({ msg: task.msg, revoked }));
+        const acks = this.#takeAcks(queue);
+        if (acks.length === 0) break;
         try {
-          const codes = await broker.done(queue, items, options.clock.now());
-          codes.forEach((code, i) => {
-            if (code !== 1)
-              options.logger.warn(`Task ${items[i]?.msg.id} was no longer active when acknowledged`);
-          });
+          const result = await broker.doneAndDequeue(queue, toDoneItems(acks), 0, 0, options.clock.now());
+          this.#acknowledged(acks, result.doneCodes);
         } catch (err) {
-          options.logger.warn(
-            `Failed to acknowledge ${items.length} task(s), will retry: ${errorMessage(err)}`,
-          );
-          for (const item of batch) {
-            syncer.add({
-              description: `done ${queue}/${item.task.msg.id}`,
-              deadline: item.task.lease.expiresAt,
-              run: async () => {
-                await broker.done(
-                  queue,
-                  [{ msg: item.task.msg, revoked: item.revoked }],
-                  options.clock.now(),
-                );
-              },
-            });
-          }
+          this.#ackFailed(queue, acks, err);
         }
-        for (const item of batch) item.resolve();
       }
     } finally {
       this.#flushing.delete(queue);
+    }
+  }
+
+  #acknowledged(acks: readonly PendingAck[], codes: readonly number[]): void {
+    for (let i = 0; i < acks.length; i++) {
+      const ack = acks[i] as PendingAck;
+      if (codes[i] !== 1)
+        this.#p.options.logger.warn(`Task ${ack.task.msg.id} was no longer active when acknowledged`);
+      ack.resolve();
+    }
+  }
+
+  /** Hands acknowledgements that could not be written to the syncer, one task each. */
+  #ackFailed(queue: string, acks: readonly PendingAck[], err: unknown): void {
+    if (acks.length === 0) return;
+    const { broker, options, syncer } = this.#p;
+    options.logger.warn(`Failed to acknowledge ${acks.length} task(s), will retry: ${errorMessage(err)}`);
+    for (const ack of acks) {
+      const items = toDoneItems([ack]);
+      syncer.add({
+        description: `done ${queue}/${ack.task.msg.id}`,
+        deadline: ack.task.lease.expiresAt,
+        run: async () => {
+          await broker.doneAndDequeue(queue, items, 0, 0, options.clock.now());
+        },
+      });
+      ack.resolve();
     }
   }
 
@@ -501,12 +571,16 @@ export class Processor implements Component {
       lease,
       startedAt: now,
       deadline: now,
-      controller: new AbortController(),
+      abort: new AbortLatch(),
     };
     await this.#write(pseudo, `archive undecodable ${queue}/${dequeued.id}`, () =>
       broker.archive(msg, now, this.#limits()),
     );
   }
+}
+
+function toDoneItems(acks: readonly PendingAck[]): DoneItem[] {
+  return acks.map(({ task, revoked }) => ({ msg: task.msg, revoked }));
 }
 
 /** The user's isFailure, treating an exception in it as "yes, a failure" (asynq's default). */

@@ -3,7 +3,7 @@
  * src/broker/lua/*.lua; otherwise a Lua edit would silently not ship.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error -- a plain .mjs build script without type declarations
@@ -19,7 +19,10 @@ test('scripts.generated.ts is up to date with src/broker/lua (run `npm run build
 test('every Lua script is exported with a key count taken from its KEYS header', async () => {
   const scripts = await import('../../src/broker/scripts.generated.js');
   const all = Object.values(scripts);
-  assert.ok(all.length >= 13, `only ${all.length} scripts`);
+  const luaFiles = readdirSync(fileURLToPath(new URL('../../src/broker/lua', import.meta.url))).filter((f) =>
+    f.endsWith('.lua'),
+  );
+  assert.equal(all.length, luaFiles.length, 'one export per .lua file');
   for (const script of all) {
     const headerKeys = [...script.source.matchAll(/^-- KEYS\[(\d+)\]/gm)].length;
     assert.equal(script.numberOfKeys, headerKeys, script.name);
