@@ -91,8 +91,9 @@ export class Processor implements Component {
   readonly #running = new Map<string, ActiveTask>();
   /** Tasks whose handler finished but whose outcome is not yet written; leases still extended. */
   readonly #finishing = new Map<string, ActiveTask>();
-  /** Every in-flight promise (runs, flushes) that shutdown must await. */
-  readonly #inflight = new Set<Promise<void>>();
+  /** How many tracked promises (runs, flushes) are unsettled; shutdown waits for zero. */
+  #inflight = 0;
+  #drainWaiters: (() => void)[] = [];
   /** Successful tasks waiting to be acknowledged, per queue. */
   readonly #acks = new Map<string, PendingAck[]>();
   /** Queues whose acknowledgements a flusher (used once the fetch loop has ended) is sending. */
@@ -102,6 +103,7 @@ export class Processor implements Component {
   #stopped = false;
   /** Resolves the fetch loop's current wait, if it is waiting. */
   #waiter: (() => void) | undefined;
+  #waitTimer: NodeJS.Timeout | undefined;
   /**
    * Counts wake-ups. A wake-up that arrives while a dequeue is in flight (not yet waiting) would be
    * lost otherwise; the loop compares this count to skip the idle sleep instead.
@@ -148,7 +150,7 @@ export class Processor implements Component {
       grace.abort();
     }
     for (const task of this.#running.values()) task.abort.abort(new ShutdownAbort());
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    while (this.#inflight > 0) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
   }
 
   /** Resolves once no handler is running. */
@@ -187,35 +189,40 @@ export class Processor implements Component {
   }
 
   #track(promise: Promise<void>): void {
-    this.#inflight.add(promise);
-    // Recording an outcome runs user callbacks; whatever they throw is logged, never left as an
-    // unhandled rejection that would take the process down.
-    void promise
-      .catch((err: unknown) =>
-        this.#p.options.logger.error(`Unexpected error in the processor: ${errorMessage(err)}`),
-      )
-      .finally(() => this.#inflight.delete(promise));
+    this.#inflight++;
+    promise.then(this.#settled, this.#failed);
   }
 
+  // Bound once: the hot path must not allocate closures per task.
+  readonly #settled = (): void => {
+    if (--this.#inflight > 0) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+
+  // Recording an outcome runs user callbacks; whatever they throw is logged, never left as an
+  // unhandled rejection that would take the process down.
+  readonly #failed = (err: unknown): void => {
+    this.#p.options.logger.error(`Unexpected error in the processor: ${errorMessage(err)}`);
+    this.#settled();
+  };
+
   /** Ends the fetch loop's current wait (a slot freed up, a wake-up, stop). */
-  #resumeLoop(): void {
+  readonly #resumeLoop = (): void => {
+    if (this.#waitTimer) clearTimeout(this.#waitTimer);
+    this.#waitTimer = undefined;
     const resume = this.#waiter;
     this.#waiter = undefined;
     resume?.();
-  }
+  };
 
   /** Waits until {@link #resumeLoop} is called or, when given, `ms` pass. */
   #wait(ms?: number): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      if (this.#stopped) return resolve();
-      let timer: NodeJS.Timeout | undefined;
-      const resume = () => {
-        if (timer) clearTimeout(timer);
-        if (this.#waiter === resume) this.#waiter = undefined;
-        resolve();
-      };
-      this.#waiter = resume;
-      if (ms !== undefined) timer = setTimeout(resume, ms);
+      this.#waiter = resolve;
+      if (ms !== undefined) this.#waitTimer = setTimeout(this.#resumeLoop, ms);
     });
   }
 
@@ -328,10 +335,14 @@ export class Processor implements Component {
   async #run(key: string, task: ActiveTask): Promise<void> {
     const { options } = this.#p;
     const { msg } = task;
+    const { payload } = msg;
     const incoming: IncomingTask = {
       id: msg.id,
       type: msg.type,
-      payload: Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength),
+      // Decoded from a Buffer, the payload normally is one already (a view, no copy either way).
+      payload: Buffer.isBuffer(payload)
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
       headers: msg.headers,
       queue: msg.queue,
     };
@@ -368,22 +379,21 @@ export class Processor implements Component {
     const { abort } = task;
     const ctx = new AttemptContext(this.#p.broker, task.msg, abort, task.deadline);
     return new Promise((resolve) => {
-      const settle = (error: Error | undefined) => resolve(abort.reason ?? error);
       abort.onAbort(resolve);
       let result: Promise<void> | void;
       try {
         result = this.#p.handler(incoming, ctx);
       } catch (err) {
-        settle(coerceError(err));
+        resolve(abort.reason ?? coerceError(err));
         return;
       }
       if (result && typeof result.then === 'function') {
         result.then(
-          () => settle(undefined),
-          (err: unknown) => settle(coerceError(err)),
+          () => resolve(abort.reason),
+          (err: unknown) => resolve(abort.reason ?? coerceError(err)),
         );
       } else {
-        settle(undefined);
+        resolve(abort.reason);
       }
     });
   }

@@ -1,6 +1,7 @@
 /**
- * RDB.done (done.lua): asynq's done/doneUnique (retention 0 or revoked: delete) and
- * markAsComplete(Unique) (retention > 0: completed ZSET), with the processed counters.
+ * RDB.done (the acknowledging half of done-and-dequeue.lua): asynq's done/doneUnique (retention 0
+ * or revoked: delete) and markAsComplete(Unique) (retention > 0: completed ZSET), with the
+ * processed counters.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
