@@ -1,6 +1,7 @@
 /**
- * RDB.dequeue (the leasing half of done-and-dequeue.lua): asynq's dequeue per task (RPOPLPUSH pending → active, state active,
- * pending_since removed, lease entry), taking up to `count` tasks per call.
+ * RDB.dequeue (the leasing half of done-and-dequeue.lua): asynq's dequeue per task (RPOPLPUSH
+ * pending → active, state active, pending_since removed, lease entry), taking up to `count` tasks
+ * per call.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
