@@ -10,6 +10,7 @@ export default tseslint.config(
       'src/gen/**',
       'src/broker/scripts.generated.ts',
       'bench/results/**',
+      'scratch/**',
     ],
   },
   js.configs.recommended,
