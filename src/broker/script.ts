@@ -21,33 +21,23 @@ function isNoScript(err: unknown): boolean {
 /**
  * Runs `script` and returns its reply with bulk strings as Buffers (task messages are binary).
  * EVALSHA first; on NOSCRIPT (a fresh or restarted Redis) the full source is sent with EVAL, which
- * also caches it for the next EVALSHA.
+ * also caches it for the next EVALSHA. Plain promise chaining rather than async/await: this is on
+ * every task's path and each async layer costs a promise and microtask hops.
  */
-export async function runScript(
+export function runScript(
   redis: RedisLike,
   script: Script,
   keys: readonly string[],
   args: readonly (string | Buffer | Uint8Array | number)[],
 ): Promise<unknown> {
   if (keys.length !== script.numberOfKeys) {
-    throw new Error(`script ${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`);
-  }
-  try {
-    return await redis.callBuffer(
-      'EVALSHA',
-      script.sha1,
-      keys.length,
-      ...keys,
-      ...(args as (string | Buffer)[]),
+    return Promise.reject(
+      new Error(`script ${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`),
     );
-  } catch (err) {
+  }
+  const flat = args as (string | Buffer)[];
+  return redis.callBuffer('EVALSHA', script.sha1, keys.length, ...keys, ...flat).catch((err: unknown) => {
     if (!isNoScript(err)) throw err;
-    return await redis.callBuffer(
-      'EVAL',
-      script.source,
-      keys.length,
-      ...keys,
-      ...(args as (string | Buffer)[]),
-    );
-  }
+    return redis.callBuffer('EVAL', script.source, keys.length, ...keys, ...flat);
+  });
 }
