@@ -61,6 +61,19 @@ describe('Client: concurrent enqueue() calls', () => {
     await client.close();
   });
 
+  test('a long burst goes out in pieces of 50 calls, in call order', async () => {
+    const client = env.client();
+    await client.enqueue(item, { n: 0 });
+    await env.raw.config('RESETSTAT');
+    const infos = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => client.enqueue(item, { n: i + 1 })),
+    );
+    assert.equal(await scriptCalls(env.raw), 3);
+    const pending = await env.raw.lrange(keys.pendingKey('default'), 0, -1);
+    assert.deepEqual(pending.slice(0, 120), infos.map((i) => i.id).reverse());
+    await client.close();
+  });
+
   test('conflicts and invalid calls fail alone; the rest of the tick is enqueued', async () => {
     const client = env.client();
     const unique = { unique: 60_000 };
