@@ -149,6 +149,9 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 7, String.raw`-- 
 -- A worker at low concurrency would otherwise pay two round trips and two script invocations per
 -- task (ack, then fetch the next); either half may be empty (ARGV[3] = 0, or no ack items).
 --
+-- Commands that take many members (ZREM/ZADD of the lease set, DEL of task hashes, ZADD of the
+-- completed set) are issued once per call rather than once per task; the end state is the same.
+--
 -- Acknowledging, per task: the effects of asynq's done/doneUnique (score "0": the task is deleted)
 -- or markAsComplete/markAsCompleteUnique (score > 0: it moves to the completed ZSET with a
 -- rewritten message carrying completed_at). Counters are bumped once per call, by the number done.
@@ -178,19 +181,37 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 7, String.raw`-- 
 -- queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1, id2, msg2, ...
 local prefix = ARGV[1]
 
+-- Runs cmd(key, <items>) over a list in slices: one command for many tasks, without ever passing
+-- unpack() more values than Lua's C stack takes.
+local function batched(cmd, key, items, slice)
+  for i = 1, #items, slice do
+    local last = math.min(i + slice - 1, #items)
+    if key then
+      redis.call(cmd, key, unpack(items, i, last))
+    else
+      redis.call(cmd, unpack(items, i, last))
+    end
+  end
+end
+
 local codes = {}
-local finished = 0
+local finished = {}
+local deleted = {}
+local completed = {}
 for i = 6, #ARGV, 4 do
   local id = ARGV[i]
   local score = ARGV[i + 1]
   local taskKey = prefix .. id
   local code = 0
-  if redis.call('LREM', KEYS[3], 0, id) > 0 then
-    redis.call('ZREM', KEYS[4], id)
+  -- From the tail, where the oldest active tasks sit: stops at the match instead of scanning the
+  -- whole list (asynq passes 0, which differs only if an id is in the active list twice).
+  if redis.call('LREM', KEYS[3], -1, id) > 0 then
+    finished[#finished + 1] = id
     if score == '0' then
-      redis.call('DEL', taskKey)
+      deleted[#deleted + 1] = taskKey
     else
-      redis.call('ZADD', KEYS[5], score, id)
+      completed[#completed + 1] = score
+      completed[#completed + 1] = id
       redis.call('HSET', taskKey, 'msg', ARGV[i + 2], 'state', 'completed')
     end
     local uniqueKey = ARGV[i + 3]
@@ -198,22 +219,26 @@ for i = 6, #ARGV, 4 do
       redis.call('DEL', uniqueKey)
     end
     code = 1
-    finished = finished + 1
   end
   codes[#codes + 1] = code
 end
-if finished > 0 then
-  if redis.call('INCRBY', KEYS[6], finished) == finished then
+local n = #finished
+if n > 0 then
+  batched('ZREM', KEYS[4], finished, 1000)
+  batched('DEL', nil, deleted, 1000)
+  batched('ZADD', KEYS[5], completed, 1000)
+  if redis.call('INCRBY', KEYS[6], n) == n then
     redis.call('EXPIREAT', KEYS[6], ARGV[4])
   end
   if redis.call('GET', KEYS[7]) == ARGV[5] then
-    redis.call('SET', KEYS[7], finished)
+    redis.call('SET', KEYS[7], n)
   else
-    redis.call('INCRBY', KEYS[7], finished)
+    redis.call('INCRBY', KEYS[7], n)
   end
 end
 
 local leased = {}
+local leases = {}
 local max = tonumber(ARGV[3])
 if max > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
   local taken = 0
@@ -228,13 +253,15 @@ if max > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
     if msg then
       redis.call('HSET', taskKey, 'state', 'active')
       redis.call('HDEL', taskKey, 'pending_since')
-      redis.call('ZADD', KEYS[4], ARGV[2], id)
+      leases[#leases + 1] = ARGV[2]
+      leases[#leases + 1] = id
       leased[#leased + 1] = id
       leased[#leased + 1] = msg
     else
       redis.call('LREM', KEYS[3], 1, id)
     end
   end
+  batched('ZADD', KEYS[4], leases, 1000)
 end
 return { codes, leased }
 `);

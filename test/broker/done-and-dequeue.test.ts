@@ -354,4 +354,43 @@ describe('RDB.doneAndDequeue', () => {
       assert.deepEqual(all, sortStrings(tc.wantKeys));
     });
   }
+
+  test('batches larger than one command slice (1,000 members) are acknowledged and leased whole', async () => {
+    const count = 1_100;
+    const acked = Array.from({ length: count }, (_, i) =>
+      taskMsg({ id: `ack-${i}`, retention: i % 2 === 0 ? 0 : 3600 }),
+    );
+    const fresh = Array.from({ length: count + 5 }, (_, i) => taskMsg({ id: `new-${i}` }));
+    await seedActive(
+      env.raw,
+      acked.map((msg) => ({ msg, score: OLD_LEASE })),
+    );
+    await seedPending(env.raw, fresh);
+    const result = await broker.rdb.doneAndDequeue(
+      Q,
+      acked.map((msg) => ({ msg, revoked: false })),
+      count,
+      LEASE,
+      nowMs,
+    );
+    assert.equal(result.doneCodes.length, count);
+    assert.ok(result.doneCodes.every((code) => code === 1));
+    assert.deepEqual(
+      result.leased.map((t) => t.id),
+      fresh.slice(0, count).map((m) => m.id),
+    );
+    const active = await getActiveIds(env.raw, Q);
+    assert.deepEqual(sortStrings(active), sortStrings(fresh.slice(0, count).map((m) => m.id)));
+    const leases = await getZSetEntries(env.raw, keys.leaseKey(Q));
+    assert.equal(leases.length, count);
+    assert.ok(leases.every((entry) => entry.id.startsWith('new-') && entry.score === LEASE));
+    const completed = await getZSetEntries(env.raw, keys.completedKey(Q));
+    assert.equal(completed.length, count / 2);
+    assert.ok(completed.every((entry) => entry.score === nowSec + 3600));
+    assert.equal(await env.raw.exists(keys.taskKey(Q, 'ack-0')), 0);
+    assert.equal((await getTaskHash(env.raw, Q, 'ack-1'))?.state, 'completed');
+    assert.equal(await getPendingIds(env.raw, Q).then((ids) => ids.length), 5);
+    assert.equal(await env.raw.get(daily), String(count));
+    assert.equal(await env.raw.get(total), String(count));
+  });
 });
