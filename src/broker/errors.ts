@@ -27,11 +27,19 @@ export function toTaskmillError(err: unknown, conn: OwnedConnection, what: strin
   return new RedisCommandError(`Redis command failed (${what}): ${String(err)}`);
 }
 
-/** Runs one Redis call, turning whatever it throws into a typed error (see toTaskmillError). */
-export async function callRedis<T>(conn: OwnedConnection, what: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs one Redis call, turning whatever it throws or rejects with into a typed error (see
+ * toTaskmillError). A plain promise chain, not an async function: every task's script calls pass
+ * through here, and each async layer costs a promise and microtask hops.
+ */
+export function callRedis<T>(conn: OwnedConnection, what: string, fn: () => Promise<T>): Promise<T> {
+  let call: Promise<T>;
   try {
-    return await fn();
+    call = fn();
   } catch (err) {
-    throw toTaskmillError(err, conn, what);
+    return Promise.reject(toTaskmillError(err, conn, what));
   }
+  return call.catch((err: unknown) => {
+    throw toTaskmillError(err, conn, what);
+  });
 }

@@ -6,7 +6,7 @@ import type {
   EnqueueItem,
   ExpiredLease,
 } from './broker.js';
-import { callRedis, toTaskmillError } from './errors.js';
+import { callRedis } from './errors.js';
 import { type OwnedConnection, closeConnection } from './redis.js';
 import { type Script, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
@@ -39,10 +39,7 @@ export class RDB implements Broker {
   }
 
   #script(script: Script, keyList: readonly string[], args: readonly (string | Uint8Array | number)[]) {
-    // Same mapping as #run, without its extra async layer (every task passes through here).
-    return runScript(this.#conn.redis, script, keyList, args).catch((err: unknown) => {
-      throw toTaskmillError(err, this.#conn, script.name);
-    });
+    return this.#run(script.name, () => runScript(this.#conn.redis, script, keyList, args));
   }
 
   /** Checks that Redis answers. */
