@@ -15,9 +15,9 @@
  * handler that never settles cannot hold a slot) and records the outcome.
  *
  * Recording. Successes are acknowledged by the fetch loop as above (after stop(), by a flusher that
- * batches the same way). Failures are retried or archived one by one. A write that fails because Redis is down goes to the Syncer and is retried
- * until the task's lease ends. Nothing is written for a task whose lease has expired: another
- * server's recoverer may own it.
+ * batches the same way). Failures are retried or archived one by one. A write that fails because
+ * Redis is down goes to the Syncer and is retried until the task's lease ends. Nothing is written
+ * for a task whose lease has expired: another server's recoverer may own it.
  *
  * Shutdown. stop() ends fetching. shutdown() also waits up to `shutdownTimeout` for running
  * handlers, then aborts the rest and puts their tasks back at the head of their pending lists.
@@ -455,17 +455,13 @@ export class Processor implements Component {
    */
   async #flushAcks(queue: string): Promise<void> {
     if (this.#flushing.has(queue)) return;
-    const { broker, options } = this.#p;
     this.#flushing.add(queue);
     try {
-      for (;;) {
-        const acks = this.#takeAcks(queue);
-        if (acks.length === 0) break;
+      while (this.#acks.has(queue)) {
         try {
-          const result = await broker.doneAndDequeue(queue, toDoneItems(acks), 0, 0, options.clock.now());
-          this.#acknowledged(acks, result.doneCodes);
-        } catch (err) {
-          this.#ackFailed(queue, acks, err);
+          await this.#cycle(queue, 0);
+        } catch {
+          // #cycle has handed the acknowledgements to the syncer; nothing is left to do here.
         }
       }
     } finally {
