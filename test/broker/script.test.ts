@@ -10,7 +10,7 @@ import * as keys from '../../src/base/keys.js';
 import { defineScript, runScript } from '../../src/broker/script.js';
 import { RedisCommandError } from '../../src/errors.js';
 import { useTestEnv } from '../helpers/setup.js';
-import { getPendingIds, seedPending, taskMsg, useRDB } from '../helpers/seed.js';
+import { getCommandCalls, getPendingIds, seedPending, taskMsg, useRDB } from '../helpers/seed.js';
 
 const env = useTestEnv();
 const broker = useRDB(env);
@@ -20,13 +20,6 @@ const echo = defineScript(
   1,
   "return { KEYS[1], ARGV[1], redis.call('GET', KEYS[1]) or 'missing' }",
 );
-
-/** How often Redis ran each command since the last CONFIG RESETSTAT (0 when never). */
-async function calls(r: Redis, command: string): Promise<number> {
-  const info = await r.info('commandstats');
-  const match = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info);
-  return match ? Number(match[1]) : 0;
-}
 
 async function scriptExists(r: Redis, sha1: string): Promise<boolean> {
   const [exists] = (await r.script('EXISTS', sha1)) as number[];
@@ -58,8 +51,8 @@ describe('runScript', () => {
       ['k', 'again', 'v'],
     );
 
-    assert.equal(await calls(env.raw, 'evalsha'), 2);
-    assert.equal(await calls(env.raw, 'eval'), 1);
+    assert.equal(await getCommandCalls(env.raw, 'evalsha'), 2);
+    assert.equal(await getCommandCalls(env.raw, 'eval'), 1);
   });
 
   test('replies keep binary bytes as Buffers', async () => {
@@ -72,7 +65,7 @@ describe('runScript', () => {
   test('rejects a call with the wrong number of keys before sending anything', async () => {
     await env.raw.config('RESETSTAT');
     await assert.rejects(runScript(env.raw, echo, ['a', 'b'], []), /echo-test takes 1 keys, got 2/);
-    assert.equal(await calls(env.raw, 'evalsha'), 0);
+    assert.equal(await getCommandCalls(env.raw, 'evalsha'), 0);
   });
 
   test('a Lua runtime error is not retried with EVAL', async () => {
@@ -81,7 +74,7 @@ describe('runScript', () => {
     await runScript(env.raw, failing, [], []).catch(() => {});
     await env.raw.config('RESETSTAT');
     await assert.rejects(runScript(env.raw, failing, [], []), /not an integer/);
-    assert.equal(await calls(env.raw, 'eval'), 0);
+    assert.equal(await getCommandCalls(env.raw, 'eval'), 0);
   });
 });
 

@@ -15,6 +15,7 @@ import {
   defineTask,
 } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
+import { getCommandCalls } from '../helpers/seed.js';
 import { useTestEnv } from '../helpers/setup.js';
 
 const env = useTestEnv();
@@ -27,16 +28,9 @@ const item = defineTask<{ n: number }>('batch:item', {
   },
 });
 
-/** Executed calls of one command since the last CONFIG RESETSTAT. */
-async function calls(raw: Redis, command: string): Promise<number> {
-  const info = await raw.info('commandstats');
-  const match = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info);
-  return match ? Number(match[1]) : 0;
-}
-
 /** Script invocations (EVALSHA and the EVAL fallback). */
 async function scriptCalls(raw: Redis): Promise<number> {
-  return (await calls(raw, 'evalsha')) + (await calls(raw, 'eval'));
+  return (await getCommandCalls(raw, 'evalsha')) + (await getCommandCalls(raw, 'eval'));
 }
 
 describe('Client: concurrent enqueue() calls', () => {
@@ -46,7 +40,7 @@ describe('Client: concurrent enqueue() calls', () => {
     await env.raw.config('RESETSTAT');
     const infos = await Promise.all(Array.from({ length: 50 }, (_, i) => client.enqueue(item, { n: i + 1 })));
     assert.equal(await scriptCalls(env.raw), 1);
-    assert.equal(await calls(env.raw, 'sadd'), 0, 'the queue registration is cached');
+    assert.equal(await getCommandCalls(env.raw, 'sadd'), 0, 'the queue registration is cached');
     assert.equal(new Set(infos.map((i) => i.id)).size, 50);
     assert.ok(infos.every((i) => i.state === 'pending' && i.queue === 'default'));
     const payloads = infos.map((i) => (JSON.parse(i.payload.toString()) as { n: number }).n);
@@ -117,7 +111,7 @@ describe('Client: concurrent enqueue() calls', () => {
       ['alpha', 'beta', 'alpha', 'default'],
     );
     assert.equal(await scriptCalls(env.raw), 3);
-    assert.equal(await calls(env.raw, 'sadd'), 1);
+    assert.equal(await getCommandCalls(env.raw, 'sadd'), 1);
     assert.deepEqual((await env.raw.smembers(keys.ALL_QUEUES)).sort(), ['alpha', 'beta', 'default']);
     assert.equal(await env.raw.llen(keys.pendingKey('alpha')), 2);
     assert.equal(await env.raw.llen(keys.pendingKey('beta')), 1);
@@ -132,7 +126,7 @@ describe('Client: concurrent enqueue() calls', () => {
     await new Promise((resolve) => setImmediate(resolve));
     const second = client.enqueue(item, { n: 2 }, { queue: 'fresh' });
     await Promise.all([first, second]);
-    assert.equal(await calls(env.raw, 'sadd'), 1);
+    assert.equal(await getCommandCalls(env.raw, 'sadd'), 1);
     assert.equal(await env.raw.llen(keys.pendingKey('fresh')), 2);
     await client.close();
   });

@@ -239,6 +239,13 @@ export async function getExpireTime(r: Redis, key: string): Promise<number> {
   return Number(await r.call('EXPIRETIME', key));
 }
 
+/** How often Redis ran a command since the last CONFIG RESETSTAT (0 when never). */
+export async function getCommandCalls(r: Redis, command: string): Promise<number> {
+  const info = await r.info('commandstats');
+  const match = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info);
+  return match ? Number(match[1]) : 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sort-before-compare helpers
 // ---------------------------------------------------------------------------------------------
