@@ -169,3 +169,24 @@ export function extensionKeyPrefix(qname: string): string {
 export function wakeChannel(qname: string): string {
   return `asynq:{${qname}}:x:wake`;
 }
+
+/**
+ * ZSET of taskmill servers idle on one queue (server id -> registration expiry, unix ms), to which
+ * an enqueue can hand a task directly. An extension key: Go peers never read it.
+ */
+export function idleKey(qname: string): string {
+  return `${extensionKeyPrefix(qname)}idle`;
+}
+
+/** HASH beside {@link idleKey}: server id -> free slots offered, `<id>:lease` -> lease seconds. */
+export function idleSlotsKey(qname: string): string {
+  return `${extensionKeyPrefix(qname)}idle-slots`;
+}
+
+/** Prefix of the per-server channels on which enqueues hand tasks to idle servers. */
+export const HANDOFF_CHANNEL_PREFIX = 'asynq:x:handoff:';
+
+/** The channel on which server `serverId` receives tasks handed to it (see {@link idleKey}). */
+export function handoffChannel(serverId: string): string {
+  return `${HANDOFF_CHANNEL_PREFIX}${serverId}`;
+}

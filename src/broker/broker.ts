@@ -31,12 +31,28 @@ export interface DoneItem {
   revoked: boolean;
 }
 
+/**
+ * A server's idle registration on one queue, updated by {@link Broker.doneAndDequeue}: while
+ * registered, enqueues hand it new tasks directly (see keys.idleKey).
+ */
+export interface IdleRegistration {
+  serverId: string;
+  /** Drop the registration this server may hold on the queue before anything else. */
+  drop: boolean;
+  /** Register the free slots left when the pending list runs dry, until this unix ms; 0: do not. */
+  until: number;
+  /** Lease duration of tasks handed to this server, in whole seconds. */
+  leaseSeconds: number;
+}
+
 /** What {@link Broker.doneAndDequeue} returns. */
 export interface DoneAndDequeueResult {
   /** One code per acknowledged item: 1 done, 0 no longer active in this queue. */
   doneCodes: number[];
   /** The newly leased tasks, oldest first. */
   leased: DequeuedTask[];
+  /** Whether the server is now registered as idle on the queue. */
+  registered: boolean;
 }
 
 /**
@@ -52,6 +68,7 @@ export interface Broker {
     count: number,
     leaseExpirySec: number,
     nowMs: number,
+    idle?: IdleRegistration,
   ): Promise<DoneAndDequeueResult>;
   retry(msg: TaskMessage, retryAtMs: number, isFailure: boolean, nowMs: number): Promise<boolean>;
   archive(msg: TaskMessage, nowMs: number, limits: { maxSize: number; maxAgeMs: number }): Promise<boolean>;

@@ -5,6 +5,7 @@ import type {
   DoneItem,
   EnqueueItem,
   ExpiredLease,
+  IdleRegistration,
 } from './broker.js';
 import { callRedis } from './errors.js';
 import { type OwnedConnection, closeConnection } from './redis.js';
@@ -59,6 +60,9 @@ export class RDB implements Broker {
       keys.taskKeyPrefix(qname),
       unixNanosString(nowMs),
       keys.wakeChannel(qname),
+      nowMs,
+      keys.HANDOFF_CHANNEL_PREFIX,
+      qname,
     ];
     for (const item of items) {
       args.push(
@@ -71,7 +75,15 @@ export class RDB implements Broker {
     }
     const reply = await this.#script(
       scripts.enqueue,
-      [keys.pendingKey(qname), keys.scheduledKey(qname)],
+      [
+        keys.pendingKey(qname),
+        keys.scheduledKey(qname),
+        keys.activeKey(qname),
+        keys.leaseKey(qname),
+        keys.pausedKey(qname),
+        keys.idleKey(qname),
+        keys.idleSlotsKey(qname),
+      ],
       args,
     );
     return reply as number[];
@@ -93,6 +105,7 @@ export class RDB implements Broker {
   /**
    * Acknowledges `items` as {@link done} does, then leases up to `count` pending tasks as
    * {@link dequeue} does, in one script call: a worker pays one round trip per cycle, not two.
+   * With `idle`, also updates the server's idle registration on the queue.
    */
   async doneAndDequeue(
     qname: string,
@@ -100,6 +113,7 @@ export class RDB implements Broker {
     count: number,
     leaseExpirySec: number,
     nowMs: number,
+    idle?: IdleRegistration,
   ): Promise<DoneAndDequeueResult> {
     const nowSec = unixSeconds(nowMs);
     const args: (string | Uint8Array | number)[] = [
@@ -108,6 +122,11 @@ export class RDB implements Broker {
       count,
       unixSeconds(nowMs + STATS_TTL_MS),
       INT64_MAX,
+      idle?.serverId ?? '',
+      idle?.drop === true ? 1 : 0,
+      idle?.until ?? 0,
+      idle?.leaseSeconds ?? 0,
+      nowMs,
     ];
     for (const { msg, revoked } of items) {
       if (msg.retention > 0 && !revoked) {
@@ -117,7 +136,7 @@ export class RDB implements Broker {
         args.push(msg.id, 0, '', msg.uniqueKey);
       }
     }
-    const [codes, flat] = (await this.#script(
+    const [codes, flat, registered] = (await this.#script(
       scripts.doneAndDequeue,
       [
         keys.pendingKey(qname),
@@ -127,14 +146,16 @@ export class RDB implements Broker {
         keys.completedKey(qname),
         keys.processedKey(qname, new Date(nowMs)),
         keys.processedTotalKey(qname),
+        keys.idleKey(qname),
+        keys.idleSlotsKey(qname),
       ],
       args,
-    )) as [number[], Buffer[]];
+    )) as [number[], Buffer[], number];
     const leased: DequeuedTask[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       leased.push({ id: (flat[i] as Buffer).toString('utf8'), rawMsg: flat[i + 1] as Buffer });
     }
-    return { doneCodes: codes, leased };
+    return { doneCodes: codes, leased, registered: registered === 1 };
   }
 
   /** Moves an active task to the retry set. Returns false when it is no longer active here. */

@@ -145,7 +145,7 @@ end
 return #ids
 `);
 
-export const doneAndDequeue = defineScript('done-and-dequeue', 7, String.raw`-- The worker's hot path in one call: first acknowledges finished tasks, then leases pending ones.
+export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- The worker's hot path in one call: first acknowledges finished tasks, then leases pending ones.
 -- A worker at low concurrency would otherwise pay two round trips and two script invocations per
 -- task (ack, then fetch the next); either half may be empty (ARGV[3] = 0, or no ack items).
 --
@@ -167,18 +167,31 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 7, String.raw`-- 
 -- KEYS[4] -> asynq:{<qname>}:lease
 -- KEYS[5] -> asynq:{<qname>}:completed
 -- KEYS[6] -> asynq:{<qname>}:processed:<yyyy-mm-dd>
+-- Idle registration (taskmill extension, see enqueue.lua's hand-off): a server first drops its
+-- previous registration for this queue (ARGV[7] = 1), and when this call found the pending list
+-- empty with slots left, registers those slots until ARGV[8], so the next enqueue can hand it a
+-- task directly. Registrations of servers that stopped refreshing them are pruned here.
+--
 -- KEYS[7] -> asynq:{<qname>}:processed
+-- KEYS[8] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
+-- KEYS[9] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots, <id>:lease -> seconds)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> lease expiry of newly leased tasks, unix seconds
 -- ARGV[3] -> maximum number of tasks to lease (0: acknowledge only)
 -- ARGV[4] -> daily stats key expiry, unix seconds (now + 90 days)
 -- ARGV[5] -> int64 max, where the total counter wraps to 1
--- ARGV[6..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
+-- ARGV[6] -> server id for the idle registration ("" = none)
+-- ARGV[7] -> "1" to drop this server's registration first, else "0"
+-- ARGV[8] -> registration expiry, unix ms ("0" = do not register)
+-- ARGV[9] -> lease duration in whole seconds, for tasks handed off to this server
+-- ARGV[10] -> current unix time in milliseconds
+-- ARGV[11..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
 --              "0" = delete the task), re-encoded message for the completed state ("" when
 --              deleting), unique key ("" = none; released only while it still holds this task id)
 --
--- Returns { codes, leased }: codes has one integer per finished task (1 done, 0 not active in this
--- queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1, id2, msg2, ...
+-- Returns { codes, leased, registered }: codes has one integer per finished task (1 done, 0 not
+-- active in this queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1, id2,
+-- msg2, ...; registered is 1 when the server is now registered as idle, else 0.
 local prefix = ARGV[1]
 
 -- Runs cmd(key, <items>) over a list in slices: one command for many tasks, without ever passing
@@ -198,7 +211,7 @@ local codes = {}
 local finished = {}
 local deleted = {}
 local completed = {}
-for i = 6, #ARGV, 4 do
+for i = 11, #ARGV, 4 do
   local id = ARGV[i]
   local score = ARGV[i + 1]
   local taskKey = prefix .. id
@@ -237,14 +250,22 @@ if n > 0 then
   end
 end
 
+local server = ARGV[6]
+if ARGV[7] == '1' then
+  redis.call('ZREM', KEYS[8], server)
+  redis.call('HDEL', KEYS[9], server, server .. ':lease')
+end
+
 local leased = {}
 local leases = {}
 local max = tonumber(ARGV[3])
+local emptied = false
 if max > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
   local taken = 0
   while taken < max do
     local id = redis.call('RPOPLPUSH', KEYS[1], KEYS[3])
     if not id then
+      emptied = true
       break
     end
     taken = taken + 1
@@ -263,10 +284,22 @@ if max > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
   end
   batched('ZADD', KEYS[4], leases, 1000)
 end
-return { codes, leased }
+
+local registered = 0
+if emptied and server ~= '' and ARGV[8] ~= '0' then
+  local stale = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[10], 'LIMIT', 0, 100)
+  for _, gone in ipairs(stale) do
+    redis.call('ZREM', KEYS[8], gone)
+    redis.call('HDEL', KEYS[9], gone, gone .. ':lease')
+  end
+  redis.call('ZADD', KEYS[8], ARGV[8], server)
+  redis.call('HSET', KEYS[9], server, max - #leased / 2, server .. ':lease', ARGV[9])
+  registered = 1
+end
+return { codes, leased, registered }
 `);
 
-export const enqueue = defineScript('enqueue', 2, String.raw`-- Creates one or more tasks in one queue: each goes to the pending list, or to the scheduled ZSET
+export const enqueue = defineScript('enqueue', 7, String.raw`-- Creates one or more tasks in one queue: each goes to the pending list, or to the scheduled ZSET
 -- when it has a future process-at time, optionally guarded by a uniqueness lock. Covers asynq's
 -- enqueue, enqueueUnique, schedule and scheduleUnique scripts with identical per-task effects, so a
 -- bulk enqueue of many tasks costs one round trip per queue.
@@ -275,13 +308,34 @@ export const enqueue = defineScript('enqueue', 2, String.raw`-- Creates one or m
 -- taken, so a conflicting task never leaves a stray lock behind (Go peers cannot tell the difference
 -- except that no orphan lock exists).
 --
+-- Hand-off (taskmill extension): while the pending list is empty and the queue is not paused, a
+-- task due now goes straight to an idle taskmill server that registered in the idle set (see
+-- done-and-dequeue.lua): it is leased to that server exactly as asynq's dequeue would lease it
+-- (active list, state=active, no pending_since, a lease entry) and its message is published on the
+-- server's hand-off channel, saving the server a wake-up and a dequeue round trip. PUBLISH returns
+-- how many subscribers got the message; 0 means the server is gone (or between reconnects), so its
+-- registration is dropped and the next idle server is tried, and with none left the task is
+-- pending as usual. Nothing changes for Go peers: they never register, and the end state is the
+-- one an enqueue followed by a dequeue leaves.
+--
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:scheduled
+-- KEYS[3] -> asynq:{<qname>}:active
+-- KEYS[4] -> asynq:{<qname>}:lease
+-- KEYS[5] -> asynq:{<qname>}:paused
+-- KEYS[6] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
+-- KEYS[7] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots, <id>:lease -> seconds)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
--- ARGV[4..] -> five values per task: task id, encoded TaskMessage, process-at unix seconds
+-- ARGV[4] -> current unix time in milliseconds
+-- ARGV[5] -> hand-off channel prefix (the server id is appended)
+-- ARGV[6] -> queue name (part of the hand-off message)
+-- ARGV[7..] -> five values per task: task id, encoded TaskMessage, process-at unix seconds
 --              ("0" = pending now), unique key ("" = not unique), unique lock TTL in whole seconds
+--
+-- Hand-off message: "<lease expiry unix s>:<#queue>:<queue><#id>:<id><encoded TaskMessage>", the
+-- lengths in bytes, so ids and queue names may hold any byte.
 --
 -- When this call made an empty pending list non-empty it publishes on the wake-up channel, so idle
 -- taskmill servers fetch at once instead of waiting for their next poll. Servers that are busy keep
@@ -289,10 +343,58 @@ export const enqueue = defineScript('enqueue', 2, String.raw`-- Creates one or m
 -- a steady stream costs no extra command. PUBLISH creates no key: Go peers see nothing of it.
 --
 -- Returns one integer per task, in order: 1 created, 0 task id conflict, -1 unique lock held.
+local nowMs = ARGV[4]
+-- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
+-- ahead of one that went pending).
+local canHandOff = nil
+
+local function dropIdle(server)
+  redis.call('ZREM', KEYS[6], server)
+  redis.call('HDEL', KEYS[7], server, server .. ':lease')
+end
+
+-- Leases the task to an idle server and publishes it there; false when no idle server took it.
+local function handOff(id, taskKey, msg, uniqueKey)
+  if canHandOff == nil then
+    canHandOff = redis.call('EXISTS', KEYS[6]) == 1 and redis.call('LLEN', KEYS[1]) == 0
+      and redis.call('EXISTS', KEYS[5]) == 0
+  end
+  while canHandOff do
+    local server = redis.call('ZRANGEBYSCORE', KEYS[6], nowMs, '+inf', 'LIMIT', 0, 1)[1]
+    if not server then
+      canHandOff = false
+      break
+    end
+    local leaseSeconds = tonumber(redis.call('HGET', KEYS[7], server .. ':lease'))
+    local delivered = 0
+    local expiry
+    if leaseSeconds then
+      expiry = math.floor(tonumber(nowMs) / 1000) + leaseSeconds
+      local message = expiry .. ':' .. #ARGV[6] .. ':' .. ARGV[6] .. #id .. ':' .. id .. msg
+      delivered = redis.call('PUBLISH', ARGV[5] .. server, message)
+    end
+    if delivered > 0 then
+      if redis.call('HINCRBY', KEYS[7], server, -1) <= 0 then
+        dropIdle(server)
+      end
+      if uniqueKey ~= '' then
+        redis.call('HSET', taskKey, 'msg', msg, 'state', 'active', 'unique_key', uniqueKey)
+      else
+        redis.call('HSET', taskKey, 'msg', msg, 'state', 'active')
+      end
+      redis.call('LPUSH', KEYS[3], id)
+      redis.call('ZADD', KEYS[4], expiry, id)
+      return true
+    end
+    dropIdle(server)
+  end
+  return false
+end
+
 local results = {}
 local n = 0
 local pushed = 0
-for i = 4, #ARGV, 5 do
+for i = 7, #ARGV, 5 do
   local id = ARGV[i]
   local msg = ARGV[i + 1]
   local processAt = ARGV[i + 2]
@@ -303,8 +405,8 @@ for i = 4, #ARGV, 5 do
     result = 0
   elseif uniqueKey ~= '' and not redis.call('SET', uniqueKey, id, 'NX', 'EX', ARGV[i + 4]) then
     result = -1
-  else
-    if processAt == '0' then
+  elseif processAt == '0' then
+    if canHandOff == false or not handOff(id, taskKey, msg, uniqueKey) then
       if uniqueKey ~= '' then
         redis.call('HSET', taskKey, 'msg', msg, 'state', 'pending', 'pending_since', ARGV[2], 'unique_key', uniqueKey)
       else
@@ -312,14 +414,14 @@ for i = 4, #ARGV, 5 do
       end
       redis.call('LPUSH', KEYS[1], id)
       pushed = pushed + 1
-    else
-      if uniqueKey ~= '' then
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled', 'unique_key', uniqueKey)
-      else
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled')
-      end
-      redis.call('ZADD', KEYS[2], processAt, id)
     end
+  else
+    if uniqueKey ~= '' then
+      redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled', 'unique_key', uniqueKey)
+    else
+      redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled')
+    end
+    redis.call('ZADD', KEYS[2], processAt, id)
   end
   n = n + 1
   results[n] = result

@@ -10,6 +10,14 @@
  * publish one when a pending list becomes non-empty, so only tasks pushed by foreign producers (Go
  * asynq) wait for the poll. A Redis error never spins: the loop logs and backs off.
  *
+ * Hand-off. The call that finds a queue empty also registers this server as idle on it with its
+ * free slots, so our clients' enqueues lease new tasks to it directly and publish them on its
+ * hand-off channel (see keys.idleKey): one hop from enqueue to handler instead of three. Every
+ * later call on the queue replaces the registration, and stop() drops it, then waits until every
+ * task handed over before that has arrived. A task that arrives with no free slot (a race with
+ * this server's own fetch, or several idle queues handing over at once) or after stop() goes back
+ * to the head of its pending list.
+ *
  * Running. Each task gets an AbortLatch that fires on timeout/deadline, cancellation, a lost
  * lease, or the end of the shutdown grace period; the worker then stops waiting for the handler (a
  * handler that never settles cannot hold a slot) and records the outcome.
@@ -22,7 +30,7 @@
  * Shutdown. stop() ends fetching. shutdown() also waits up to `shutdownTimeout` for running
  * handlers, then aborts the rest and puts their tasks back at the head of their pending lists.
  */
-import type { Broker, DequeuedTask, DoneItem } from '../broker/broker.js';
+import type { Broker, DequeuedTask, DoneItem, IdleRegistration } from '../broker/broker.js';
 import { type TaskMessage, newTaskMessage } from '../base/message.js';
 import { decodeTaskMessage } from '../base/wire.js';
 import {
@@ -53,7 +61,23 @@ export interface ProcessorParams {
   handler: Handler;
   options: ResolvedServerOptions;
   syncer: Syncer;
+  /** Enables hand-off (see the file header); without it the server never registers as idle. */
+  handoff?: HandoffParams;
 }
+
+/** What the processor needs to take tasks handed to it. */
+export interface HandoffParams {
+  serverId: string;
+  /** Whether the hand-off channel is subscribed right now (registering earlier would be useless). */
+  ready(): boolean;
+  /** Resolves once every message published to the hand-off channel so far has been received. */
+  settle(): Promise<void>;
+}
+
+/** An idle registration outlives a few missed polls: the loop refreshes it on every empty fetch. */
+const IDLE_REGISTRATION_MIN_MS = 5_000;
+/** stop() waits at most this long for tasks handed over before the registration was dropped. */
+const HANDOFF_SETTLE_MS = 2_000;
 
 /** A task this server holds a lease on. */
 export interface ActiveTask {
@@ -110,6 +134,10 @@ export class Processor implements Component {
    */
   #wakeCount = 0;
   #loop?: Promise<void>;
+  /** Queues on which this server may hold an idle registration (see the file header). */
+  readonly #idleOn = new Set<string>();
+  /** Resolves when the registrations held when the fetch loop ended have been dropped. */
+  #deregistered: Promise<unknown> = Promise.resolve();
   #idleWaiters: (() => void)[] = [];
   #fetchErrorLogged = 0;
 
@@ -129,6 +157,15 @@ export class Processor implements Component {
     this.#stopController.abort();
     this.#resumeLoop();
     await this.#loop;
+    await this.#deregistered;
+    // Tasks handed over before the registrations were dropped may still be on the way: let them
+    // arrive (each goes back to its pending list) rather than leave them to lease expiry.
+    const handoff = this.#p.handoff;
+    if (handoff) {
+      const timer = new AbortController();
+      await Promise.race([handoff.settle().catch(() => undefined), sleep(HANDOFF_SETTLE_MS, timer.signal)]);
+      timer.abort();
+    }
   }
 
   /** Ends the sleep of an idle fetch loop, e.g. when new work is known to be waiting. */
@@ -136,6 +173,30 @@ export class Processor implements Component {
     this.#wakeCount++;
     this.#resumeLoop();
   }
+
+  /**
+   * Takes a task an enqueue leased to this server (see the file header): it starts at once, or,
+   * with no free slot or after stop(), goes back to the head of its pending list.
+   */
+  handoff(queue: string, task: DequeuedTask, leaseExpiryMs: number): void {
+    const { options, broker } = this.#p;
+    if (!this.#stopped && this.#running.size < options.concurrency) {
+      this.#begin(queue, task, options.clock.now(), leaseExpiryMs);
+      return;
+    }
+    this.#track(
+      broker.requeue(queue, [task.id]).then(
+        () => this.#wake(),
+        (err: unknown) =>
+          options.logger.warn(
+            `Could not return handed-over task ${queue}/${task.id} to its queue; it is recovered when its lease expires: ${errorMessage(err)}`,
+          ),
+      ),
+    );
+  }
+
+  // A requeued hand-off is pending again: fetch it as soon as a slot frees (bound: no closure).
+  readonly #wake = (): void => this.wake();
 
   /**
    * Stops fetching, waits up to `shutdownTimeout` for running handlers, aborts the rest (their
@@ -266,8 +327,14 @@ export class Processor implements Component {
         await this.#wait(interval / 2 + Math.random() * interval);
       }
     }
-    // Successes of handlers still running are sent by the flusher from now on.
-    for (const queue of this.#acks.keys()) this.#track(this.#flushAcks(queue));
+    // Successes of handlers still running are sent by the flusher from now on; the same calls
+    // drop the idle registrations.
+    const flushes = [...new Set([...this.#acks.keys(), ...this.#idleOn])].map((queue) => {
+      const flush = this.#flushAcks(queue);
+      this.#track(flush);
+      return flush;
+    });
+    this.#deregistered = Promise.all(flushes);
   }
 
   /**
@@ -278,21 +345,43 @@ export class Processor implements Component {
   async #cycle(queue: string, count: number): Promise<number> {
     const { options, broker } = this.#p;
     const acks = this.#takeAcks(queue);
-    if (count <= 0 && acks.length === 0) return 0;
+    const wasIdle = this.#idleOn.has(queue);
+    if (count <= 0 && acks.length === 0 && !wasIdle) return 0;
     const now = options.clock.now();
     // Redis keeps lease expiries in whole seconds; the in-memory lease must not outlast it.
     const leaseExpiry = Math.floor((now + options.leaseDuration) / 1000) * 1000;
+    const idle = this.#idleRegistration(wasIdle, count, now);
+    // Until the reply says otherwise, assume the call may have left a registration behind.
+    if (idle) this.#idleOn.add(queue);
     let leased: DequeuedTask[];
     try {
-      const result = await broker.doneAndDequeue(queue, toDoneItems(acks), count, leaseExpiry / 1000, now);
+      const result = await broker.doneAndDequeue(queue, toDoneItems(acks), count, leaseExpiry / 1000, now, idle);
+      if (!result.registered) this.#idleOn.delete(queue);
       this.#acknowledged(acks, result.doneCodes);
       leased = result.leased;
     } catch (err) {
+      // A registration left behind expires by itself; a fresh call must not depend on it.
+      if (!wasIdle) this.#idleOn.delete(queue);
       this.#ackFailed(queue, acks, err);
       throw err;
     }
     for (const task of leased) this.#begin(queue, task, now, leaseExpiry);
     return leased.length;
+  }
+
+  /** The idle registration update a fetch call carries, or undefined when hand-off is off. */
+  #idleRegistration(wasIdle: boolean, count: number, now: number): IdleRegistration | undefined {
+    const handoff = this.#p.handoff;
+    if (!handoff) return undefined;
+    const { options } = this.#p;
+    const register = count > 0 && !this.#stopped && handoff.ready();
+    if (!register && !wasIdle) return undefined;
+    return {
+      serverId: handoff.serverId,
+      drop: wasIdle,
+      until: register ? now + Math.max(IDLE_REGISTRATION_MIN_MS, 3 * options.taskCheckInterval) : 0,
+      leaseSeconds: Math.floor(options.leaseDuration / 1000),
+    };
   }
 
   #takeAcks(queue: string): PendingAck[] {
@@ -457,11 +546,13 @@ export class Processor implements Component {
     if (this.#flushing.has(queue)) return;
     this.#flushing.add(queue);
     try {
-      while (this.#acks.has(queue)) {
+      while (this.#acks.has(queue) || this.#idleOn.has(queue)) {
         try {
           await this.#cycle(queue, 0);
         } catch {
-          // #cycle has handed the acknowledgements to the syncer; nothing is left to do here.
+          // #cycle has handed the acknowledgements to the syncer, and a registration it could not
+          // drop expires by itself: nothing is left to do here.
+          this.#idleOn.delete(queue);
         }
       }
     } finally {

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { RDB } from '../broker/rdb.js';
 import { type RedisConnOpt, duplicateConnection, openConnection } from '../broker/redis.js';
-import { wakeChannel } from '../base/keys.js';
+import { handoffChannel, wakeChannel } from '../base/keys.js';
 import { ClosedError, TaskmillError } from '../errors.js';
 import { errorMessage } from '../logger.js';
 import { type Handler, ServeMux } from '../mux.js';
@@ -89,13 +89,24 @@ export class Server {
       clock: options.clock,
       intervalMs: options.syncInterval,
     });
-    const processor = new Processor({ broker: rdb, handler: processTask, options, syncer });
     const identity: ServerIdentity = {
       host: hostname() || 'unknown-host',
       pid: process.pid,
       serverId: randomUUID(),
       startTime: new Date(options.clock.now()),
     };
+    const processor = new Processor({
+      broker: rdb,
+      handler: processTask,
+      options,
+      syncer,
+      // The subscriber is created below; these run only once both exist.
+      handoff: {
+        serverId: identity.serverId,
+        ready: () => subscriber.ready(),
+        settle: () => subscriber.settle(),
+      },
+    });
     const heartbeater = new Heartbeater({
       broker: rdb,
       processor,
@@ -112,6 +123,8 @@ export class Server {
       onCancel: (id) => processor.cancel(id),
       wakeChannels: Object.keys(options.queues).map(wakeChannel),
       onWake: () => processor.wake(),
+      handoffChannel: handoffChannel(identity.serverId),
+      onHandoff: (queue, task, leaseExpiryMs) => processor.handoff(queue, task, leaseExpiryMs),
     });
     this.#processor = processor;
     this.#syncer = syncer;

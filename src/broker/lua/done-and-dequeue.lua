@@ -20,18 +20,31 @@
 -- KEYS[4] -> asynq:{<qname>}:lease
 -- KEYS[5] -> asynq:{<qname>}:completed
 -- KEYS[6] -> asynq:{<qname>}:processed:<yyyy-mm-dd>
+-- Idle registration (taskmill extension, see enqueue.lua's hand-off): a server first drops its
+-- previous registration for this queue (ARGV[7] = 1), and when this call found the pending list
+-- empty with slots left, registers those slots until ARGV[8], so the next enqueue can hand it a
+-- task directly. Registrations of servers that stopped refreshing them are pruned here.
+--
 -- KEYS[7] -> asynq:{<qname>}:processed
+-- KEYS[8] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
+-- KEYS[9] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots, <id>:lease -> seconds)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> lease expiry of newly leased tasks, unix seconds
 -- ARGV[3] -> maximum number of tasks to lease (0: acknowledge only)
 -- ARGV[4] -> daily stats key expiry, unix seconds (now + 90 days)
 -- ARGV[5] -> int64 max, where the total counter wraps to 1
--- ARGV[6..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
+-- ARGV[6] -> server id for the idle registration ("" = none)
+-- ARGV[7] -> "1" to drop this server's registration first, else "0"
+-- ARGV[8] -> registration expiry, unix ms ("0" = do not register)
+-- ARGV[9] -> lease duration in whole seconds, for tasks handed off to this server
+-- ARGV[10] -> current unix time in milliseconds
+-- ARGV[11..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
 --              "0" = delete the task), re-encoded message for the completed state ("" when
 --              deleting), unique key ("" = none; released only while it still holds this task id)
 --
--- Returns { codes, leased }: codes has one integer per finished task (1 done, 0 not active in this
--- queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1, id2, msg2, ...
+-- Returns { codes, leased, registered }: codes has one integer per finished task (1 done, 0 not
+-- active in this queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1, id2,
+-- msg2, ...; registered is 1 when the server is now registered as idle, else 0.
 local prefix = ARGV[1]
 
 -- Runs cmd(key, <items>) over a list in slices: one command for many tasks, without ever passing
@@ -51,7 +64,7 @@ local codes = {}
 local finished = {}
 local deleted = {}
 local completed = {}
-for i = 6, #ARGV, 4 do
+for i = 11, #ARGV, 4 do
   local id = ARGV[i]
   local score = ARGV[i + 1]
   local taskKey = prefix .. id
@@ -90,14 +103,22 @@ if n > 0 then
   end
 end
 
+local server = ARGV[6]
+if ARGV[7] == '1' then
+  redis.call('ZREM', KEYS[8], server)
+  redis.call('HDEL', KEYS[9], server, server .. ':lease')
+end
+
 local leased = {}
 local leases = {}
 local max = tonumber(ARGV[3])
+local emptied = false
 if max > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
   local taken = 0
   while taken < max do
     local id = redis.call('RPOPLPUSH', KEYS[1], KEYS[3])
     if not id then
+      emptied = true
       break
     end
     taken = taken + 1
@@ -116,4 +137,16 @@ if max > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
   end
   batched('ZADD', KEYS[4], leases, 1000)
 end
-return { codes, leased }
+
+local registered = 0
+if emptied and server ~= '' and ARGV[8] ~= '0' then
+  local stale = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[10], 'LIMIT', 0, 100)
+  for _, gone in ipairs(stale) do
+    redis.call('ZREM', KEYS[8], gone)
+    redis.call('HDEL', KEYS[9], gone, gone .. ':lease')
+  end
+  redis.call('ZADD', KEYS[8], ARGV[8], server)
+  redis.call('HSET', KEYS[9], server, max - #leased / 2, server .. ':lease', ARGV[9])
+  registered = 1
+end
+return { codes, leased, registered }

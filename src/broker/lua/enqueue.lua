@@ -7,13 +7,34 @@
 -- taken, so a conflicting task never leaves a stray lock behind (Go peers cannot tell the difference
 -- except that no orphan lock exists).
 --
+-- Hand-off (taskmill extension): while the pending list is empty and the queue is not paused, a
+-- task due now goes straight to an idle taskmill server that registered in the idle set (see
+-- done-and-dequeue.lua): it is leased to that server exactly as asynq's dequeue would lease it
+-- (active list, state=active, no pending_since, a lease entry) and its message is published on the
+-- server's hand-off channel, saving the server a wake-up and a dequeue round trip. PUBLISH returns
+-- how many subscribers got the message; 0 means the server is gone (or between reconnects), so its
+-- registration is dropped and the next idle server is tried, and with none left the task is
+-- pending as usual. Nothing changes for Go peers: they never register, and the end state is the
+-- one an enqueue followed by a dequeue leaves.
+--
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:scheduled
+-- KEYS[3] -> asynq:{<qname>}:active
+-- KEYS[4] -> asynq:{<qname>}:lease
+-- KEYS[5] -> asynq:{<qname>}:paused
+-- KEYS[6] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
+-- KEYS[7] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots, <id>:lease -> seconds)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
--- ARGV[4..] -> five values per task: task id, encoded TaskMessage, process-at unix seconds
+-- ARGV[4] -> current unix time in milliseconds
+-- ARGV[5] -> hand-off channel prefix (the server id is appended)
+-- ARGV[6] -> queue name (part of the hand-off message)
+-- ARGV[7..] -> five values per task: task id, encoded TaskMessage, process-at unix seconds
 --              ("0" = pending now), unique key ("" = not unique), unique lock TTL in whole seconds
+--
+-- Hand-off message: "<lease expiry unix s>:<#queue>:<queue><#id>:<id><encoded TaskMessage>", the
+-- lengths in bytes, so ids and queue names may hold any byte.
 --
 -- When this call made an empty pending list non-empty it publishes on the wake-up channel, so idle
 -- taskmill servers fetch at once instead of waiting for their next poll. Servers that are busy keep
@@ -21,10 +42,58 @@
 -- a steady stream costs no extra command. PUBLISH creates no key: Go peers see nothing of it.
 --
 -- Returns one integer per task, in order: 1 created, 0 task id conflict, -1 unique lock held.
+local nowMs = ARGV[4]
+-- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
+-- ahead of one that went pending).
+local canHandOff = nil
+
+local function dropIdle(server)
+  redis.call('ZREM', KEYS[6], server)
+  redis.call('HDEL', KEYS[7], server, server .. ':lease')
+end
+
+-- Leases the task to an idle server and publishes it there; false when no idle server took it.
+local function handOff(id, taskKey, msg, uniqueKey)
+  if canHandOff == nil then
+    canHandOff = redis.call('EXISTS', KEYS[6]) == 1 and redis.call('LLEN', KEYS[1]) == 0
+      and redis.call('EXISTS', KEYS[5]) == 0
+  end
+  while canHandOff do
+    local server = redis.call('ZRANGEBYSCORE', KEYS[6], nowMs, '+inf', 'LIMIT', 0, 1)[1]
+    if not server then
+      canHandOff = false
+      break
+    end
+    local leaseSeconds = tonumber(redis.call('HGET', KEYS[7], server .. ':lease'))
+    local delivered = 0
+    local expiry
+    if leaseSeconds then
+      expiry = math.floor(tonumber(nowMs) / 1000) + leaseSeconds
+      local message = expiry .. ':' .. #ARGV[6] .. ':' .. ARGV[6] .. #id .. ':' .. id .. msg
+      delivered = redis.call('PUBLISH', ARGV[5] .. server, message)
+    end
+    if delivered > 0 then
+      if redis.call('HINCRBY', KEYS[7], server, -1) <= 0 then
+        dropIdle(server)
+      end
+      if uniqueKey ~= '' then
+        redis.call('HSET', taskKey, 'msg', msg, 'state', 'active', 'unique_key', uniqueKey)
+      else
+        redis.call('HSET', taskKey, 'msg', msg, 'state', 'active')
+      end
+      redis.call('LPUSH', KEYS[3], id)
+      redis.call('ZADD', KEYS[4], expiry, id)
+      return true
+    end
+    dropIdle(server)
+  end
+  return false
+end
+
 local results = {}
 local n = 0
 local pushed = 0
-for i = 4, #ARGV, 5 do
+for i = 7, #ARGV, 5 do
   local id = ARGV[i]
   local msg = ARGV[i + 1]
   local processAt = ARGV[i + 2]
@@ -35,8 +104,8 @@ for i = 4, #ARGV, 5 do
     result = 0
   elseif uniqueKey ~= '' and not redis.call('SET', uniqueKey, id, 'NX', 'EX', ARGV[i + 4]) then
     result = -1
-  else
-    if processAt == '0' then
+  elseif processAt == '0' then
+    if canHandOff == false or not handOff(id, taskKey, msg, uniqueKey) then
       if uniqueKey ~= '' then
         redis.call('HSET', taskKey, 'msg', msg, 'state', 'pending', 'pending_since', ARGV[2], 'unique_key', uniqueKey)
       else
@@ -44,14 +113,14 @@ for i = 4, #ARGV, 5 do
       end
       redis.call('LPUSH', KEYS[1], id)
       pushed = pushed + 1
-    else
-      if uniqueKey ~= '' then
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled', 'unique_key', uniqueKey)
-      else
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled')
-      end
-      redis.call('ZADD', KEYS[2], processAt, id)
     end
+  else
+    if uniqueKey ~= '' then
+      redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled', 'unique_key', uniqueKey)
+    else
+      redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled')
+    end
+    redis.call('ZADD', KEYS[2], processAt, id)
   end
   n = n + 1
   results[n] = result
