@@ -355,7 +355,14 @@ export class Processor implements Component {
     if (idle) this.#idleOn.add(queue);
     let leased: DequeuedTask[];
     try {
-      const result = await broker.doneAndDequeue(queue, toDoneItems(acks), count, leaseExpiry / 1000, now, idle);
+      const result = await broker.doneAndDequeue(
+        queue,
+        toDoneItems(acks),
+        count,
+        leaseExpiry / 1000,
+        now,
+        idle,
+      );
       if (!result.registered) this.#idleOn.delete(queue);
       this.#acknowledged(acks, result.doneCodes);
       leased = result.leased;

@@ -50,7 +50,8 @@ export class Subscriber implements Component {
 
   constructor(params: SubscriberParams) {
     this.#p = params;
-    this.#handoffChannel = params.handoffChannel === undefined ? undefined : Buffer.from(params.handoffChannel);
+    this.#handoffChannel =
+      params.handoffChannel === undefined ? undefined : Buffer.from(params.handoffChannel);
   }
 
   start(): void {
