@@ -125,6 +125,8 @@ export class Server {
       onWake: () => processor.wake(),
       handoffChannel: handoffChannel(identity.serverId),
       onHandoff: (queue, task, leaseExpiryMs) => processor.handoff(queue, task, leaseExpiryMs),
+      // An idle processor registers for hand-off on its next fetch: make that now, not at its poll.
+      onReady: () => processor.wake(),
     });
     this.#processor = processor;
     this.#syncer = syncer;

@@ -20,6 +20,8 @@ export interface SubscriberParams {
   handoffChannel?: string;
   /** Called with each task an enqueue leased to this server. */
   onHandoff?: (queue: string, task: DequeuedTask, leaseExpiryMs: number) => void;
+  /** Called when the channels are subscribed, at start and after each reconnect. */
+  onReady?: () => void;
 }
 
 /** A decoded hand-off message (see enqueue.lua for the format). */
@@ -47,6 +49,10 @@ export class Subscriber implements Component {
   };
   #subscribing?: Promise<void>;
   #subscribed = false;
+  // ioredis has re-sent the subscriptions by the time it reports a reconnected connection ready.
+  readonly #onReconnected = () => {
+    if (this.#subscribed) this.#p.onReady?.();
+  };
 
   constructor(params: SubscriberParams) {
     this.#p = params;
@@ -57,11 +63,13 @@ export class Subscriber implements Component {
   start(): void {
     const redis = this.#p.connection.redis;
     redis.on('messageBuffer', this.#onMessage);
+    redis.on('ready', this.#onReconnected);
     const channels = [CANCEL_CHANNEL, ...this.#p.wakeChannels];
     if (this.#p.handoffChannel !== undefined) channels.push(this.#p.handoffChannel);
     this.#subscribing = redis.subscribe(...channels).then(
       () => {
         this.#subscribed = true;
+        this.#p.onReady?.();
       },
       (err: unknown) =>
         this.#p.logger.debug(`Failed to subscribe to ${CANCEL_CHANNEL}: ${errorMessage(err)}`),
@@ -84,6 +92,7 @@ export class Subscriber implements Component {
   async stop(): Promise<void> {
     const redis = this.#p.connection.redis;
     redis.off('messageBuffer', this.#onMessage);
+    redis.off('ready', this.#onReconnected);
     this.#subscribed = false;
     // Disconnect rather than QUIT: a subscription has nothing to flush, and QUIT would wait for a
     // reconnect while Redis is down.

@@ -246,4 +246,69 @@ describe('a worker process killed with SIGKILL', () => {
     }
     await assertQueueEmpty();
   });
+
+  test('killed while idle and registered for hand-off: later tasks go pending, none is handed to it', async () => {
+    const worker = startWorker({
+      REDIS_URL: env.redis.url,
+      CONCURRENCY: '5',
+      LEASE_MS: String(LEASE_MS),
+      HEARTBEAT_MS: '500',
+      MODE: 'record',
+    });
+    await worker.line(/^ready$/);
+    await waitFor(async () => (await env.raw.zcard('asynq:{default}:x:idle')) === 1, {
+      message: 'the worker registered as idle',
+    });
+    await worker.kill();
+    // Its registration outlives it (it expires later), but its hand-off channel has no subscriber.
+    assert.equal(await env.raw.zcard('asynq:{default}:x:idle'), 1);
+
+    const ids = await enqueueMany(5, 'after-death');
+    assert.deepEqual(await env.raw.lrange('asynq:{default}:pending', 0, -1), [...ids].reverse());
+    assert.equal(await env.raw.llen('asynq:{default}:active'), 0);
+    assert.equal(await env.raw.exists('asynq:{default}:x:idle', 'asynq:{default}:x:idle-slots'), 0);
+
+    const { server, inspector, runs } = await startRecoverer(5);
+    await waitFor(() => ids.every((id) => runs.has(id)), { message: 'all 5 tasks completed' });
+    await server.shutdown();
+    await inspector.close();
+    for (const id of ids) {
+      assert.deepEqual(runs.get(id), [{ retryCount: 0, lastError: '' }], `${id} ran once, never retried`);
+    }
+    await waitFor(async () => (await env.raw.keys('asynq:{default}:t:*')).length === 0, {
+      message: 'every task hash deleted',
+    });
+    await assertQueueEmpty();
+  });
+
+  test('killed right after a task was handed to it: the task is recovered, not lost', async () => {
+    const worker = startWorker({
+      REDIS_URL: env.redis.url,
+      CONCURRENCY: '5',
+      LEASE_MS: String(LEASE_MS),
+      HEARTBEAT_MS: '500',
+      MODE: 'record',
+      STARTED_LIST: STARTED,
+    });
+    await worker.line(/^ready$/);
+    await waitFor(async () => (await env.raw.zcard('asynq:{default}:x:idle')) === 1, {
+      message: 'the worker registered as idle',
+    });
+    const [id] = await enqueueMany(1, 'handed');
+    // Leased by the enqueue itself: active with a lease, never pending.
+    assert.deepEqual(await env.raw.lrange('asynq:{default}:active', 0, -1), [id]);
+    assert.equal(await env.raw.llen('asynq:{default}:pending'), 0);
+    await waitFor(async () => (await env.raw.llen(STARTED)) === 1, { message: 'the handler started' });
+    await worker.kill();
+
+    const { server, inspector, runs } = await startRecoverer(5);
+    await waitFor(() => runs.has(id as string), { timeout: 15_000, message: 'the task recovered and run' });
+    await server.shutdown();
+    await inspector.close();
+    assert.deepEqual(runs.get(id as string), [{ retryCount: 1, lastError: 'asynq: task lease expired' }]);
+    await waitFor(async () => (await env.raw.keys('asynq:{default}:t:*')).length === 0, {
+      message: 'the task hash deleted',
+    });
+    await assertQueueEmpty();
+  });
 });
