@@ -100,12 +100,16 @@ export class Server {
       handler: processTask,
       options,
       syncer,
-      // The subscriber is created below; these run only once both exist.
-      handoff: {
-        serverId: identity.serverId,
-        ready: () => subscriber.ready(),
-        settle: () => subscriber.settle(),
-      },
+      // The subscriber is created below; these run only once both exist. Not on a Cluster: there
+      // PUBLISH reaches subscribers on every node but counts only the local ones, so a task the
+      // enqueue kept pending could still be delivered (and run twice).
+      handoff: conn.redis.isCluster
+        ? undefined
+        : {
+            serverId: identity.serverId,
+            ready: () => subscriber.ready(),
+            settle: () => subscriber.settle(),
+          },
     });
     const heartbeater = new Heartbeater({
       broker: rdb,
