@@ -14,7 +14,8 @@
  * free slots, so our clients' enqueues lease new tasks to it directly and publish them on its
  * hand-off channel (see keys.idleKey): one hop from enqueue to handler instead of three. Every
  * later call on the queue replaces the registration, and stop() drops it, then waits until every
- * task handed over before that has arrived. A task that arrives with no free slot (a race with
+ * task handed over before that has arrived. Once hand-offs have taken every slot, the loop
+ * withdraws the registrations still offering slots. A task that arrives with no free slot (a race with
  * this server's own fetch, or several idle queues handing over at once) or after stop() goes back
  * to the head of its pending list.
  *
@@ -182,6 +183,8 @@ export class Processor implements Component {
     const { options, broker } = this.#p;
     if (!this.#stopped && this.#running.size < options.concurrency) {
       this.#begin(queue, task, options.clock.now(), leaseExpiryMs);
+      // That was the last free slot: the loop withdraws the registrations still offering slots.
+      if (this.#running.size >= options.concurrency && this.#idleOn.size > 0) this.#resumeLoop();
       return;
     }
     this.#track(
@@ -291,7 +294,7 @@ export class Processor implements Component {
     const { options } = this.#p;
     while (!this.#stopped) {
       const free = options.concurrency - this.#running.size;
-      if (free <= 0 && this.#acks.size === 0) {
+      if (free <= 0 && this.#acks.size === 0 && this.#idleOn.size === 0) {
         // Only a finishing task (or stop) can change anything: no timer needed.
         await this.#wait();
         continue;
@@ -311,6 +314,10 @@ export class Processor implements Component {
           }
         }
         for (const queue of waiting) if (!visited.has(queue)) await this.#cycle(queue, 0);
+        // Every slot is taken (hand-offs can fill them while the loop sleeps): stop offering any.
+        if (this.#running.size >= options.concurrency) {
+          for (const queue of [...this.#idleOn]) await this.#cycle(queue, 0);
+        }
         this.#fetchErrorLogged = 0;
       } catch (err) {
         // Log the first failure of an outage, then every 30 s, rather than every try.

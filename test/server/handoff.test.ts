@@ -123,6 +123,35 @@ describe('hand-off to an idle server', () => {
     await client.close();
   });
 
+  test('a server whose slots hand-offs filled withdraws its registrations on its other queues', async () => {
+    const server = env.server({ concurrency: 2, queues: { a: 1, b: 1 }, taskCheckInterval: 10_000 });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const started: string[] = [];
+    await server.start(async (task) => {
+      started.push(task.id);
+      await released;
+    });
+    await waitFor(async () => (await registeredWith('a', 2)()) && (await registeredWith('b', 2)()), {
+      message: 'registered on both queues',
+    });
+    const client = env.client();
+    await Promise.all([
+      client.enqueue(new Task('fill', '1'), { queue: 'a' }),
+      client.enqueue(new Task('fill', '2'), { queue: 'a' }),
+    ]);
+    await waitFor(() => started.length === 2, { message: 'both slots taken' });
+    await waitFor(async () => (await idleSlots('b')).size === 0, { message: 'registration on b withdrawn' });
+    // So a task for b now waits in its pending list as an ordinary enqueue (with pending_since).
+    const info = await client.enqueue(new Task('later', 'b'), { queue: 'b' });
+    assert.deepEqual(await env.raw.lrange(keys.pendingKey('b'), 0, -1), [info.id]);
+    assert.notEqual(await env.raw.hget(keys.taskKey('b', info.id), 'pending_since'), null);
+    release();
+    await waitFor(() => started.length === 3, { message: 'the task for b ran' });
+    await server.shutdown();
+    await client.close();
+  });
+
   test('shutdown drops the registration: later tasks wait in the pending list', async () => {
     const server = env.server({ concurrency: 2, taskCheckInterval: 10_000 });
     await server.start(() => {});
