@@ -15,9 +15,9 @@
  * hand-off channel (see keys.idleKey): one hop from enqueue to handler instead of three. Every
  * later call on the queue replaces the registration, and stop() drops it, then waits until every
  * task handed over before that has arrived. Once hand-offs have taken every slot, the loop
- * withdraws the registrations still offering slots. A task that arrives with no free slot (a race with
- * this server's own fetch, or several idle queues handing over at once) or after stop() goes back
- * to the head of its pending list.
+ * withdraws the registrations still offering slots. A task that arrives with no free slot (a race
+ * with this server's own fetch, or several idle queues handing over at once) or after stop() goes
+ * back to the head of its pending list.
  *
  * Running. Each task gets an AbortLatch that fires on timeout/deadline, cancellation, a lost
  * lease, or the end of the shutdown grace period; the worker then stops waiting for the handler (a
