@@ -86,6 +86,8 @@ export class Subscriber implements Component {
    * PING on this connection only after the messages already queued for it.
    */
   async settle(): Promise<void> {
+    // Not subscribed (Redis down, reconnecting): nothing can arrive, and a PING would wait for Redis.
+    if (!this.ready()) return;
     await this.#p.connection.redis.ping();
   }
 
