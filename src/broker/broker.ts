@@ -37,7 +37,7 @@ export interface DoneItem {
  */
 export interface IdleRegistration {
   serverId: string;
-  /** Drop the registration this server may hold on the queue before anything else. */
+  /** This server may hold a registration on the queue: drop it unless the call registers anew. */
   drop: boolean;
   /** Register the free slots left when the pending list runs dry, until this unix ms; 0: do not. */
   until: number;

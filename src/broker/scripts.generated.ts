@@ -167,10 +167,10 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- 
 -- KEYS[4] -> asynq:{<qname>}:lease
 -- KEYS[5] -> asynq:{<qname>}:completed
 -- KEYS[6] -> asynq:{<qname>}:processed:<yyyy-mm-dd>
--- Idle registration (taskmill extension, see enqueue.lua's hand-off): a server first drops its
--- previous registration for this queue (ARGV[7] = 1), and when this call found the pending list
--- empty with slots left, registers those slots until ARGV[8], so the next enqueue can hand it a
--- task directly. Registrations of servers that stopped refreshing them are pruned here.
+-- Idle registration (taskmill extension, see enqueue.lua's hand-off): when this call found the
+-- pending list empty with slots left, the server registers those slots until ARGV[8], so the next
+-- enqueue can hand it a task directly; otherwise its previous registration for this queue is
+-- dropped (ARGV[7] = 1). Registrations of servers that stopped refreshing them are pruned here.
 --
 -- KEYS[7] -> asynq:{<qname>}:processed
 -- KEYS[8] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
@@ -181,7 +181,7 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- 
 -- ARGV[4] -> daily stats key expiry, unix seconds (now + 90 days)
 -- ARGV[5] -> int64 max, where the total counter wraps to 1
 -- ARGV[6] -> server id for the idle registration ("" = none)
--- ARGV[7] -> "1" to drop this server's registration first, else "0"
+-- ARGV[7] -> "1" when this server may hold a registration to drop, else "0"
 -- ARGV[8] -> registration expiry, unix ms ("0" = do not register)
 -- ARGV[9] -> lease duration in whole seconds, for tasks handed off to this server
 -- ARGV[10] -> current unix time in milliseconds
@@ -250,12 +250,6 @@ if n > 0 then
   end
 end
 
-local server = ARGV[6]
-if ARGV[7] == '1' then
-  redis.call('ZREM', KEYS[8], server)
-  redis.call('HDEL', KEYS[9], server, server .. ':lease')
-end
-
 local leased = {}
 local leases = {}
 local max = tonumber(ARGV[3])
@@ -285,6 +279,9 @@ if max > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
   batched('ZADD', KEYS[4], leases, 1000)
 end
 
+-- Registering overwrites both fields of a previous registration, so the drop is only needed when
+-- no new registration follows (the script is atomic: the order within it is not observable).
+local server = ARGV[6]
 local registered = 0
 if emptied and server ~= '' and ARGV[8] ~= '0' then
   local stale = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[10], 'LIMIT', 0, 100)
@@ -295,6 +292,9 @@ if emptied and server ~= '' and ARGV[8] ~= '0' then
   redis.call('ZADD', KEYS[8], ARGV[8], server)
   redis.call('HSET', KEYS[9], server, max - #leased / 2, server .. ':lease', ARGV[9])
   registered = 1
+elseif ARGV[7] == '1' then
+  redis.call('ZREM', KEYS[8], server)
+  redis.call('HDEL', KEYS[9], server, server .. ':lease')
 end
 return { codes, leased, registered }
 `);
