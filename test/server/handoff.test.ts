@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Task } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
-import { parseHandoffMessage } from '../../src/server/subscriber.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -203,34 +202,4 @@ describe('hand-off to an idle server', () => {
     await server.shutdown();
     await client.close();
   });
-});
-
-describe('parseHandoffMessage', () => {
-  test('reads queue, id and message by their byte lengths, whatever bytes they hold', () => {
-    const queue = 'q:ü';
-    const id = 'id:1:é';
-    const msg = Buffer.from([0, 58, 255, 10, 58]);
-    const wire = Buffer.concat([
-      Buffer.from(`1900000030:${Buffer.byteLength(queue)}:${queue}${Buffer.byteLength(id)}:${id}`),
-      msg,
-    ]);
-    const parsed = parseHandoffMessage(wire);
-    assert.deepEqual(
-      parsed && { ...parsed, task: { ...parsed.task, rawMsg: Buffer.from(parsed.task.rawMsg) } },
-      { queue, task: { id, rawMsg: msg }, leaseExpiryMs: 1_900_000_030_000 },
-    );
-  });
-
-  for (const [name, text] of [
-    ['empty', ''],
-    ['no colon', '1900000030'],
-    ['a non-digit expiry', 'x:7:default2:id'],
-    ['a non-digit length', '1900000030:seven:default2:id'],
-    ['a queue length past the end', '1900000030:70:default2:id'],
-    ['an id length past the end', '1900000030:7:default9:id'],
-  ] as const) {
-    test(`rejects ${name}`, () => {
-      assert.equal(parseHandoffMessage(Buffer.from(text)), undefined);
-    });
-  }
 });
