@@ -406,7 +406,7 @@ for i = 7, #ARGV, 5 do
   elseif uniqueKey ~= '' and not redis.call('SET', uniqueKey, id, 'NX', 'EX', ARGV[i + 4]) then
     result = -1
   elseif processAt == '0' then
-    if canHandOff == false or not handOff(id, taskKey, msg, uniqueKey) then
+    if not handOff(id, taskKey, msg, uniqueKey) then
       if uniqueKey ~= '' then
         redis.call('HSET', taskKey, 'msg', msg, 'state', 'pending', 'pending_since', ARGV[2], 'unique_key', uniqueKey)
       else

@@ -67,3 +67,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * Waits for `work` to settle, but at most `ms`; never rejects and leaves no timer behind. For
+ * shutdown steps that must not hang on a handler or an unreachable Redis.
+ */
+export async function waitAtMost(ms: number, work: Promise<unknown>): Promise<void> {
+  const timer = new AbortController();
+  await Promise.race([work.then(noop, noop), sleep(ms, timer.signal)]);
+  timer.abort();
+}
+
+function noop(): void {}

@@ -49,7 +49,7 @@ import { errorMessage } from '../logger.js';
 import type { Handler, IncomingTask } from '../mux.js';
 import { AbortLatch } from './abort-latch.js';
 import type { Component } from './component.js';
-import { sleep } from './component.js';
+import { sleep, waitAtMost } from './component.js';
 import { Lease } from './lease.js';
 import { queueOrder } from './queue-order.js';
 import { AttemptContext } from './task-context.js';
@@ -162,11 +162,7 @@ export class Processor implements Component {
     // Tasks handed over before the registrations were dropped may still be on the way: let them
     // arrive (each goes back to its pending list) rather than leave them to lease expiry.
     const handoff = this.#p.handoff;
-    if (handoff) {
-      const timer = new AbortController();
-      await Promise.race([handoff.settle().catch(() => undefined), sleep(HANDOFF_SETTLE_MS, timer.signal)]);
-      timer.abort();
-    }
+    if (handoff) await waitAtMost(HANDOFF_SETTLE_MS, handoff.settle());
   }
 
   /** Ends the sleep of an idle fetch loop, e.g. when new work is known to be waiting. */
@@ -189,7 +185,8 @@ export class Processor implements Component {
     }
     this.#track(
       broker.requeue(queue, [task.id]).then(
-        () => this.#wake(),
+        // Pending again: fetch it as soon as a slot frees.
+        () => this.wake(),
         (err: unknown) =>
           options.logger.warn(
             `Could not return handed-over task ${queue}/${task.id} to its queue; it is recovered when its lease expires: ${errorMessage(err)}`,
@@ -198,9 +195,6 @@ export class Processor implements Component {
     );
   }
 
-  // A requeued hand-off is pending again: fetch it as soon as a slot frees (bound: no closure).
-  readonly #wake = (): void => this.wake();
-
   /**
    * Stops fetching, waits up to `shutdownTimeout` for running handlers, aborts the rest (their
    * tasks are requeued) and waits until every outcome is written or handed to the syncer.
@@ -208,11 +202,7 @@ export class Processor implements Component {
   async shutdown(): Promise<void> {
     await this.stop();
     const { shutdownTimeout } = this.#p.options;
-    if (this.#running.size > 0) {
-      const grace = new AbortController();
-      await Promise.race([this.onIdle(), sleep(shutdownTimeout, grace.signal)]);
-      grace.abort();
-    }
+    if (this.#running.size > 0) await waitAtMost(shutdownTimeout, this.onIdle());
     for (const task of this.#running.values()) task.abort.abort(new ShutdownAbort());
     while (this.#inflight > 0) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
   }

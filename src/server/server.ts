@@ -95,21 +95,22 @@ export class Server {
       serverId: randomUUID(),
       startTime: new Date(options.clock.now()),
     };
+    // No hand-off on a Cluster: there PUBLISH reaches subscribers on every node but counts only
+    // the local ones, so a task the enqueue kept pending could still be delivered (and run twice).
+    const handoff = !conn.redis.isCluster;
     const processor = new Processor({
       broker: rdb,
       handler: processTask,
       options,
       syncer,
-      // The subscriber is created below; these run only once both exist. Not on a Cluster: there
-      // PUBLISH reaches subscribers on every node but counts only the local ones, so a task the
-      // enqueue kept pending could still be delivered (and run twice).
-      handoff: conn.redis.isCluster
-        ? undefined
-        : {
+      // The subscriber is created below; these run only once both exist.
+      handoff: handoff
+        ? {
             serverId: identity.serverId,
             ready: () => subscriber.ready(),
             settle: () => subscriber.settle(),
-          },
+          }
+        : undefined,
     });
     const heartbeater = new Heartbeater({
       broker: rdb,
@@ -127,8 +128,10 @@ export class Server {
       onCancel: (id) => processor.cancel(id),
       wakeChannels: Object.keys(options.queues).map(wakeChannel),
       onWake: () => processor.wake(),
-      handoffChannel: handoffChannel(identity.serverId),
-      onHandoff: (queue, task, leaseExpiryMs) => processor.handoff(queue, task, leaseExpiryMs),
+      ...(handoff && {
+        handoffChannel: handoffChannel(identity.serverId),
+        onHandoff: (queue, task, leaseExpiryMs) => processor.handoff(queue, task, leaseExpiryMs),
+      }),
       // An idle processor registers for hand-off on its next fetch: make that now, not at its poll.
       onReady: () => processor.wake(),
     });
