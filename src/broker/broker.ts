@@ -43,6 +43,11 @@ export interface IdleRegistration {
   until: number;
   /** Lease duration of tasks handed to this server, in whole seconds. */
   leaseSeconds: number;
+  /**
+   * The server's free slots: the registration offers those this call's own leases leave. The
+   * call's `count` can be larger (prefetching), but only a free slot is worth a hand-off.
+   */
+  slots: number;
 }
 
 /** What {@link Broker.doneAndDequeue} returns. */

@@ -127,6 +127,7 @@ export class RDB implements Broker {
       idle?.until ?? 0,
       idle?.leaseSeconds ?? 0,
       nowMs,
+      idle?.slots ?? 0,
     ];
     for (const { msg, revoked } of items) {
       if (msg.retention > 0 && !revoked) {

@@ -79,11 +79,31 @@ export interface HandoffParams {
 const IDLE_REGISTRATION_MIN_MS = 5_000;
 /** stop() waits at most this long for tasks handed over before the registration was dropped. */
 const HANDOFF_SETTLE_MS = 2_000;
+/**
+ * Prefetching leases ahead only as many tasks as the slots are expected to start within this long,
+ * judged by recent handler run times, so a task held back never waits long for its slot.
+ */
+const PREFETCH_HORIZON_MS = 5;
+/** A prefetched task still waiting for a slot after this long goes back to the head of its queue. */
+const PREFETCH_HOLD_MS = 100;
+/** Weight of the newest run time in the running average of handler run times. */
+const RUN_TIME_WEIGHT = 0.1;
 
 /** A task this server holds a lease on. */
-export interface ActiveTask {
+export interface HeldTask {
   readonly msg: TaskMessage;
   readonly lease: Lease;
+}
+
+/** A task leased ahead of a free slot (see "Prefetching" in the file header). */
+interface PrefetchedTask extends HeldTask {
+  readonly queue: string;
+  /** Epoch ms when it was leased; it goes back to its queue after PREFETCH_HOLD_MS. */
+  readonly heldSince: number;
+}
+
+/** A task whose handler runs (or ran) on this server. */
+export interface ActiveTask extends HeldTask {
   /** Epoch ms when the handler started. */
   readonly startedAt: number;
   /** Epoch ms when this attempt is cut off. */
@@ -116,6 +136,15 @@ export class Processor implements Component {
   readonly #running = new Map<string, ActiveTask>();
   /** Tasks whose handler finished but whose outcome is not yet written; leases still extended. */
   readonly #finishing = new Map<string, ActiveTask>();
+  /** Tasks leased ahead of a free slot, oldest first; each starts as soon as a slot frees. */
+  #prefetched: PrefetchedTask[] = [];
+  /** Running average of handler run times in ms; undefined until the first handler finishes. */
+  #avgRunMs: number | undefined;
+  /** Set when prefetched tasks outstayed PREFETCH_HOLD_MS; cleared when the next handler finishes. */
+  #prefetchStalled = false;
+  /** Returns prefetched tasks that waited too long; armed while any are held. */
+  #holdTimer: NodeJS.Timeout | undefined;
+  #holdArmed = false;
   /** How many tracked promises (runs, flushes) are unsettled; shutdown waits for zero. */
   #inflight = 0;
   #drainWaiters: (() => void)[] = [];
@@ -177,10 +206,10 @@ export class Processor implements Component {
    */
   handoff(queue: string, task: DequeuedTask, leaseExpiryMs: number): void {
     const { options, broker } = this.#p;
-    if (!this.#stopped && this.#running.size < options.concurrency) {
+    if (!this.#stopped && (this.#running.size < options.concurrency || this.#room() > 0)) {
       this.#begin(queue, task, options.clock.now(), leaseExpiryMs);
-      // That was the last free slot: the loop withdraws the registrations still offering slots.
-      if (this.#running.size >= options.concurrency && this.#idleOn.size > 0) this.#resumeLoop();
+      // That was the last free place: the loop withdraws the registrations still offering slots.
+      if (this.#room() <= 0 && this.#idleOn.size > 0) this.#resumeLoop();
       return;
     }
     this.#track(
@@ -218,12 +247,16 @@ export class Processor implements Component {
     return [...this.#running.values()];
   }
 
-  /** Every task this server holds a lease on, running or finishing (for lease extension). */
-  leasedTasks(): ActiveTask[] {
-    return [...this.#running.values(), ...this.#finishing.values()];
+  /** Every task this server holds a lease on: running, finishing or prefetched (for lease extension). */
+  leasedTasks(): HeldTask[] {
+    return [...this.#running.values(), ...this.#finishing.values(), ...this.#prefetched];
   }
 
-  /** Aborts the running task with this id (cancellation); returns whether one was found. */
+  /**
+   * Aborts the running task with this id (cancellation); returns whether one was found. A
+   * prefetched task is canceled without running its handler; either way the attempt ends with a
+   * TaskCanceledError and is retried or archived like any failed attempt.
+   */
   cancel(taskId: string): boolean {
     let found = false;
     for (const task of this.#running.values()) {
@@ -232,13 +265,31 @@ export class Processor implements Component {
         found = true;
       }
     }
+    const index = this.#prefetched.findIndex((task) => task.msg.id === taskId);
+    if (index >= 0) {
+      const [task] = this.#prefetched.splice(index, 1) as [PrefetchedTask];
+      this.#start(task.queue, task.msg, task.lease, this.#p.options.clock.now(), new TaskCanceledError());
+      found = true;
+    }
     return found;
   }
 
-  /** Aborts running tasks whose in-memory lease has expired (called by the heartbeater). */
+  /**
+   * Aborts running tasks whose in-memory lease has expired and drops such prefetched tasks (called
+   * by the heartbeater). Their outcome is never written: a recoverer may own them already.
+   */
   abortExpired(now: number): void {
     for (const task of this.#running.values()) {
       if (!task.lease.isValid(now)) task.abort.abort(new LeaseExpiredError());
+    }
+    if (this.#prefetched.some((task) => !task.lease.isValid(now))) {
+      this.#prefetched = this.#prefetched.filter((task) => {
+        if (task.lease.isValid(now)) return true;
+        this.#p.options.logger.warn(
+          `Lease of prefetched task ${task.msg.id} expired before it started; it will be recovered`,
+        );
+        return false;
+      });
     }
   }
 
@@ -280,11 +331,29 @@ export class Processor implements Component {
     });
   }
 
+  /**
+   * How many more tasks this server may lease now: its free slots, plus the prefetch allowance
+   * less what is already prefetched.
+   */
+  #room(): number {
+    const { options } = this.#p;
+    return options.concurrency + this.#prefetchAllowance() - this.#running.size - this.#prefetched.length;
+  }
+
+  /** How many tasks may wait for a slot here (see "Prefetching" in the file header). */
+  #prefetchAllowance(): number {
+    const { prefetch, concurrency } = this.#p.options;
+    const avg = this.#avgRunMs;
+    if (prefetch === 0 || avg === undefined || this.#prefetchStalled || this.#stopped) return 0;
+    // Dividing by a zero average gives Infinity, capped by `prefetch`.
+    return Math.min(prefetch, Math.floor((PREFETCH_HORIZON_MS * concurrency) / avg));
+  }
+
   async #fetchLoop(): Promise<void> {
     const { options } = this.#p;
     while (!this.#stopped) {
-      const free = options.concurrency - this.#running.size;
-      if (free <= 0 && this.#acks.size === 0 && this.#idleOn.size === 0) {
+      const room = this.#room();
+      if (room <= 0 && this.#acks.size === 0 && this.#idleOn.size === 0) {
         // Only a finishing task (or stop) can change anything: no timer needed.
         await this.#wait();
         continue;
@@ -296,16 +365,16 @@ export class Processor implements Component {
       const waiting = [...this.#acks.keys()];
       const visited = new Set<string>();
       try {
-        if (free > 0) {
+        if (room > 0) {
           for (const queue of this.#nextQueueOrder()) {
             visited.add(queue);
-            fetched += await this.#cycle(queue, free - fetched);
-            if (fetched >= free || this.#stopped) break;
+            fetched += await this.#cycle(queue, room - fetched);
+            if (fetched >= room || this.#stopped) break;
           }
         }
         for (const queue of waiting) if (!visited.has(queue)) await this.#cycle(queue, 0);
-        // Every slot is taken (hand-offs can fill them while the loop sleeps): stop offering any.
-        if (this.#running.size >= options.concurrency) {
+        // Every place is taken (hand-offs can fill them while the loop sleeps): stop offering any.
+        if (this.#room() <= 0) {
           for (const queue of [...this.#idleOn]) await this.#cycle(queue, 0);
         }
         this.#fetchErrorLogged = 0;
@@ -319,11 +388,14 @@ export class Processor implements Component {
         await sleep(Math.min(options.taskCheckInterval, 1000), this.#stopController.signal);
         continue;
       }
-      if (fetched === 0 && free > 0 && wakeCount === this.#wakeCount && this.#acks.size === 0) {
+      if (fetched === 0 && room > 0 && wakeCount === this.#wakeCount && this.#acks.size === 0) {
         const interval = options.taskCheckInterval;
         await this.#wait(interval / 2 + Math.random() * interval);
       }
     }
+    // Prefetched tasks will not start here: back to the head of their queues, in their order.
+    if (this.#holdTimer) clearTimeout(this.#holdTimer);
+    this.#giveBack(this.#prefetched.splice(0));
     // Successes of handlers still running are sent by the flusher from now on; the same calls
     // drop the idle registrations.
     const flushes = [...new Set([...this.#acks.keys(), ...this.#idleOn])].map((queue) => {
@@ -385,6 +457,9 @@ export class Processor implements Component {
       drop: wasIdle,
       until: register ? now + Math.max(IDLE_REGISTRATION_MIN_MS, 3 * options.taskCheckInterval) : 0,
       leaseSeconds: Math.floor(options.leaseDuration / 1000),
+      // Only a free slot is worth a hand-off: a prefetched task would wait for one here while
+      // another server may have one free.
+      slots: Math.max(0, options.concurrency - this.#running.size),
     };
   }
 
@@ -395,6 +470,7 @@ export class Processor implements Component {
     return acks;
   }
 
+  /** Takes a freshly leased task: it starts at once if a slot is free, else it is prefetched. */
   #begin(queue: string, dequeued: DequeuedTask, now: number, leaseExpiry: number): void {
     let msg: TaskMessage;
     try {
@@ -403,16 +479,90 @@ export class Processor implements Component {
       this.#track(this.#archiveUndecodable(queue, dequeued, err, now));
       return;
     }
+    const lease = new Lease(leaseExpiry);
+    if (this.#running.size < this.#p.options.concurrency) {
+      this.#start(queue, msg, lease, now);
+      return;
+    }
+    this.#prefetched.push({ queue, msg, lease, heldSince: now });
+    this.#armHoldTimer();
+  }
+
+  /** Runs a task's handler; with `canceled`, the attempt ends at once without running it. */
+  #start(queue: string, msg: TaskMessage, lease: Lease, now: number, canceled?: Error): void {
     const task: ActiveTask = {
       msg,
-      lease: new Lease(leaseExpiry),
+      lease,
       startedAt: now,
       deadline: this.#deadline(msg, now),
       abort: new AbortLatch(),
     };
+    if (canceled) task.abort.abort(canceled);
     const key = `${queue}\0${msg.id}`;
     this.#running.set(key, task);
     this.#track(this.#run(key, task));
+  }
+
+  /** Fills free slots with prefetched tasks, oldest first. */
+  #startPrefetched(now: number): void {
+    const { concurrency } = this.#p.options;
+    while (!this.#stopped && this.#running.size < concurrency && this.#prefetched.length > 0) {
+      const task = this.#prefetched.shift() as PrefetchedTask;
+      // Expired while waiting (a stalled event loop): a recoverer may own it now.
+      if (task.lease.isValid(now)) this.#start(task.queue, task.msg, task.lease, now);
+    }
+  }
+
+  #armHoldTimer(): void {
+    if (this.#holdArmed) return;
+    this.#holdArmed = true;
+    // One timer object, re-armed: prefetching happens on every cycle of a busy worker.
+    if (this.#holdTimer) this.#holdTimer.refresh();
+    else this.#holdTimer = setTimeout(this.#returnStale, PREFETCH_HOLD_MS).unref();
+  }
+
+  /**
+   * Gives back the prefetched tasks that waited PREFETCH_HOLD_MS: the handlers are slower than
+   * their average said (a slow task among fast ones), and another server may have a free slot.
+   * Prefetching pauses until the next handler finishes and updates the average.
+   */
+  readonly #returnStale = (): void => {
+    this.#holdArmed = false;
+    const cutoff = this.#p.options.clock.now() - PREFETCH_HOLD_MS;
+    let stale = 0;
+    while (stale < this.#prefetched.length && (this.#prefetched[stale] as PrefetchedTask).heldSince <= cutoff)
+      stale++;
+    if (stale > 0) {
+      this.#prefetchStalled = true;
+      this.#giveBack(this.#prefetched.splice(0, stale));
+    }
+    if (this.#prefetched.length > 0) this.#armHoldTimer();
+  };
+
+  /** Puts prefetched tasks back at the head of their pending lists, in the order they were leased. */
+  #giveBack(tasks: readonly PrefetchedTask[]): void {
+    const { options, broker } = this.#p;
+    const now = options.clock.now();
+    const byQueue = new Map<string, string[]>();
+    for (const task of tasks) {
+      if (!task.lease.isValid(now)) continue;
+      const ids = byQueue.get(task.queue);
+      if (ids) ids.push(task.msg.id);
+      else byQueue.set(task.queue, [task.msg.id]);
+    }
+    for (const [queue, ids] of byQueue) {
+      // The requeue script pushes each id onto the head in turn, so the oldest must go last.
+      ids.reverse();
+      this.#track(
+        broker.requeue(queue, ids).then(
+          () => this.wake(),
+          (err: unknown) =>
+            options.logger.warn(
+              `Could not return ${ids.length} prefetched task(s) to queue "${queue}"; they are recovered when their leases expire: ${errorMessage(err)}`,
+            ),
+        ),
+      );
+    }
   }
 
   /** asynq's handler deadline: the earlier of now + timeout and the task deadline (§8.3). */
@@ -441,7 +591,9 @@ export class Processor implements Component {
     };
     let error: Error | undefined;
     const remaining = task.deadline - options.clock.now();
-    if (remaining <= 0) {
+    if (task.abort.aborted) {
+      error = task.abort.reason;
+    } else if (remaining <= 0) {
       error = new TaskTimeoutError();
     } else {
       const timer = setTimeout(() => task.abort.abort(new TaskTimeoutError()), remaining);
@@ -452,6 +604,11 @@ export class Processor implements Component {
 
     this.#running.delete(key);
     this.#finishing.set(key, task);
+    const now = options.clock.now();
+    const ran = now - task.startedAt;
+    this.#avgRunMs = this.#avgRunMs === undefined ? ran : this.#avgRunMs + (ran - this.#avgRunMs) * RUN_TIME_WEIGHT;
+    this.#prefetchStalled = false;
+    this.#startPrefetched(now);
     this.#notifyIdle();
     // A free slot ends the fetch loop's wait so the next task is fetched (and this one
     // acknowledged) at once.

@@ -177,6 +177,7 @@ describe('done-and-dequeue: idle registration', () => {
     drop: false,
     until,
     leaseSeconds: 30,
+    slots: 3,
     ...over,
   });
   const other: Registration = { server: S2, until: nowMs + 60_000, slots: 4, leaseSeconds: 45 };
@@ -310,7 +311,7 @@ describe('done-and-dequeue: idle registration', () => {
       pending: [c],
       before: [{ server: S1, until: nowMs + 1_000, slots: 1, leaseSeconds: 9 }, other],
       count: 4,
-      idle: register({ drop: true, leaseSeconds: 30 }),
+      idle: register({ drop: true, leaseSeconds: 30, slots: 4 }),
       wantLeased: ['c'],
       wantRegistered: true,
       wantPending: [],
@@ -327,7 +328,7 @@ describe('done-and-dequeue: idle registration', () => {
         { server: S4, until: nowMs - 60_000, slots: 1, leaseSeconds: 32 },
       ],
       count: 2,
-      idle: register(),
+      idle: register({ slots: 2 }),
       wantLeased: [],
       wantRegistered: true,
       wantPending: [],
@@ -336,6 +337,45 @@ describe('done-and-dequeue: idle registration', () => {
         { server: S1, until, slots: 2, leaseSeconds: 30 },
         { server: S3, until: nowMs, slots: 5, leaseSeconds: 31 },
       ],
+      wantOtherKeys: [],
+    },
+    {
+      name: 'count above the free slots (prefetch): registers only the free slots its leases left',
+      pending: [c],
+      before: [],
+      count: 6,
+      idle: register({ slots: 2 }),
+      wantLeased: ['c'],
+      wantRegistered: true,
+      wantPending: [],
+      wantHashes: { c: activeHash(c) },
+      wantIdle: [{ server: S1, until, slots: 1, leaseSeconds: 30 }],
+      wantOtherKeys: [keys.activeKey(Q), keys.leaseKey(Q)],
+    },
+    {
+      name: 'leases that take every free slot do not register though the list ran dry; drop applies',
+      pending: [c, d],
+      before: [{ server: S1, until: nowMs + 1_000, slots: 3, leaseSeconds: 30 }, other],
+      count: 5,
+      idle: register({ drop: true, slots: 2 }),
+      wantLeased: ['c', 'd'],
+      wantRegistered: false,
+      wantPending: [],
+      wantHashes: { c: activeHash(c), d: activeHash(d) },
+      wantIdle: [other],
+      wantOtherKeys: [keys.activeKey(Q), keys.leaseKey(Q)],
+    },
+    {
+      name: 'no free slot (all prefetch room) does not register',
+      pending: [],
+      before: [],
+      count: 4,
+      idle: register({ slots: 0 }),
+      wantLeased: [],
+      wantRegistered: false,
+      wantPending: [],
+      wantHashes: {},
+      wantIdle: [],
       wantOtherKeys: [],
     },
     {
@@ -402,7 +442,7 @@ describe('done-and-dequeue: idle registration', () => {
 
   test('a registration written by done-and-dequeue is used by the next enqueue', async () => {
     const listener = await listen(keys.handoffChannel(S1));
-    const got = await broker.rdb.doneAndDequeue(Q, [], 1, FETCH_LEASE, nowMs, register());
+    const got = await broker.rdb.doneAndDequeue(Q, [], 1, FETCH_LEASE, nowMs, register({ slots: 1 }));
     assert.equal(got.registered, true);
     const a = taskMsg({ id: 'a' });
     assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);

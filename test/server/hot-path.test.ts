@@ -1,7 +1,7 @@
 /**
  * The worker's hot path: acknowledgements ride on the next lease call (one done-and-dequeue script
- * call per task at concurrency 1, not two), and successes that finish after the fetch loop stopped
- * are still acknowledged. Redis's MONITOR stream counts the calls, so the tests observe what was
+ * call per task at concurrency 1 without prefetching, not two; fewer with it), and successes that
+ * finish after the fetch loop stopped are still acknowledged. Redis's MONITOR stream counts the calls, so the tests observe what was
  * actually sent rather than trusting the code under test.
  */
 import assert from 'node:assert/strict';
@@ -41,14 +41,14 @@ async function queueDrained(): Promise<boolean> {
 }
 
 describe('worker hot path', () => {
-  test('at concurrency 1 each task costs one script call: its ack goes with the next lease', async () => {
+  test('without prefetch, at concurrency 1 each task costs one script call: its ack goes with the next lease', async () => {
     const tasks = 40;
     const client = env.client();
     await client.enqueueMany(Array.from({ length: tasks }, (_, i) => new Task('cycle', String(i))));
     const cycles = await countCycles();
     let ran = 0;
     // A long poll interval: no idle polling may blur the count.
-    const server = env.server({ concurrency: 1, taskCheckInterval: 10_000 });
+    const server = env.server({ concurrency: 1, prefetch: 0, taskCheckInterval: 10_000 });
     try {
       await server.start(() => void ran++);
       await waitFor(queueDrained, { message: 'queue drained' });
@@ -64,6 +64,38 @@ describe('worker hot path', () => {
       cycles.count() >= tasks && cycles.count() <= tasks + 2,
       `expected ${tasks}-${tasks + 2} calls, saw ${cycles.count()}`,
     );
+    assert.equal(await env.raw.get(keys.processedTotalKey('default')), String(tasks));
+    await server.shutdown();
+    await client.close();
+  });
+
+  test('with prefetch, at concurrency 1 a fast worker needs fewer script calls than tasks', async () => {
+    const tasks = 200;
+    const client = env.client();
+    const ids = Array.from({ length: tasks }, (_, i) => `t${i}`);
+    await client.enqueueMany(ids.map((taskId) => new Task('cycle', '', { taskId })));
+    const cycles = await countCycles();
+    const ran: string[] = [];
+    let running = 0;
+    let maxRunning = 0;
+    const server = env.server({ concurrency: 1, prefetch: 8, taskCheckInterval: 10_000 });
+    try {
+      await server.start(async (task) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        ran.push(task.id);
+        await Promise.resolve();
+        running--;
+      });
+      await waitFor(queueDrained, { message: 'queue drained' });
+    } finally {
+      cycles.stop();
+    }
+    // One slot all along, each task once, in queue order: prefetched tasks wait their turn.
+    assert.equal(maxRunning, 1);
+    assert.deepEqual(ran, ids);
+    // Leasing up to 9 at a time, the calls fall well below one per task (200 without prefetch).
+    assert.ok(cycles.count() < tasks / 2, `expected fewer than ${tasks / 2} calls, saw ${cycles.count()}`);
     assert.equal(await env.raw.get(keys.processedTotalKey('default')), String(tasks));
     await server.shutdown();
     await client.close();

@@ -21,9 +21,11 @@
 -- KEYS[5] -> asynq:{<qname>}:completed
 -- KEYS[6] -> asynq:{<qname>}:processed:<yyyy-mm-dd>
 -- Idle registration (taskmill extension, see enqueue.lua's hand-off): when this call found the
--- pending list empty with slots left, the server registers those slots until ARGV[8], so the next
--- enqueue can hand it a task directly; otherwise its previous registration for this queue is
--- dropped (ARGV[7] = 1). Registrations of servers that stopped refreshing them are pruned here.
+-- pending list empty and its leases left some of the server's free slots (ARGV[11]) untaken, the
+-- server registers those slots until ARGV[8], so the next enqueue can hand it a task directly;
+-- otherwise its previous registration for this queue is dropped (ARGV[7] = 1). ARGV[3] may exceed
+-- the free slots (the worker prefetches), but only free slots are offered. Registrations of
+-- servers that stopped refreshing them are pruned here.
 --
 -- KEYS[7] -> asynq:{<qname>}:processed
 -- KEYS[8] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
@@ -38,7 +40,8 @@
 -- ARGV[8] -> registration expiry, unix ms ("0" = do not register)
 -- ARGV[9] -> lease duration in whole seconds, for tasks handed off to this server
 -- ARGV[10] -> current unix time in milliseconds
--- ARGV[11..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
+-- ARGV[11] -> the server's free slots, for the idle registration
+-- ARGV[12..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
 --              "0" = delete the task), re-encoded message for the completed state ("" when
 --              deleting), unique key ("" = none; released only while it still holds this task id)
 --
@@ -64,7 +67,7 @@ local codes = {}
 local finished = {}
 local deleted = {}
 local completed = {}
-for i = 11, #ARGV, 4 do
+for i = 12, #ARGV, 4 do
   local id = ARGV[i]
   local score = ARGV[i + 1]
   local taskKey = prefix .. id
@@ -136,14 +139,15 @@ end
 -- no new registration follows (the script is atomic: the order within it is not observable).
 local server = ARGV[6]
 local registered = 0
-if emptied and server ~= '' and ARGV[8] ~= '0' then
+local offered = tonumber(ARGV[11]) - #leased / 2
+if emptied and offered > 0 and server ~= '' and ARGV[8] ~= '0' then
   local stale = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[10], 'LIMIT', 0, 100)
   for _, gone in ipairs(stale) do
     redis.call('ZREM', KEYS[8], gone)
     redis.call('HDEL', KEYS[9], gone, gone .. ':lease')
   end
   redis.call('ZADD', KEYS[8], ARGV[8], server)
-  redis.call('HSET', KEYS[9], server, max - #leased / 2, server .. ':lease', ARGV[9])
+  redis.call('HSET', KEYS[9], server, offered, server .. ':lease', ARGV[9])
   registered = 1
 elseif ARGV[7] == '1' then
   redis.call('ZREM', KEYS[8], server)
