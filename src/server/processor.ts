@@ -1,8 +1,8 @@
 /**
  * The processor: fetch → run under a lease → record the outcome.
  *
- * Fetching. One loop takes as many tasks as there are free slots (up to `concurrency`) in one
- * script call per queue, trying queues in the order of the queue selector. The same call first
+ * Fetching. One loop takes as many tasks as there are free slots (plus prefetch room, below) in
+ * one script call per queue, trying queues in the order of the queue selector. The same call first
  * acknowledges the queue's tasks that finished since the last one (done-and-dequeue), so a worker
  * pays one round trip per cycle whatever its concurrency, and the acknowledgements that arrive
  * while a call is in flight go together in the next. When every queue is empty the loop sleeps
@@ -18,6 +18,14 @@
  * withdraws the registrations still offering slots. A task that arrives with no free slot (a race
  * with this server's own fetch, or several idle queues handing over at once) or after stop() goes
  * back to the head of its pending list.
+ *
+ * Prefetching. While handlers are fast, a call also leases up to `prefetch` tasks beyond the free
+ * slots: they wait here, leased (active in Redis, leases extended by the heartbeater), and start
+ * the moment a slot frees, so a fast handler's next task does not wait for a round trip. Only as
+ * many are leased ahead as the slots should start within PREFETCH_HORIZON_MS, judged by a running
+ * average of handler run times; one still waiting after PREFETCH_HOLD_MS goes back to the head of
+ * its pending list (and prefetching pauses until a handler finishes), as all do at stop(). Idle
+ * registrations offer only free slots. A canceled prefetched task ends without running.
  *
  * Running. Each task gets an AbortLatch that fires on timeout/deadline, cancellation, a lost
  * lease, or the end of the shutdown grace period; the worker then stops waiting for the handler (a
