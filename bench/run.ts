@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --quick] [--reps N] [--only id,id] [--profile]`: taskmill against BullMQ on a private
- * redis-server. Every measurement runs in a fresh Node process, after FLUSHALL, with the systems
+ * `npm run bench [-- --quick] [--reps N] [--only id,id] [--profile] [--prefetch N]`: taskmill
+ * against BullMQ on a private redis-server. Every measurement runs in a fresh Node process, after FLUSHALL, with the systems
  * interleaved (taskmill, bullmq, taskmill, bullmq...) and repetitions outermost, so a burst of
  * machine noise hits one repetition of many measurements rather than every repetition of one.
  * Prints a Markdown table of medians (min–max) and writes everything to bench/results/<time>.json.
  * `--profile` also writes a V8 CPU profile per scenario process to bench/results/profiles-<time>/.
+ * `--prefetch N` sets taskmill's `prefetch` server option (BullMQ has none), e.g. 0 to measure
+ * taskmill without prefetching.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -35,13 +37,19 @@ const { values: opts } = parseArgs({
     reps: { type: 'string' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    prefetch: { type: 'string' },
   },
 });
 const quick = opts.quick === true;
 const reps = Number(opts.reps ?? (quick ? 1 : 3));
 if (!Number.isInteger(reps) || reps < 1)
   throw new Error(`--reps must be a positive integer, got ${opts.reps}`);
-const fullPlan = buildPlan(quick);
+const prefetch = opts.prefetch === undefined ? undefined : Number(opts.prefetch);
+if (prefetch !== undefined && !(Number.isInteger(prefetch) && prefetch >= 0))
+  throw new Error(`--prefetch must be a non-negative integer, got ${opts.prefetch}`);
+const fullPlan = buildPlan(quick).map((m) =>
+  prefetch === undefined ? m : { ...m, params: { ...m.params, prefetch } },
+);
 const only = opts.only?.split(',').map((s) => s.trim());
 const plan = only ? fullPlan.filter((m) => only.includes(m.id)) : fullPlan;
 if (plan.length === 0)
@@ -56,6 +64,7 @@ const banner = [
   profiling
     ? '*** PROFILED RUN (--profile): the CPU profiler slows every process, numbers are NOT comparable ***'
     : '',
+  prefetch === undefined ? '' : `*** taskmill workers run with prefetch: ${prefetch} (--prefetch), not the default ***`,
 ]
   .filter(Boolean)
   .join('\n');

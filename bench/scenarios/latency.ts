@@ -20,6 +20,7 @@ async function startRecordingWorker(ctx: ScenarioContext, capacity: number) {
   await ctx.system.startWorker({
     concurrency: CONCURRENCY,
     pollIntervalMs: ctx.params.pollIntervalMs,
+    prefetch: ctx.params.prefetch,
     onTask: (p: BenchPayload) => {
       latencies[p.n] = performance.now() - p.t;
       runs[p.n] = (runs[p.n] ?? 0) + 1;

@@ -29,6 +29,7 @@ export const processing: Scenario = async (ctx) => {
     await system.startWorker({
       concurrency,
       pollIntervalMs: params.pollIntervalMs,
+      prefetch: params.prefetch,
       onTask: (p) => {
         runs[p.n] = (runs[p.n] ?? 0) + 1;
         counter.tick();

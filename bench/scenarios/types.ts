@@ -17,6 +17,8 @@ export interface ScenarioParams {
   concurrency?: number;
   /** taskmill's taskCheckInterval (its fallback poll); undefined = the default (1 s). */
   pollIntervalMs?: number;
+  /** taskmill's `prefetch` server option (`--prefetch`); undefined = its default. */
+  prefetch?: number;
   /** latency: tasks per second, measured seconds and excluded warm-up seconds. */
   rate?: number;
   seconds?: number;

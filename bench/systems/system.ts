@@ -31,6 +31,8 @@ export interface WorkerSetup {
    * equivalent since it blocks on Redis. Undefined keeps the default.
    */
   pollIntervalMs?: number;
+  /** taskmill's `prefetch` (BullMQ has no equivalent). Undefined keeps the default. */
+  prefetch?: number;
 }
 
 export interface BenchSystem {

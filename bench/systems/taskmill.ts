@@ -31,6 +31,7 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
         queues: { [QUEUE]: 1 },
         logger: silentLogger,
         ...(setup.pollIntervalMs === undefined ? {} : { taskCheckInterval: setup.pollIntervalMs }),
+        ...(setup.prefetch === undefined ? {} : { prefetch: setup.prefetch }),
         errorHandler: (err) => errors.push(err.message),
       });
       await server.start(mux);
