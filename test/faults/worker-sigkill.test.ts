@@ -247,6 +247,51 @@ describe('a worker process killed with SIGKILL', () => {
     await assertQueueEmpty();
   });
 
+  test('killed while holding prefetched tasks: each is recovered and run once', async () => {
+    const worker = startWorker({
+      REDIS_URL: env.redis.url,
+      CONCURRENCY: '1',
+      LEASE_MS: String(LEASE_MS),
+      HEARTBEAT_MS: '500',
+      MODE: 'prefetch',
+    });
+    await worker.line(/^ready$/);
+    const client = env.client();
+    // Quick handlers first: the worker learns it may prefetch.
+    await client.enqueueMany(Array.from({ length: 5 }, (_, i) => new Task('fast', '', { taskId: `fast-${i}` })));
+    await waitFor(async () => (await env.raw.get('asynq:{default}:processed')) === '5', {
+      message: 'five quick tasks done',
+    });
+    // One task that never finishes holds the only slot; the default prefetch (4) waits behind it.
+    const ids = ['stuck', 'p-0', 'p-1', 'p-2', 'p-3'];
+    const results = await client.enqueueMany(ids.map((taskId) => new Task('work', taskId, { taskId, maxRetry: 3 })));
+    assert.ok(results.every((r) => r.ok));
+    await client.close();
+    await waitFor(
+      async () =>
+        (await env.raw.llen('asynq:{default}:active')) === 5 &&
+        (await env.raw.zcard('asynq:{default}:lease')) === 5 &&
+        (await env.raw.llen('asynq:{default}:pending')) === 0,
+      { message: 'one task running and four prefetched, all leased' },
+    );
+    await worker.kill();
+
+    const { server, inspector, runs } = await startRecoverer(5);
+    await waitFor(() => ids.every((id) => runs.has(id)), {
+      timeout: 15_000,
+      message: 'all five recovered and completed',
+    });
+    await waitFor(async () => (await env.raw.keys('asynq:{default}:t:*')).length === 0, {
+      message: 'every task hash deleted',
+    });
+    await server.shutdown();
+    await inspector.close();
+    for (const id of ids) {
+      assert.deepEqual(runs.get(id), [{ retryCount: 1, lastError: 'asynq: task lease expired' }], id);
+    }
+    await assertQueueEmpty();
+  });
+
   test('killed while idle and registered for hand-off: later tasks go pending, none is handed to it', async () => {
     const worker = startWorker({
       REDIS_URL: env.redis.url,

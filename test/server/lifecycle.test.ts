@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { describe, test } from 'node:test';
 import { ClosedError, QueueAlreadyPausedError, QueueNotPausedError, Task } from '../../src/index.js';
 import { decodeServerInfo, decodeWorkerInfo } from '../../src/base/wire.js';
+import { resolveServerOptions } from '../../src/server/server-options.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -202,5 +203,17 @@ describe('server lifecycle', () => {
     assert.throws(() => env.server({ queues: { 'bad{q}': 1 } }), /invalid queue name/);
     assert.throws(() => env.server({ queues: { q: -1 } }), /`queues.q` to be a positive integer/);
     assert.throws(() => env.server({ heartbeatInterval: 40_000 }), /shorter than `leaseDuration`/);
+    assert.throws(() => env.server({ prefetch: -1 }), /`prefetch` to be a non-negative integer/);
+    assert.throws(() => env.server({ prefetch: 1.5 }), /`prefetch` to be a non-negative integer/);
+    assert.throws(
+      () => env.server({ prefetch: '3' as unknown as number }),
+      /`prefetch` to be a non-negative integer/,
+    );
+  });
+
+  test('prefetch defaults to concurrency, and at least 4; 0 is allowed', () => {
+    assert.equal(resolveServerOptions({ concurrency: 1 }).prefetch, 4);
+    assert.equal(resolveServerOptions({ concurrency: 10 }).prefetch, 10);
+    assert.equal(resolveServerOptions({ concurrency: 10, prefetch: 0 }).prefetch, 0);
   });
 });
