@@ -64,7 +64,9 @@ const banner = [
   profiling
     ? '*** PROFILED RUN (--profile): the CPU profiler slows every process, numbers are NOT comparable ***'
     : '',
-  prefetch === undefined ? '' : `*** taskmill workers run with prefetch: ${prefetch} (--prefetch), not the default ***`,
+  prefetch === undefined
+    ? ''
+    : `*** taskmill workers run with prefetch: ${prefetch} (--prefetch), not the default ***`,
 ]
   .filter(Boolean)
   .join('\n');

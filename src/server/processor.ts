@@ -614,7 +614,8 @@ export class Processor implements Component {
     this.#finishing.set(key, task);
     const now = options.clock.now();
     const ran = now - task.startedAt;
-    this.#avgRunMs = this.#avgRunMs === undefined ? ran : this.#avgRunMs + (ran - this.#avgRunMs) * RUN_TIME_WEIGHT;
+    this.#avgRunMs =
+      this.#avgRunMs === undefined ? ran : this.#avgRunMs + (ran - this.#avgRunMs) * RUN_TIME_WEIGHT;
     this.#prefetchStalled = false;
     this.#startPrefetched(now);
     this.#notifyIdle();

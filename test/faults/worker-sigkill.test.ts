@@ -258,13 +258,17 @@ describe('a worker process killed with SIGKILL', () => {
     await worker.line(/^ready$/);
     const client = env.client();
     // Quick handlers first: the worker learns it may prefetch.
-    await client.enqueueMany(Array.from({ length: 5 }, (_, i) => new Task('fast', '', { taskId: `fast-${i}` })));
+    await client.enqueueMany(
+      Array.from({ length: 5 }, (_, i) => new Task('fast', '', { taskId: `fast-${i}` })),
+    );
     await waitFor(async () => (await env.raw.get('asynq:{default}:processed')) === '5', {
       message: 'five quick tasks done',
     });
     // One task that never finishes holds the only slot; the default prefetch (4) waits behind it.
     const ids = ['stuck', 'p-0', 'p-1', 'p-2', 'p-3'];
-    const results = await client.enqueueMany(ids.map((taskId) => new Task('work', taskId, { taskId, maxRetry: 3 })));
+    const results = await client.enqueueMany(
+      ids.map((taskId) => new Task('work', taskId, { taskId, maxRetry: 3 })),
+    );
     assert.ok(results.every((r) => r.ok));
     await client.close();
     await waitFor(

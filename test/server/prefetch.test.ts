@@ -32,13 +32,18 @@ function recorder() {
 /** Runs `n` trivial tasks so the worker has a run-time average (prefetching starts after one). */
 async function warmUp(client: Client, ran: readonly string[], n = 3): Promise<void> {
   const before = ran.length;
-  await client.enqueueMany(Array.from({ length: n }, (_, i) => new Task('fast', '', { taskId: `warm-${i}` })));
+  await client.enqueueMany(
+    Array.from({ length: n }, (_, i) => new Task('fast', '', { taskId: `warm-${i}` })),
+  );
   await waitFor(() => ran.length === before + n, { message: 'warm-up tasks ran' });
 }
 
 /** Enqueues one `slow` task and then `ids` (type `work`), in that order. */
 async function enqueueBehindSlow(client: Client, ids: readonly string[]): Promise<void> {
-  const tasks = [new Task('slow', '', { taskId: 'slow' }), ...ids.map((id) => new Task('work', '', { taskId: id }))];
+  const tasks = [
+    new Task('slow', '', { taskId: 'slow' }),
+    ...ids.map((id) => new Task('work', '', { taskId: id })),
+  ];
   const results = await client.enqueueMany(tasks);
   assert.ok(results.every((r) => r.ok));
 }
