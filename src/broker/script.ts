@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { RedisLike } from './redis.js';
-import { PackedCommand } from './script-command.js';
 
 /** A Lua script with its SHA1, run with EVALSHA and re-sent with EVAL when Redis lost it. */
 export interface Script {
@@ -37,15 +36,8 @@ export function runScript(
     );
   }
   const flat = args as (string | Buffer)[];
-  return send(redis, 'evalsha', [script.sha1, keys.length, ...keys, ...flat]).catch((err: unknown) => {
+  return redis.callBuffer('EVALSHA', script.sha1, keys.length, ...keys, ...flat).catch((err: unknown) => {
     if (!isNoScript(err)) throw err;
-    return send(redis, 'eval', [script.source, keys.length, ...keys, ...flat]);
+    return redis.callBuffer('EVAL', script.source, keys.length, ...keys, ...flat);
   });
-}
-
-/** Sends a command serialized by {@link PackedCommand}, with bulk replies as Buffers. */
-function send(redis: RedisLike, name: string, args: (string | Buffer | number)[]): Promise<unknown> {
-  const command = new PackedCommand(name, args, { replyEncoding: null });
-  void redis.sendCommand(command);
-  return command.promise;
 }
