@@ -64,15 +64,17 @@ export class RDB implements Broker {
       keys.HANDOFF_CHANNEL_PREFIX,
       qname,
     ];
-    for (const item of items) {
-      args.push(
-        item.msg.id,
-        encodeTaskMessage(item.msg),
-        item.processAtSec,
-        item.uniqueKey,
-        item.uniqueTtlSec,
-      );
+    // Two arguments for the whole batch (see enqueue.lua): an index string and the messages.
+    let index = '';
+    const messages: Uint8Array[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as EnqueueItem;
+      const id = item.msg.id;
+      const encoded = encodeTaskMessage(item.msg);
+      messages[i] = encoded;
+      index += `${Buffer.byteLength(id)}:${id}${encoded.byteLength}:${item.processAtSec}:${Buffer.byteLength(item.uniqueKey)}:${item.uniqueKey}${item.uniqueTtlSec}:`;
     }
+    args.push(index, Buffer.concat(messages));
     const reply = await this.#script(
       scripts.enqueue,
       [

@@ -205,6 +205,32 @@ describe('RDB.enqueue', () => {
     );
   });
 
+  test('ids, unique keys and messages with colons, digits, multi-byte UTF-8 and any byte survive the packed arguments', async () => {
+    // The script reads its tasks from one "<#id>:<id>..." index and one string of messages.
+    const odd = [
+      taskMsg({ id: '12:34:', payload: Buffer.from('1:2:') }),
+      taskMsg({ id: 'ключ-🚀', payload: Buffer.from([0, 0x3a, 0xff, 0x0d, 0x0a]) }),
+      taskMsg({ id: '7', payload: Buffer.alloc(0), uniqueKey: 'u:3:🚀:' }),
+      taskMsg({ id: ':', payload: Buffer.alloc(70_000, 0x3a) }),
+    ];
+    const items = [
+      pendingItem(odd[0] as TaskMessage),
+      { ...pendingItem(odd[1] as TaskMessage), processAtSec: 9_999_999_999 },
+      uniqueItem(odd[2] as TaskMessage, 45),
+      pendingItem(odd[3] as TaskMessage),
+    ];
+    assert.deepEqual(await broker.rdb.enqueue(Q, items, nowMs), [1, 1, 1, 1]);
+    assert.deepEqual(await getPendingIds(env.raw), [':', '7', '12:34:']);
+    assert.deepEqual(await getZSetEntries(env.raw, keys.scheduledKey(Q)), [
+      { id: 'ключ-🚀', score: 9_999_999_999 },
+    ]);
+    for (const msg of odd) {
+      assert.deepEqual((await getTaskHash(env.raw, Q, msg.id))?.msg, msg, `message of ${msg.id}`);
+    }
+    assert.deepEqual(await lockState(env.raw, 'u:3:🚀:'), { holder: '7', ttlSec: 45 });
+    assert.equal((await getTaskHash(env.raw, Q, '7'))?.unique_key, 'u:3:🚀:');
+  });
+
   test('tasks of another queue use that queue’s keys only', async () => {
     const msg = taskMsg({ id: 'c', queue: 'critical' });
     assert.deepEqual(await broker.rdb.enqueue('critical', [pendingItem(msg)], nowMs), [1]);
