@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage } from '@bufbuild/protobuf';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { ServerInfoSchema, TaskMessageSchema, WorkerInfoSchema } from '../../src/gen/asynq_pb.js';
@@ -359,6 +359,37 @@ describe('TaskMessage', () => {
     const decoded = decodeTaskMessage(encodeTaskMessage(msg));
     assert.deepEqual(comparable(decoded), comparable(msg));
     assert.equal(Object.getPrototypeOf(decoded.headers), Object.prototype);
+  });
+
+  it('writes the same bytes as the generated schema, on the direct path and the general one', () => {
+    const base: TaskMessage = newTaskMessage({ type: 't', id: 'i', queue: 'q' });
+    const variants: Partial<TaskMessage>[] = [
+      {},
+      { payload: new Uint8Array(200).fill(7), retry: 127, retried: 128 },
+      { retry: 0x7fffffff, timeout: 2 ** 32, deadline: Number.MAX_SAFE_INTEGER },
+      { type: 'тип:🚀', id: 'ид-\u{1F680}', queue: 'очередь', errorMsg: 'é'.repeat(200) },
+      { uniqueKey: 'u', groupKey: 'g', lastFailedAt: 16_383, retention: 16_384, completedAt: 2_097_151 },
+      { headers: { a: '1', ключ: 'значение', '': '', long: 'v'.repeat(300) } },
+      { type: '', id: '', queue: '', payload: new Uint8Array(0) },
+      // Negative numbers take the general path.
+      { retry: -1, completedAt: -5, timeout: 10 },
+      { errorMsg: 'lone surrogate \ud800 here' },
+    ];
+    for (const [i, variant] of variants.entries()) {
+      const msg = { ...base, ...variant };
+      const expected = toBinary(
+        TaskMessageSchema,
+        create(TaskMessageSchema, {
+          ...msg,
+          timeout: BigInt(msg.timeout),
+          deadline: BigInt(msg.deadline),
+          lastFailedAt: BigInt(msg.lastFailedAt),
+          retention: BigInt(msg.retention),
+          completedAt: BigInt(msg.completedAt),
+        }),
+      );
+      assert.deepEqual(new Uint8Array(encodeTaskMessage(msg)), expected, `variant ${i}`);
+    }
   });
 
   it('returns a Buffer (ioredis only sends Buffers as binary)', () => {
