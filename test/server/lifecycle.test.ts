@@ -203,17 +203,32 @@ describe('server lifecycle', () => {
     assert.throws(() => env.server({ queues: { 'bad{q}': 1 } }), /invalid queue name/);
     assert.throws(() => env.server({ queues: { q: -1 } }), /`queues.q` to be a positive integer/);
     assert.throws(() => env.server({ heartbeatInterval: 40_000 }), /shorter than `leaseDuration`/);
-    assert.throws(() => env.server({ prefetch: -1 }), /`prefetch` to be a non-negative integer/);
-    assert.throws(() => env.server({ prefetch: 1.5 }), /`prefetch` to be a non-negative integer/);
-    assert.throws(
-      () => env.server({ prefetch: '3' as unknown as number }),
-      /`prefetch` to be a non-negative integer/,
-    );
   });
 
-  test('prefetch defaults to concurrency, and at least 4; 0 is allowed', () => {
+  test('an invalid prefetch is rejected with a TypeError naming `prefetch`', () => {
+    for (const prefetch of [-1, 1.5, '3', NaN, Infinity]) {
+      assert.throws(
+        () => env.server({ prefetch: prefetch as number }),
+        (err: unknown) =>
+          err instanceof TypeError && /`prefetch` to be a non-negative integer/.test(err.message),
+        `prefetch ${String(prefetch)} (${typeof prefetch})`,
+      );
+    }
+  });
+
+  test('prefetch defaults to max(4, concurrency); 0 and values above concurrency are kept', async () => {
     assert.equal(resolveServerOptions({ concurrency: 1 }).prefetch, 4);
+    assert.equal(resolveServerOptions({ concurrency: 4 }).prefetch, 4);
+    assert.equal(resolveServerOptions({ concurrency: 5 }).prefetch, 5);
     assert.equal(resolveServerOptions({ concurrency: 10 }).prefetch, 10);
+    assert.equal(
+      resolveServerOptions({}).prefetch,
+      Math.max(4, resolveServerOptions({}).concurrency),
+      'default concurrency',
+    );
     assert.equal(resolveServerOptions({ concurrency: 10, prefetch: 0 }).prefetch, 0);
+    assert.equal(resolveServerOptions({ concurrency: 1, prefetch: 8 }).prefetch, 8);
+    // The public constructor accepts 0 too.
+    await env.server({ prefetch: 0 }).shutdown();
   });
 });
