@@ -16,8 +16,9 @@
  * later call on the queue replaces the registration, and stop() drops it, then waits until every
  * task handed over before that has arrived. Once hand-offs have taken every slot, the loop
  * withdraws the registrations still offering slots. A task that arrives with no free slot (a race
- * with this server's own fetch, or several idle queues handing over at once) or after stop() goes
- * back to the head of its pending list.
+ * with this server's own fetch, or several idle queues handing over at once) waits as a prefetched
+ * task while there is prefetch room (see "Prefetching"); otherwise, and after stop(), it goes back
+ * to the head of its pending list.
  *
  * Prefetching. While handlers are fast, a call also leases up to `prefetch` tasks beyond the free
  * slots: they wait here, leased (active in Redis, leases extended by the heartbeater), and start
@@ -209,8 +210,9 @@ export class Processor implements Component {
   }
 
   /**
-   * Takes a task an enqueue leased to this server (see the file header): it starts at once, or,
-   * with no free slot or after stop(), goes back to the head of its pending list.
+   * Takes a task an enqueue leased to this server (see the file header): it starts at once, waits
+   * as a prefetched task when no slot is free but prefetch room is, or otherwise (and after stop())
+   * goes back to the head of its pending list.
    */
   handoff(queue: string, task: DequeuedTask, leaseExpiryMs: number): void {
     const { options, broker } = this.#p;
@@ -511,6 +513,12 @@ export class Processor implements Component {
     this.#track(this.#run(key, task));
   }
 
+  #noteRunTime(ms: number): void {
+    const avg = this.#avgRunMs;
+    this.#avgRunMs = avg === undefined ? ms : avg + (ms - avg) * RUN_TIME_WEIGHT;
+    this.#prefetchStalled = false;
+  }
+
   /** Fills free slots with prefetched tasks, oldest first. */
   #startPrefetched(now: number): void {
     const { concurrency } = this.#p.options;
@@ -599,6 +607,7 @@ export class Processor implements Component {
     };
     let error: Error | undefined;
     const remaining = task.deadline - options.clock.now();
+    let invoked = false;
     if (task.abort.aborted) {
       error = task.abort.reason;
     } else if (remaining <= 0) {
@@ -608,15 +617,15 @@ export class Processor implements Component {
       error = await this.#invoke(task, incoming);
       clearTimeout(timer);
       task.abort.onAbort(undefined);
+      invoked = true;
     }
 
     this.#running.delete(key);
     this.#finishing.set(key, task);
     const now = options.clock.now();
-    const ran = now - task.startedAt;
-    this.#avgRunMs =
-      this.#avgRunMs === undefined ? ran : this.#avgRunMs + (ran - this.#avgRunMs) * RUN_TIME_WEIGHT;
-    this.#prefetchStalled = false;
+    // Only a handler that ran says how fast handlers are: an attempt ended before its handler
+    // (canceled while prefetched, deadline already passed) must not resume a paused prefetch.
+    if (invoked) this.#noteRunTime(now - task.startedAt);
     this.#startPrefetched(now);
     this.#notifyIdle();
     // A free slot ends the fetch loop's wait so the next task is fetched (and this one

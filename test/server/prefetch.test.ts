@@ -479,3 +479,50 @@ describe('prefetching', () => {
     await inspector.close();
   });
 });
+
+describe('prefetching pause', () => {
+  test('after a give-back, canceling a prefetched task does not resume prefetching while the slow handler runs', async () => {
+    const clock = new SimulatedClock();
+    const ran: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const server = env.server({ concurrency: 1, clock, retryDelay: () => 600_000 });
+    await server.start(async (task) => {
+      ran.push(task.id);
+      if (task.type === 'slow') await gate;
+    });
+    const client = env.client();
+    const inspector = env.inspector();
+    await client.enqueueMany([0, 1, 2].map((i) => new Task('fast', '', { taskId: `warm-${i}` })));
+    await waitFor(() => ran.length === 3, { message: 'warm-up' });
+    await client.enqueueMany([
+      new Task('slow', '', { taskId: 'slow' }),
+      ...['a', 'b', 'c'].map((id) => new Task('work', '', { taskId: id })),
+    ]);
+    const held = (n: number) => async () =>
+      (await env.raw.llen(keys.activeKey('default'))) === n &&
+      (await env.raw.llen(keys.pendingKey('default'))) === 0;
+    await waitFor(held(4), { message: 'a, b, c prefetched' });
+    clock.advance(50);
+    await client.enqueue(new Task('work', '', { taskId: 'e' }));
+    await waitFor(held(5), { message: 'e prefetched 50 ms later' });
+    clock.advance(60); // a, b, c have waited 110 ms, e 60 ms
+    await waitFor(async () => (await getPendingIds(env.raw)).length === 3, { message: 'a, b, c given back' });
+    assert.deepEqual(await getPendingIds(env.raw), ['c', 'b', 'a']);
+    // Prefetching is paused until a handler finishes. e is canceled: no handler ran.
+    await waitFor(
+      async () => {
+        await inspector.cancelProcessing('e');
+        return (await env.raw.zscore(keys.retryKey('default'), 'e')) !== null;
+      },
+      { interval: 100, message: 'e canceled' },
+    );
+    // A fetch would have happened by now (the loop polls every 50 ms); only a wrong pass is possible.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(await getPendingIds(env.raw), ['c', 'b', 'a'], 'still paused: nothing leased again');
+    release();
+    await server.shutdown();
+    await client.close();
+    await inspector.close();
+  });
+});
