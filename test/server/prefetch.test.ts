@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type Client, type Server, SimulatedClock, Task } from '../../src/index.js';
+import { type Client, type Server, type ServerOptions, SimulatedClock, Task } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
 import type { Script } from '../../src/broker/script.js';
 import { doneAndDequeue, requeue } from '../../src/broker/scripts.generated.js';
@@ -44,6 +44,16 @@ async function warmUp(client: Client, ran: readonly string[], n = 3): Promise<vo
   await waitFor(async () => (await env.raw.get(keys.processedTotalKey('default'))) === String(n), {
     message: 'warm-up tasks acknowledged',
   });
+}
+
+/** A started server with a {@link recorder} handler, warmed up with `warm` trivial tasks. */
+async function warmWorker(options: ServerOptions, warm?: number) {
+  const { ran, release, handler } = recorder();
+  const server = env.server(options);
+  await server.start(handler);
+  const client = env.client();
+  await warmUp(client, ran, warm);
+  return { ran, release, server, client };
 }
 
 /** Enqueues one `slow` task and then `ids` (type `work`), in that order. */
@@ -136,13 +146,9 @@ function requeuedIds(argv: readonly string[]): string[] {
 
 describe('prefetching', () => {
   test('wall clock: tasks prefetched behind a slow one go back to the head of the queue after the hold time, in order; prefetching pauses', async () => {
-    const { ran, release, handler } = recorder();
-    const server = env.server({ concurrency: 1 });
-    await server.start(handler);
-    const client = env.client();
     // Many quick runs: whatever the first runs took, the running average says "fast" now.
     const warm = 50;
-    await warmUp(client, ran, warm);
+    const { ran, release, server, client } = await warmWorker({ concurrency: 1 }, warm);
     const monitor = await recordCommands([requeue]);
     try {
       await enqueueBehindSlow(client, ['a', 'b', 'c', 'd']);
@@ -188,11 +194,7 @@ describe('prefetching', () => {
 
   test('a task kept waiting past the hold time goes back to the head of its queue, in order', async () => {
     const clock = new SimulatedClock();
-    const { ran, release, handler } = recorder();
-    const server = env.server({ concurrency: 1, clock });
-    await server.start(handler);
-    const client = env.client();
-    await warmUp(client, ran);
+    const { ran, release, server, client } = await warmWorker({ concurrency: 1, clock });
     const monitor = await recordCommands([requeue]);
     try {
       await enqueueBehindSlow(client, ['a', 'b', 'c', 'd']);
@@ -228,11 +230,12 @@ describe('prefetching', () => {
 
   test('prefetched tasks are leased like running ones and their leases are extended', async () => {
     const clock = clockBeforeSecond();
-    const { ran, release, handler } = recorder();
-    const server = env.server({ concurrency: 1, clock, leaseDuration: 30_000, heartbeatInterval: 100 });
-    await server.start(handler);
-    const client = env.client();
-    await warmUp(client, ran);
+    const { ran, release, server, client } = await warmWorker({
+      concurrency: 1,
+      clock,
+      leaseDuration: 30_000,
+      heartbeatInterval: 100,
+    });
     await enqueueBehindSlow(client, ['a', 'b', 'c', 'd']);
 
     // One running and the default prefetch of 4 at concurrency 1: all five leased in Redis.
@@ -267,11 +270,11 @@ describe('prefetching', () => {
 
   test('prefetched tasks go back at stop, the running one after the grace period: the order is kept', async () => {
     const clock = new SimulatedClock();
-    const { ran, release, handler } = recorder();
-    const server = env.server({ concurrency: 1, clock, shutdownTimeout: 100 });
-    await server.start(handler);
-    const client = env.client();
-    await warmUp(client, ran);
+    const { ran, release, server, client } = await warmWorker({
+      concurrency: 1,
+      clock,
+      shutdownTimeout: 100,
+    });
     await enqueueBehindSlow(client, ['a', 'b', 'c', 'd']);
     await waitFor(heldExactly(5), { message: 'five tasks leased' });
 
@@ -304,12 +307,12 @@ describe('prefetching', () => {
 
   test('canceling a prefetched task ends it without running its handler; it is retried', async () => {
     const clock = new SimulatedClock();
-    const { ran, release, handler } = recorder();
-    const server = env.server({ concurrency: 1, clock, retryDelay: () => 600_000 });
-    await server.start(handler);
-    const client = env.client();
+    const { ran, release, server, client } = await warmWorker({
+      concurrency: 1,
+      clock,
+      retryDelay: () => 600_000,
+    });
     const inspector = env.inspector();
-    await warmUp(client, ran);
     await enqueueBehindSlow(client, ['a', 'b']);
     await waitFor(heldExactly(3), { message: 'two tasks prefetched' });
 
@@ -342,11 +345,7 @@ describe('prefetching', () => {
 
   test('prefetch 0 leases no more than the free slots', async () => {
     const clock = new SimulatedClock();
-    const { ran, release, handler } = recorder();
-    const server = env.server({ concurrency: 2, prefetch: 0, clock });
-    await server.start(handler);
-    const client = env.client();
-    await warmUp(client, ran);
+    const { ran, release, server, client } = await warmWorker({ concurrency: 2, prefetch: 0, clock });
     const results = await client.enqueueMany([
       new Task('slow', '', { taskId: 'slow-1' }),
       new Task('slow', '', { taskId: 'slow-2' }),
@@ -365,11 +364,7 @@ describe('prefetching', () => {
 
   test('the default is max(4, concurrency): at concurrency 2, four tasks wait behind two slow ones', async () => {
     const clock = new SimulatedClock();
-    const { ran, release, handler } = recorder();
-    const server = env.server({ concurrency: 2, clock });
-    await server.start(handler);
-    const client = env.client();
-    await warmUp(client, ran);
+    const { ran, release, server, client } = await warmWorker({ concurrency: 2, clock });
     const results = await client.enqueueMany([
       new Task('slow', '', { taskId: 'slow-1' }),
       new Task('slow', '', { taskId: 'slow-2' }),
@@ -386,11 +381,7 @@ describe('prefetching', () => {
 
   test('a worker whose slots are all taken offers no prefetch room to hand-offs: a new task goes pending', async () => {
     const clock = new SimulatedClock();
-    const { ran, release, handler } = recorder();
-    const server = env.server({ concurrency: 2, clock });
-    await server.start(handler);
-    const client = env.client();
-    await warmUp(client, ran);
+    const { ran, release, server, client } = await warmWorker({ concurrency: 2, clock });
     // Idle, the worker registers (this is its id).
     const serverId = await waitFor(async () => (await env.raw.zrange(keys.idleKey('default'), 0, -1))[0], {
       message: 'idle registration',
@@ -435,18 +426,14 @@ describe('prefetching', () => {
 
   test('prefetched tasks whose lease ran out are dropped, not run or given back, and recovered', async () => {
     const clock = new SimulatedClock();
-    const { ran, release, handler } = recorder();
-    const server = env.server({
+    const { ran, release, server, client } = await warmWorker({
       concurrency: 1,
       clock,
       leaseDuration: 5_000,
       recoveryGrace: 0,
       retryDelay: () => 600_000,
     });
-    await server.start(handler);
-    const client = env.client();
     const inspector = env.inspector();
-    await warmUp(client, ran);
     const monitor = await recordCommands([requeue]);
     try {
       await enqueueBehindSlow(client, ['a', 'b']);
@@ -478,34 +465,20 @@ describe('prefetching', () => {
     await client.close();
     await inspector.close();
   });
-});
 
-describe('prefetching pause', () => {
   test('after a give-back, canceling a prefetched task does not resume prefetching while the slow handler runs', async () => {
     const clock = new SimulatedClock();
-    const ran: string[] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const server = env.server({ concurrency: 1, clock, retryDelay: () => 600_000 });
-    await server.start(async (task) => {
-      ran.push(task.id);
-      if (task.type === 'slow') await gate;
+    const { release, server, client } = await warmWorker({
+      concurrency: 1,
+      clock,
+      retryDelay: () => 600_000,
     });
-    const client = env.client();
     const inspector = env.inspector();
-    await client.enqueueMany([0, 1, 2].map((i) => new Task('fast', '', { taskId: `warm-${i}` })));
-    await waitFor(() => ran.length === 3, { message: 'warm-up' });
-    await client.enqueueMany([
-      new Task('slow', '', { taskId: 'slow' }),
-      ...['a', 'b', 'c'].map((id) => new Task('work', '', { taskId: id })),
-    ]);
-    const held = (n: number) => async () =>
-      (await env.raw.llen(keys.activeKey('default'))) === n &&
-      (await env.raw.llen(keys.pendingKey('default'))) === 0;
-    await waitFor(held(4), { message: 'a, b, c prefetched' });
+    await enqueueBehindSlow(client, ['a', 'b', 'c']);
+    await waitFor(heldExactly(4), { message: 'a, b, c prefetched' });
     clock.advance(50);
     await client.enqueue(new Task('work', '', { taskId: 'e' }));
-    await waitFor(held(5), { message: 'e prefetched 50 ms later' });
+    await waitFor(heldExactly(5), { message: 'e prefetched 50 ms later' });
     clock.advance(60); // a, b, c have waited 110 ms, e 60 ms
     await waitFor(async () => (await getPendingIds(env.raw)).length === 3, { message: 'a, b, c given back' });
     assert.deepEqual(await getPendingIds(env.raw), ['c', 'b', 'a']);
@@ -521,8 +494,7 @@ describe('prefetching pause', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(await getPendingIds(env.raw), ['c', 'b', 'a'], 'still paused: nothing leased again');
     release();
-    await server.shutdown();
-    await client.close();
+    await closeAll(server, client);
     await inspector.close();
   });
 });
