@@ -215,20 +215,29 @@ export class Processor implements Component {
    * goes back to the head of its pending list.
    */
   handoff(queue: string, task: DequeuedTask, leaseExpiryMs: number): void {
-    const { options, broker } = this.#p;
+    const { options } = this.#p;
     if (!this.#stopped && (this.#running.size < options.concurrency || this.#room() > 0)) {
       this.#begin(queue, task, options.clock.now(), leaseExpiryMs);
       // That was the last free place: the loop withdraws the registrations still offering slots.
       if (this.#room() <= 0 && this.#idleOn.size > 0) this.#resumeLoop();
       return;
     }
+    this.#returnToQueue(queue, [task.id], `handed-over task ${queue}/${task.id}`);
+  }
+
+  /**
+   * Puts leased tasks that will not start here back at the head of their pending list (the last id
+   * runs first), then wakes the fetch loop so they are fetched as soon as there is room. A failure
+   * only logs: the tasks' leases expire and the recoverer takes them.
+   */
+  #returnToQueue(queue: string, ids: string[], what: string): void {
+    const { options, broker } = this.#p;
     this.#track(
-      broker.requeue(queue, [task.id]).then(
-        // Pending again: fetch it as soon as a slot frees.
+      broker.requeue(queue, ids).then(
         () => this.wake(),
         (err: unknown) =>
           options.logger.warn(
-            `Could not return handed-over task ${queue}/${task.id} to its queue; it is recovered when its lease expires: ${errorMessage(err)}`,
+            `Could not return ${what} to queue "${queue}"; recovered when the lease expires: ${errorMessage(err)}`,
           ),
       ),
     );
@@ -557,8 +566,7 @@ export class Processor implements Component {
 
   /** Puts prefetched tasks back at the head of their pending lists, in the order they were leased. */
   #giveBack(tasks: readonly PrefetchedTask[]): void {
-    const { options, broker } = this.#p;
-    const now = options.clock.now();
+    const now = this.#p.options.clock.now();
     const byQueue = new Map<string, string[]>();
     for (const task of tasks) {
       if (!task.lease.isValid(now)) continue;
@@ -568,16 +576,7 @@ export class Processor implements Component {
     }
     for (const [queue, ids] of byQueue) {
       // The requeue script pushes each id onto the head in turn, so the oldest must go last.
-      ids.reverse();
-      this.#track(
-        broker.requeue(queue, ids).then(
-          () => this.wake(),
-          (err: unknown) =>
-            options.logger.warn(
-              `Could not return ${ids.length} prefetched task(s) to queue "${queue}"; they are recovered when their leases expire: ${errorMessage(err)}`,
-            ),
-        ),
-      );
+      this.#returnToQueue(queue, ids.reverse(), `${ids.length} prefetched task(s)`);
     }
   }
 
