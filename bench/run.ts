@@ -1,6 +1,8 @@
 /**
  * `npm run bench [-- --quick] [--reps N] [--only id,id] [--profile] [--prefetch N]`: taskmill
- * against BullMQ on a private redis-server. Every measurement runs in a fresh Node process, after FLUSHALL, with the systems
+ * against BullMQ. Every measurement runs in a fresh Node process against a fresh private
+ * redis-server (so each draws its own random hash seed, which decides some of BullMQ's memory
+ * footprint: see BENCHMARKS.md), with the systems
  * interleaved (taskmill, bullmq, taskmill, bullmq...) and repetitions outermost, so a burst of
  * machine noise hits one repetition of many measurements rather than every repetition of one.
  * Prints a Markdown table of medians (min–max) and writes everything to bench/results/<time>.json.
@@ -13,7 +15,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { startRedis } from '../support/redis-server.js';
+import { type TestRedis, startRedis } from '../support/redis-server.js';
 import { ROOT, killChildren, runScenario } from './child.js';
 import { PROCESSING_POLL_MS, buildPlan, diagnosticRows, headlineRows } from './plan.js';
 import { redisVersion } from './redis-info.js';
@@ -76,13 +78,24 @@ async function version(pkgDir: string): Promise<string> {
   return pkg.version;
 }
 
+/** The redis_version of a short-lived server, for the report header. */
+async function serverVersion(): Promise<string> {
+  const server = await startRedis();
+  const client = new Redis(server.url, { maxRetriesPerRequest: 2 });
+  try {
+    return await redisVersion(client);
+  } finally {
+    client.disconnect();
+    await server.stop();
+  }
+}
+
 async function main(): Promise<number> {
-  const redis = await startRedis();
-  const admin = new Redis(redis.url, { maxRetriesPerRequest: 2 });
+  // The server of the measurement in progress, so that Ctrl-C can stop it.
+  let redis: TestRedis | undefined;
   const shutdown = async () => {
     killChildren();
-    admin.disconnect();
-    await redis.stop();
+    await redis?.stop();
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -99,7 +112,7 @@ async function main(): Promise<number> {
     quick,
     reps,
     node: process.version,
-    redis: await redisVersion(admin),
+    redis: await serverVersion(),
     taskmill: await version('.'),
     bullmq: await version('bench/node_modules/bullmq'),
     cpu: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`,
@@ -108,7 +121,7 @@ async function main(): Promise<number> {
   };
   if (banner) console.log(banner);
   console.log(
-    `${command}: taskmill ${meta.taskmill} vs BullMQ ${meta.bullmq}, Node ${meta.node}, Redis ${meta.redis} on ${redis.url}, ${meta.cpu}`,
+    `${command}: taskmill ${meta.taskmill} vs BullMQ ${meta.bullmq}, Node ${meta.node}, Redis ${meta.redis} (a fresh redis-server per measurement), ${meta.cpu}`,
   );
 
   const when = started.toISOString().replace(/\.\d+Z$/, 'Z');
@@ -122,7 +135,6 @@ async function main(): Promise<number> {
     for (let rep = 1; rep <= reps; rep++) {
       for (const m of plan) {
         for (const system of SYSTEMS) {
-          await admin.call('FLUSHALL', 'SYNC');
           const record: SampleRecord = {
             rep,
             measurement: m.id,
@@ -134,6 +146,7 @@ async function main(): Promise<number> {
           const prefix = `[${records.length + 1}/${total}] rep ${rep} ${m.id} ${system}`;
           try {
             const profile = profiling ? join(profileDir, `${m.id}-${system}-rep${rep}`) : undefined;
+            redis = await startRedis();
             record.output = await runScenario(system, m, redis.url, profile);
             const bySystem = samples.get(m.id) ?? { taskmill: [], bullmq: [] };
             bySystem[system].push(record.output);
@@ -141,6 +154,8 @@ async function main(): Promise<number> {
           } catch (err) {
             record.error = err instanceof Error ? err.message : String(err);
           }
+          await redis?.stop();
+          redis = undefined;
           record.wallMs = Date.now() - t0;
           records.push(record);
           const summary = record.output
