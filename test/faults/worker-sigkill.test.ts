@@ -84,6 +84,26 @@ function startWorker(settings: Record<string, string>): Worker {
   };
 }
 
+/**
+ * Starts a recording worker at concurrency 5 with an empty queue and waits until it is registered
+ * as idle for hand-off, so the next enqueue may hand a task straight to it.
+ */
+async function startIdleWorker(extra: Record<string, string> = {}): Promise<Worker> {
+  const worker = startWorker({
+    REDIS_URL: env.redis.url,
+    CONCURRENCY: '5',
+    LEASE_MS: String(LEASE_MS),
+    HEARTBEAT_MS: '500',
+    MODE: 'record',
+    ...extra,
+  });
+  await worker.line(/^ready$/);
+  await waitFor(async () => (await env.raw.zcard('asynq:{default}:x:idle')) === 1, {
+    message: 'the worker registered as idle',
+  });
+  return worker;
+}
+
 async function killAll(): Promise<void> {
   await Promise.all(
     [...children].map(async (proc) => {
@@ -297,17 +317,7 @@ describe('a worker process killed with SIGKILL', () => {
   });
 
   test('killed while idle and registered for hand-off: later tasks go pending, none is handed to it', async () => {
-    const worker = startWorker({
-      REDIS_URL: env.redis.url,
-      CONCURRENCY: '5',
-      LEASE_MS: String(LEASE_MS),
-      HEARTBEAT_MS: '500',
-      MODE: 'record',
-    });
-    await worker.line(/^ready$/);
-    await waitFor(async () => (await env.raw.zcard('asynq:{default}:x:idle')) === 1, {
-      message: 'the worker registered as idle',
-    });
+    const worker = await startIdleWorker();
     await worker.kill();
     // Its registration outlives it (it expires later), but its hand-off channel has no subscriber.
     assert.equal(await env.raw.zcard('asynq:{default}:x:idle'), 1);
@@ -331,18 +341,7 @@ describe('a worker process killed with SIGKILL', () => {
   });
 
   test('killed right after a task was handed to it: the task is recovered, not lost', async () => {
-    const worker = startWorker({
-      REDIS_URL: env.redis.url,
-      CONCURRENCY: '5',
-      LEASE_MS: String(LEASE_MS),
-      HEARTBEAT_MS: '500',
-      MODE: 'record',
-      STARTED_LIST: STARTED,
-    });
-    await worker.line(/^ready$/);
-    await waitFor(async () => (await env.raw.zcard('asynq:{default}:x:idle')) === 1, {
-      message: 'the worker registered as idle',
-    });
+    const worker = await startIdleWorker({ STARTED_LIST: STARTED });
     const [id] = await enqueueMany(1, 'handed');
     // Leased by the enqueue itself: active with a lease, never pending.
     assert.deepEqual(await env.raw.lrange('asynq:{default}:active', 0, -1), [id]);
