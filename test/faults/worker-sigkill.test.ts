@@ -284,7 +284,7 @@ describe('a worker process killed with SIGKILL', () => {
     await waitFor(async () => (await env.raw.get('asynq:{default}:processed')) === '5', {
       message: 'five quick tasks done',
     });
-    // One task that never finishes holds the only slot; the default prefetch (4) waits behind it.
+    // One task that never finishes holds the only slot; its prefetch (4) waits behind it.
     const ids = ['stuck', 'p-0', 'p-1', 'p-2', 'p-3'];
     const results = await client.enqueueMany(
       ids.map((taskId) => new Task('work', taskId, { taskId, maxRetry: 3 })),

@@ -219,14 +219,14 @@ describe('server lifecycle', () => {
     }
   });
 
-  test('prefetch defaults to max(4, concurrency); 0 and values above concurrency are kept', async () => {
-    assert.equal(resolveServerOptions({ concurrency: 1 }).prefetch, 4);
-    assert.equal(resolveServerOptions({ concurrency: 4 }).prefetch, 4);
-    assert.equal(resolveServerOptions({ concurrency: 5 }).prefetch, 5);
-    assert.equal(resolveServerOptions({ concurrency: 10 }).prefetch, 10);
+  test('prefetch defaults to max(32, concurrency); 0 and values above concurrency are kept', async () => {
+    assert.equal(resolveServerOptions({ concurrency: 1 }).prefetch, 32);
+    assert.equal(resolveServerOptions({ concurrency: 32 }).prefetch, 32);
+    assert.equal(resolveServerOptions({ concurrency: 33 }).prefetch, 33);
+    assert.equal(resolveServerOptions({ concurrency: 100 }).prefetch, 100);
     assert.equal(
       resolveServerOptions({}).prefetch,
-      Math.max(4, resolveServerOptions({}).concurrency),
+      Math.max(32, resolveServerOptions({}).concurrency),
       'default concurrency',
     );
     assert.equal(resolveServerOptions({ concurrency: 10, prefetch: 0 }).prefetch, 0);

@@ -46,10 +46,19 @@ async function warmUp(client: Client, ran: readonly string[], n = 3): Promise<vo
   });
 }
 
-/** A started server with a {@link recorder} handler, warmed up with `warm` trivial tasks. */
+/**
+ * The prefetch the tests below work with: small and explicit, so that a test can name every task it
+ * expects to be held (the default is tested on its own).
+ */
+const PREFETCH = 4;
+
+/**
+ * A started server with a {@link recorder} handler, warmed up with `warm` trivial tasks; its prefetch
+ * is {@link PREFETCH} unless `options` has a `prefetch` key (`prefetch: undefined` for the default).
+ */
 async function warmWorker(options: ServerOptions, warm?: number) {
   const { ran, release, handler } = recorder();
-  const server = env.server(options);
+  const server = env.server('prefetch' in options ? options : { ...options, prefetch: PREFETCH });
   await server.start(handler);
   const client = env.client();
   await warmUp(client, ran, warm);
@@ -362,20 +371,20 @@ describe('prefetching', () => {
     await closeAll(server, client);
   });
 
-  test('the default is max(4, concurrency): at concurrency 2, four tasks wait behind two slow ones', async () => {
+  test('the default is max(32, concurrency): at concurrency 2, 32 tasks wait behind two slow ones', async () => {
     const clock = new SimulatedClock();
-    const { ran, release, server, client } = await warmWorker({ concurrency: 2, clock });
+    const { ran, release, server, client } = await warmWorker({ concurrency: 2, prefetch: undefined, clock });
     const results = await client.enqueueMany([
       new Task('slow', '', { taskId: 'slow-1' }),
       new Task('slow', '', { taskId: 'slow-2' }),
-      ...Array.from({ length: 8 }, (_, i) => new Task('work', '', { taskId: `w${i}` })),
+      ...Array.from({ length: 40 }, (_, i) => new Task('work', '', { taskId: `w${i}` })),
     ]);
     assert.ok(results.every((r) => r.ok));
-    await waitFor(async () => (await leased()).active === 6, { message: 'six tasks leased' });
-    assert.deepEqual(await leased(), { active: 6, lease: 6, pending: 4 });
+    await waitFor(async () => (await leased()).active === 34, { message: '34 tasks leased' });
+    assert.deepEqual(await leased(), { active: 34, lease: 34, pending: 8 });
     release();
     await waitFor(queueDrained, { message: 'queue drained' });
-    assert.deepEqual(ran.slice(5).sort(), Array.from({ length: 8 }, (_, i) => `w${i}`).sort());
+    assert.deepEqual(ran.slice(5).sort(), Array.from({ length: 40 }, (_, i) => `w${i}`).sort());
     await closeAll(server, client);
   });
 
