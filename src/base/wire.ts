@@ -17,8 +17,8 @@
  * `BinaryWriter`; tests check that both write the generated schema's bytes. Measured with
  * `scripts/measure-wire.mts` on a typical 166-byte message: the reflection-based
  * `fromBinary`/`toBinary` took about 1.6–2 µs per decode and 3.5–4 µs per encode; on the writer,
- * encoding takes about 1.4 µs; the direct encoder takes 0.43 µs, and decoding 0.39-0.42 µs. The other records are written about once per heartbeat (5 s), so
- * they use the generated schema.
+ * encoding takes about 1.4 µs; the direct encoder takes 0.43 µs, and decoding 0.39-0.42 µs. The
+ * other records are written about once per heartbeat (5 s), so they use the generated schema.
  *
  * Every encoder returns a Node `Buffer` (typed as `Uint8Array`), because ioredis sends only
  * `Buffer` arguments as binary; see {@link asBuffer}.

@@ -1,8 +1,8 @@
 /**
  * The worker's hot path: acknowledgements ride on the next lease call (one done-and-dequeue script
  * call per task at concurrency 1 without prefetching, not two; fewer with it), and successes that
- * finish after the fetch loop stopped are still acknowledged. Redis's MONITOR stream counts the calls, so the tests observe what was
- * actually sent rather than trusting the code under test.
+ * finish after the fetch loop stopped are still acknowledged. Redis's MONITOR stream counts the
+ * calls, so the tests observe what was actually sent rather than trusting the code under test.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
