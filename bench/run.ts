@@ -78,6 +78,10 @@ async function version(pkgDir: string): Promise<string> {
   return pkg.version;
 }
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** The redis_version of a short-lived server, for the report header. */
 async function serverVersion(): Promise<string> {
   const server = await startRedis();
@@ -152,9 +156,15 @@ async function main(): Promise<number> {
             bySystem[system].push(record.output);
             samples.set(m.id, bySystem);
           } catch (err) {
-            record.error = err instanceof Error ? err.message : String(err);
+            record.error = errorText(err);
           }
-          await redis?.stop();
+          try {
+            await redis?.stop();
+          } catch (err) {
+            // The sample itself is complete; a server that would not stop cleanly is still worth
+            // knowing about, but must not end the remaining measurements.
+            record.error ??= `stopping redis-server: ${errorText(err)}`;
+          }
           redis = undefined;
           record.wallMs = Date.now() - t0;
           records.push(record);

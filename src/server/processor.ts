@@ -94,9 +94,19 @@ const HANDOFF_SETTLE_MS = 2_000;
  */
 const PREFETCH_HORIZON_MS = 5;
 /** A prefetched task still waiting for a slot after this long goes back to the head of its queue. */
-const PREFETCH_HOLD_MS = 100;
+export const PREFETCH_HOLD_MS = 100;
 /** Weight of the newest run time in the running average of handler run times. */
 const RUN_TIME_WEIGHT = 0.1;
+
+/**
+ * How long the hold timer waits, at `now`, before it checks again when the oldest task still held
+ * was leased at `oldestHeldSince`: until that task has waited {@link PREFETCH_HOLD_MS}, so no task
+ * is held much longer than that (a fixed re-arm could hold one for nearly twice as long).
+ */
+export function holdCheckDelay(oldestHeldSince: number, now: number): number {
+  // At least 1 ms: a clock moved past the hold time (or a late timer) must not spin.
+  return Math.min(PREFETCH_HOLD_MS, Math.max(1, oldestHeldSince + PREFETCH_HOLD_MS - now));
+}
 
 /** A task this server holds a lease on. */
 export interface HeldTask {
@@ -153,6 +163,8 @@ export class Processor implements Component {
   #prefetchStalled = false;
   /** Returns prefetched tasks that waited too long; armed while any are held. */
   #holdTimer: NodeJS.Timeout | undefined;
+  /** The delay #holdTimer was created with; refresh() reuses it. */
+  #holdTimerMs = 0;
   #holdArmed = false;
   /** How many tracked promises (runs, flushes) are unsettled; shutdown waits for zero. */
   #inflight = 0;
@@ -538,12 +550,17 @@ export class Processor implements Component {
     }
   }
 
-  #armHoldTimer(): void {
+  #armHoldTimer(delayMs = PREFETCH_HOLD_MS): void {
     if (this.#holdArmed) return;
     this.#holdArmed = true;
     // One timer object, re-armed: prefetching happens on every cycle of a busy worker.
-    if (this.#holdTimer) this.#holdTimer.refresh();
-    else this.#holdTimer = setTimeout(this.#returnStale, PREFETCH_HOLD_MS).unref();
+    if (this.#holdTimer && this.#holdTimerMs === delayMs) {
+      this.#holdTimer.refresh();
+      return;
+    }
+    clearTimeout(this.#holdTimer);
+    this.#holdTimerMs = delayMs;
+    this.#holdTimer = setTimeout(this.#returnStale, delayMs).unref();
   }
 
   /**
@@ -553,7 +570,8 @@ export class Processor implements Component {
    */
   readonly #returnStale = (): void => {
     this.#holdArmed = false;
-    const cutoff = this.#p.options.clock.now() - PREFETCH_HOLD_MS;
+    const now = this.#p.options.clock.now();
+    const cutoff = now - PREFETCH_HOLD_MS;
     let stale = 0;
     while (stale < this.#prefetched.length && (this.#prefetched[stale] as PrefetchedTask).heldSince <= cutoff)
       stale++;
@@ -561,7 +579,8 @@ export class Processor implements Component {
       this.#prefetchStalled = true;
       this.#giveBack(this.#prefetched.splice(0, stale));
     }
-    if (this.#prefetched.length > 0) this.#armHoldTimer();
+    const oldest = this.#prefetched[0];
+    if (oldest) this.#armHoldTimer(holdCheckDelay(oldest.heldSince, now));
   };
 
   /** Puts prefetched tasks back at the head of their pending lists, in the order they were leased. */

@@ -16,6 +16,7 @@ import { type Client, type Server, type ServerOptions, SimulatedClock, Task } fr
 import * as keys from '../../src/base/keys.js';
 import type { Script } from '../../src/broker/script.js';
 import { doneAndDequeue, requeue } from '../../src/broker/scripts.generated.js';
+import { PREFETCH_HOLD_MS, holdCheckDelay } from '../../src/server/processor.js';
 import { getActiveIds, getPendingIds, getTaskHash, getZSetEntries } from '../helpers/seed.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
@@ -505,5 +506,23 @@ describe('prefetching', () => {
     release();
     await closeAll(server, client);
     await inspector.close();
+  });
+});
+
+describe('the hold timer delay', () => {
+  test('it checks again when the oldest task still held has waited the hold time, never sooner than 1 ms', () => {
+    const leasedAt = 1_000_000;
+    const cases: [now: number, delay: number][] = [
+      [leasedAt, PREFETCH_HOLD_MS],
+      [leasedAt + 60, PREFETCH_HOLD_MS - 60],
+      [leasedAt + PREFETCH_HOLD_MS - 1, 1],
+      [leasedAt + PREFETCH_HOLD_MS, 1],
+      [leasedAt + 10 * PREFETCH_HOLD_MS, 1],
+      // A clock set back: still no longer than the hold time.
+      [leasedAt - 500, PREFETCH_HOLD_MS],
+    ];
+    for (const [now, delay] of cases) {
+      assert.equal(holdCheckDelay(leasedAt, now), delay, `${now - leasedAt} ms after the lease`);
+    }
   });
 });
