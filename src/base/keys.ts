@@ -178,7 +178,10 @@ export function idleKey(qname: string): string {
   return `${extensionKeyPrefix(qname)}idle`;
 }
 
-/** HASH beside {@link idleKey}: server id -> free slots offered, `<id>:lease` -> lease seconds. */
+/**
+ * HASH beside {@link idleKey}: server id -> free slots offered × 1,000,000 + the server's lease
+ * seconds, packed so that an enqueue takes a slot and reads the lease with one HINCRBY.
+ */
 export function idleSlotsKey(qname: string): string {
   return `${extensionKeyPrefix(qname)}idle-slots`;
 }

@@ -176,7 +176,8 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- 
 --
 -- KEYS[7] -> asynq:{<qname>}:processed
 -- KEYS[8] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
--- KEYS[9] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots, <id>:lease -> seconds)
+-- KEYS[9] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots × 1e6 + lease seconds,
+--            packed so that enqueue.lua takes a slot and reads the lease with one HINCRBY)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> lease expiry of newly leased tasks, unix seconds
 -- ARGV[3] -> maximum number of tasks to lease (0: acknowledge only)
@@ -185,7 +186,7 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- 
 -- ARGV[6] -> server id for the idle registration ("" = none)
 -- ARGV[7] -> "1" when this server may hold a registration to drop, else "0"
 -- ARGV[8] -> registration expiry, unix ms ("0" = do not register)
--- ARGV[9] -> lease duration in whole seconds, for tasks handed off to this server
+-- ARGV[9] -> lease duration in whole seconds (< 1e6), for tasks handed off to this server
 -- ARGV[10] -> current unix time in milliseconds
 -- ARGV[11] -> the server's free slots, for the idle registration
 -- ARGV[12..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
@@ -291,14 +292,14 @@ if emptied and offered > 0 and server ~= '' and ARGV[8] ~= '0' then
   local stale = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[10], 'LIMIT', 0, 100)
   for _, gone in ipairs(stale) do
     redis.call('ZREM', KEYS[8], gone)
-    redis.call('HDEL', KEYS[9], gone, gone .. ':lease')
+    redis.call('HDEL', KEYS[9], gone)
   end
   redis.call('ZADD', KEYS[8], ARGV[8], server)
-  redis.call('HSET', KEYS[9], server, offered, server .. ':lease', ARGV[9])
+  redis.call('HSET', KEYS[9], server, string.format('%d', offered * 1000000 + tonumber(ARGV[9])))
   registered = 1
 elseif ARGV[7] == '1' then
   redis.call('ZREM', KEYS[8], server)
-  redis.call('HDEL', KEYS[9], server, server .. ':lease')
+  redis.call('HDEL', KEYS[9], server)
 end
 return { codes, leased, registered }
 `);
@@ -328,7 +329,7 @@ export const enqueue = defineScript('enqueue', 7, String.raw`-- Creates one or m
 -- KEYS[4] -> asynq:{<qname>}:lease
 -- KEYS[5] -> asynq:{<qname>}:paused
 -- KEYS[6] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
--- KEYS[7] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots, <id>:lease -> seconds)
+-- KEYS[7] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots × 1e6 + lease seconds)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
@@ -356,34 +357,42 @@ local nowMs = ARGV[4]
 -- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
 -- ahead of one that went pending).
 local canHandOff = nil
+-- An idle-slots value packs free slots × SLOT + lease seconds, so that one HINCRBY both takes a
+-- slot and reads the lease (each command in a script costs a few microseconds on this path).
+local SLOT = 1000000
 
 local function dropIdle(server)
   redis.call('ZREM', KEYS[6], server)
-  redis.call('HDEL', KEYS[7], server, server .. ':lease')
+  redis.call('HDEL', KEYS[7], server)
 end
 
 -- Leases the task to an idle server and publishes it there; false when no idle server took it.
+-- The registration is looked up first: with no idle server (a busy queue) that is the only command.
 local function handOff(id, taskKey, msg, uniqueKey)
-  if canHandOff == nil then
-    canHandOff = redis.call('EXISTS', KEYS[6]) == 1 and redis.call('LLEN', KEYS[1]) == 0
-      and redis.call('EXISTS', KEYS[5]) == 0
-  end
-  while canHandOff do
+  while canHandOff ~= false do
     local server = redis.call('ZRANGEBYSCORE', KEYS[6], nowMs, '+inf', 'LIMIT', 0, 1)[1]
     if not server then
       canHandOff = false
-      break
+      return false
     end
-    local leaseSeconds = tonumber(redis.call('HGET', KEYS[7], server .. ':lease'))
+    if canHandOff == nil then
+      canHandOff = redis.call('LLEN', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[5]) == 0
+      if not canHandOff then
+        return false
+      end
+    end
+    -- A missing or malformed value (no slot left) goes negative: the registration is dropped.
+    local packed = redis.call('HINCRBY', KEYS[7], server, -SLOT)
+    local slotsLeft = math.floor(packed / SLOT)
     local delivered = 0
     local expiry
-    if leaseSeconds then
-      expiry = math.floor(tonumber(nowMs) / 1000) + leaseSeconds
+    if slotsLeft >= 0 then
+      expiry = math.floor(tonumber(nowMs) / 1000) + packed % SLOT
       local message = expiry .. ':' .. #ARGV[6] .. ':' .. ARGV[6] .. #id .. ':' .. id .. msg
       delivered = redis.call('PUBLISH', ARGV[5] .. server, message)
     end
     if delivered > 0 then
-      if redis.call('HINCRBY', KEYS[7], server, -1) <= 0 then
+      if slotsLeft == 0 then
         dropIdle(server)
       end
       if uniqueKey ~= '' then
@@ -423,7 +432,9 @@ end
 
 local results = {}
 local n = 0
-local pushed = 0
+-- Length of the pending list after this call's first push (LPUSH returns it): 1 means the call
+-- found the list empty.
+local firstPushLength = nil
 while at <= #index do
   local id = counted()
   local msgLength = tonumber(number())
@@ -445,8 +456,8 @@ while at <= #index do
       else
         redis.call('HSET', taskKey, 'msg', msg, 'state', 'pending', 'pending_since', ARGV[2])
       end
-      redis.call('LPUSH', KEYS[1], id)
-      pushed = pushed + 1
+      local length = redis.call('LPUSH', KEYS[1], id)
+      firstPushLength = firstPushLength or length
     end
   else
     if uniqueKey ~= '' then
@@ -459,7 +470,7 @@ while at <= #index do
   n = n + 1
   results[n] = result
 end
-if pushed > 0 and redis.call('LLEN', KEYS[1]) == pushed then
+if firstPushLength == 1 then
   redis.call('PUBLISH', ARGV[3], '1')
 end
 return results

@@ -124,6 +124,18 @@ function duration(name: string, value: unknown, min = 1): number {
 }
 
 /**
+ * Hand-off registrations pack a server's lease seconds below one million (see keys.idleSlotsKey),
+ * so a lease is at most 999,999 s (about 11.5 days).
+ */
+const MAX_LEASE_MS = 999_999_000;
+
+function leaseDuration(value: unknown): number {
+  const ms = duration('leaseDuration', value, 1000);
+  expect('leaseDuration', value, ms <= MAX_LEASE_MS, `at most ${MAX_LEASE_MS} ms`);
+  return ms;
+}
+
+/**
  * Applies defaults and validates, with p-queue-style messages.
  * @throws TypeError naming the bad option
  */
@@ -155,7 +167,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     shutdownTimeout: duration('shutdownTimeout', o.shutdownTimeout, 0),
     taskCheckInterval: duration('taskCheckInterval', o.taskCheckInterval),
     heartbeatInterval: duration('heartbeatInterval', o.heartbeatInterval),
-    leaseDuration: duration('leaseDuration', o.leaseDuration, 1000),
+    leaseDuration: leaseDuration(o.leaseDuration),
     recoveryInterval: duration('recoveryInterval', o.recoveryInterval),
     recoveryGrace: duration('recoveryGrace', o.recoveryGrace, 0),
     forwardInterval: duration('forwardInterval', o.forwardInterval),

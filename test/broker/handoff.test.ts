@@ -54,11 +54,16 @@ interface Registration {
   leaseSeconds: number;
 }
 
+/** The slots-hash value of a registration: free slots and lease seconds packed in one integer. */
+function packed(slots: number, leaseSeconds: number): string {
+  return String(slots * 1_000_000 + leaseSeconds);
+}
+
 /** Writes a registration the way done-and-dequeue.lua does. */
 async function seedIdle(r: Redis, ...regs: Registration[]): Promise<void> {
   for (const { server, until, slots, leaseSeconds } of regs) {
     await r.zadd(IDLE, until, server);
-    await r.hset(SLOTS, server, String(slots), `${server}:lease`, String(leaseSeconds));
+    await r.hset(SLOTS, server, packed(slots, leaseSeconds));
   }
 }
 
@@ -70,10 +75,7 @@ async function getIdle(r: Redis): Promise<{ zset: ZMember[]; slots: Record<strin
 /** The expected form of {@link getIdle} for the given registrations. */
 function idleState(...regs: Registration[]): { zset: ZMember[]; slots: Record<string, string> } {
   const slots: Record<string, string> = {};
-  for (const { server, slots: n, leaseSeconds } of regs) {
-    slots[server] = String(n);
-    slots[`${server}:lease`] = String(leaseSeconds);
-  }
+  for (const { server, slots: n, leaseSeconds } of regs) slots[server] = packed(n, leaseSeconds);
   return {
     zset: regs
       .map(({ server, until }) => ({ id: server, score: until }))
@@ -281,7 +283,7 @@ describe('done-and-dequeue: idle registration', () => {
       wantOtherKeys: [keys.pausedKey(Q), keys.pendingKey(Q)],
     },
     {
-      name: 'drop with count 0 removes the registration (ZSET member and both hash fields)',
+      name: 'drop with count 0 removes the registration (ZSET member and hash field)',
       pending: [],
       before: [{ server: S1, until: nowMs + 1_000, slots: 3, leaseSeconds: 30 }, other],
       count: 0,
@@ -588,6 +590,34 @@ describe('enqueue: hand-off to an idle server', () => {
     ]);
   });
 
+  // A ZSET member without a usable slots value (missing, or an unpacked slot count as earlier
+  // versions wrote it) offers no slot: it is removed, nothing is published to it, and the task
+  // goes to the next live server or to the pending list.
+  for (const [what, value] of [
+    ['no slots field', undefined],
+    ['an unpacked slot count', '3'],
+  ] as const) {
+    test(`a registration with ${what} is dropped without a hand-off; the task is pending`, async () => {
+      const nowMs = Date.now();
+      await env.raw.zadd(IDLE, nowMs + 5_000, S1);
+      if (value !== undefined) await env.raw.hset(SLOTS, S1, value);
+      const listener = await listen(handoff1, wake);
+
+      assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);
+
+      assert.deepEqual(await getPendingIds(env.raw, Q), ['a']);
+      assert.deepEqual(await getTaskHash(env.raw, Q, 'a'), {
+        msg: a,
+        state: 'pending',
+        pending_since: unixNanosString(nowMs),
+      });
+      assert.deepEqual(await getIdle(env.raw), idleState());
+      assert.deepEqual(await getKeys(env.raw), sortStrings([keys.pendingKey(Q), keys.taskKey(Q, 'a')]));
+      const published = await listener.drain();
+      assert.deepEqual(published.get(handoff1), []);
+      assert.equal(published.get(wake)?.length, 1);
+    });
+  }
   test('a registration whose expiry is exactly now still counts', async () => {
     const nowMs = Date.now();
     await seedIdle(env.raw, { server: S1, until: nowMs, slots: 2, leaseSeconds: 30 });
@@ -924,7 +954,7 @@ describe('enqueue: hand-off to an idle server', () => {
     const queue = 'größe:7:q';
     const msg = taskMsg({ id: '日本:1:x', queue });
     await env.raw.zadd(keys.idleKey(queue), nowMs + 5_000, S1);
-    await env.raw.hset(keys.idleSlotsKey(queue), S1, '1', `${S1}:lease`, '30');
+    await env.raw.hset(keys.idleSlotsKey(queue), S1, packed(1, 30));
     const listener = await listen(handoff1);
 
     assert.deepEqual(await broker.rdb.enqueue(queue, [now(msg)], nowMs), [1]);

@@ -17,7 +17,9 @@ const env = useTestEnv();
 async function idleSlots(queue: string): Promise<Map<string, number>> {
   const ids = await env.raw.zrangebyscore(keys.idleKey(queue), Date.now(), '+inf');
   const slots = new Map<string, number>();
-  for (const id of ids) slots.set(id, Number(await env.raw.hget(keys.idleSlotsKey(queue), id)));
+  // The value packs free slots × 1,000,000 + lease seconds (see keys.idleSlotsKey).
+  for (const id of ids)
+    slots.set(id, Math.floor(Number(await env.raw.hget(keys.idleSlotsKey(queue), id)) / 1_000_000));
   return slots;
 }
 

@@ -206,6 +206,15 @@ describe('server lifecycle', () => {
     assert.throws(() => env.server({ queues: { 'bad{q}': 1 } }), /invalid queue name/);
     assert.throws(() => env.server({ queues: { q: -1 } }), /`queues.q` to be a positive integer/);
     assert.throws(() => env.server({ heartbeatInterval: 40_000 }), /shorter than `leaseDuration`/);
+    assert.throws(
+      () => env.server({ leaseDuration: 999 }),
+      /`leaseDuration` to be a number of milliseconds >= 1000/,
+    );
+    assert.throws(
+      () => env.server({ leaseDuration: 1_000_000_000 }),
+      /`leaseDuration` to be at most 999999000 ms/,
+    );
+    assert.equal(resolveServerOptions({ leaseDuration: 999_999_000 }).leaseDuration, 999_999_000);
   });
 
   test('an invalid prefetch is rejected with a TypeError naming `prefetch`', () => {

@@ -29,7 +29,8 @@
 --
 -- KEYS[7] -> asynq:{<qname>}:processed
 -- KEYS[8] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
--- KEYS[9] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots, <id>:lease -> seconds)
+-- KEYS[9] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots × 1e6 + lease seconds,
+--            packed so that enqueue.lua takes a slot and reads the lease with one HINCRBY)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> lease expiry of newly leased tasks, unix seconds
 -- ARGV[3] -> maximum number of tasks to lease (0: acknowledge only)
@@ -38,7 +39,7 @@
 -- ARGV[6] -> server id for the idle registration ("" = none)
 -- ARGV[7] -> "1" when this server may hold a registration to drop, else "0"
 -- ARGV[8] -> registration expiry, unix ms ("0" = do not register)
--- ARGV[9] -> lease duration in whole seconds, for tasks handed off to this server
+-- ARGV[9] -> lease duration in whole seconds (< 1e6), for tasks handed off to this server
 -- ARGV[10] -> current unix time in milliseconds
 -- ARGV[11] -> the server's free slots, for the idle registration
 -- ARGV[12..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
@@ -144,13 +145,13 @@ if emptied and offered > 0 and server ~= '' and ARGV[8] ~= '0' then
   local stale = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[10], 'LIMIT', 0, 100)
   for _, gone in ipairs(stale) do
     redis.call('ZREM', KEYS[8], gone)
-    redis.call('HDEL', KEYS[9], gone, gone .. ':lease')
+    redis.call('HDEL', KEYS[9], gone)
   end
   redis.call('ZADD', KEYS[8], ARGV[8], server)
-  redis.call('HSET', KEYS[9], server, offered, server .. ':lease', ARGV[9])
+  redis.call('HSET', KEYS[9], server, string.format('%d', offered * 1000000 + tonumber(ARGV[9])))
   registered = 1
 elseif ARGV[7] == '1' then
   redis.call('ZREM', KEYS[8], server)
-  redis.call('HDEL', KEYS[9], server, server .. ':lease')
+  redis.call('HDEL', KEYS[9], server)
 end
 return { codes, leased, registered }

@@ -23,7 +23,7 @@
 -- KEYS[4] -> asynq:{<qname>}:lease
 -- KEYS[5] -> asynq:{<qname>}:paused
 -- KEYS[6] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
--- KEYS[7] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots, <id>:lease -> seconds)
+-- KEYS[7] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots × 1e6 + lease seconds)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
@@ -51,34 +51,42 @@ local nowMs = ARGV[4]
 -- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
 -- ahead of one that went pending).
 local canHandOff = nil
+-- An idle-slots value packs free slots × SLOT + lease seconds, so that one HINCRBY both takes a
+-- slot and reads the lease (each command in a script costs a few microseconds on this path).
+local SLOT = 1000000
 
 local function dropIdle(server)
   redis.call('ZREM', KEYS[6], server)
-  redis.call('HDEL', KEYS[7], server, server .. ':lease')
+  redis.call('HDEL', KEYS[7], server)
 end
 
 -- Leases the task to an idle server and publishes it there; false when no idle server took it.
+-- The registration is looked up first: with no idle server (a busy queue) that is the only command.
 local function handOff(id, taskKey, msg, uniqueKey)
-  if canHandOff == nil then
-    canHandOff = redis.call('EXISTS', KEYS[6]) == 1 and redis.call('LLEN', KEYS[1]) == 0
-      and redis.call('EXISTS', KEYS[5]) == 0
-  end
-  while canHandOff do
+  while canHandOff ~= false do
     local server = redis.call('ZRANGEBYSCORE', KEYS[6], nowMs, '+inf', 'LIMIT', 0, 1)[1]
     if not server then
       canHandOff = false
-      break
+      return false
     end
-    local leaseSeconds = tonumber(redis.call('HGET', KEYS[7], server .. ':lease'))
+    if canHandOff == nil then
+      canHandOff = redis.call('LLEN', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[5]) == 0
+      if not canHandOff then
+        return false
+      end
+    end
+    -- A missing or malformed value (no slot left) goes negative: the registration is dropped.
+    local packed = redis.call('HINCRBY', KEYS[7], server, -SLOT)
+    local slotsLeft = math.floor(packed / SLOT)
     local delivered = 0
     local expiry
-    if leaseSeconds then
-      expiry = math.floor(tonumber(nowMs) / 1000) + leaseSeconds
+    if slotsLeft >= 0 then
+      expiry = math.floor(tonumber(nowMs) / 1000) + packed % SLOT
       local message = expiry .. ':' .. #ARGV[6] .. ':' .. ARGV[6] .. #id .. ':' .. id .. msg
       delivered = redis.call('PUBLISH', ARGV[5] .. server, message)
     end
     if delivered > 0 then
-      if redis.call('HINCRBY', KEYS[7], server, -1) <= 0 then
+      if slotsLeft == 0 then
         dropIdle(server)
       end
       if uniqueKey ~= '' then
@@ -118,7 +126,9 @@ end
 
 local results = {}
 local n = 0
-local pushed = 0
+-- Length of the pending list after this call's first push (LPUSH returns it): 1 means the call
+-- found the list empty.
+local firstPushLength = nil
 while at <= #index do
   local id = counted()
   local msgLength = tonumber(number())
@@ -140,8 +150,8 @@ while at <= #index do
       else
         redis.call('HSET', taskKey, 'msg', msg, 'state', 'pending', 'pending_since', ARGV[2])
       end
-      redis.call('LPUSH', KEYS[1], id)
-      pushed = pushed + 1
+      local length = redis.call('LPUSH', KEYS[1], id)
+      firstPushLength = firstPushLength or length
     end
   else
     if uniqueKey ~= '' then
@@ -154,7 +164,7 @@ while at <= #index do
   n = n + 1
   results[n] = result
 end
-if pushed > 0 and redis.call('LLEN', KEYS[1]) == pushed then
+if firstPushLength == 1 then
   redis.call('PUBLISH', ARGV[3], '1')
 end
 return results
