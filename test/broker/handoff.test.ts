@@ -546,13 +546,8 @@ describe('enqueue: hand-off to an idle server', () => {
     );
   });
 
-  test('a registration nobody subscribes to is removed and the task is pending as without hand-off', async () => {
-    const nowMs = Date.now();
-    await seedIdle(env.raw, { server: S1, until: nowMs + 5_000, slots: 3, leaseSeconds: 30 });
-    const listener = await listen(wake);
-
-    assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);
-
+  /** Task `a` enqueued at `nowMs` is pending as without hand-off, and no registration is left. */
+  async function assertPendingWithNoRegistration(nowMs: number): Promise<void> {
     assert.deepEqual(await getPendingIds(env.raw, Q), ['a']);
     assert.deepEqual(await getTaskHash(env.raw, Q, 'a'), {
       msg: a,
@@ -561,6 +556,16 @@ describe('enqueue: hand-off to an idle server', () => {
     });
     assert.deepEqual(await getIdle(env.raw), idleState());
     assert.deepEqual(await getKeys(env.raw), sortStrings([keys.pendingKey(Q), keys.taskKey(Q, 'a')]));
+  }
+
+  test('a registration nobody subscribes to is removed and the task is pending as without hand-off', async () => {
+    const nowMs = Date.now();
+    await seedIdle(env.raw, { server: S1, until: nowMs + 5_000, slots: 3, leaseSeconds: 30 });
+    const listener = await listen(wake);
+
+    assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);
+
+    await assertPendingWithNoRegistration(nowMs);
     assert.deepEqual(
       ((await listener.drain()).get(wake) ?? []).map((m) => m.toString('utf8')),
       ['1'],
@@ -605,19 +610,13 @@ describe('enqueue: hand-off to an idle server', () => {
 
       assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);
 
-      assert.deepEqual(await getPendingIds(env.raw, Q), ['a']);
-      assert.deepEqual(await getTaskHash(env.raw, Q, 'a'), {
-        msg: a,
-        state: 'pending',
-        pending_since: unixNanosString(nowMs),
-      });
-      assert.deepEqual(await getIdle(env.raw), idleState());
-      assert.deepEqual(await getKeys(env.raw), sortStrings([keys.pendingKey(Q), keys.taskKey(Q, 'a')]));
+      await assertPendingWithNoRegistration(nowMs);
       const published = await listener.drain();
       assert.deepEqual(published.get(handoff1), []);
       assert.equal(published.get(wake)?.length, 1);
     });
   }
+
   test('a registration whose expiry is exactly now still counts', async () => {
     const nowMs = Date.now();
     await seedIdle(env.raw, { server: S1, until: nowMs, slots: 2, leaseSeconds: 30 });
