@@ -179,8 +179,9 @@ export function idleKey(qname: string): string {
 }
 
 /**
- * HASH beside {@link idleKey}: server id -> free slots offered × 1,000,000 + the server's lease
- * seconds, packed so that an enqueue takes a slot and reads the lease with one HINCRBY.
+ * HASH beside {@link idleKey}: server id -> free slots offered × IDLE_SLOT_UNIT (broker.ts) + the
+ * server's lease seconds, packed so that an enqueue takes a slot and reads the lease with one
+ * HINCRBY.
  */
 export function idleSlotsKey(qname: string): string {
   return `${extensionKeyPrefix(qname)}idle-slots`;

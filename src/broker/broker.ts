@@ -32,6 +32,13 @@ export interface DoneItem {
 }
 
 /**
+ * One slot in an idle registration's slots value (free slots × this + lease seconds, see
+ * keys.idleSlotsKey), so lease seconds must stay below it. The Lua scripts (enqueue.lua,
+ * done-and-dequeue.lua) spell the same number as their `SLOT`.
+ */
+export const IDLE_SLOT_UNIT = 1_000_000;
+
+/**
  * A server's idle registration on one queue, updated by {@link Broker.doneAndDequeue}: while
  * registered, enqueues hand it new tasks directly (see keys.idleKey).
  */
@@ -41,7 +48,7 @@ export interface IdleRegistration {
   drop: boolean;
   /** Register the free slots left when the pending list runs dry, until this unix ms; 0: do not. */
   until: number;
-  /** Lease duration of tasks handed to this server, in whole seconds. */
+  /** Lease duration of tasks handed to this server, in whole seconds (below IDLE_SLOT_UNIT). */
   leaseSeconds: number;
   /**
    * The server's free slots: the registration offers those this call's own leases leave. The

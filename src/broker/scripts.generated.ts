@@ -283,10 +283,13 @@ if max > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
   batched('ZADD', KEYS[4], leases, 1000)
 end
 
--- Registering overwrites both fields of a previous registration, so the drop is only needed when
--- no new registration follows (the script is atomic: the order within it is not observable).
+-- Registering overwrites the ZSET entry and the slots value of a previous registration, so the
+-- drop is only needed when no new registration follows (the script is atomic: the order within
+-- it is not observable).
 local server = ARGV[6]
 local registered = 0
+-- One slot in an idle-slots value (free slots × SLOT + lease seconds; see enqueue.lua).
+local SLOT = 1000000
 local offered = tonumber(ARGV[11]) - #leased / 2
 if emptied and offered > 0 and server ~= '' and ARGV[8] ~= '0' then
   local stale = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[10], 'LIMIT', 0, 100)
@@ -295,7 +298,7 @@ if emptied and offered > 0 and server ~= '' and ARGV[8] ~= '0' then
     redis.call('HDEL', KEYS[9], gone)
   end
   redis.call('ZADD', KEYS[8], ARGV[8], server)
-  redis.call('HSET', KEYS[9], server, string.format('%d', offered * 1000000 + tonumber(ARGV[9])))
+  redis.call('HSET', KEYS[9], server, string.format('%d', offered * SLOT + tonumber(ARGV[9])))
   registered = 1
 elseif ARGV[7] == '1' then
   redis.call('ZREM', KEYS[8], server)
@@ -381,7 +384,8 @@ local function handOff(id, taskKey, msg, uniqueKey)
         return false
       end
     end
-    -- A missing or malformed value (no slot left) goes negative: the registration is dropped.
+    -- A missing value, or an unpacked slot count as earlier versions wrote, goes negative: no slot
+    -- is left, and the registration is dropped.
     local packed = redis.call('HINCRBY', KEYS[7], server, -SLOT)
     local slotsLeft = math.floor(packed / SLOT)
     local delivered = 0

@@ -12,7 +12,7 @@ import * as keys from '../../src/base/keys.js';
 import type { TaskMessage } from '../../src/base/message.js';
 import { unixNanosString } from '../../src/base/time.js';
 import { decodeTaskMessage, encodeTaskMessage } from '../../src/base/wire.js';
-import type { EnqueueItem, IdleRegistration } from '../../src/broker/broker.js';
+import { type EnqueueItem, IDLE_SLOT_UNIT, type IdleRegistration } from '../../src/broker/broker.js';
 import { parseHandoffMessage } from '../../src/server/subscriber.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
@@ -56,7 +56,7 @@ interface Registration {
 
 /** The slots-hash value of a registration: free slots and lease seconds packed in one integer. */
 function packed(slots: number, leaseSeconds: number): string {
-  return String(slots * 1_000_000 + leaseSeconds);
+  return String(slots * IDLE_SLOT_UNIT + leaseSeconds);
 }
 
 /** Writes a registration the way done-and-dequeue.lua does. */

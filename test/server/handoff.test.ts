@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Task } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
+import { IDLE_SLOT_UNIT } from '../../src/broker/broker.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -17,9 +18,11 @@ const env = useTestEnv();
 async function idleSlots(queue: string): Promise<Map<string, number>> {
   const ids = await env.raw.zrangebyscore(keys.idleKey(queue), Date.now(), '+inf');
   const slots = new Map<string, number>();
-  // The value packs free slots × 1,000,000 + lease seconds (see keys.idleSlotsKey).
-  for (const id of ids)
-    slots.set(id, Math.floor(Number(await env.raw.hget(keys.idleSlotsKey(queue), id)) / 1_000_000));
+  // The value packs free slots × IDLE_SLOT_UNIT + lease seconds (see keys.idleSlotsKey).
+  for (const id of ids) {
+    const packed = Number(await env.raw.hget(keys.idleSlotsKey(queue), id));
+    slots.set(id, Math.floor(packed / IDLE_SLOT_UNIT));
+  }
   return slots;
 }
 

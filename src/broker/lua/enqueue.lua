@@ -75,7 +75,8 @@ local function handOff(id, taskKey, msg, uniqueKey)
         return false
       end
     end
-    -- A missing or malformed value (no slot left) goes negative: the registration is dropped.
+    -- A missing value, or an unpacked slot count as earlier versions wrote, goes negative: no slot
+    -- is left, and the registration is dropped.
     local packed = redis.call('HINCRBY', KEYS[7], server, -SLOT)
     local slotsLeft = math.floor(packed / SLOT)
     local delivered = 0
