@@ -23,39 +23,78 @@ export const archive = defineScript('archive', 8, String.raw`-- Moves an active 
 -- ARGV[8] -> task key prefix asynq:{<qname>}:t:
 --
 -- Returns 1 on success, 0 when the task is not active in this queue.
-if redis.call('LREM', KEYS[2], 0, ARGV[1]) == 0 then
+
+-- Library: asynq's per-queue counters. Daily counters (processed:<date>, failed:<date>) expire 90
+-- days after they are created; the totals (processed, failed) wrap to the added count once the
+-- processed total has reached int64 max, both together, as asynq does.
+
+-- Adds n to a daily counter, giving it its expiry (unix seconds) when this call created it.
+local function addToDailyCounter(key, n, expireAt)
+  if redis.call('INCRBY', key, n) == n then
+    redis.call('EXPIREAT', key, expireAt)
+  end
+end
+
+-- Adds n to the processed total and, when failedTotalKey is given, to the failed total.
+local function addToTotals(n, int64Max, processedTotalKey, failedTotalKey)
+  if redis.call('GET', processedTotalKey) == int64Max then
+    redis.call('SET', processedTotalKey, n)
+    if failedTotalKey then
+      redis.call('SET', failedTotalKey, n)
+    end
+  else
+    redis.call('INCRBY', processedTotalKey, n)
+    if failedTotalKey then
+      redis.call('INCRBY', failedTotalKey, n)
+    end
+  end
+end
+
+-- Counts one failed attempt: processed and failed, daily and in total.
+local function countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, expireAt, int64Max)
+  addToDailyCounter(processedDayKey, 1, expireAt)
+  addToDailyCounter(failedDayKey, 1, expireAt)
+  addToTotals(1, int64Max, processedTotalKey, failedTotalKey)
+end
+-- Library: deleting tasks that a sorted set lists.
+
+-- Deletes the hashes of the tasks with these ids and removes the ids from the sorted set.
+local function deleteTasks(setKey, taskKeyPrefix, ids)
+  for _, id in ipairs(ids) do
+    redis.call('DEL', taskKeyPrefix .. id)
+    redis.call('ZREM', setKey, id)
+  end
+end
+local taskKey = KEYS[1]
+local activeKey = KEYS[2]
+local leaseKey = KEYS[3]
+local archivedKey = KEYS[4]
+local processedDayKey = KEYS[5]
+local failedDayKey = KEYS[6]
+local processedTotalKey = KEYS[7]
+local failedTotalKey = KEYS[8]
+local id = ARGV[1]
+local msg = ARGV[2]
+local now = ARGV[3]
+local ageCutoff = ARGV[4]
+local sizeBound = tonumber(ARGV[5])
+local statsExpireAt = ARGV[6]
+local int64Max = ARGV[7]
+local taskKeyPrefix = ARGV[8]
+
+if redis.call('LREM', activeKey, 0, id) == 0 then
   return 0
 end
-redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', leaseKey, id)
 -- Trim before adding this task, unlike asynq, which adds first. Trimming afterwards can select this
 -- very task (a cutoff in the current second, or equal scores, which ZSETs order by member), delete
 -- its hash and leave the HSET below writing a hash that no container lists. Trimming the old tasks
 -- to the newest (bound - 2) and then adding this one gives asynq's sizes without that hazard.
-local old = redis.call('ZRANGE', KEYS[4], '-inf', ARGV[4], 'BYSCORE')
-for _, id in ipairs(old) do
-  redis.call('DEL', ARGV[8] .. id)
-  redis.call('ZREM', KEYS[4], id)
-end
-local excess = redis.call('ZRANGE', KEYS[4], 0, -(tonumber(ARGV[5]) - 1))
-for _, id in ipairs(excess) do
-  redis.call('DEL', ARGV[8] .. id)
-  redis.call('ZREM', KEYS[4], id)
-end
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
-redis.call('HSET', KEYS[1], 'msg', ARGV[2], 'state', 'archived')
-if redis.call('INCR', KEYS[5]) == 1 then
-  redis.call('EXPIREAT', KEYS[5], ARGV[6])
-end
-if redis.call('INCR', KEYS[6]) == 1 then
-  redis.call('EXPIREAT', KEYS[6], ARGV[6])
-end
-if redis.call('GET', KEYS[7]) == ARGV[7] then
-  redis.call('SET', KEYS[7], 1)
-  redis.call('SET', KEYS[8], 1)
-else
-  redis.call('INCR', KEYS[7])
-  redis.call('INCR', KEYS[8])
-end
+deleteTasks(archivedKey, taskKeyPrefix, redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE'))
+deleteTasks(archivedKey, taskKeyPrefix, redis.call('ZRANGE', archivedKey, 0, -(sizeBound - 1)))
+redis.call('ZADD', archivedKey, now, id)
+redis.call('HSET', taskKey, 'msg', msg, 'state', 'archived')
+countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
 return 1
 `);
 
@@ -66,8 +105,12 @@ export const clearServerState = defineScript('clear-server-state', 2, String.raw
 -- KEYS[2] -> asynq:workers:{<host>:<pid>:<server_id>}
 --
 -- Returns OK.
-redis.call('DEL', KEYS[1])
-redis.call('DEL', KEYS[2])
+
+local serverInfoKey = KEYS[1]
+local workersKey = KEYS[2]
+
+redis.call('DEL', serverInfoKey)
+redis.call('DEL', workersKey)
 return redis.status_reply('OK')
 `);
 
@@ -89,42 +132,55 @@ export const currentStats = defineScript('current-stats', 12, String.raw`-- Read
 -- ARGV[2] -> group key prefix asynq:{<qname>}:g:
 --
 -- Returns a flat array of name, value pairs.
+
+local pendingKey = KEYS[1]
+local activeKey = KEYS[2]
+local scheduledKey = KEYS[3]
+local retryKey = KEYS[4]
+local archivedKey = KEYS[5]
+local completedKey = KEYS[6]
+local processedDayKey = KEYS[7]
+local failedDayKey = KEYS[8]
+local processedTotalKey = KEYS[9]
+local failedTotalKey = KEYS[10]
+local pausedKey = KEYS[11]
+local groupsKey = KEYS[12]
+local taskKeyPrefix = ARGV[1]
+local groupKeyPrefix = ARGV[2]
+
 local out = {}
-out[#out + 1] = 'pending'
-out[#out + 1] = redis.call('LLEN', KEYS[1])
-out[#out + 1] = 'active'
-out[#out + 1] = redis.call('LLEN', KEYS[2])
-out[#out + 1] = 'scheduled'
-out[#out + 1] = redis.call('ZCARD', KEYS[3])
-out[#out + 1] = 'retry'
-out[#out + 1] = redis.call('ZCARD', KEYS[4])
-out[#out + 1] = 'archived'
-out[#out + 1] = redis.call('ZCARD', KEYS[5])
-out[#out + 1] = 'completed'
-out[#out + 1] = redis.call('ZCARD', KEYS[6])
-local names = { 'processed', 'failed', 'processed_total', 'failed_total' }
-for i = 1, 4 do
-  out[#out + 1] = names[i]
-  out[#out + 1] = tonumber(redis.call('GET', KEYS[6 + i]) or '0') or 0
+local function put(name, value)
+  out[#out + 1] = name
+  out[#out + 1] = value
 end
-out[#out + 1] = 'paused'
-out[#out + 1] = redis.call('EXISTS', KEYS[11])
-out[#out + 1] = 'oldest_pending_since'
-local head = redis.call('LRANGE', KEYS[1], -1, -1)[1]
+local function counter(key)
+  return tonumber(redis.call('GET', key) or '0') or 0
+end
+
+put('pending', redis.call('LLEN', pendingKey))
+put('active', redis.call('LLEN', activeKey))
+put('scheduled', redis.call('ZCARD', scheduledKey))
+put('retry', redis.call('ZCARD', retryKey))
+put('archived', redis.call('ZCARD', archivedKey))
+put('completed', redis.call('ZCARD', completedKey))
+put('processed', counter(processedDayKey))
+put('failed', counter(failedDayKey))
+put('processed_total', counter(processedTotalKey))
+put('failed_total', counter(failedTotalKey))
+put('paused', redis.call('EXISTS', pausedKey))
+local head = redis.call('LRANGE', pendingKey, -1, -1)[1]
 local since = 0
 if head then
-  since = redis.call('HGET', ARGV[1] .. head, 'pending_since') or 0
+  since = redis.call('HGET', taskKeyPrefix .. head, 'pending_since') or 0
 end
-out[#out + 1] = since
-local groups = redis.call('SMEMBERS', KEYS[12])
-out[#out + 1] = 'group_size'
-out[#out + 1] = #groups
+put('oldest_pending_since', since)
+local groups = redis.call('SMEMBERS', groupsKey)
+put('group_size', #groups)
 local aggregating = 0
 for _, group in ipairs(groups) do
-  aggregating = aggregating + redis.call('ZCARD', ARGV[2] .. group)
+  aggregating = aggregating + redis.call('ZCARD', groupKeyPrefix .. group)
 end
-out[#out + 1] = 'aggregating'
-out[#out + 1] = aggregating
+put('aggregating', aggregating)
 return out
 `);
 
@@ -137,11 +193,23 @@ export const deleteExpiredCompleted = defineScript('delete-expired-completed', 1
 -- ARGV[3] -> batch size
 --
 -- Returns the number of tasks deleted; the caller repeats until it returns 0.
-local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(ids) do
-  redis.call('DEL', ARGV[2] .. id)
-  redis.call('ZREM', KEYS[1], id)
+
+-- Library: deleting tasks that a sorted set lists.
+
+-- Deletes the hashes of the tasks with these ids and removes the ids from the sorted set.
+local function deleteTasks(setKey, taskKeyPrefix, ids)
+  for _, id in ipairs(ids) do
+    redis.call('DEL', taskKeyPrefix .. id)
+    redis.call('ZREM', setKey, id)
+  end
 end
+local completedKey = KEYS[1]
+local now = ARGV[1]
+local taskKeyPrefix = ARGV[2]
+local batchSize = tonumber(ARGV[3])
+
+local ids = redis.call('ZRANGE', completedKey, '-inf', now, 'BYSCORE', 'LIMIT', 0, batchSize)
+deleteTasks(completedKey, taskKeyPrefix, ids)
 return #ids
 `);
 
@@ -161,19 +229,19 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- 
 -- of an asynq quirk: an id whose task hash is missing is dropped from the active list instead of
 -- being leased as a hashless entry (which breaks asynqmon's memory-usage script).
 --
+-- Idle registration (taskmill extension, see enqueue.lua's hand-off and lib/idle.lua): when this
+-- call found the pending list empty and its leases left some of the server's free slots (ARGV[11])
+-- untaken, the server registers those slots until ARGV[8], so the next enqueue can hand it a task
+-- directly; otherwise its previous registration for this queue is dropped (ARGV[7] = 1). ARGV[3]
+-- may exceed the free slots (the worker prefetches), but only free slots are offered.
+-- Registrations of servers that stopped refreshing them are pruned here.
+--
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:paused
 -- KEYS[3] -> asynq:{<qname>}:active
 -- KEYS[4] -> asynq:{<qname>}:lease
 -- KEYS[5] -> asynq:{<qname>}:completed
 -- KEYS[6] -> asynq:{<qname>}:processed:<yyyy-mm-dd>
--- Idle registration (taskmill extension, see enqueue.lua's hand-off): when this call found the
--- pending list empty and its leases left some of the server's free slots (ARGV[11]) untaken, the
--- server registers those slots until ARGV[8], so the next enqueue can hand it a task directly;
--- otherwise its previous registration for this queue is dropped (ARGV[7] = 1). ARGV[3] may exceed
--- the free slots (the worker prefetches), but only free slots are offered. Registrations of
--- servers that stopped refreshing them are pruned here.
---
 -- KEYS[7] -> asynq:{<qname>}:processed
 -- KEYS[8] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
 -- KEYS[9] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots × 1e6 + lease seconds,
@@ -196,7 +264,75 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- 
 -- Returns { codes, leased, registered }: codes has one integer per finished task (1 done, 0 not
 -- active in this queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1, id2,
 -- msg2, ...; registered is 1 when the server is now registered as idle, else 0.
-local prefix = ARGV[1]
+
+-- Library: asynq's per-queue counters. Daily counters (processed:<date>, failed:<date>) expire 90
+-- days after they are created; the totals (processed, failed) wrap to the added count once the
+-- processed total has reached int64 max, both together, as asynq does.
+
+-- Adds n to a daily counter, giving it its expiry (unix seconds) when this call created it.
+local function addToDailyCounter(key, n, expireAt)
+  if redis.call('INCRBY', key, n) == n then
+    redis.call('EXPIREAT', key, expireAt)
+  end
+end
+
+-- Adds n to the processed total and, when failedTotalKey is given, to the failed total.
+local function addToTotals(n, int64Max, processedTotalKey, failedTotalKey)
+  if redis.call('GET', processedTotalKey) == int64Max then
+    redis.call('SET', processedTotalKey, n)
+    if failedTotalKey then
+      redis.call('SET', failedTotalKey, n)
+    end
+  else
+    redis.call('INCRBY', processedTotalKey, n)
+    if failedTotalKey then
+      redis.call('INCRBY', failedTotalKey, n)
+    end
+  end
+end
+
+-- Counts one failed attempt: processed and failed, daily and in total.
+local function countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, expireAt, int64Max)
+  addToDailyCounter(processedDayKey, 1, expireAt)
+  addToDailyCounter(failedDayKey, 1, expireAt)
+  addToTotals(1, int64Max, processedTotalKey, failedTotalKey)
+end
+-- Library: the idle registrations of taskmill servers on one queue (taskmill extension; see
+-- enqueue.lua's hand-off and done-and-dequeue.lua's registration). A registration is an entry in
+-- the idle ZSET (server id -> expiry) and a value in the idle-slots HASH (server id -> free slots ×
+-- SLOT + lease seconds, packed so that enqueue.lua takes a slot and reads the lease with one
+-- HINCRBY: each command in a script costs a few microseconds on the hand-off path).
+
+-- One slot in an idle-slots value; lease seconds stay below it (broker.ts: IDLE_SLOT_UNIT).
+local SLOT = 1000000
+
+-- Removes a server's registration.
+local function dropIdle(idleKey, idleSlotsKey, server)
+  redis.call('ZREM', idleKey, server)
+  redis.call('HDEL', idleSlotsKey, server)
+end
+local pendingKey = KEYS[1]
+local pausedKey = KEYS[2]
+local activeKey = KEYS[3]
+local leaseKey = KEYS[4]
+local completedKey = KEYS[5]
+local processedDayKey = KEYS[6]
+local processedTotalKey = KEYS[7]
+local idleKey = KEYS[8]
+local idleSlotsKey = KEYS[9]
+local taskKeyPrefix = ARGV[1]
+local leaseExpiry = ARGV[2]
+local maxLeased = tonumber(ARGV[3])
+local statsExpireAt = ARGV[4]
+local int64Max = ARGV[5]
+local server = ARGV[6]
+local mayHoldRegistration = ARGV[7]
+local registrationExpiry = ARGV[8]
+local handOffLeaseSeconds = tonumber(ARGV[9])
+local nowMs = ARGV[10]
+local freeSlots = tonumber(ARGV[11])
+-- ARGV[12..]: the finished tasks, four values each (see the header).
+local FIRST_FINISHED = 12
 
 -- Runs cmd(key, <items>) over a list in slices: one command for many tasks, without ever passing
 -- unpack() more values than Lua's C stack takes.
@@ -215,14 +351,14 @@ local codes = {}
 local finished = {}
 local deleted = {}
 local completed = {}
-for i = 12, #ARGV, 4 do
+for i = FIRST_FINISHED, #ARGV, 4 do
   local id = ARGV[i]
   local score = ARGV[i + 1]
-  local taskKey = prefix .. id
+  local taskKey = taskKeyPrefix .. id
   local code = 0
   -- From the tail, where the oldest active tasks sit: stops at the match instead of scanning the
   -- whole list (asynq passes 0, which differs only if an id is in the active list twice).
-  if redis.call('LREM', KEYS[3], -1, id) > 0 then
+  if redis.call('LREM', activeKey, -1, id) > 0 then
     finished[#finished + 1] = id
     if score == '0' then
       deleted[#deleted + 1] = taskKey
@@ -241,68 +377,56 @@ for i = 12, #ARGV, 4 do
 end
 local n = #finished
 if n > 0 then
-  batched('ZREM', KEYS[4], finished, 1000)
+  batched('ZREM', leaseKey, finished, 1000)
   batched('DEL', nil, deleted, 1000)
-  batched('ZADD', KEYS[5], completed, 1000)
-  if redis.call('INCRBY', KEYS[6], n) == n then
-    redis.call('EXPIREAT', KEYS[6], ARGV[4])
-  end
-  if redis.call('GET', KEYS[7]) == ARGV[5] then
-    redis.call('SET', KEYS[7], n)
-  else
-    redis.call('INCRBY', KEYS[7], n)
-  end
+  batched('ZADD', completedKey, completed, 1000)
+  addToDailyCounter(processedDayKey, n, statsExpireAt)
+  addToTotals(n, int64Max, processedTotalKey, nil)
 end
 
 local leased = {}
 local leases = {}
-local max = tonumber(ARGV[3])
 local emptied = false
-if max > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
+if maxLeased > 0 and redis.call('EXISTS', pausedKey) == 0 then
   local taken = 0
-  while taken < max do
-    local id = redis.call('RPOPLPUSH', KEYS[1], KEYS[3])
+  while taken < maxLeased do
+    local id = redis.call('RPOPLPUSH', pendingKey, activeKey)
     if not id then
       emptied = true
       break
     end
     taken = taken + 1
-    local taskKey = prefix .. id
+    local taskKey = taskKeyPrefix .. id
     local msg = redis.call('HGET', taskKey, 'msg')
     if msg then
       redis.call('HSET', taskKey, 'state', 'active')
       redis.call('HDEL', taskKey, 'pending_since')
-      leases[#leases + 1] = ARGV[2]
+      leases[#leases + 1] = leaseExpiry
       leases[#leases + 1] = id
       leased[#leased + 1] = id
       leased[#leased + 1] = msg
     else
-      redis.call('LREM', KEYS[3], 1, id)
+      redis.call('LREM', activeKey, 1, id)
     end
   end
-  batched('ZADD', KEYS[4], leases, 1000)
+  batched('ZADD', leaseKey, leases, 1000)
 end
 
 -- Registering overwrites the ZSET entry and the slots value of a previous registration, so the
 -- drop is only needed when no new registration follows (the script is atomic: the order within
 -- it is not observable).
-local server = ARGV[6]
 local registered = 0
--- One slot in an idle-slots value (free slots × SLOT + lease seconds; see enqueue.lua).
-local SLOT = 1000000
-local offered = tonumber(ARGV[11]) - #leased / 2
-if emptied and offered > 0 and server ~= '' and ARGV[8] ~= '0' then
-  local stale = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[10], 'LIMIT', 0, 100)
+local offered = freeSlots - #leased / 2
+if emptied and offered > 0 and server ~= '' and registrationExpiry ~= '0' then
+  local stale = redis.call('ZRANGEBYSCORE', idleKey, '-inf', '(' .. nowMs, 'LIMIT', 0, 100)
   for _, gone in ipairs(stale) do
-    redis.call('ZREM', KEYS[8], gone)
-    redis.call('HDEL', KEYS[9], gone)
+    dropIdle(idleKey, idleSlotsKey, gone)
   end
-  redis.call('ZADD', KEYS[8], ARGV[8], server)
-  redis.call('HSET', KEYS[9], server, string.format('%d', offered * SLOT + tonumber(ARGV[9])))
+  redis.call('ZADD', idleKey, registrationExpiry, server)
+  redis.call('HSET', idleSlotsKey, server, string.format('%d', offered * SLOT + handOffLeaseSeconds))
   registered = 1
-elseif ARGV[7] == '1' then
-  redis.call('ZREM', KEYS[8], server)
-  redis.call('HDEL', KEYS[9], server)
+elseif mayHoldRegistration == '1' then
+  dropIdle(idleKey, idleSlotsKey, server)
 end
 return { codes, leased, registered }
 `);
@@ -356,65 +480,94 @@ export const enqueue = defineScript('enqueue', 7, String.raw`-- Creates one or m
 -- a steady stream costs no extra command. PUBLISH creates no key: Go peers see nothing of it.
 --
 -- Returns one integer per task, in order: 1 created, 0 task id conflict, -1 unique lock held.
+
+-- Library: the idle registrations of taskmill servers on one queue (taskmill extension; see
+-- enqueue.lua's hand-off and done-and-dequeue.lua's registration). A registration is an entry in
+-- the idle ZSET (server id -> expiry) and a value in the idle-slots HASH (server id -> free slots ×
+-- SLOT + lease seconds, packed so that enqueue.lua takes a slot and reads the lease with one
+-- HINCRBY: each command in a script costs a few microseconds on the hand-off path).
+
+-- One slot in an idle-slots value; lease seconds stay below it (broker.ts: IDLE_SLOT_UNIT).
+local SLOT = 1000000
+
+-- Removes a server's registration.
+local function dropIdle(idleKey, idleSlotsKey, server)
+  redis.call('ZREM', idleKey, server)
+  redis.call('HDEL', idleSlotsKey, server)
+end
+local pendingKey = KEYS[1]
+local scheduledKey = KEYS[2]
+local activeKey = KEYS[3]
+local leaseKey = KEYS[4]
+local pausedKey = KEYS[5]
+local idleKey = KEYS[6]
+local idleSlotsKey = KEYS[7]
+local taskKeyPrefix = ARGV[1]
+local nowNanos = ARGV[2]
+local wakeChannel = ARGV[3]
 local nowMs = ARGV[4]
+local handOffChannelPrefix = ARGV[5]
+local queueName = ARGV[6]
+local index = ARGV[7]
+local messages = ARGV[8]
+
 -- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
 -- ahead of one that went pending).
 local canHandOff = nil
--- An idle-slots value packs free slots × SLOT + lease seconds, so that one HINCRBY both takes a
--- slot and reads the lease (each command in a script costs a few microseconds on this path).
-local SLOT = 1000000
-
-local function dropIdle(server)
-  redis.call('ZREM', KEYS[6], server)
-  redis.call('HDEL', KEYS[7], server)
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
 end
 
 -- Leases the task to an idle server and publishes it there; false when no idle server took it.
 -- The registration is looked up first: with no idle server (a busy queue) that is the only command.
 local function handOff(id, taskKey, msg, uniqueKey)
   while canHandOff ~= false do
-    local server = redis.call('ZRANGEBYSCORE', KEYS[6], nowMs, '+inf', 'LIMIT', 0, 1)[1]
+    local server = redis.call('ZRANGEBYSCORE', idleKey, nowMs, '+inf', 'LIMIT', 0, 1)[1]
     if not server then
       canHandOff = false
       return false
     end
     if canHandOff == nil then
-      canHandOff = redis.call('LLEN', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[5]) == 0
+      canHandOff = redis.call('LLEN', pendingKey) == 0 and redis.call('EXISTS', pausedKey) == 0
       if not canHandOff then
         return false
       end
     end
     -- A missing value, or an unpacked slot count as earlier versions wrote, goes negative: no slot
     -- is left, and the registration is dropped.
-    local packed = redis.call('HINCRBY', KEYS[7], server, -SLOT)
+    local packed = redis.call('HINCRBY', idleSlotsKey, server, -SLOT)
     local slotsLeft = math.floor(packed / SLOT)
     local delivered = 0
     local expiry
     if slotsLeft >= 0 then
       expiry = math.floor(tonumber(nowMs) / 1000) + packed % SLOT
-      local message = expiry .. ':' .. #ARGV[6] .. ':' .. ARGV[6] .. #id .. ':' .. id .. msg
-      delivered = redis.call('PUBLISH', ARGV[5] .. server, message)
+      local message = expiry .. ':' .. #queueName .. ':' .. queueName .. #id .. ':' .. id .. msg
+      delivered = redis.call('PUBLISH', handOffChannelPrefix .. server, message)
     end
     if delivered > 0 then
       if slotsLeft == 0 then
-        dropIdle(server)
+        dropIdle(idleKey, idleSlotsKey, server)
       end
-      if uniqueKey ~= '' then
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'active', 'unique_key', uniqueKey)
-      else
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'active')
-      end
-      redis.call('LPUSH', KEYS[3], id)
-      redis.call('ZADD', KEYS[4], expiry, id)
+      writeTask(taskKey, msg, 'active', nil, uniqueKey)
+      redis.call('LPUSH', activeKey, id)
+      redis.call('ZADD', leaseKey, expiry, id)
       return true
     end
-    dropIdle(server)
+    dropIdle(idleKey, idleSlotsKey, server)
   end
   return false
 end
 
-local index = ARGV[7]
-local messages = ARGV[8]
 local at = 1
 local msgAt = 1
 
@@ -447,7 +600,7 @@ while at <= #index do
   local processAt = number()
   local uniqueKey = counted()
   local uniqueTtl = number()
-  local taskKey = ARGV[1] .. id
+  local taskKey = taskKeyPrefix .. id
   local result = 1
   if redis.call('EXISTS', taskKey) == 1 then
     result = 0
@@ -455,27 +608,19 @@ while at <= #index do
     result = -1
   elseif processAt == '0' then
     if not handOff(id, taskKey, msg, uniqueKey) then
-      if uniqueKey ~= '' then
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'pending', 'pending_since', ARGV[2], 'unique_key', uniqueKey)
-      else
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'pending', 'pending_since', ARGV[2])
-      end
-      local length = redis.call('LPUSH', KEYS[1], id)
+      writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
+      local length = redis.call('LPUSH', pendingKey, id)
       firstPushLength = firstPushLength or length
     end
   else
-    if uniqueKey ~= '' then
-      redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled', 'unique_key', uniqueKey)
-    else
-      redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled')
-    end
-    redis.call('ZADD', KEYS[2], processAt, id)
+    writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
+    redis.call('ZADD', scheduledKey, processAt, id)
   end
   n = n + 1
   results[n] = result
 end
 if firstPushLength == 1 then
-  redis.call('PUBLISH', ARGV[3], '1')
+  redis.call('PUBLISH', wakeChannel, '1')
 end
 return results
 `);
@@ -494,24 +639,33 @@ export const forward = defineScript('forward', 2, String.raw`-- Moves up to 100 
 --            pending list was empty, as in enqueue.lua)
 --
 -- Returns the number of tasks moved; the caller repeats until it returns 0.
-local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, 100)
+
+local sourceKey = KEYS[1]
+local pendingKey = KEYS[2]
+local now = ARGV[1]
+local taskKeyPrefix = ARGV[2]
+local nowNanos = ARGV[3]
+local groupKeyPrefix = ARGV[4]
+local wakeChannel = ARGV[5]
+
+local ids = redis.call('ZRANGE', sourceKey, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100)
 local pushed = 0
 for _, id in ipairs(ids) do
-  local taskKey = ARGV[2] .. id
+  local taskKey = taskKeyPrefix .. id
   local group = redis.call('HGET', taskKey, 'group')
   if group and group ~= '' then
-    redis.call('ZADD', ARGV[4] .. group, ARGV[1], id)
-    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZADD', groupKeyPrefix .. group, now, id)
+    redis.call('ZREM', sourceKey, id)
     redis.call('HSET', taskKey, 'state', 'aggregating')
   else
-    redis.call('LPUSH', KEYS[2], id)
+    redis.call('LPUSH', pendingKey, id)
     pushed = pushed + 1
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', ARGV[3])
+    redis.call('ZREM', sourceKey, id)
+    redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
   end
 end
-if pushed > 0 and redis.call('LLEN', KEYS[2]) == pushed then
-  redis.call('PUBLISH', ARGV[5], '1')
+if pushed > 0 and redis.call('LLEN', pendingKey) == pushed then
+  redis.call('PUBLISH', wakeChannel, '1')
 end
 return #ids
 `);
@@ -524,16 +678,22 @@ export const getTaskInfo = defineScript('get-task-info', 1, String.raw`-- Reads 
 -- ARGV[3] -> queue key prefix asynq:{<qname>}:
 --
 -- Returns msg, state, next process time (unix seconds; 0 = none), result; or nil when missing.
-if redis.call('EXISTS', KEYS[1]) == 0 then
+
+local taskKey = KEYS[1]
+local id = ARGV[1]
+local now = ARGV[2]
+local queueKeyPrefix = ARGV[3]
+
+if redis.call('EXISTS', taskKey) == 0 then
   return nil
 end
-local fields = redis.call('HMGET', KEYS[1], 'msg', 'state', 'result')
+local fields = redis.call('HMGET', taskKey, 'msg', 'state', 'result')
 local state = fields[2]
 local nextProcessAt = 0
 if state == 'scheduled' or state == 'retry' then
-  nextProcessAt = redis.call('ZSCORE', ARGV[3] .. state, ARGV[1])
+  nextProcessAt = redis.call('ZSCORE', queueKeyPrefix .. state, id)
 elseif state == 'pending' then
-  nextProcessAt = ARGV[2]
+  nextProcessAt = now
 end
 return { fields[1], state, nextProcessAt, fields[3] or '' }
 `);
@@ -550,18 +710,25 @@ export const listLeaseExpired = defineScript('list-lease-expired', 2, String.raw
 -- ARGV[3] -> maximum number of tasks to return
 --
 -- Returns a flat array id1, msg1, id2, msg2, ...
-local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
+
+local leaseKey = KEYS[1]
+local activeKey = KEYS[2]
+local cutoff = ARGV[1]
+local taskKeyPrefix = ARGV[2]
+local limit = tonumber(ARGV[3])
+
+local ids = redis.call('ZRANGE', leaseKey, '-inf', cutoff, 'BYSCORE', 'LIMIT', 0, limit)
 local out = {}
 local n = 0
 for _, id in ipairs(ids) do
-  local msg = redis.call('HGET', ARGV[2] .. id, 'msg')
+  local msg = redis.call('HGET', taskKeyPrefix .. id, 'msg')
   if msg then
     out[n + 1] = id
     out[n + 2] = msg
     n = n + 2
   else
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('LREM', KEYS[2], 0, id)
+    redis.call('ZREM', leaseKey, id)
+    redis.call('LREM', activeKey, 0, id)
   end
 end
 return out
@@ -578,14 +745,20 @@ export const requeue = defineScript('requeue', 3, String.raw`-- Puts active task
 -- ARGV[2..] -> task ids
 --
 -- Returns one integer per task: 1 requeued, 0 not active in this queue.
+
+local activeKey = KEYS[1]
+local leaseKey = KEYS[2]
+local pendingKey = KEYS[3]
+local taskKeyPrefix = ARGV[1]
+
 local results = {}
 for i = 2, #ARGV do
   local id = ARGV[i]
   local result = 0
-  if redis.call('LREM', KEYS[1], 0, id) > 0 then
-    redis.call('ZREM', KEYS[2], id)
-    redis.call('RPUSH', KEYS[3], id)
-    redis.call('HSET', ARGV[1] .. id, 'state', 'pending')
+  if redis.call('LREM', activeKey, 0, id) > 0 then
+    redis.call('ZREM', leaseKey, id)
+    redis.call('RPUSH', pendingKey, id)
+    redis.call('HSET', taskKeyPrefix .. id, 'state', 'pending')
     result = 1
   end
   results[i - 1] = result
@@ -611,26 +784,62 @@ export const retry = defineScript('retry', 8, String.raw`-- Moves an active task
 -- ARGV[6] -> int64 max, where the totals wrap to 1
 --
 -- Returns 1 on success, 0 when the task is not active in this queue.
-if redis.call('LREM', KEYS[2], 0, ARGV[1]) == 0 then
+
+-- Library: asynq's per-queue counters. Daily counters (processed:<date>, failed:<date>) expire 90
+-- days after they are created; the totals (processed, failed) wrap to the added count once the
+-- processed total has reached int64 max, both together, as asynq does.
+
+-- Adds n to a daily counter, giving it its expiry (unix seconds) when this call created it.
+local function addToDailyCounter(key, n, expireAt)
+  if redis.call('INCRBY', key, n) == n then
+    redis.call('EXPIREAT', key, expireAt)
+  end
+end
+
+-- Adds n to the processed total and, when failedTotalKey is given, to the failed total.
+local function addToTotals(n, int64Max, processedTotalKey, failedTotalKey)
+  if redis.call('GET', processedTotalKey) == int64Max then
+    redis.call('SET', processedTotalKey, n)
+    if failedTotalKey then
+      redis.call('SET', failedTotalKey, n)
+    end
+  else
+    redis.call('INCRBY', processedTotalKey, n)
+    if failedTotalKey then
+      redis.call('INCRBY', failedTotalKey, n)
+    end
+  end
+end
+
+-- Counts one failed attempt: processed and failed, daily and in total.
+local function countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, expireAt, int64Max)
+  addToDailyCounter(processedDayKey, 1, expireAt)
+  addToDailyCounter(failedDayKey, 1, expireAt)
+  addToTotals(1, int64Max, processedTotalKey, failedTotalKey)
+end
+local taskKey = KEYS[1]
+local activeKey = KEYS[2]
+local leaseKey = KEYS[3]
+local retryKey = KEYS[4]
+local processedDayKey = KEYS[5]
+local failedDayKey = KEYS[6]
+local processedTotalKey = KEYS[7]
+local failedTotalKey = KEYS[8]
+local id = ARGV[1]
+local msg = ARGV[2]
+local retryAt = ARGV[3]
+local statsExpireAt = ARGV[4]
+local isFailure = ARGV[5]
+local int64Max = ARGV[6]
+
+if redis.call('LREM', activeKey, 0, id) == 0 then
   return 0
 end
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
-redis.call('HSET', KEYS[1], 'msg', ARGV[2], 'state', 'retry')
-if ARGV[5] == '1' then
-  if redis.call('INCR', KEYS[5]) == 1 then
-    redis.call('EXPIREAT', KEYS[5], ARGV[4])
-  end
-  if redis.call('INCR', KEYS[6]) == 1 then
-    redis.call('EXPIREAT', KEYS[6], ARGV[4])
-  end
-  if redis.call('GET', KEYS[7]) == ARGV[6] then
-    redis.call('SET', KEYS[7], 1)
-    redis.call('SET', KEYS[8], 1)
-  else
-    redis.call('INCR', KEYS[7])
-    redis.call('INCR', KEYS[8])
-  end
+redis.call('ZREM', leaseKey, id)
+redis.call('ZADD', retryKey, retryAt, id)
+redis.call('HSET', taskKey, 'msg', msg, 'state', 'retry')
+if isFailure == '1' then
+  countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
 end
 return 1
 `);
@@ -645,11 +854,17 @@ export const writeServerState = defineScript('write-server-state', 2, String.raw
 -- ARGV[3..] -> alternating task id and encoded WorkerInfo
 --
 -- Returns OK.
-redis.call('SETEX', KEYS[1], ARGV[1], ARGV[2])
-redis.call('DEL', KEYS[2])
+
+local serverInfoKey = KEYS[1]
+local workersKey = KEYS[2]
+local ttlSeconds = ARGV[1]
+local serverInfo = ARGV[2]
+
+redis.call('SETEX', serverInfoKey, ttlSeconds, serverInfo)
+redis.call('DEL', workersKey)
 for i = 3, #ARGV, 2 do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  redis.call('HSET', workersKey, ARGV[i], ARGV[i + 1])
 end
-redis.call('EXPIRE', KEYS[2], ARGV[1])
+redis.call('EXPIRE', workersKey, ttlSeconds)
 return redis.status_reply('OK')
 `);

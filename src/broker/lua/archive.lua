@@ -20,37 +20,37 @@
 -- ARGV[8] -> task key prefix asynq:{<qname>}:t:
 --
 -- Returns 1 on success, 0 when the task is not active in this queue.
-if redis.call('LREM', KEYS[2], 0, ARGV[1]) == 0 then
+
+--!include lib/stats.lua
+--!include lib/delete-tasks.lua
+local taskKey = KEYS[1]
+local activeKey = KEYS[2]
+local leaseKey = KEYS[3]
+local archivedKey = KEYS[4]
+local processedDayKey = KEYS[5]
+local failedDayKey = KEYS[6]
+local processedTotalKey = KEYS[7]
+local failedTotalKey = KEYS[8]
+local id = ARGV[1]
+local msg = ARGV[2]
+local now = ARGV[3]
+local ageCutoff = ARGV[4]
+local sizeBound = tonumber(ARGV[5])
+local statsExpireAt = ARGV[6]
+local int64Max = ARGV[7]
+local taskKeyPrefix = ARGV[8]
+
+if redis.call('LREM', activeKey, 0, id) == 0 then
   return 0
 end
-redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', leaseKey, id)
 -- Trim before adding this task, unlike asynq, which adds first. Trimming afterwards can select this
 -- very task (a cutoff in the current second, or equal scores, which ZSETs order by member), delete
 -- its hash and leave the HSET below writing a hash that no container lists. Trimming the old tasks
 -- to the newest (bound - 2) and then adding this one gives asynq's sizes without that hazard.
-local old = redis.call('ZRANGE', KEYS[4], '-inf', ARGV[4], 'BYSCORE')
-for _, id in ipairs(old) do
-  redis.call('DEL', ARGV[8] .. id)
-  redis.call('ZREM', KEYS[4], id)
-end
-local excess = redis.call('ZRANGE', KEYS[4], 0, -(tonumber(ARGV[5]) - 1))
-for _, id in ipairs(excess) do
-  redis.call('DEL', ARGV[8] .. id)
-  redis.call('ZREM', KEYS[4], id)
-end
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
-redis.call('HSET', KEYS[1], 'msg', ARGV[2], 'state', 'archived')
-if redis.call('INCR', KEYS[5]) == 1 then
-  redis.call('EXPIREAT', KEYS[5], ARGV[6])
-end
-if redis.call('INCR', KEYS[6]) == 1 then
-  redis.call('EXPIREAT', KEYS[6], ARGV[6])
-end
-if redis.call('GET', KEYS[7]) == ARGV[7] then
-  redis.call('SET', KEYS[7], 1)
-  redis.call('SET', KEYS[8], 1)
-else
-  redis.call('INCR', KEYS[7])
-  redis.call('INCR', KEYS[8])
-end
+deleteTasks(archivedKey, taskKeyPrefix, redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE'))
+deleteTasks(archivedKey, taskKeyPrefix, redis.call('ZRANGE', archivedKey, 0, -(sizeBound - 1)))
+redis.call('ZADD', archivedKey, now, id)
+redis.call('HSET', taskKey, 'msg', msg, 'state', 'archived')
+countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
 return 1

@@ -5,6 +5,10 @@
 -- KEYS[2] -> asynq:workers:{<host>:<pid>:<server_id>}
 --
 -- Returns OK.
-redis.call('DEL', KEYS[1])
-redis.call('DEL', KEYS[2])
+
+local serverInfoKey = KEYS[1]
+local workersKey = KEYS[2]
+
+redis.call('DEL', serverInfoKey)
+redis.call('DEL', workersKey)
 return redis.status_reply('OK')

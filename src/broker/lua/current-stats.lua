@@ -16,40 +16,53 @@
 -- ARGV[2] -> group key prefix asynq:{<qname>}:g:
 --
 -- Returns a flat array of name, value pairs.
+
+local pendingKey = KEYS[1]
+local activeKey = KEYS[2]
+local scheduledKey = KEYS[3]
+local retryKey = KEYS[4]
+local archivedKey = KEYS[5]
+local completedKey = KEYS[6]
+local processedDayKey = KEYS[7]
+local failedDayKey = KEYS[8]
+local processedTotalKey = KEYS[9]
+local failedTotalKey = KEYS[10]
+local pausedKey = KEYS[11]
+local groupsKey = KEYS[12]
+local taskKeyPrefix = ARGV[1]
+local groupKeyPrefix = ARGV[2]
+
 local out = {}
-out[#out + 1] = 'pending'
-out[#out + 1] = redis.call('LLEN', KEYS[1])
-out[#out + 1] = 'active'
-out[#out + 1] = redis.call('LLEN', KEYS[2])
-out[#out + 1] = 'scheduled'
-out[#out + 1] = redis.call('ZCARD', KEYS[3])
-out[#out + 1] = 'retry'
-out[#out + 1] = redis.call('ZCARD', KEYS[4])
-out[#out + 1] = 'archived'
-out[#out + 1] = redis.call('ZCARD', KEYS[5])
-out[#out + 1] = 'completed'
-out[#out + 1] = redis.call('ZCARD', KEYS[6])
-local names = { 'processed', 'failed', 'processed_total', 'failed_total' }
-for i = 1, 4 do
-  out[#out + 1] = names[i]
-  out[#out + 1] = tonumber(redis.call('GET', KEYS[6 + i]) or '0') or 0
+local function put(name, value)
+  out[#out + 1] = name
+  out[#out + 1] = value
 end
-out[#out + 1] = 'paused'
-out[#out + 1] = redis.call('EXISTS', KEYS[11])
-out[#out + 1] = 'oldest_pending_since'
-local head = redis.call('LRANGE', KEYS[1], -1, -1)[1]
+local function counter(key)
+  return tonumber(redis.call('GET', key) or '0') or 0
+end
+
+put('pending', redis.call('LLEN', pendingKey))
+put('active', redis.call('LLEN', activeKey))
+put('scheduled', redis.call('ZCARD', scheduledKey))
+put('retry', redis.call('ZCARD', retryKey))
+put('archived', redis.call('ZCARD', archivedKey))
+put('completed', redis.call('ZCARD', completedKey))
+put('processed', counter(processedDayKey))
+put('failed', counter(failedDayKey))
+put('processed_total', counter(processedTotalKey))
+put('failed_total', counter(failedTotalKey))
+put('paused', redis.call('EXISTS', pausedKey))
+local head = redis.call('LRANGE', pendingKey, -1, -1)[1]
 local since = 0
 if head then
-  since = redis.call('HGET', ARGV[1] .. head, 'pending_since') or 0
+  since = redis.call('HGET', taskKeyPrefix .. head, 'pending_since') or 0
 end
-out[#out + 1] = since
-local groups = redis.call('SMEMBERS', KEYS[12])
-out[#out + 1] = 'group_size'
-out[#out + 1] = #groups
+put('oldest_pending_since', since)
+local groups = redis.call('SMEMBERS', groupsKey)
+put('group_size', #groups)
 local aggregating = 0
 for _, group in ipairs(groups) do
-  aggregating = aggregating + redis.call('ZCARD', ARGV[2] .. group)
+  aggregating = aggregating + redis.call('ZCARD', groupKeyPrefix .. group)
 end
-out[#out + 1] = 'aggregating'
-out[#out + 1] = aggregating
+put('aggregating', aggregating)
 return out

@@ -7,9 +7,13 @@
 -- ARGV[3] -> batch size
 --
 -- Returns the number of tasks deleted; the caller repeats until it returns 0.
-local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(ids) do
-  redis.call('DEL', ARGV[2] .. id)
-  redis.call('ZREM', KEYS[1], id)
-end
+
+--!include lib/delete-tasks.lua
+local completedKey = KEYS[1]
+local now = ARGV[1]
+local taskKeyPrefix = ARGV[2]
+local batchSize = tonumber(ARGV[3])
+
+local ids = redis.call('ZRANGE', completedKey, '-inf', now, 'BYSCORE', 'LIMIT', 0, batchSize)
+deleteTasks(completedKey, taskKeyPrefix, ids)
 return #ids

@@ -14,19 +14,19 @@
 -- of an asynq quirk: an id whose task hash is missing is dropped from the active list instead of
 -- being leased as a hashless entry (which breaks asynqmon's memory-usage script).
 --
+-- Idle registration (taskmill extension, see enqueue.lua's hand-off and lib/idle.lua): when this
+-- call found the pending list empty and its leases left some of the server's free slots (ARGV[11])
+-- untaken, the server registers those slots until ARGV[8], so the next enqueue can hand it a task
+-- directly; otherwise its previous registration for this queue is dropped (ARGV[7] = 1). ARGV[3]
+-- may exceed the free slots (the worker prefetches), but only free slots are offered.
+-- Registrations of servers that stopped refreshing them are pruned here.
+--
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:paused
 -- KEYS[3] -> asynq:{<qname>}:active
 -- KEYS[4] -> asynq:{<qname>}:lease
 -- KEYS[5] -> asynq:{<qname>}:completed
 -- KEYS[6] -> asynq:{<qname>}:processed:<yyyy-mm-dd>
--- Idle registration (taskmill extension, see enqueue.lua's hand-off): when this call found the
--- pending list empty and its leases left some of the server's free slots (ARGV[11]) untaken, the
--- server registers those slots until ARGV[8], so the next enqueue can hand it a task directly;
--- otherwise its previous registration for this queue is dropped (ARGV[7] = 1). ARGV[3] may exceed
--- the free slots (the worker prefetches), but only free slots are offered. Registrations of
--- servers that stopped refreshing them are pruned here.
---
 -- KEYS[7] -> asynq:{<qname>}:processed
 -- KEYS[8] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
 -- KEYS[9] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots × 1e6 + lease seconds,
@@ -49,7 +49,31 @@
 -- Returns { codes, leased, registered }: codes has one integer per finished task (1 done, 0 not
 -- active in this queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1, id2,
 -- msg2, ...; registered is 1 when the server is now registered as idle, else 0.
-local prefix = ARGV[1]
+
+--!include lib/stats.lua
+--!include lib/idle.lua
+local pendingKey = KEYS[1]
+local pausedKey = KEYS[2]
+local activeKey = KEYS[3]
+local leaseKey = KEYS[4]
+local completedKey = KEYS[5]
+local processedDayKey = KEYS[6]
+local processedTotalKey = KEYS[7]
+local idleKey = KEYS[8]
+local idleSlotsKey = KEYS[9]
+local taskKeyPrefix = ARGV[1]
+local leaseExpiry = ARGV[2]
+local maxLeased = tonumber(ARGV[3])
+local statsExpireAt = ARGV[4]
+local int64Max = ARGV[5]
+local server = ARGV[6]
+local mayHoldRegistration = ARGV[7]
+local registrationExpiry = ARGV[8]
+local handOffLeaseSeconds = tonumber(ARGV[9])
+local nowMs = ARGV[10]
+local freeSlots = tonumber(ARGV[11])
+-- ARGV[12..]: the finished tasks, four values each (see the header).
+local FIRST_FINISHED = 12
 
 -- Runs cmd(key, <items>) over a list in slices: one command for many tasks, without ever passing
 -- unpack() more values than Lua's C stack takes.
@@ -68,14 +92,14 @@ local codes = {}
 local finished = {}
 local deleted = {}
 local completed = {}
-for i = 12, #ARGV, 4 do
+for i = FIRST_FINISHED, #ARGV, 4 do
   local id = ARGV[i]
   local score = ARGV[i + 1]
-  local taskKey = prefix .. id
+  local taskKey = taskKeyPrefix .. id
   local code = 0
   -- From the tail, where the oldest active tasks sit: stops at the match instead of scanning the
   -- whole list (asynq passes 0, which differs only if an id is in the active list twice).
-  if redis.call('LREM', KEYS[3], -1, id) > 0 then
+  if redis.call('LREM', activeKey, -1, id) > 0 then
     finished[#finished + 1] = id
     if score == '0' then
       deleted[#deleted + 1] = taskKey
@@ -94,67 +118,55 @@ for i = 12, #ARGV, 4 do
 end
 local n = #finished
 if n > 0 then
-  batched('ZREM', KEYS[4], finished, 1000)
+  batched('ZREM', leaseKey, finished, 1000)
   batched('DEL', nil, deleted, 1000)
-  batched('ZADD', KEYS[5], completed, 1000)
-  if redis.call('INCRBY', KEYS[6], n) == n then
-    redis.call('EXPIREAT', KEYS[6], ARGV[4])
-  end
-  if redis.call('GET', KEYS[7]) == ARGV[5] then
-    redis.call('SET', KEYS[7], n)
-  else
-    redis.call('INCRBY', KEYS[7], n)
-  end
+  batched('ZADD', completedKey, completed, 1000)
+  addToDailyCounter(processedDayKey, n, statsExpireAt)
+  addToTotals(n, int64Max, processedTotalKey, nil)
 end
 
 local leased = {}
 local leases = {}
-local max = tonumber(ARGV[3])
 local emptied = false
-if max > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
+if maxLeased > 0 and redis.call('EXISTS', pausedKey) == 0 then
   local taken = 0
-  while taken < max do
-    local id = redis.call('RPOPLPUSH', KEYS[1], KEYS[3])
+  while taken < maxLeased do
+    local id = redis.call('RPOPLPUSH', pendingKey, activeKey)
     if not id then
       emptied = true
       break
     end
     taken = taken + 1
-    local taskKey = prefix .. id
+    local taskKey = taskKeyPrefix .. id
     local msg = redis.call('HGET', taskKey, 'msg')
     if msg then
       redis.call('HSET', taskKey, 'state', 'active')
       redis.call('HDEL', taskKey, 'pending_since')
-      leases[#leases + 1] = ARGV[2]
+      leases[#leases + 1] = leaseExpiry
       leases[#leases + 1] = id
       leased[#leased + 1] = id
       leased[#leased + 1] = msg
     else
-      redis.call('LREM', KEYS[3], 1, id)
+      redis.call('LREM', activeKey, 1, id)
     end
   end
-  batched('ZADD', KEYS[4], leases, 1000)
+  batched('ZADD', leaseKey, leases, 1000)
 end
 
 -- Registering overwrites the ZSET entry and the slots value of a previous registration, so the
 -- drop is only needed when no new registration follows (the script is atomic: the order within
 -- it is not observable).
-local server = ARGV[6]
 local registered = 0
--- One slot in an idle-slots value (free slots × SLOT + lease seconds; see enqueue.lua).
-local SLOT = 1000000
-local offered = tonumber(ARGV[11]) - #leased / 2
-if emptied and offered > 0 and server ~= '' and ARGV[8] ~= '0' then
-  local stale = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[10], 'LIMIT', 0, 100)
+local offered = freeSlots - #leased / 2
+if emptied and offered > 0 and server ~= '' and registrationExpiry ~= '0' then
+  local stale = redis.call('ZRANGEBYSCORE', idleKey, '-inf', '(' .. nowMs, 'LIMIT', 0, 100)
   for _, gone in ipairs(stale) do
-    redis.call('ZREM', KEYS[8], gone)
-    redis.call('HDEL', KEYS[9], gone)
+    dropIdle(idleKey, idleSlotsKey, gone)
   end
-  redis.call('ZADD', KEYS[8], ARGV[8], server)
-  redis.call('HSET', KEYS[9], server, string.format('%d', offered * SLOT + tonumber(ARGV[9])))
+  redis.call('ZADD', idleKey, registrationExpiry, server)
+  redis.call('HSET', idleSlotsKey, server, string.format('%d', offered * SLOT + handOffLeaseSeconds))
   registered = 1
-elseif ARGV[7] == '1' then
-  redis.call('ZREM', KEYS[8], server)
-  redis.call('HDEL', KEYS[9], server)
+elseif mayHoldRegistration == '1' then
+  dropIdle(idleKey, idleSlotsKey, server)
 end
 return { codes, leased, registered }

@@ -47,65 +47,81 @@
 -- a steady stream costs no extra command. PUBLISH creates no key: Go peers see nothing of it.
 --
 -- Returns one integer per task, in order: 1 created, 0 task id conflict, -1 unique lock held.
+
+--!include lib/idle.lua
+local pendingKey = KEYS[1]
+local scheduledKey = KEYS[2]
+local activeKey = KEYS[3]
+local leaseKey = KEYS[4]
+local pausedKey = KEYS[5]
+local idleKey = KEYS[6]
+local idleSlotsKey = KEYS[7]
+local taskKeyPrefix = ARGV[1]
+local nowNanos = ARGV[2]
+local wakeChannel = ARGV[3]
 local nowMs = ARGV[4]
+local handOffChannelPrefix = ARGV[5]
+local queueName = ARGV[6]
+local index = ARGV[7]
+local messages = ARGV[8]
+
 -- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
 -- ahead of one that went pending).
 local canHandOff = nil
--- An idle-slots value packs free slots × SLOT + lease seconds, so that one HINCRBY both takes a
--- slot and reads the lease (each command in a script costs a few microseconds on this path).
-local SLOT = 1000000
-
-local function dropIdle(server)
-  redis.call('ZREM', KEYS[6], server)
-  redis.call('HDEL', KEYS[7], server)
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
 end
 
 -- Leases the task to an idle server and publishes it there; false when no idle server took it.
 -- The registration is looked up first: with no idle server (a busy queue) that is the only command.
 local function handOff(id, taskKey, msg, uniqueKey)
   while canHandOff ~= false do
-    local server = redis.call('ZRANGEBYSCORE', KEYS[6], nowMs, '+inf', 'LIMIT', 0, 1)[1]
+    local server = redis.call('ZRANGEBYSCORE', idleKey, nowMs, '+inf', 'LIMIT', 0, 1)[1]
     if not server then
       canHandOff = false
       return false
     end
     if canHandOff == nil then
-      canHandOff = redis.call('LLEN', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[5]) == 0
+      canHandOff = redis.call('LLEN', pendingKey) == 0 and redis.call('EXISTS', pausedKey) == 0
       if not canHandOff then
         return false
       end
     end
     -- A missing value, or an unpacked slot count as earlier versions wrote, goes negative: no slot
     -- is left, and the registration is dropped.
-    local packed = redis.call('HINCRBY', KEYS[7], server, -SLOT)
+    local packed = redis.call('HINCRBY', idleSlotsKey, server, -SLOT)
     local slotsLeft = math.floor(packed / SLOT)
     local delivered = 0
     local expiry
     if slotsLeft >= 0 then
       expiry = math.floor(tonumber(nowMs) / 1000) + packed % SLOT
-      local message = expiry .. ':' .. #ARGV[6] .. ':' .. ARGV[6] .. #id .. ':' .. id .. msg
-      delivered = redis.call('PUBLISH', ARGV[5] .. server, message)
+      local message = expiry .. ':' .. #queueName .. ':' .. queueName .. #id .. ':' .. id .. msg
+      delivered = redis.call('PUBLISH', handOffChannelPrefix .. server, message)
     end
     if delivered > 0 then
       if slotsLeft == 0 then
-        dropIdle(server)
+        dropIdle(idleKey, idleSlotsKey, server)
       end
-      if uniqueKey ~= '' then
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'active', 'unique_key', uniqueKey)
-      else
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'active')
-      end
-      redis.call('LPUSH', KEYS[3], id)
-      redis.call('ZADD', KEYS[4], expiry, id)
+      writeTask(taskKey, msg, 'active', nil, uniqueKey)
+      redis.call('LPUSH', activeKey, id)
+      redis.call('ZADD', leaseKey, expiry, id)
       return true
     end
-    dropIdle(server)
+    dropIdle(idleKey, idleSlotsKey, server)
   end
   return false
 end
 
-local index = ARGV[7]
-local messages = ARGV[8]
 local at = 1
 local msgAt = 1
 
@@ -138,7 +154,7 @@ while at <= #index do
   local processAt = number()
   local uniqueKey = counted()
   local uniqueTtl = number()
-  local taskKey = ARGV[1] .. id
+  local taskKey = taskKeyPrefix .. id
   local result = 1
   if redis.call('EXISTS', taskKey) == 1 then
     result = 0
@@ -146,26 +162,18 @@ while at <= #index do
     result = -1
   elseif processAt == '0' then
     if not handOff(id, taskKey, msg, uniqueKey) then
-      if uniqueKey ~= '' then
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'pending', 'pending_since', ARGV[2], 'unique_key', uniqueKey)
-      else
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'pending', 'pending_since', ARGV[2])
-      end
-      local length = redis.call('LPUSH', KEYS[1], id)
+      writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
+      local length = redis.call('LPUSH', pendingKey, id)
       firstPushLength = firstPushLength or length
     end
   else
-    if uniqueKey ~= '' then
-      redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled', 'unique_key', uniqueKey)
-    else
-      redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled')
-    end
-    redis.call('ZADD', KEYS[2], processAt, id)
+    writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
+    redis.call('ZADD', scheduledKey, processAt, id)
   end
   n = n + 1
   results[n] = result
 end
 if firstPushLength == 1 then
-  redis.call('PUBLISH', ARGV[3], '1')
+  redis.call('PUBLISH', wakeChannel, '1')
 end
 return results

@@ -12,23 +12,32 @@
 --            pending list was empty, as in enqueue.lua)
 --
 -- Returns the number of tasks moved; the caller repeats until it returns 0.
-local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, 100)
+
+local sourceKey = KEYS[1]
+local pendingKey = KEYS[2]
+local now = ARGV[1]
+local taskKeyPrefix = ARGV[2]
+local nowNanos = ARGV[3]
+local groupKeyPrefix = ARGV[4]
+local wakeChannel = ARGV[5]
+
+local ids = redis.call('ZRANGE', sourceKey, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100)
 local pushed = 0
 for _, id in ipairs(ids) do
-  local taskKey = ARGV[2] .. id
+  local taskKey = taskKeyPrefix .. id
   local group = redis.call('HGET', taskKey, 'group')
   if group and group ~= '' then
-    redis.call('ZADD', ARGV[4] .. group, ARGV[1], id)
-    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZADD', groupKeyPrefix .. group, now, id)
+    redis.call('ZREM', sourceKey, id)
     redis.call('HSET', taskKey, 'state', 'aggregating')
   else
-    redis.call('LPUSH', KEYS[2], id)
+    redis.call('LPUSH', pendingKey, id)
     pushed = pushed + 1
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', ARGV[3])
+    redis.call('ZREM', sourceKey, id)
+    redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
   end
 end
-if pushed > 0 and redis.call('LLEN', KEYS[2]) == pushed then
-  redis.call('PUBLISH', ARGV[5], '1')
+if pushed > 0 and redis.call('LLEN', pendingKey) == pushed then
+  redis.call('PUBLISH', wakeChannel, '1')
 end
 return #ids

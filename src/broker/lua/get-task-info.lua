@@ -6,15 +6,21 @@
 -- ARGV[3] -> queue key prefix asynq:{<qname>}:
 --
 -- Returns msg, state, next process time (unix seconds; 0 = none), result; or nil when missing.
-if redis.call('EXISTS', KEYS[1]) == 0 then
+
+local taskKey = KEYS[1]
+local id = ARGV[1]
+local now = ARGV[2]
+local queueKeyPrefix = ARGV[3]
+
+if redis.call('EXISTS', taskKey) == 0 then
   return nil
 end
-local fields = redis.call('HMGET', KEYS[1], 'msg', 'state', 'result')
+local fields = redis.call('HMGET', taskKey, 'msg', 'state', 'result')
 local state = fields[2]
 local nextProcessAt = 0
 if state == 'scheduled' or state == 'retry' then
-  nextProcessAt = redis.call('ZSCORE', ARGV[3] .. state, ARGV[1])
+  nextProcessAt = redis.call('ZSCORE', queueKeyPrefix .. state, id)
 elseif state == 'pending' then
-  nextProcessAt = ARGV[2]
+  nextProcessAt = now
 end
 return { fields[1], state, nextProcessAt, fields[3] or '' }

@@ -10,18 +10,25 @@
 -- ARGV[3] -> maximum number of tasks to return
 --
 -- Returns a flat array id1, msg1, id2, msg2, ...
-local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
+
+local leaseKey = KEYS[1]
+local activeKey = KEYS[2]
+local cutoff = ARGV[1]
+local taskKeyPrefix = ARGV[2]
+local limit = tonumber(ARGV[3])
+
+local ids = redis.call('ZRANGE', leaseKey, '-inf', cutoff, 'BYSCORE', 'LIMIT', 0, limit)
 local out = {}
 local n = 0
 for _, id in ipairs(ids) do
-  local msg = redis.call('HGET', ARGV[2] .. id, 'msg')
+  local msg = redis.call('HGET', taskKeyPrefix .. id, 'msg')
   if msg then
     out[n + 1] = id
     out[n + 2] = msg
     n = n + 2
   else
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('LREM', KEYS[2], 0, id)
+    redis.call('ZREM', leaseKey, id)
+    redis.call('LREM', activeKey, 0, id)
   end
 end
 return out

@@ -9,14 +9,20 @@
 -- ARGV[2..] -> task ids
 --
 -- Returns one integer per task: 1 requeued, 0 not active in this queue.
+
+local activeKey = KEYS[1]
+local leaseKey = KEYS[2]
+local pendingKey = KEYS[3]
+local taskKeyPrefix = ARGV[1]
+
 local results = {}
 for i = 2, #ARGV do
   local id = ARGV[i]
   local result = 0
-  if redis.call('LREM', KEYS[1], 0, id) > 0 then
-    redis.call('ZREM', KEYS[2], id)
-    redis.call('RPUSH', KEYS[3], id)
-    redis.call('HSET', ARGV[1] .. id, 'state', 'pending')
+  if redis.call('LREM', activeKey, 0, id) > 0 then
+    redis.call('ZREM', leaseKey, id)
+    redis.call('RPUSH', pendingKey, id)
+    redis.call('HSET', taskKeyPrefix .. id, 'state', 'pending')
     result = 1
   end
   results[i - 1] = result

@@ -16,25 +16,30 @@
 -- ARGV[6] -> int64 max, where the totals wrap to 1
 --
 -- Returns 1 on success, 0 when the task is not active in this queue.
-if redis.call('LREM', KEYS[2], 0, ARGV[1]) == 0 then
+
+--!include lib/stats.lua
+local taskKey = KEYS[1]
+local activeKey = KEYS[2]
+local leaseKey = KEYS[3]
+local retryKey = KEYS[4]
+local processedDayKey = KEYS[5]
+local failedDayKey = KEYS[6]
+local processedTotalKey = KEYS[7]
+local failedTotalKey = KEYS[8]
+local id = ARGV[1]
+local msg = ARGV[2]
+local retryAt = ARGV[3]
+local statsExpireAt = ARGV[4]
+local isFailure = ARGV[5]
+local int64Max = ARGV[6]
+
+if redis.call('LREM', activeKey, 0, id) == 0 then
   return 0
 end
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
-redis.call('HSET', KEYS[1], 'msg', ARGV[2], 'state', 'retry')
-if ARGV[5] == '1' then
-  if redis.call('INCR', KEYS[5]) == 1 then
-    redis.call('EXPIREAT', KEYS[5], ARGV[4])
-  end
-  if redis.call('INCR', KEYS[6]) == 1 then
-    redis.call('EXPIREAT', KEYS[6], ARGV[4])
-  end
-  if redis.call('GET', KEYS[7]) == ARGV[6] then
-    redis.call('SET', KEYS[7], 1)
-    redis.call('SET', KEYS[8], 1)
-  else
-    redis.call('INCR', KEYS[7])
-    redis.call('INCR', KEYS[8])
-  end
+redis.call('ZREM', leaseKey, id)
+redis.call('ZADD', retryKey, retryAt, id)
+redis.call('HSET', taskKey, 'msg', msg, 'state', 'retry')
+if isFailure == '1' then
+  countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
 end
 return 1

@@ -8,10 +8,16 @@
 -- ARGV[3..] -> alternating task id and encoded WorkerInfo
 --
 -- Returns OK.
-redis.call('SETEX', KEYS[1], ARGV[1], ARGV[2])
-redis.call('DEL', KEYS[2])
+
+local serverInfoKey = KEYS[1]
+local workersKey = KEYS[2]
+local ttlSeconds = ARGV[1]
+local serverInfo = ARGV[2]
+
+redis.call('SETEX', serverInfoKey, ttlSeconds, serverInfo)
+redis.call('DEL', workersKey)
 for i = 3, #ARGV, 2 do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  redis.call('HSET', workersKey, ARGV[i], ARGV[i + 1])
 end
-redis.call('EXPIRE', KEYS[2], ARGV[1])
+redis.call('EXPIRE', workersKey, ttlSeconds)
 return redis.status_reply('OK')
