@@ -33,8 +33,8 @@ export interface DoneItem {
 
 /**
  * One slot in an idle registration's slots value (free slots × this + lease seconds, see
- * keys.idleSlotsKey), so lease seconds must stay below it. The Lua scripts (enqueue.lua,
- * done-and-dequeue.lua) spell the same number as their `SLOT`.
+ * keys.idleSlotsKey), so lease seconds must stay below it. The Lua scripts spell the same number
+ * as `SLOT` in lua/lib/idle.lua.
  */
 export const IDLE_SLOT_UNIT = 1_000_000;
 
