@@ -59,6 +59,12 @@ export const ENQUEUE_DEFAULTS = {
 } as const;
 
 /**
+ * The longest task timeout, about 285 years: Go asynq turns a timeout into a time.Duration (int64
+ * nanoseconds), which overflows past about 292 years.
+ */
+const MAX_TIMEOUT_MS = Math.floor(Number.MAX_SAFE_INTEGER / 1e6) * 1000;
+
+/**
  * Checks a queue name: non-blank, and free of `{`/`}` which would break the Redis Cluster hash tag.
  * @throws {@link InvalidQueueNameError}
  */
@@ -162,6 +168,11 @@ export function resolveEnqueueOptions(
 
   const deadline = merged.deadline === undefined ? undefined : checkDate('deadline', merged.deadline);
   const timeoutMs = merged.timeout === undefined ? 0 : checkDuration('timeout', merged.timeout);
+  if (timeoutMs > MAX_TIMEOUT_MS) {
+    throw new InvalidOptionError(
+      `Expected \`timeout\` to be at most ${MAX_TIMEOUT_MS} ms (what Go asynq can represent), got ${describe(timeoutMs)}`,
+    );
+  }
   const retentionMs = merged.retention === undefined ? 0 : checkDuration('retention', merged.retention);
   const uniqueTtlMs = merged.unique === undefined ? 0 : checkDuration('unique', merged.unique, 1000);
   if (merged.unique !== undefined && uniqueTtlMs === 0) {

@@ -1,3 +1,5 @@
+import { ClockTimer, monotonicClock } from './clock-timer.js';
+
 /** A background loop owned by the Server. start() must not throw; stop() resolves once idle. */
 export interface Component {
   start(): void;
@@ -59,11 +61,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const done = () => {
-      clearTimeout(timer);
+      timer.cancel();
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    // A user-given duration (shutdownTimeout) may exceed what one setTimeout can wait.
+    const timer = new ClockTimer(monotonicClock, monotonicClock.now() + ms, done);
     signal?.addEventListener('abort', done, { once: true });
   });
 }

@@ -57,6 +57,7 @@ import {
 import { errorMessage } from '../logger.js';
 import type { Handler, IncomingTask } from '../mux.js';
 import { AbortLatch } from './abort-latch.js';
+import { ClockTimer, MAX_TIMER_MS } from './clock-timer.js';
 import type { Component } from './component.js';
 import { sleep, waitAtMost } from './component.js';
 import { Lease } from './lease.js';
@@ -143,6 +144,9 @@ class ShutdownAbort extends ClosedError {
     super('server (shutdown timeout reached)');
   }
 }
+
+/** The last instant a Date can hold, in epoch ms. */
+const MAX_DATE_MS = 8.64e15;
 
 /** Type used for the synthetic message of a task whose stored message could not be decoded. */
 export const UNDECODABLE_TASK_TYPE = 'taskmill:undecodable';
@@ -307,11 +311,16 @@ export class Processor implements Component {
 
   /**
    * Aborts running tasks whose in-memory lease has expired and drops such prefetched tasks (called
-   * by the heartbeater). Their outcome is never written: a recoverer may own them already.
+   * by the heartbeater). Their outcome is never written: a recoverer may own them already. Also
+   * aborts running tasks whose deadline has passed by the clock: the attempt's own timer follows
+   * the clock only when it fires, which a clock moved forward (a test's, or the wall clock after
+   * the host slept) does not make happen sooner.
    */
   abortExpired(now: number): void {
     for (const task of this.#running.values()) {
-      if (!task.lease.isValid(now)) task.abort.abort(new LeaseExpiredError());
+      // The deadline first: it says why the attempt is over even when the lease lapsed with it.
+      if (task.deadline <= now) task.abort.abort(new TaskTimeoutError());
+      else if (!task.lease.isValid(now)) task.abort.abort(new LeaseExpiredError());
     }
     if (this.#prefetched.some((task) => !task.lease.isValid(now))) {
       this.#prefetched = this.#prefetched.filter((task) => {
@@ -358,7 +367,7 @@ export class Processor implements Component {
     if (this.#stopped) return Promise.resolve();
     return new Promise((resolve) => {
       this.#waiter = resolve;
-      if (ms !== undefined) this.#waitTimer = setTimeout(this.#resumeLoop, ms);
+      if (ms !== undefined) this.#waitTimer = setTimeout(this.#resumeLoop, Math.min(ms, MAX_TIMER_MS));
     });
   }
 
@@ -599,14 +608,21 @@ export class Processor implements Component {
     }
   }
 
-  /** asynq's handler deadline: the earlier of now + timeout and the task deadline (§8.3). */
+  /**
+   * asynq's handler deadline: the earlier of now + timeout and the task deadline (§8.3), no later
+   * than the last instant a Date can hold (a message from another producer may carry any int64).
+   */
   #deadline(msg: TaskMessage, now: number): number {
+    let deadline: number;
     if (msg.timeout > 0 && msg.deadline > 0)
-      return Math.min(Math.floor(now / 1000) + msg.timeout, msg.deadline) * 1000;
-    if (msg.timeout > 0) return now + msg.timeout * 1000;
-    if (msg.deadline > 0) return msg.deadline * 1000;
-    this.#p.options.logger.error(`Task ${msg.id} has neither a timeout nor a deadline; using 30 minutes`);
-    return now + 30 * 60 * 1000;
+      deadline = Math.min(Math.floor(now / 1000) + msg.timeout, msg.deadline) * 1000;
+    else if (msg.timeout > 0) deadline = now + msg.timeout * 1000;
+    else if (msg.deadline > 0) deadline = msg.deadline * 1000;
+    else {
+      this.#p.options.logger.error(`Task ${msg.id} has neither a timeout nor a deadline; using 30 minutes`);
+      deadline = now + 30 * 60 * 1000;
+    }
+    return Math.min(deadline, MAX_DATE_MS);
   }
 
   async #run(key: string, task: ActiveTask): Promise<void> {
@@ -631,9 +647,12 @@ export class Processor implements Component {
     } else if (remaining <= 0) {
       error = new TaskTimeoutError();
     } else {
-      const timer = setTimeout(() => task.abort.abort(new TaskTimeoutError()), remaining);
+      // Timeouts and deadlines may lie weeks ahead, beyond what one setTimeout can wait.
+      const timer = new ClockTimer(options.clock, task.deadline, () =>
+        task.abort.abort(new TaskTimeoutError()),
+      );
       error = await this.#invoke(task, incoming);
-      clearTimeout(timer);
+      timer.cancel();
       task.abort.onAbort(undefined);
       invoked = true;
     }

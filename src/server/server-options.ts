@@ -5,9 +5,13 @@ import { DAY, MINUTE, SECOND } from '../base/time.js';
 import { type Logger, consoleLogger } from '../logger.js';
 import { validateQueueName } from '../options.js';
 import type { IncomingTask } from '../mux.js';
+import { MAX_TIMER_MS } from './clock-timer.js';
 import { defaultRetryDelay } from './retry-delay.js';
 
-/** Settings for a {@link Server}. Durations are in milliseconds. */
+/**
+ * Settings for a {@link Server}. Durations are in milliseconds; the loop intervals (`*Interval`)
+ * are at most 2^31-1 ms (about 24.8 days), the longest one timer can wait.
+ */
 export interface ServerOptions {
   /** Tasks processed at once by this server. @defaultValue the number of CPUs */
   concurrency?: number;
@@ -124,6 +128,13 @@ function duration(name: string, value: unknown, min = 1): number {
   return value as number;
 }
 
+/** A loop's period: one setTimeout waits it, and Node runs a longer one after 1 ms instead. */
+function interval(name: string, value: unknown): number {
+  const ms = duration(name, value);
+  expect(name, value, ms <= MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24.8 days)`);
+  return ms;
+}
+
 /**
  * Hand-off registrations pack a server's lease seconds below one slot (see keys.idleSlotsKey), so
  * a lease is at most 999,999 s (about 11.5 days).
@@ -166,15 +177,15 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     isFailure: options.isFailure ?? (() => true),
     errorHandler: options.errorHandler,
     shutdownTimeout: duration('shutdownTimeout', o.shutdownTimeout, 0),
-    taskCheckInterval: duration('taskCheckInterval', o.taskCheckInterval),
-    heartbeatInterval: duration('heartbeatInterval', o.heartbeatInterval),
+    taskCheckInterval: interval('taskCheckInterval', o.taskCheckInterval),
+    heartbeatInterval: interval('heartbeatInterval', o.heartbeatInterval),
     leaseDuration: leaseDuration(o.leaseDuration),
-    recoveryInterval: duration('recoveryInterval', o.recoveryInterval),
+    recoveryInterval: interval('recoveryInterval', o.recoveryInterval),
     recoveryGrace: duration('recoveryGrace', o.recoveryGrace, 0),
-    forwardInterval: duration('forwardInterval', o.forwardInterval),
-    janitorInterval: duration('janitorInterval', o.janitorInterval),
+    forwardInterval: interval('forwardInterval', o.forwardInterval),
+    janitorInterval: interval('janitorInterval', o.janitorInterval),
     janitorBatchSize: positiveInteger('janitorBatchSize', o.janitorBatchSize),
-    syncInterval: duration('syncInterval', o.syncInterval),
+    syncInterval: interval('syncInterval', o.syncInterval),
     archiveMaxSize: positiveInteger('archiveMaxSize', o.archiveMaxSize),
     archiveMaxAge: duration('archiveMaxAge', o.archiveMaxAge),
     logger: options.logger ?? consoleLogger('info'),
