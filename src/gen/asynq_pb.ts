@@ -1,17 +1,16 @@
 // taskmill's own protobuf schema for the records that hibiken/asynq (Go) keeps in Redis.
 //
-// This file was written from taskmill's protocol specification
-// (shared/spec/asynq-redis-protocol.md, section 3); it is not a copy of asynq's .proto. What makes
-// it wire-compatible is that the package name, message names, field numbers and field types
-// match asynq v0.26.0 exactly. Field *names* never reach the wire, but they follow asynq's so
-// that descriptors and debugging output line up with Go tooling.
+// This file was written from taskmill's protocol contract (docs/protocol.md, section 3); it is
+// not a copy of asynq's .proto. What makes it wire-compatible is that the package name, message
+// names, field numbers and field types match asynq v0.26.0 exactly. Field *names* never reach the
+// wire, but they follow asynq's so that descriptors and debugging output line up with Go tooling.
 //
 // Rules for editing:
 //   * Never renumber or retype a field: Go peers and data already in Redis depend on them.
 //   * New fields get the next free number (16 for TaskMessage) and only once asynq has them.
 //   * Fields are declared in field-number order, the order in which Go writes them.
 //   * Times inside TaskMessage are plain int64 Unix seconds or whole-second durations; the other
-//     messages use google.protobuf.Timestamp, which must always be written (spec section 3.6).
+//     messages use google.protobuf.Timestamp, which must always be written (docs/protocol.md, 3.6).
 //
 // `[jstype = JS_NUMBER]` on the int64 fields records the intent that JavaScript sees these values
 // as plain numbers (all of them are Unix seconds or second counts, far below 2^53). Note that

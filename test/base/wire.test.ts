@@ -1,12 +1,13 @@
 /**
  * Wire-format tests for src/base/wire.ts: byte-exact agreement with Go asynq v0.26.0.
  *
- * Sources of truth: the worked examples of the protocol spec (§3.1, §3.6) and the golden Redis
- * dumps written by real Go asynq (shared/golden/asynq-v0.26.0, see its README). No Redis needed.
+ * Sources of truth: the worked examples of the protocol contract (docs/protocol.md §3.1, §3.6) and
+ * the golden Redis dumps written by real Go asynq (test/compat/golden/asynq-v0.26.0, see the README
+ * there). No Redis needed.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
@@ -123,15 +124,14 @@ interface GoldenCase {
   blob: GoldenBlob & { proto_fields: GoldenProtoField[] };
 }
 
-// The shared folder sits next to the repository root: /work/shared beside /work/main.
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const GOLDEN_DIR = resolve(REPO_ROOT, '../shared/golden/asynq-v0.26.0');
+// The Go asynq dumps committed with the compat tests.
+const GOLDEN_DIR = fileURLToPath(new URL('../compat/golden/asynq-v0.26.0/', import.meta.url));
 
 function loadGoldenCases(): GoldenCase[] {
   if (!existsSync(GOLDEN_DIR)) {
     throw new Error(
-      `golden fixtures not found at ${GOLDEN_DIR}; these tests need the shared folder ` +
-        `(../shared next to the repository root) with golden/asynq-v0.26.0/*.json`,
+      `golden fixtures not found at ${GOLDEN_DIR}; these tests read the Go asynq dumps ` +
+        `committed in test/compat/golden/asynq-v0.26.0/*.json`,
     );
   }
   const cases: GoldenCase[] = [];

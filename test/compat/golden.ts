@@ -1,6 +1,6 @@
 /**
- * Golden Redis states written by real Go asynq v0.26.0 (../shared/golden/asynq-v0.26.0, see its
- * README), and the tools to hold taskmill to them:
+ * Golden Redis states written by real Go asynq v0.26.0 (test/compat/golden/asynq-v0.26.0, see the
+ * README there), and the tools to hold taskmill to them:
  *
  * - {@link loadCase} reads one case file;
  * - {@link dumpRedis} takes an atomic snapshot of a Redis in the same shape as a golden dump, and
@@ -25,7 +25,7 @@
  * - daily stats keys: the golden UTC date in the key name is replaced by ours.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import type { Redis } from 'ioredis';
@@ -36,10 +36,8 @@ import { decodeServerInfo, decodeTaskMessage, decodeWorkerInfo } from '../../src
 // Locating and loading the golden files
 // ---------------------------------------------------------------------------------------------
 
-/** The repository root: two levels up from test/compat. */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** CI clones the repository with `shared/` beside it. */
-export const GOLDEN_DIR = resolve(REPO_ROOT, '../shared/golden/asynq-v0.26.0');
+/** The golden cases, kept in the repository next to this file. */
+export const GOLDEN_DIR = fileURLToPath(new URL('./golden/asynq-v0.26.0/', import.meta.url));
 
 /** Golden cases with a worker step, replayed against a taskmill Server by server-golden.test.ts. */
 export const SERVER_CASES = [
@@ -141,8 +139,8 @@ export interface GoldenCase {
 function assertGoldenDir(): void {
   if (!existsSync(GOLDEN_DIR)) {
     throw new Error(
-      `golden fixtures not found at ${GOLDEN_DIR}: the compat tests need the shared folder ` +
-        `checked out next to the repository root (../shared/golden/asynq-v0.26.0/*.json)`,
+      `golden fixtures not found at ${GOLDEN_DIR}: the compat tests read the Go asynq dumps ` +
+        `committed in test/compat/golden/asynq-v0.26.0/*.json`,
     );
   }
 }

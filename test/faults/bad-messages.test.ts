@@ -1,5 +1,5 @@
 /**
- * Fault: bad input never crashes a server or stalls a queue (DESIGN §4). Undecodable messages are
+ * Fault: bad input never crashes a server or stalls a queue. Undecodable messages are
  * archived with an error, ids without a task hash are dropped, handlers that throw non-Errors or
  * never settle cost one attempt (not a worker slot), and unknown task types follow the retry policy.
  */
