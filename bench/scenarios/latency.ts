@@ -1,9 +1,13 @@
 /**
- * Latency from the enqueue call to the handler's start, in one process so both ends read the same
- * clock (performance.now(), stamped into the payload right before the enqueue call).
+ * Latency from the enqueue call to the handler's start, measured as an application sees it: the
+ * producer and the worker in one process (both ends read the same performance.now() clock), the
+ * clock read right before the enqueue call, and every task counted, the first ones included (an
+ * application pays for its cold start too). The steady run also meters the process's allocations,
+ * collections and event-loop delay over the same tasks (bench/runtime-meter.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { percentile, sorted } from '../stats.js';
+import { paceOnTimer, startRuntimeMeter } from '../runtime-meter.js';
 import { type BenchPayload, makePayload } from '../systems/system.js';
 import { Counter, sleep } from '../wait.js';
 import { assertExactlyOnce } from './measure.js';
@@ -12,9 +16,12 @@ import { type Scenario, type ScenarioContext, need, remaining } from './types.js
 /** Worker concurrency for the latency scenarios (the same for both systems). */
 const CONCURRENCY = 10;
 
-/** Starts a worker that records each task's latency (ms) and run count by payload number. */
+/**
+ * Starts a worker that records each task's start time and run count by payload number. With
+ * `enqueuedAt`, the recorded latency is the start minus the enqueue-call time of the same task.
+ */
 async function startRecordingWorker(ctx: ScenarioContext, capacity: number) {
-  const latencies = new Float64Array(capacity);
+  const startedAt = new Float64Array(capacity);
   const runs = new Uint32Array(capacity);
   const counter = new Counter();
   await ctx.system.startWorker({
@@ -22,58 +29,66 @@ async function startRecordingWorker(ctx: ScenarioContext, capacity: number) {
     pollIntervalMs: ctx.params.pollIntervalMs,
     prefetch: ctx.params.prefetch,
     onTask: (p: BenchPayload) => {
-      latencies[p.n] = performance.now() - p.t;
+      startedAt[p.n] = performance.now();
       runs[p.n] = (runs[p.n] ?? 0) + 1;
       counter.tick();
     },
   });
-  return { latencies, runs, counter };
+  return { startedAt, runs, counter };
 }
 
-/** Steady rate: tasks are released on a 1 ms tick at `rate`/s and not awaited by the pacer. */
+/**
+ * Steady rate: tasks are released at `rate`/s on a 1 ms interval timer and not awaited by the
+ * pacer. Payloads are built before the clock starts; each task's clock is read right before its
+ * enqueue call, so a stalled event loop delays the stamp as much as the call (what a caller sees).
+ */
 export const steadyLatency: Scenario = async (ctx) => {
   const { system, params } = ctx;
   const rate = need(params, 'rate');
   const seconds = need(params, 'seconds');
-  const warmup = Math.round(rate * (params.warmupSeconds ?? 0));
-  const totalTasks = warmup + Math.round(rate * seconds);
-  const { latencies, runs, counter } = await startRecordingWorker(ctx, totalTasks);
+  const totalTasks = Math.round(rate * seconds);
+  const { startedAt, runs, counter } = await startRecordingWorker(ctx, totalTasks);
+  const payloads: BenchPayload[] = [];
+  for (let n = 0; n < totalTasks; n++) payloads.push(makePayload(n));
+  const enqueuedAt = new Float64Array(totalTasks);
 
-  const pending = new Set<Promise<void>>();
   const failures: unknown[] = [];
-  const start = performance.now();
-  let sent = 0;
-  let measuredStart = start;
-  // Bounded: ends once every task is sent, and the elapsed-time schedule sends all by `seconds`.
-  while (sent < totalTasks) {
-    const due = Math.min(totalTasks, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
-    while (sent < due) {
-      if (sent === warmup) measuredStart = performance.now();
-      const payload = makePayload(sent++);
-      payload.t = performance.now();
-      const call = system.enqueue(payload).catch((err: unknown) => void failures.push(err));
-      pending.add(call);
-      void call.finally(() => pending.delete(call));
-    }
-    await sleep(1);
-  }
-  const sendSeconds = (performance.now() - measuredStart) / 1000;
-  await Promise.all(pending);
-  if (failures.length > 0) throw new Error(`${failures.length} enqueue calls failed: ${String(failures[0])}`);
-  await counter.reach(totalTasks, `${system.name} latency run`, remaining(ctx));
+  const onFailure = (err: unknown) => void failures.push(err);
+  const stopMeter = startRuntimeMeter();
+  const sendSeconds = await paceOnTimer(totalTasks, rate, (n) => {
+    const payload = payloads[n] as BenchPayload;
+    enqueuedAt[n] = performance.now();
+    system.enqueue(payload).catch(onFailure);
+  });
+  // Every handler has started once every task is counted; an enqueue that failed never runs, so
+  // the count would stall: fail at once with its error instead.
+  await counter.reach(totalTasks, `${system.name} latency run`, remaining(ctx), 10_000).catch((err) => {
+    throw failures.length > 0
+      ? new Error(`${failures.length} enqueue calls failed: ${String(failures[0])}`)
+      : err;
+  });
+  const costs = stopMeter(totalTasks);
   await system.stopWorker();
+  if (failures.length > 0) throw new Error(`${failures.length} enqueue calls failed: ${String(failures[0])}`);
   assertExactlyOnce(runs, system);
 
-  const measured = sorted(latencies.subarray(warmup));
+  const latencies = new Float64Array(totalTasks);
+  for (let n = 0; n < totalTasks; n++) latencies[n] = (startedAt[n] as number) - (enqueuedAt[n] as number);
+  const measured = sorted(latencies);
   return {
     metrics: {
       latencyP50Ms: percentile(measured, 50),
       latencyP95Ms: percentile(measured, 95),
       latencyP99Ms: percentile(measured, 99),
       latencyMaxMs: percentile(measured, 100),
-      achievedRate: (totalTasks - warmup) / sendSeconds,
+      achievedRate: totalTasks / sendSeconds,
+      allocatedBytesPerTask: costs.allocatedBytesPerTask,
+      gcPer1000Tasks: costs.gcPer1000Tasks,
+      gcUsPerTask: costs.gcUsPerTask,
+      nodeCpuUsPerTask: costs.nodeCpuUsPerTask,
+      eventLoopDelayP99Ms: costs.eventLoopDelayMs.p99,
     },
-    details: { measuredTasks: measured.length, warmupTasks: warmup },
+    details: { measuredTasks: measured.length, over1Ms: measured.filter((x) => x > 1).length, ...costs },
   };
 };
 
@@ -84,15 +99,16 @@ const IDLE_WARMUP_TASKS = 200;
 export const idleLatency: Scenario = async (ctx) => {
   const { system, params } = ctx;
   const idleMs = need(params, 'idleMs');
-  const { latencies, runs, counter } = await startRecordingWorker(ctx, IDLE_WARMUP_TASKS + 1);
+  const { startedAt, runs, counter } = await startRecordingWorker(ctx, IDLE_WARMUP_TASKS + 1);
   for (let n = 0; n < IDLE_WARMUP_TASKS; n++) await system.enqueue(makePayload(n));
   await counter.reach(IDLE_WARMUP_TASKS, `${system.name} idle warm-up`, 30_000);
   await sleep(idleMs);
   const probeTask = makePayload(IDLE_WARMUP_TASKS);
-  probeTask.t = performance.now();
+  const enqueuedAt = performance.now();
   await system.enqueue(probeTask);
   await counter.reach(IDLE_WARMUP_TASKS + 1, `${system.name} first task after ${idleMs} ms idle`, 30_000);
   await system.stopWorker();
   assertExactlyOnce(runs, system);
-  return { metrics: { idleLatencyMs: latencies[IDLE_WARMUP_TASKS] as number }, details: { idleMs } };
+  const idleLatencyMs = (startedAt[IDLE_WARMUP_TASKS] as number) - enqueuedAt;
+  return { metrics: { idleLatencyMs }, details: { idleMs } };
 };

@@ -19,10 +19,9 @@ export interface ScenarioParams {
   pollIntervalMs?: number;
   /** taskmill's `prefetch` server option (`--prefetch`); undefined = its default. */
   prefetch?: number;
-  /** latency: tasks per second, measured seconds and excluded warm-up seconds. */
+  /** latency: tasks per second and seconds (every task is measured). */
   rate?: number;
   seconds?: number;
-  warmupSeconds?: number;
   /** idle: how long the worker sits idle before the probe task. */
   idleMs?: number;
   /** Hard limit for the whole scenario process. */
