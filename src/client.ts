@@ -8,13 +8,13 @@ import { type TaskMessage, newTaskMessage } from './base/message.js';
 import {
   ClosedError,
   DuplicateTaskError,
-  InvalidOptionError,
   PayloadTooLargeError,
   TaskIdConflictError,
   TaskmillError,
 } from './errors.js';
 import { type EnqueueOptions, type ResolvedEnqueueOptions, resolveEnqueueOptions } from './options.js';
 import { Task, type TaskDefinition, type TaskInfo } from './task.js';
+import { checkOptionsBag, expectOption, optionalClock } from './validate.js';
 
 /** Settings for a {@link Client}. */
 export interface ClientOptions {
@@ -78,15 +78,21 @@ export class Client {
   #queued: QueuedEnqueue[] = [];
   #closed = false;
 
+  /**
+   * Checks the options; the connection opens on first use.
+   * @throws InvalidOptionError naming the bad option
+   */
   constructor(redis: RedisConnOpt, options: ClientOptions = {}) {
+    checkOptionsBag('client options', options);
     const maxPayloadBytes = options.maxPayloadBytes ?? 1024 * 1024;
-    if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes <= 0) {
-      throw new InvalidOptionError(
-        `Expected \`maxPayloadBytes\` to be a positive integer, got \`${String(maxPayloadBytes)}\``,
-      );
-    }
+    expectOption(
+      'maxPayloadBytes',
+      maxPayloadBytes,
+      Number.isInteger(maxPayloadBytes) && maxPayloadBytes > 0,
+      'a positive integer',
+    );
     this.#maxPayloadBytes = maxPayloadBytes;
-    this.#clock = options.clock ?? realClock;
+    this.#clock = optionalClock(options.clock) ?? realClock;
     this.#rdb = new RDB(openConnection(redis));
   }
 
@@ -105,6 +111,7 @@ export class Client {
     payloadOrOptions?: P | EnqueueOptions,
     maybeOptions?: EnqueueOptions,
   ): Promise<TaskInfo> {
+    checkTarget(target);
     const now = this.#clock.now();
     const prepared =
       target instanceof Task
@@ -168,10 +175,21 @@ export class Client {
   ): Promise<BulkEnqueueResult[]> {
     const now = this.#clock.now();
     if (this.#closed) throw new ClosedError('client');
+    if (!Array.isArray(target)) {
+      checkTarget(target);
+      expectOption('payloads', payloadsOrOptions, Array.isArray(payloadsOrOptions), 'an array');
+    }
     const inputs: readonly unknown[] = Array.isArray(target) ? target : (payloadsOrOptions as readonly P[]);
     const prepare = Array.isArray(target)
-      ? (task: Task) =>
-          this.#prepare(task.type, task.payload, [task.options, payloadsOrOptions as EnqueueOptions], now)
+      ? (task: Task) => {
+          checkTarget(task);
+          return this.#prepare(
+            task.type,
+            task.payload,
+            [task.options, payloadsOrOptions as EnqueueOptions],
+            now,
+          );
+        }
       : (payload: P) => {
           const definition = target as TaskDefinition<P>;
           return this.#prepare(
@@ -343,4 +361,18 @@ export class Client {
       },
     };
   }
+}
+
+/** What enqueue takes: a Task, or a task definition (from defineTask) with its payload. */
+function checkTarget(target: unknown): void {
+  expectOption(
+    'task',
+    target,
+    target instanceof Task ||
+      (typeof target === 'object' &&
+        target !== null &&
+        typeof (target as TaskDefinition<unknown>).type === 'string' &&
+        typeof (target as TaskDefinition<unknown>).encode === 'function'),
+    'a Task or a task definition from defineTask()',
+  );
 }

@@ -2,7 +2,10 @@ import { RDBInspect } from './broker/rdb-inspect.js';
 import { type RedisConnOpt, openConnection } from './broker/redis.js';
 import { type Clock, realClock } from './base/clock.js';
 import { decodeTaskMessage } from './base/wire.js';
+import type { TaskMessage } from './base/message.js';
+import { checkOptionsBag, expectOption, optionalClock } from './validate.js';
 import {
+  MessageDecodeError,
   QueueAlreadyPausedError,
   QueueNotFoundError,
   QueueNotPausedError,
@@ -52,9 +55,14 @@ export class Inspector {
   readonly #rdb: RDBInspect;
   readonly #clock: Clock;
 
+  /**
+   * Checks the options; the connection opens on first use.
+   * @throws InvalidOptionError naming the bad option
+   */
   constructor(redis: RedisConnOpt, options: { clock?: Clock } = {}) {
+    checkOptionsBag('inspector options', options);
+    this.#clock = optionalClock(options.clock) ?? realClock;
     this.#rdb = new RDBInspect(openConnection(redis));
-    this.#clock = options.clock ?? realClock;
   }
 
   /** Every queue name clients have enqueued into, sorted. */
@@ -94,18 +102,31 @@ export class Inspector {
     };
   }
 
-  /** Daily processed/failed counts for the last `days` days (UTC), newest first. */
+  /**
+   * Daily processed/failed counts for the last `days` days (UTC), newest first.
+   * @throws QueueNotFoundError; InvalidOptionError unless `days` is a positive integer
+   */
   async history(queue: string, days = 7): Promise<DailyStats[]> {
+    expectOption('days', days, Number.isInteger(days) && days > 0, 'a positive integer');
     await this.#requireQueue(queue);
     return this.#rdb.history(queue, days, this.#clock.now());
   }
 
-  /** @throws TaskNotFoundError */
+  /**
+   * @throws TaskNotFoundError; MessageDecodeError when the stored message is not a valid task
+   *   message (corrupt bytes or a foreign writer)
+   */
   async getTaskInfo(queue: string, taskId: string): Promise<TaskInfo> {
     validateQueueName(queue);
+    checkTaskId(taskId);
     const raw = await this.#rdb.getTaskInfo(queue, taskId, this.#clock.now());
     if (!raw) throw new TaskNotFoundError(queue, taskId);
-    const msg = decodeTaskMessage(raw.msg);
+    let msg: TaskMessage;
+    try {
+      msg = decodeTaskMessage(raw.msg);
+    } catch (err) {
+      throw new MessageDecodeError(queue, taskId, { cause: err });
+    }
     const sec = (s: number) => (s > 0 ? new Date(s * 1000) : undefined);
     return {
       id: msg.id,
@@ -142,6 +163,7 @@ export class Inspector {
 
   /** Asks every server (taskmill or Go) to cancel this task if it is running. */
   async cancelProcessing(taskId: string): Promise<void> {
+    checkTaskId(taskId);
     await this.#rdb.publishCancel(taskId);
   }
 
@@ -154,4 +176,8 @@ export class Inspector {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function checkTaskId(taskId: unknown): void {
+  expectOption('taskId', taskId, typeof taskId === 'string' && taskId.trim() !== '', 'a non-blank string');
 }

@@ -1,5 +1,6 @@
-import { HandlerNotFoundError, InvalidPayloadError, SkipRetryError } from './errors.js';
+import { HandlerNotFoundError, InvalidOptionError, InvalidPayloadError, SkipRetryError } from './errors.js';
 import type { TaskDefinition } from './task.js';
+import { describeValue } from './validate.js';
 
 /** The task a handler receives. For a typed route `payload` is decoded; otherwise it is the raw bytes. */
 export interface IncomingTask<P = Buffer> {
@@ -54,15 +55,27 @@ export class ServeMux {
   /** Patterns longest first, rebuilt when a route is added. */
   #byLength: string[] = [];
 
-  /** Registers a handler for a task type (or prefix), or a typed handler for a task definition. */
+  /**
+   * Registers a handler for a task type (or prefix), or a typed handler for a task definition.
+   * @throws InvalidOptionError for a blank or already registered pattern or a handler that is not a function
+   */
   handle<P>(definition: TaskDefinition<P>, handler: Handler<P>): this;
   handle(pattern: string, handler: Handler): this;
   handle<P>(target: string | TaskDefinition<P>, handler: Handler<P> | Handler): this {
-    const pattern = typeof target === 'string' ? target : target.type;
-    if (pattern.trim() === '') throw new TypeError('ServeMux: the pattern must not be blank');
-    if (typeof handler !== 'function') throw new TypeError('ServeMux: the handler must be a function');
+    const pattern: unknown =
+      typeof target === 'string' ? target : (target as { type?: unknown } | null)?.type;
+    if (typeof pattern !== 'string' || pattern.trim() === '') {
+      throw new InvalidOptionError(
+        `ServeMux: the pattern must not be blank: expected a non-blank task type (or prefix) or a task definition, got ${describeValue(target)}`,
+      );
+    }
+    if (typeof handler !== 'function') {
+      throw new InvalidOptionError(
+        `ServeMux: the handler must be a function, got ${describeValue(handler)} for "${pattern}"`,
+      );
+    }
     if (this.#routes.has(pattern))
-      throw new TypeError(`ServeMux: a handler for "${pattern}" is already registered`);
+      throw new InvalidOptionError(`ServeMux: a handler for "${pattern}" is already registered`);
     const route: Handler =
       typeof target === 'string' ? (handler as Handler) : decodingHandler(target, handler as Handler<P>);
     this.#routes.set(pattern, route);
@@ -70,8 +83,16 @@ export class ServeMux {
     return this;
   }
 
-  /** Adds middleware, applied in registration order to every routed task. */
+  /**
+   * Adds middleware, applied in registration order to every routed task.
+   * @throws InvalidOptionError if a middleware is not a function
+   */
   use(...middleware: Middleware[]): this {
+    for (const m of middleware) {
+      if (typeof m !== 'function') {
+        throw new InvalidOptionError(`ServeMux: a middleware must be a function, got ${describeValue(m)}`);
+      }
+    }
     this.#middleware.push(...middleware);
     return this;
   }

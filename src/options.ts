@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, InvalidQueueNameError } from './errors.js';
 import { wholeSeconds } from './base/time.js';
+import { checkOptionEntry, checkOptionsObject, describeValue } from './validate.js';
 
 /**
  * Per-task options. Set them on a task definition, a {@link Task}, or an `enqueue` call; the call
- * wins over the task, which wins over the definition. Durations are in milliseconds; asynq stores
- * them in whole seconds, so non-zero values under one second are rejected rather than silently lost.
+ * wins over the task, which wins over the definition. An option left out or `undefined` takes the
+ * default (or the earlier layer's value); `null` and unknown option names are rejected.
+ *
+ * Durations are in milliseconds. asynq stores `timeout`, `retention` and `unique` in whole
+ * seconds, so they must be multiples of 1000 (1500 is rejected rather than silently cut to 1 s).
+ * Times (`deadline`, `processAt`, and `processIn` added to now) are stored as whole Unix seconds,
+ * like Go's `time.Unix()`: their milliseconds are dropped, so a deadline falls up to a second
+ * earlier and a scheduled task becomes due up to a second earlier than asked.
  */
 export interface EnqueueOptions {
   /** Queue name. @defaultValue `'default'` */
@@ -15,21 +22,29 @@ export interface EnqueueOptions {
   /** How many times a failed task is retried before it is archived. @defaultValue 25 */
   maxRetry?: number;
   /**
-   * Per-attempt time limit in milliseconds; the handler's signal aborts when it passes.
+   * Per-attempt time limit in milliseconds (a multiple of 1000; 0 means none); the handler's signal
+   * aborts when it passes.
    * @defaultValue 30 minutes when no `deadline` is set either, otherwise none
    */
   timeout?: number;
-  /** Absolute time by which the task must finish; each attempt is cut off there. */
+  /** Absolute time by which the task must finish; each attempt is cut off there (whole second, see above). */
   deadline?: Date;
-  /** How long to keep a successful task (state `completed`), in milliseconds. @defaultValue 0: deleted at once */
+  /**
+   * How long to keep a successful task (state `completed`), in milliseconds (a multiple of 1000).
+   * @defaultValue 0: deleted at once
+   */
   retention?: number;
-  /** Run the task at this time rather than now. Mutually exclusive with `processIn` in one layer. */
+  /**
+   * Run the task at this time (to the second) rather than now. Mutually exclusive with `processIn`
+   * in one layer; a time not in the future runs the task now.
+   */
   processAt?: Date;
-  /** Run the task this many milliseconds from now. */
+  /** Run the task this many milliseconds from now (the due time is kept to the second). */
   processIn?: number;
   /**
    * Deduplicate: while a lock for the same queue, type and payload is held (for this many
-   * milliseconds, at least 1000), enqueueing an equal task fails with DuplicateTaskError.
+   * milliseconds, at least 1000 and a multiple of it), enqueueing an equal task fails with
+   * DuplicateTaskError.
    */
   unique?: number;
   /** String metadata carried with the task (tracing context travels here). Layers are merged. */
@@ -82,24 +97,35 @@ export function validateQueueName(queue: unknown): string {
   return queue;
 }
 
-function describe(value: unknown): string {
-  if (value instanceof Date) {
-    // toISOString() throws a RangeError on an invalid Date, which would replace the
-    // InvalidOptionError being built for exactly that value.
-    return `\`${Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString()}\` (Date)`;
-  }
-  return `\`${String(value)}\` (${typeof value})`;
-}
+/** Every option name, so a misspelt or unsupported one (`procesIn`, `group`) is rejected, not ignored. */
+const ENQUEUE_OPTION_NAMES: ReadonlySet<string> = new Set(
+  Object.keys({
+    queue: true,
+    taskId: true,
+    maxRetry: true,
+    timeout: true,
+    deadline: true,
+    retention: true,
+    processAt: true,
+    processIn: true,
+    unique: true,
+    headers: true,
+  } satisfies Record<keyof EnqueueOptions, true>),
+);
 
-function checkDuration(name: string, value: unknown, min = 0): number {
+/**
+ * A duration asynq stores in whole seconds: 0, or a whole number of seconds given in milliseconds.
+ * Anything else would be cut to the second below without a word (1500 ms ran as 1 s).
+ */
+function checkWholeSeconds(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new InvalidOptionError(
-      `Expected \`${name}\` to be a non-negative number of milliseconds, got ${describe(value)}`,
+      `Expected \`${name}\` to be a non-negative number of milliseconds, got ${describeValue(value)}`,
     );
   }
-  if (value !== 0 && value < Math.max(min, 1000)) {
+  if (value % 1000 !== 0) {
     throw new InvalidOptionError(
-      `Expected \`${name}\` to be 0 or at least 1000 ms (it is stored in whole seconds), got ${describe(value)}`,
+      `Expected \`${name}\` to be 0 or a whole number of seconds (a multiple of 1000 ms: it is stored in whole seconds), got ${describeValue(value)}`,
     );
   }
   return value;
@@ -107,7 +133,7 @@ function checkDuration(name: string, value: unknown, min = 0): number {
 
 function checkDate(name: string, value: unknown): Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
-    throw new InvalidOptionError(`Expected \`${name}\` to be a valid Date, got ${describe(value)}`);
+    throw new InvalidOptionError(`Expected \`${name}\` to be a valid Date, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -123,9 +149,8 @@ export function resolveEnqueueOptions(
   const merged: EnqueueOptions = {};
   const headers: Record<string, string> = {};
   for (const layer of layers) {
-    if (!layer) continue;
-    if (typeof layer !== 'object')
-      throw new InvalidOptionError(`Expected options to be an object, got ${describe(layer)}`);
+    if (layer === undefined) continue;
+    checkOptionsObject('enqueue options', layer);
     if (layer.processAt !== undefined && layer.processIn !== undefined) {
       throw new InvalidOptionError('`processAt` and `processIn` cannot both be set');
     }
@@ -133,17 +158,18 @@ export function resolveEnqueueOptions(
     if (layer.processAt !== undefined) delete merged.processIn;
     if (layer.processIn !== undefined) delete merged.processAt;
     for (const [key, value] of Object.entries(layer)) {
+      checkOptionEntry('enqueue options', key, value, ENQUEUE_OPTION_NAMES);
       if (value !== undefined && key !== 'headers') (merged as Record<string, unknown>)[key] = value;
     }
     if (layer.headers !== undefined) {
       if (typeof layer.headers !== 'object' || layer.headers === null) {
         throw new InvalidOptionError(
-          `Expected \`headers\` to be an object of strings, got ${describe(layer.headers)}`,
+          `Expected \`headers\` to be an object of strings, got ${describeValue(layer.headers)}`,
         );
       }
       for (const [k, v] of Object.entries(layer.headers)) {
         if (typeof v !== 'string') {
-          throw new InvalidOptionError(`Expected header \`${k}\` to be a string, got ${describe(v)}`);
+          throw new InvalidOptionError(`Expected header \`${k}\` to be a string, got ${describeValue(v)}`);
         }
         headers[k] = v;
       }
@@ -155,26 +181,26 @@ export function resolveEnqueueOptions(
   if (taskId === undefined) taskId = randomUUID();
   else if (typeof taskId !== 'string' || taskId.trim() === '' || taskId.length > 1000) {
     throw new InvalidOptionError(
-      `Expected \`taskId\` to be a non-blank string of at most 1000 characters, got ${describe(taskId)}`,
+      `Expected \`taskId\` to be a non-blank string of at most 1000 characters, got ${describeValue(taskId)}`,
     );
   }
 
   const maxRetry = merged.maxRetry ?? ENQUEUE_DEFAULTS.maxRetry;
   if (!Number.isInteger(maxRetry) || maxRetry < 0 || maxRetry > 2 ** 31 - 1) {
     throw new InvalidOptionError(
-      `Expected \`maxRetry\` to be a non-negative integer, got ${describe(maxRetry)}`,
+      `Expected \`maxRetry\` to be a non-negative integer, got ${describeValue(maxRetry)}`,
     );
   }
 
   const deadline = merged.deadline === undefined ? undefined : checkDate('deadline', merged.deadline);
-  const timeoutMs = merged.timeout === undefined ? 0 : checkDuration('timeout', merged.timeout);
+  const timeoutMs = merged.timeout === undefined ? 0 : checkWholeSeconds('timeout', merged.timeout);
   if (timeoutMs > MAX_TIMEOUT_MS) {
     throw new InvalidOptionError(
-      `Expected \`timeout\` to be at most ${MAX_TIMEOUT_MS} ms (what Go asynq can represent), got ${describe(timeoutMs)}`,
+      `Expected \`timeout\` to be at most ${MAX_TIMEOUT_MS} ms (what Go asynq can represent), got ${describeValue(timeoutMs)}`,
     );
   }
-  const retentionMs = merged.retention === undefined ? 0 : checkDuration('retention', merged.retention);
-  const uniqueTtlMs = merged.unique === undefined ? 0 : checkDuration('unique', merged.unique, 1000);
+  const retentionMs = merged.retention === undefined ? 0 : checkWholeSeconds('retention', merged.retention);
+  const uniqueTtlMs = merged.unique === undefined ? 0 : checkWholeSeconds('unique', merged.unique);
   if (merged.unique !== undefined && uniqueTtlMs === 0) {
     throw new InvalidOptionError('Expected `unique` to be at least 1000 ms, got `0` (number)');
   }
@@ -185,7 +211,7 @@ export function resolveEnqueueOptions(
     const processIn = merged.processIn;
     if (typeof processIn !== 'number' || !Number.isFinite(processIn)) {
       throw new InvalidOptionError(
-        `Expected \`processIn\` to be a number of milliseconds, got ${describe(processIn)}`,
+        `Expected \`processIn\` to be a number of milliseconds, got ${describeValue(processIn)}`,
       );
     }
     processAtMs = nowMs + processIn;

@@ -1,5 +1,6 @@
 import { InvalidOptionError, InvalidPayloadError } from './errors.js';
 import type { EnqueueOptions } from './options.js';
+import { checkOptionsBag, describeValue, expectOption } from './validate.js';
 
 /** Where a task is in its life, as asynq names it in Redis. */
 export type TaskState =
@@ -11,9 +12,22 @@ export interface PayloadCodec<P> {
   decode(bytes: Uint8Array): P;
 }
 
-/** JSON text in UTF-8: the default codec, readable by Go peers with `json.Unmarshal`. */
+/**
+ * JSON text in UTF-8: the default codec, readable by Go peers with `json.Unmarshal`. A payload
+ * JSON cannot represent (`undefined`, a function, a Symbol) is refused rather than stored as
+ * `null`; use `null` for a task without data.
+ */
 export const jsonCodec: PayloadCodec<unknown> = {
-  encode: (payload) => Buffer.from(JSON.stringify(payload) ?? 'null'),
+  encode: (payload) => {
+    const json = JSON.stringify(payload);
+    // JSON.stringify returns undefined for exactly these top-level values (a BigInt throws itself).
+    if (json === undefined) {
+      throw new TypeError(
+        `JSON has no representation of ${describeValue(payload)}; use null for a task without data`,
+      );
+    }
+    return Buffer.from(json);
+  },
   decode: (bytes) =>
     JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')),
 };
@@ -55,8 +69,17 @@ export interface DefineTaskConfig<P> {
  */
 export function defineTask<P = unknown>(type: string, config: DefineTaskConfig<P> = {}): TaskDefinition<P> {
   assertTaskType(type);
-  const codec = (config.codec ?? jsonCodec) as PayloadCodec<P>;
+  checkOptionsBag('defineTask config', config, new Set(['validate', 'codec', 'options']));
   const validate = config.validate;
+  expectOption('validate', validate, validate === undefined || typeof validate === 'function', 'a function');
+  const codec = (config.codec ?? jsonCodec) as PayloadCodec<P>;
+  expectOption(
+    'codec',
+    codec,
+    typeof codec === 'object' && typeof codec.encode === 'function' && typeof codec.decode === 'function',
+    'an object with encode() and decode() methods',
+  );
+  checkOptionsBag('enqueue options', config.options);
   const check = (value: unknown): P => {
     if (!validate) return value as P;
     try {
@@ -73,7 +96,7 @@ export function defineTask<P = unknown>(type: string, config: DefineTaskConfig<P
       try {
         return codec.encode(valid);
       } catch (err) {
-        throw new InvalidPayloadError(type, `cannot encode: ${String(err)}`, { cause: err });
+        throw new InvalidPayloadError(type, `cannot encode: ${reason(err)}`, { cause: err });
       }
     },
     decode(bytes: Uint8Array): P {
@@ -81,7 +104,7 @@ export function defineTask<P = unknown>(type: string, config: DefineTaskConfig<P
       try {
         value = codec.decode(bytes);
       } catch (err) {
-        throw new InvalidPayloadError(type, `cannot decode: ${String(err)}`, { cause: err });
+        throw new InvalidPayloadError(type, `cannot decode: ${reason(err)}`, { cause: err });
       }
       return check(value);
     },
@@ -99,6 +122,13 @@ export class Task {
 
   constructor(type: string, payload?: Uint8Array | string, options: EnqueueOptions = {}) {
     assertTaskType(type);
+    if (payload !== undefined && typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+      throw new InvalidPayloadError(
+        type,
+        `a Task's payload must be a Uint8Array, a string or undefined, got ${describeValue(payload)}`,
+      );
+    }
+    checkOptionsBag('enqueue options', options);
     this.type = type;
     this.payload = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
     this.options = options;
@@ -134,6 +164,11 @@ export interface TaskInfo {
 
 function assertTaskType(type: unknown): asserts type is string {
   if (typeof type !== 'string' || type.trim() === '') {
-    throw new InvalidOptionError(`Expected task type to be a non-blank string, got ${JSON.stringify(type)}`);
+    throw new InvalidOptionError(`Expected task type to be a non-blank string, got ${describeValue(type)}`);
   }
+}
+
+/** A codec's failure for the message: its own text without the class name prefix. */
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

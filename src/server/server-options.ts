@@ -4,6 +4,8 @@ import { IDLE_SLOT_UNIT } from '../broker/broker.js';
 import { DAY, MINUTE, SECOND } from '../base/time.js';
 import { type Logger, consoleLogger } from '../logger.js';
 import { validateQueueName } from '../options.js';
+import { InvalidOptionError } from '../errors.js';
+import { checkOptionsBag, expectOption, optionalClock, optionalFunction } from '../validate.js';
 import type { IncomingTask } from '../mux.js';
 import { MAX_TIMER_MS } from './clock-timer.js';
 import { defaultRetryDelay } from './retry-delay.js';
@@ -47,7 +49,10 @@ export interface ServerOptions {
   taskCheckInterval?: number;
   /** How often server state is written and leases extended. @defaultValue 5 s */
   heartbeatInterval?: number;
-  /** How long a lease lasts without renewal. @defaultValue 30 s (asynq's fixed value) */
+  /**
+   * How long a lease lasts without renewal, a whole number of seconds (leases are kept in whole
+   * seconds) longer than `heartbeatInterval`. @defaultValue 30 s (asynq's fixed value)
+   */
   leaseDuration?: number;
   /** How often expired leases are recovered. @defaultValue 1 min */
   recoveryInterval?: number;
@@ -103,23 +108,18 @@ const DEFAULTS = {
   archiveMaxAge: 90 * DAY,
 } satisfies Partial<ServerOptions>;
 
-function expect(name: string, value: unknown, ok: boolean, what: string): void {
-  if (!ok)
-    throw new TypeError(`Expected \`${name}\` to be ${what}, got \`${String(value)}\` (${typeof value})`);
-}
-
 function positiveInteger(name: string, value: unknown): number {
-  expect(name, value, Number.isInteger(value) && (value as number) > 0, 'a positive integer');
+  expectOption(name, value, Number.isInteger(value) && (value as number) > 0, 'a positive integer');
   return value as number;
 }
 
 function nonNegativeInteger(name: string, value: unknown): number {
-  expect(name, value, Number.isInteger(value) && (value as number) >= 0, 'a non-negative integer');
+  expectOption(name, value, Number.isInteger(value) && (value as number) >= 0, 'a non-negative integer');
   return value as number;
 }
 
 function duration(name: string, value: unknown, min = 1): number {
-  expect(
+  expectOption(
     name,
     value,
     typeof value === 'number' && Number.isFinite(value) && value >= min,
@@ -143,39 +143,62 @@ const MAX_LEASE_MS = (IDLE_SLOT_UNIT - 1) * SECOND;
 
 function leaseDuration(value: unknown): number {
   const ms = duration('leaseDuration', value, 1000);
-  expect('leaseDuration', value, ms <= MAX_LEASE_MS, `at most ${MAX_LEASE_MS} ms`);
+  expectOption('leaseDuration', value, ms <= MAX_LEASE_MS, `at most ${MAX_LEASE_MS} ms`);
+  // Lease expiries and the hand-off registration are kept in whole seconds.
+  expectOption(
+    'leaseDuration',
+    value,
+    ms % SECOND === 0,
+    'a whole number of seconds (a multiple of 1000 ms: leases are kept in whole seconds)',
+  );
   return ms;
 }
 
+function logger(value: Logger | undefined): Logger | undefined {
+  const methods = ['debug', 'info', 'warn', 'error'] as const;
+  expectOption(
+    'logger',
+    value,
+    value === undefined ||
+      (typeof value === 'object' && methods.every((m) => typeof value[m] === 'function')),
+    'an object with debug, info, warn and error methods',
+  );
+  return value;
+}
+
 /**
- * Applies defaults and validates, with p-queue-style messages.
- * @throws TypeError naming the bad option
+ * Applies defaults and validates, with p-queue-style messages. An option left out or `undefined`
+ * takes its default; `null` and unknown option names are rejected.
+ * @throws InvalidOptionError (or InvalidQueueNameError for a bad key in `queues`) naming the option
  */
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
+  checkOptionsBag('server options', options);
   const o = {
     ...DEFAULTS,
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
   };
   const queues = options.queues ?? { default: 1 };
-  expect(
+  expectOption(
     'queues',
     queues,
-    typeof queues === 'object' && queues !== null && Object.keys(queues).length > 0,
-    'a non-empty object',
+    typeof queues === 'object' && !Array.isArray(queues) && Object.keys(queues).length > 0,
+    'a non-empty object of queue names to priorities',
   );
   for (const [name, priority] of Object.entries(queues)) {
     validateQueueName(name);
     positiveInteger(`queues.${name}`, priority);
   }
   const concurrency = positiveInteger('concurrency', options.concurrency ?? availableParallelism());
-  return {
+  expectOption('strictPriority', o.strictPriority, typeof o.strictPriority === 'boolean', 'a boolean');
+  const resolved: ResolvedServerOptions = {
     concurrency,
     prefetch: nonNegativeInteger('prefetch', options.prefetch ?? Math.max(MIN_DEFAULT_PREFETCH, concurrency)),
     queues: { ...queues },
-    strictPriority: Boolean(o.strictPriority),
-    retryDelay: options.retryDelay ?? ((retried) => defaultRetryDelay(retried)),
-    isFailure: options.isFailure ?? (() => true),
-    errorHandler: options.errorHandler,
+    strictPriority: o.strictPriority,
+    retryDelay:
+      optionalFunction('retryDelay', options.retryDelay) ?? ((retried) => defaultRetryDelay(retried)),
+    isFailure: optionalFunction('isFailure', options.isFailure) ?? (() => true),
+    errorHandler: optionalFunction('errorHandler', options.errorHandler),
     shutdownTimeout: duration('shutdownTimeout', o.shutdownTimeout, 0),
     taskCheckInterval: interval('taskCheckInterval', o.taskCheckInterval),
     heartbeatInterval: interval('heartbeatInterval', o.heartbeatInterval),
@@ -188,7 +211,17 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     syncInterval: interval('syncInterval', o.syncInterval),
     archiveMaxSize: positiveInteger('archiveMaxSize', o.archiveMaxSize),
     archiveMaxAge: duration('archiveMaxAge', o.archiveMaxAge),
-    logger: options.logger ?? consoleLogger('info'),
-    clock: options.clock ?? realClock,
+    logger: logger(options.logger) ?? consoleLogger('info'),
+    clock: optionalClock(options.clock) ?? realClock,
   };
+  // Every option has a key in the resolved object, so anything else is a misspelling or an option
+  // this version does not have; ignoring it would run with the default the caller meant to change.
+  for (const key of Object.keys(options)) {
+    if (!(key in resolved)) {
+      throw new InvalidOptionError(
+        `Unknown option \`${key}\` in server options (known options: ${Object.keys(resolved).join(', ')})`,
+      );
+    }
+  }
+  return resolved;
 }

@@ -13,7 +13,8 @@ import { hostname } from 'node:os';
 import { RDB } from '../broker/rdb.js';
 import { type RedisConnOpt, duplicateConnection, openConnection } from '../broker/redis.js';
 import { handoffChannel, wakeChannel } from '../base/keys.js';
-import { ClosedError, TaskmillError } from '../errors.js';
+import { ClosedError, InvalidOptionError, TaskmillError } from '../errors.js';
+import { describeValue } from '../validate.js';
 import { errorMessage } from '../logger.js';
 import { type Handler, ServeMux } from '../mux.js';
 import type { Component } from './component.js';
@@ -47,11 +48,15 @@ export class Server {
   #syncer?: Syncer;
   #shutdown?: Promise<void>;
 
+  /**
+   * Resolves and checks the options; nothing touches Redis until start().
+   * @throws InvalidOptionError (or InvalidQueueNameError) naming the bad option
+   */
   constructor(redis: RedisConnOpt, options: ServerOptions = {}) {
     this.#options = resolveServerOptions(options);
     if (this.#options.heartbeatInterval >= this.#options.leaseDuration) {
-      throw new TypeError(
-        'Expected `heartbeatInterval` to be shorter than `leaseDuration`, or leases would lapse',
+      throw new InvalidOptionError(
+        `Expected \`heartbeatInterval\` (${this.#options.heartbeatInterval} ms) to be shorter than \`leaseDuration\` (${this.#options.leaseDuration} ms), or leases would lapse`,
       );
     }
     this.#redis = redis;
@@ -64,13 +69,16 @@ export class Server {
 
   /**
    * Connects, checks Redis answers, and starts processing.
-   * @throws ClosedError if the server was already started or shut down; RedisUnavailableError
+   * @throws ClosedError if the server was already started or shut down; RedisUnavailableError;
+   *   InvalidOptionError if `handler` is neither a function nor a ServeMux
    */
   async start(handler: Handler | ServeMux): Promise<void> {
     if (this.#state !== 'new') throw new ClosedError(`server (state "${this.#state}")`);
     const processTask: Handler = handler instanceof ServeMux ? handler.processTask : handler;
     if (typeof processTask !== 'function')
-      throw new TypeError('Server.start: expected a handler function or a ServeMux');
+      throw new InvalidOptionError(
+        `Server.start: expected a handler function or a ServeMux, got ${describeValue(handler)}`,
+      );
     this.#state = 'active';
     const options = this.#options;
     const conn = openConnection(this.#redis);

@@ -119,10 +119,14 @@ describe('resolveEnqueueOptions layers', () => {
 });
 
 describe('resolveEnqueueOptions units', () => {
-  test('timeout and retention are truncated to whole seconds', () => {
-    const r = resolve({ timeout: 1999, retention: 2500 });
-    assert.equal(r.timeoutSec, 1);
-    assert.equal(r.retentionSec, 2);
+  test('timeout and retention in whole seconds are converted to seconds', () => {
+    const r = resolve({ timeout: 2000, retention: 86_400_000 });
+    assert.equal(r.timeoutSec, 2);
+    assert.equal(r.retentionSec, 86_400);
+  });
+
+  test('processIn keeps its milliseconds; the whole-second cut happens where the score is written', () => {
+    assert.equal(resolve({ processIn: 1500 }).processAtMs, NOW + 1500);
   });
 
   test('a deadline is truncated to its Unix second', () => {
@@ -130,7 +134,7 @@ describe('resolveEnqueueOptions units', () => {
   });
 
   test('the unique TTL stays in milliseconds for the client to convert', () => {
-    assert.equal(resolve({ unique: 1500 }).uniqueTtlMs, 1500);
+    assert.equal(resolve({ unique: 3000 }).uniqueTtlMs, 3000);
   });
 
   test('a taskId given is kept verbatim', () => {
@@ -177,6 +181,90 @@ describe('resolveEnqueueOptions validation', () => {
     { name: 'unique under 1000 ms', options: { unique: 999 }, error: InvalidOptionError, names: /`unique`/ },
     { name: 'unique of 0', options: { unique: 0 }, error: InvalidOptionError, names: /`unique`/ },
     { name: 'NaN unique', options: { unique: NaN }, error: InvalidOptionError, names: /`unique`/ },
+    {
+      name: 'timeout that is not whole seconds',
+      options: { timeout: 1500 },
+      error: InvalidOptionError,
+      names: /`timeout` to be 0 or a whole number of seconds.*got `1500`/,
+    },
+    {
+      name: 'retention that is not whole seconds',
+      options: { retention: 60_001 },
+      error: InvalidOptionError,
+      names: /`retention` to be 0 or a whole number of seconds.*got `60001`/,
+    },
+    {
+      name: 'unique that is not whole seconds',
+      options: { unique: 1500 },
+      error: InvalidOptionError,
+      names: /`unique` to be 0 or a whole number of seconds.*got `1500`/,
+    },
+    {
+      name: 'queue: null',
+      options: { queue: null },
+      error: InvalidOptionError,
+      names: /`queue` not to be null/,
+    },
+    {
+      name: 'taskId: null',
+      options: { taskId: null },
+      error: InvalidOptionError,
+      names: /`taskId` not to be null/,
+    },
+    {
+      name: 'maxRetry: null',
+      options: { maxRetry: null },
+      error: InvalidOptionError,
+      names: /`maxRetry` not to be null/,
+    },
+    {
+      name: 'timeout: null',
+      options: { timeout: null },
+      error: InvalidOptionError,
+      names: /`timeout` not to be null/,
+    },
+    {
+      name: 'processAt: null',
+      options: { processAt: null },
+      error: InvalidOptionError,
+      names: /`processAt` not to be null/,
+    },
+    {
+      name: 'headers: null',
+      options: { headers: null },
+      error: InvalidOptionError,
+      names: /`headers` not to be null/,
+    },
+    {
+      name: 'an option this version does not have (group)',
+      options: { group: 'g' },
+      error: InvalidOptionError,
+      names: /Unknown option `group` in enqueue options \(known options: queue, taskId/,
+    },
+    {
+      name: 'group: null',
+      options: { group: null },
+      error: InvalidOptionError,
+      names: /Unknown option `group`/,
+    },
+    {
+      name: 'a misspelt option',
+      options: { procesIn: 60_000 },
+      error: InvalidOptionError,
+      names: /Unknown option `procesIn`/,
+    },
+    {
+      name: 'options that are null',
+      options: null,
+      error: InvalidOptionError,
+      names: /Expected enqueue options to be an object, got `null`/,
+    },
+    {
+      name: 'options that are an array',
+      options: [{ queue: 'a' }],
+      error: InvalidOptionError,
+      names: /Expected enqueue options to be an object/,
+    },
     {
       name: 'invalid deadline Date',
       options: { deadline: new Date('nope') },
@@ -255,6 +343,10 @@ describe('resolveEnqueueOptions validation', () => {
         () => resolveEnqueueOptions([tc.options as EnqueueOptions], NOW),
         (err: unknown) => {
           assert.ok(err instanceof tc.error, `got ${String(err)}`);
+          assert.equal(
+            err.code,
+            tc.error === InvalidOptionError ? 'ERR_INVALID_OPTION' : 'ERR_INVALID_QUEUE_NAME',
+          );
           assert.match(err.message, tc.names);
           return true;
         },

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ServeMux, Task, defineTask } from '../../src/index.js';
+import { MessageDecodeError, ServeMux, Task, defineTask } from '../../src/index.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -68,6 +68,19 @@ describe('bad messages and misbehaving handlers', () => {
     assert.deepEqual(await env.raw.zrange(`${Q}:archived`, 0, -1), ['bad-1']);
     await server.shutdown();
     await client.close();
+    await inspector.close();
+  });
+
+  test('the inspector reports an undecodable message as MessageDecodeError, not a bare Error', async () => {
+    await seedPending('bad-2', GARBAGE);
+    const inspector = env.inspector();
+    await assert.rejects(inspector.getTaskInfo('default', 'bad-2'), (err: unknown) => {
+      assert.ok(err instanceof MessageDecodeError, `got ${String(err)}`);
+      assert.equal(err.code, 'ERR_MESSAGE_DECODE');
+      assert.match(err.message, /cannot decode the message of task bad-2 in queue "default"/);
+      assert.ok(err.cause instanceof Error, 'the decoder error is kept as the cause');
+      return true;
+    });
     await inspector.close();
   });
 

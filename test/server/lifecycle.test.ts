@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { describe, test } from 'node:test';
-import { ClosedError, QueueAlreadyPausedError, QueueNotPausedError, Task } from '../../src/index.js';
+import {
+  ClosedError,
+  InvalidOptionError,
+  QueueAlreadyPausedError,
+  QueueNotPausedError,
+  Task,
+} from '../../src/index.js';
 import { decodeServerInfo, decodeWorkerInfo } from '../../src/base/wire.js';
 import { resolveServerOptions } from '../../src/server/server-options.js';
 import { useTestEnv } from '../helpers/setup.js';
@@ -217,12 +223,14 @@ describe('server lifecycle', () => {
     assert.equal(resolveServerOptions({ leaseDuration: 999_999_000 }).leaseDuration, 999_999_000);
   });
 
-  test('an invalid prefetch is rejected with a TypeError naming `prefetch`', () => {
+  test('an invalid prefetch is rejected with an InvalidOptionError naming `prefetch`', () => {
     for (const prefetch of [-1, 1.5, '3', NaN, Infinity]) {
       assert.throws(
         () => env.server({ prefetch: prefetch as number }),
         (err: unknown) =>
-          err instanceof TypeError && /`prefetch` to be a non-negative integer/.test(err.message),
+          err instanceof InvalidOptionError &&
+          err.code === 'ERR_INVALID_OPTION' &&
+          /`prefetch` to be a non-negative integer/.test(err.message),
         `prefetch ${String(prefetch)} (${typeof prefetch})`,
       );
     }
