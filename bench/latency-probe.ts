@@ -41,6 +41,7 @@ import {
   makePayload,
 } from './systems/system.js';
 import { createTaskmill } from './systems/taskmill.js';
+import { diff, snapshot } from './redis-info.js';
 import { paceOnTimer, startRuntimeMeter } from './runtime-meter.js';
 import { Counter, sleep } from './wait.js';
 
@@ -149,6 +150,7 @@ async function runOnce(run: number) {
       });
     }
     const loadBefore = loadavg();
+    const redisBefore = await snapshot(probe);
     const stopMeter = startRuntimeMeter();
     const lateTicks: number[] = [];
     const failures: unknown[] = [];
@@ -164,6 +166,7 @@ async function runOnce(run: number) {
     );
     await counter.reach(total, `${systemName} probe`, 60_000);
     const costs = stopMeter(total);
+    const redisUsed = diff(redisBefore, await snapshot(probe));
     const loadAfter = loadavg();
     observer.disconnect();
     let sample: unknown;
@@ -217,6 +220,11 @@ async function runOnce(run: number) {
         : {}),
       slowTasksOverlappingGc: slowWithGc,
       ...costs,
+      redisScriptCallsPerTask: round(
+        ((redisUsed.byCommand.evalsha?.calls ?? 0) + (redisUsed.byCommand.eval?.calls ?? 0)) / total,
+      ),
+      redisCommandsPerTask: round(redisUsed.commandCalls / total),
+      redisCpuUsPerTask: round((redisUsed.cpuSeconds * 1e6) / total),
       pacerTickLateMs: {
         p50: round(percentile(late, 50)),
         p99: round(percentile(late, 99)),
@@ -277,7 +285,7 @@ for (let run = 1; run <= runs; run++) {
           : ''),
     );
     console.log(
-      `  allocated ${r.allocatedBytesPerTask} B/task, Node CPU ${r.nodeCpuUsPerTask} µs/task; GC ${JSON.stringify(r.gc)}; event-loop delay ${JSON.stringify(r.eventLoopDelayMs)}; pacer tick late ${JSON.stringify(r.pacerTickLateMs)}`,
+      `  allocated ${r.allocatedBytesPerTask} B/task, Node CPU ${r.nodeCpuUsPerTask} µs/task; Redis: ${r.redisScriptCallsPerTask} script calls, ${r.redisCommandsPerTask} commands, ${r.redisCpuUsPerTask} µs CPU per task; GC ${JSON.stringify(r.gc)}; event-loop delay ${JSON.stringify(r.eventLoopDelayMs)}; pacer tick late ${JSON.stringify(r.pacerTickLateMs)}`,
     );
     if (r.heapSample) console.log(`  ${r.heapSample.join('\n  ')}`);
   }
