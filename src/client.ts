@@ -278,6 +278,19 @@ export class Client {
 
   async #send(prepared: readonly Prepared[], now: number): Promise<BulkEnqueueResult[]> {
     if (this.#closed) throw new ClosedError('client');
+    if (prepared.length === 0) return [];
+    const queue = (prepared[0] as Prepared).msg.queue;
+    if (prepared.length <= BULK_CHUNK && prepared.every((p) => p.msg.queue === queue)) {
+      // The usual case (every enqueue() of a quiet tick, each enqueueMany piece): one queue, one
+      // call, without the grouping below, whose maps and arrays cost more than the call itself.
+      if (this.#needsRegistration(queue, now)) await this.#register([queue], now);
+      const codes = await this.#rdb.enqueue(
+        queue,
+        prepared.map((p) => p.item),
+        now,
+      );
+      return prepared.map((p, i) => this.#result(p, codes[i], now));
+    }
     const byQueue = new Map<string, number[]>();
     prepared.forEach((p, index) => {
       const list = byQueue.get(p.msg.queue);
@@ -307,6 +320,14 @@ export class Client {
     // Commands issued together are pipelined on the one connection.
     await Promise.all(calls);
     return results;
+  }
+
+  /** Whether `queue` must be (or is being) added to `asynq:queues` before its tasks are stored. */
+  #needsRegistration(queue: string, now: number): boolean {
+    return (
+      this.#registering.has(queue) ||
+      now - (this.#registered.get(queue) ?? -Infinity) > QUEUE_REGISTRATION_TTL_MS
+    );
   }
 
   async #register(queues: string[], now: number): Promise<void> {

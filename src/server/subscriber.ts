@@ -114,14 +114,28 @@ export class Subscriber implements Component {
 }
 
 const COLON = 0x3a;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
 
-/** Reads "<decimal>:" at `at`; returns the number and the offset after the colon. */
-function readNumber(buf: Buffer, at: number): [number, number] | undefined {
-  const end = buf.indexOf(COLON, at);
-  if (end <= at) return undefined;
-  const text = buf.toString('latin1', at, end);
-  if (!/^\d+$/.test(text)) return undefined;
-  return [Number(text), end + 1];
+/**
+ * The offset of the colon ending "<decimal digits>:" at `at`, or -1 when the bytes there are not
+ * that. Byte by byte, without slicing a string or a regular expression: this runs three times for
+ * every task handed over.
+ */
+function digitsEnd(buf: Buffer, at: number): number {
+  for (let i = at; i < buf.length; i++) {
+    const c = buf[i] as number;
+    if (c === COLON) return i > at ? i : -1;
+    if (c < DIGIT_0 || c > DIGIT_9) return -1;
+  }
+  return -1;
+}
+
+/** The value of the decimal digits in buf[at, end). */
+function digitsValue(buf: Buffer, at: number, end: number): number {
+  let value = 0;
+  for (let i = at; i < end; i++) value = value * 10 + ((buf[i] as number) - DIGIT_0);
+  return value;
 }
 
 /**
@@ -129,18 +143,18 @@ function readNumber(buf: Buffer, at: number): [number, number] | undefined {
  * bytes); undefined when the message does not have that shape.
  */
 export function parseHandoffMessage(message: Buffer): HandoffMessage | undefined {
-  const expiry = readNumber(message, 0);
-  if (!expiry) return undefined;
-  const queueLength = readNumber(message, expiry[1]);
-  if (!queueLength) return undefined;
-  const queueEnd = queueLength[1] + queueLength[0];
-  const idLength = readNumber(message, queueEnd);
-  if (!idLength) return undefined;
-  const idEnd = idLength[1] + idLength[0];
+  const expiryEnd = digitsEnd(message, 0);
+  if (expiryEnd < 0) return undefined;
+  const queueLengthEnd = digitsEnd(message, expiryEnd + 1);
+  if (queueLengthEnd < 0) return undefined;
+  const queueEnd = queueLengthEnd + 1 + digitsValue(message, expiryEnd + 1, queueLengthEnd);
+  const idLengthEnd = digitsEnd(message, queueEnd);
+  if (idLengthEnd < 0) return undefined;
+  const idEnd = idLengthEnd + 1 + digitsValue(message, queueEnd, idLengthEnd);
   if (idEnd > message.length) return undefined;
   return {
-    queue: message.toString('utf8', queueLength[1], queueEnd),
-    task: { id: message.toString('utf8', idLength[1], idEnd), rawMsg: message.subarray(idEnd) },
-    leaseExpiryMs: expiry[0] * 1000,
+    queue: message.toString('utf8', queueLengthEnd + 1, queueEnd),
+    task: { id: message.toString('utf8', idLengthEnd + 1, idEnd), rawMsg: message.subarray(idEnd) },
+    leaseExpiryMs: digitsValue(message, 0, expiryEnd) * 1000,
   };
 }
