@@ -1,13 +1,18 @@
 import type { Broker } from '../broker/broker.js';
-import { errorMessage } from '../logger.js';
+import type { Clock } from '../base/clock.js';
+import { type Logger, errorMessage } from '../logger.js';
 import type { Component, Loop } from './component.js';
 import { every } from './component.js';
-import type { ResolvedServerOptions } from './server-options.js';
 
 /** Parameters of a {@link Forwarder}. */
 export interface ForwarderParams {
   broker: Broker;
-  options: ResolvedServerOptions;
+  clock: Clock;
+  logger: Logger;
+  /** The queues whose scheduled and retry tasks are forwarded. */
+  queues: readonly string[];
+  /** How often due tasks are looked for, in ms. */
+  intervalMs: number;
   /** Called after tasks were moved to pending, so an idle processor fetches them at once. */
   onForwarded: () => void;
 }
@@ -22,7 +27,7 @@ export class Forwarder implements Component {
   }
 
   start(): void {
-    this.#loop = every(this.#p.options.forwardInterval, () => this.#exec());
+    this.#loop = every(this.#p.intervalMs, () => this.#exec());
   }
 
   async stop(): Promise<void> {
@@ -30,13 +35,13 @@ export class Forwarder implements Component {
   }
 
   async #exec(): Promise<void> {
-    const { broker, options } = this.#p;
+    const { broker, clock, logger } = this.#p;
     try {
-      const moved = await broker.forwardIfReady(Object.keys(options.queues), options.clock.now());
+      const moved = await broker.forwardIfReady(this.#p.queues, clock.now());
       if (moved > 0) this.#p.onForwarded();
     } catch (err) {
       // A Redis blip must never kill the loop; log and try again next tick.
-      options.logger.error(`Failed to forward scheduled tasks: ${errorMessage(err)}`);
+      logger.error(`Failed to forward scheduled tasks: ${errorMessage(err)}`);
     }
   }
 }

@@ -1,10 +1,11 @@
 import type { Broker } from '../broker/broker.js';
+import type { Clock } from '../base/clock.js';
 import type { ServerInfo, WorkerInfo } from '../base/message.js';
-import { errorMessage } from '../logger.js';
+import { type Logger, errorMessage } from '../logger.js';
 import type { Component, Loop } from './component.js';
 import { every } from './component.js';
+import type { HeldTask } from './lease.js';
 import type { Processor } from './processor.js';
-import type { ResolvedServerOptions } from './server-options.js';
 
 /** Identity of a server process, as written into ServerInfo/WorkerInfo. */
 export interface ServerIdentity {
@@ -14,11 +15,21 @@ export interface ServerIdentity {
   startTime: Date;
 }
 
-/** Parameters of a {@link Heartbeater}. */
+/** Parameters of a {@link Heartbeater}: its collaborators and the server options it uses. */
 export interface HeartbeaterParams {
   broker: Broker;
-  processor: Processor;
-  options: ResolvedServerOptions;
+  /** Whose leases are extended and whose running tasks are listed. */
+  processor: Pick<Processor, 'leasedTasks' | 'runningTasks' | 'abortExpired'>;
+  clock: Clock;
+  logger: Logger;
+  /** How often, in ms; server state lives twice as long in Redis. */
+  intervalMs: number;
+  /** How long an extension keeps a lease, in ms. */
+  leaseDuration: number;
+  /** Written into ServerInfo as asynq does. */
+  concurrency: number;
+  queues: Record<string, number>;
+  strictPriority: boolean;
   identity: ServerIdentity;
   /** The server's lifecycle state as asynq spells it in ServerInfo.status. */
   status: () => string;
@@ -39,7 +50,7 @@ export class Heartbeater implements Component {
   }
 
   start(): void {
-    this.#loop = every(this.#p.options.heartbeatInterval, () => this.#beat(), true);
+    this.#loop = every(this.#p.intervalMs, () => this.#beat(), true);
   }
 
   /** Stops beating and removes the server's state from Redis. */
@@ -49,24 +60,24 @@ export class Heartbeater implements Component {
     try {
       await this.#p.broker.clearServerState(host, pid, serverId);
     } catch (err) {
-      this.#p.options.logger.warn(`Failed to clear server state: ${errorMessage(err)}`);
+      this.#p.logger.warn(`Failed to clear server state: ${errorMessage(err)}`);
     }
   }
 
   async #beat(): Promise<void> {
-    const { options, processor, broker, identity } = this.#p;
-    const now = options.clock.now();
+    const { clock, logger, processor, broker, identity, intervalMs } = this.#p;
+    const now = clock.now();
     await this.#extendLeases(now);
-    processor.abortExpired(options.clock.now());
+    processor.abortExpired(clock.now());
 
     const running = processor.runningTasks();
     const info: ServerInfo = {
       host: identity.host,
       pid: identity.pid,
       serverId: identity.serverId,
-      concurrency: options.concurrency,
-      queues: options.queues,
-      strictPriority: options.strictPriority,
+      concurrency: this.#p.concurrency,
+      queues: this.#p.queues,
+      strictPriority: this.#p.strictPriority,
       status: this.#p.status(),
       startTime: identity.startTime,
       activeWorkerCount: running.length,
@@ -83,17 +94,17 @@ export class Heartbeater implements Component {
       deadline: new Date(t.deadline),
     }));
     try {
-      await broker.writeServerState(info, workers, options.heartbeatInterval * 2, now);
+      await broker.writeServerState(info, workers, intervalMs * 2, now);
     } catch (err) {
-      options.logger.warn(`Failed to write server state: ${errorMessage(err)}`);
+      logger.warn(`Failed to write server state: ${errorMessage(err)}`);
     }
   }
 
   async #extendLeases(now: number): Promise<void> {
-    const { options, processor, broker } = this.#p;
+    const { logger, processor, broker, leaseDuration } = this.#p;
     // Whole seconds, as Redis stores it, so the in-memory lease never outlasts the stored one.
-    const expiry = Math.floor((now + options.leaseDuration) / 1000) * 1000;
-    const byQueue = new Map<string, ReturnType<Processor['leasedTasks']>>();
+    const expiry = Math.floor((now + leaseDuration) / 1000) * 1000;
+    const byQueue = new Map<string, HeldTask[]>();
     for (const task of processor.leasedTasks()) {
       // An expired lease is never revived: another server may already have recovered the task.
       if (!task.lease.isValid(now)) continue;
@@ -111,7 +122,7 @@ export class Heartbeater implements Component {
           );
           for (const t of tasks) t.lease.extend(expiry);
         } catch (err) {
-          options.logger.warn(`Failed to extend leases in queue "${queue}": ${errorMessage(err)}`);
+          logger.warn(`Failed to extend leases in queue "${queue}": ${errorMessage(err)}`);
         }
       }),
     );

@@ -1,13 +1,20 @@
 import type { Broker } from '../broker/broker.js';
-import { errorMessage } from '../logger.js';
+import type { Clock } from '../base/clock.js';
+import { type Logger, errorMessage } from '../logger.js';
 import type { Component, Loop } from './component.js';
 import { every } from './component.js';
-import type { ResolvedServerOptions } from './server-options.js';
 
 /** Parameters of a {@link Janitor}. */
 export interface JanitorParams {
   broker: Broker;
-  options: ResolvedServerOptions;
+  clock: Clock;
+  logger: Logger;
+  /** The queues whose expired completed tasks are deleted. */
+  queues: readonly string[];
+  /** How often, in ms. */
+  intervalMs: number;
+  /** Completed tasks deleted per script call. */
+  batchSize: number;
 }
 
 /** Janitor deletes completed tasks whose retention has run out, in batches. */
@@ -20,7 +27,7 @@ export class Janitor implements Component {
   }
 
   start(): void {
-    this.#loop = every(this.#p.options.janitorInterval, () => this.#exec());
+    this.#loop = every(this.#p.intervalMs, () => this.#exec());
   }
 
   async stop(): Promise<void> {
@@ -28,16 +35,14 @@ export class Janitor implements Component {
   }
 
   async #exec(): Promise<void> {
-    const { broker, options } = this.#p;
-    for (const queue of Object.keys(options.queues)) {
+    const { broker, clock, logger, batchSize } = this.#p;
+    for (const queue of this.#p.queues) {
       try {
-        while (
-          (await broker.deleteExpiredCompletedTasks(queue, options.clock.now(), options.janitorBatchSize)) > 0
-        ) {
+        while ((await broker.deleteExpiredCompletedTasks(queue, clock.now(), batchSize)) > 0) {
           // keep going until the queue has no expired completed task left
         }
       } catch (err) {
-        options.logger.error(`Failed to delete expired completed tasks of "${queue}": ${errorMessage(err)}`);
+        logger.error(`Failed to delete expired completed tasks of "${queue}": ${errorMessage(err)}`);
       }
     }
   }

@@ -1,3 +1,5 @@
+import type { TaskMessage } from '../base/message.js';
+
 /**
  * The in-memory side of a task's lease. The processor creates it at dequeue; only the heartbeater
  * extends it, and only after Redis accepted the extension. Once it has expired the worker must not
@@ -24,4 +26,10 @@ export class Lease {
   isValid(now: number): boolean {
     return now < this.#expiresAt;
   }
+}
+
+/** A task this server holds a lease on (running, finishing or prefetched). */
+export interface HeldTask {
+  readonly msg: TaskMessage;
+  readonly lease: Lease;
 }

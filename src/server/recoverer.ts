@@ -1,18 +1,24 @@
 import type { Broker, ExpiredLease } from '../broker/broker.js';
-import { type TaskMessage, newTaskMessage } from '../base/message.js';
+import type { Clock } from '../base/clock.js';
+import type { TaskMessage } from '../base/message.js';
 import { decodeTaskMessage } from '../base/wire.js';
-import { LeaseExpiredError, MessageDecodeError } from '../errors.js';
-import { errorMessage } from '../logger.js';
-import type { IncomingTask } from '../mux.js';
+import { type Logger, errorMessage } from '../logger.js';
 import type { Component, Loop } from './component.js';
 import { every } from './component.js';
-import { UNDECODABLE_TASK_TYPE, safeIsFailure } from './processor.js';
-import type { ResolvedServerOptions } from './server-options.js';
+import { type OutcomePolicy, undecodableReplacement } from './outcome-policy.js';
 
-/** Parameters of a {@link Recoverer}. */
+/** Parameters of a {@link Recoverer}: its collaborators and the server options it uses. */
 export interface RecovererParams {
   broker: Broker;
-  options: ResolvedServerOptions;
+  policy: OutcomePolicy;
+  clock: Clock;
+  logger: Logger;
+  /** The queues to recover (all the server serves). */
+  queues: readonly string[];
+  /** How often expired leases are looked for, in ms. */
+  intervalMs: number;
+  /** Extra time after a lease's expiry before the task is taken, allowing for clock skew, in ms. */
+  graceMs: number;
   /** Called after tasks were put back for retry. */
   onRecovered: () => void;
 }
@@ -22,8 +28,9 @@ const BATCH = 500;
 
 /**
  * Recoverer finds active tasks whose lease ran out — their server crashed, hung or lost Redis —
- * and retries or archives them with asynq's "task lease expired" error (at-least-once delivery). It
- * handles every configured queue, whoever leased the task, including crashed Go servers.
+ * and retries or archives them with asynq's "task lease expired" error (at-least-once delivery), as
+ * the outcome policy says. It handles every configured queue, whoever leased the task, including
+ * crashed Go servers.
  */
 export class Recoverer implements Component {
   readonly #p: RecovererParams;
@@ -34,7 +41,7 @@ export class Recoverer implements Component {
   }
 
   start(): void {
-    this.#loop = every(this.#p.options.recoveryInterval, () => this.#exec(), true);
+    this.#loop = every(this.#p.intervalMs, () => this.#exec(), true);
   }
 
   async stop(): Promise<void> {
@@ -42,13 +49,13 @@ export class Recoverer implements Component {
   }
 
   async #exec(): Promise<void> {
-    const { broker, options } = this.#p;
+    const { broker, clock, logger } = this.#p;
     let recovered = 0;
-    for (const queue of Object.keys(options.queues)) {
+    for (const queue of this.#p.queues) {
       try {
         for (;;) {
-          const now = options.clock.now();
-          const cutoff = Math.floor((now - options.recoveryGrace) / 1000);
+          const now = clock.now();
+          const cutoff = Math.floor((now - this.#p.graceMs) / 1000);
           const expired = await broker.listLeaseExpired(queue, cutoff, BATCH);
           for (const lease of expired) {
             if (await this.#recover(lease, now)) recovered++;
@@ -56,60 +63,26 @@ export class Recoverer implements Component {
           if (expired.length < BATCH) break;
         }
       } catch (err) {
-        options.logger.error(`Failed to recover tasks of "${queue}": ${errorMessage(err)}`);
+        logger.error(`Failed to recover tasks of "${queue}": ${errorMessage(err)}`);
       }
     }
     if (recovered > 0) {
-      options.logger.info(`Recovered ${recovered} task(s) whose lease had expired`);
+      logger.info(`Recovered ${recovered} task(s) whose lease had expired`);
       this.#p.onRecovered();
     }
   }
 
   async #recover(lease: ExpiredLease, now: number): Promise<boolean> {
-    const { broker, options } = this.#p;
-    const limits = { maxSize: options.archiveMaxSize, maxAgeMs: options.archiveMaxAge };
-    const nowSec = Math.floor(now / 1000);
+    const { broker, policy } = this.#p;
     let msg: TaskMessage;
     try {
       msg = decodeTaskMessage(lease.rawMsg);
     } catch (cause) {
-      const error = new MessageDecodeError(lease.queue, lease.id, { cause });
-      const replacement = newTaskMessage({
-        type: UNDECODABLE_TASK_TYPE,
-        id: lease.id,
-        queue: lease.queue,
-        payload: lease.rawMsg,
-        errorMsg: error.message,
-        lastFailedAt: nowSec,
-      });
-      return broker.archive(replacement, now, limits);
+      const replacement = undecodableReplacement(lease.queue, lease.id, lease.rawMsg, cause, now);
+      return broker.archive(replacement.msg, now, policy.archiveLimits);
     }
-    const error = new LeaseExpiredError();
-    if (msg.retried >= msg.retry) {
-      return broker.archive({ ...msg, errorMsg: error.message, lastFailedAt: nowSec }, now, limits);
-    }
-    const isFailure = safeIsFailure(options, error);
-    const incoming: IncomingTask = {
-      id: msg.id,
-      type: msg.type,
-      payload: Buffer.from(msg.payload),
-      headers: msg.headers,
-      queue: msg.queue,
-    };
-    let delay = 15_000;
-    try {
-      delay = options.retryDelay(msg.retried, error, incoming);
-      if (!Number.isFinite(delay) || delay < 0) throw new TypeError(`retryDelay returned ${String(delay)}`);
-    } catch (err) {
-      delay = 15_000;
-      options.logger.error(`retryDelay failed (${errorMessage(err)}); using 15 s`);
-    }
-    const updated: TaskMessage = {
-      ...msg,
-      retried: msg.retried + (isFailure ? 1 : 0),
-      errorMsg: error.message,
-      lastFailedAt: nowSec,
-    };
-    return broker.retry(updated, now + delay, isFailure, now);
+    const outcome = policy.afterLeaseExpired(msg, now);
+    if (outcome.action === 'archive') return broker.archive(outcome.msg, now, policy.archiveLimits);
+    return broker.retry(outcome.msg, outcome.processAt, outcome.isFailure, now);
   }
 }

@@ -22,6 +22,7 @@ import { Forwarder } from './forwarder.js';
 import { Heartbeater, type ServerIdentity } from './heartbeater.js';
 import { Janitor } from './janitor.js';
 import { Processor } from './processor.js';
+import { OutcomePolicy } from './outcome-policy.js';
 import { Recoverer } from './recoverer.js';
 import { type ResolvedServerOptions, type ServerOptions, resolveServerOptions } from './server-options.js';
 import { waitForTermination } from './signals.js';
@@ -106,11 +107,30 @@ export class Server {
     // No hand-off on a Cluster: there PUBLISH reaches subscribers on every node but counts only
     // the local ones, so a task the enqueue kept pending could still be delivered (and run twice).
     const handoff = !conn.redis.isCluster;
+    const { clock, logger } = options;
+    const queues = Object.keys(options.queues);
+    const policy = new OutcomePolicy({
+      retryDelay: options.retryDelay,
+      isFailure: options.isFailure,
+      archiveMaxSize: options.archiveMaxSize,
+      archiveMaxAge: options.archiveMaxAge,
+      logger,
+    });
     const processor = new Processor({
       broker: rdb,
       handler: processTask,
-      options,
       syncer,
+      policy,
+      clock,
+      logger,
+      queues: options.queues,
+      strictPriority: options.strictPriority,
+      concurrency: options.concurrency,
+      prefetch: options.prefetch,
+      taskCheckInterval: options.taskCheckInterval,
+      leaseDuration: options.leaseDuration,
+      shutdownTimeout: options.shutdownTimeout,
+      errorHandler: options.errorHandler,
       // The subscriber is created below; these run only once both exist.
       handoff: handoff
         ? {
@@ -123,13 +143,42 @@ export class Server {
     const heartbeater = new Heartbeater({
       broker: rdb,
       processor,
-      options,
+      clock,
+      logger,
+      intervalMs: options.heartbeatInterval,
+      leaseDuration: options.leaseDuration,
+      concurrency: options.concurrency,
+      queues: options.queues,
+      strictPriority: options.strictPriority,
       identity,
       status: () => this.#state,
     });
-    const forwarder = new Forwarder({ broker: rdb, options, onForwarded: () => processor.wake() });
-    const recoverer = new Recoverer({ broker: rdb, options, onRecovered: () => processor.wake() });
-    const janitor = new Janitor({ broker: rdb, options });
+    const forwarder = new Forwarder({
+      broker: rdb,
+      clock,
+      logger,
+      queues,
+      intervalMs: options.forwardInterval,
+      onForwarded: () => processor.wake(),
+    });
+    const recoverer = new Recoverer({
+      broker: rdb,
+      policy,
+      clock,
+      logger,
+      queues,
+      intervalMs: options.recoveryInterval,
+      graceMs: options.recoveryGrace,
+      onRecovered: () => processor.wake(),
+    });
+    const janitor = new Janitor({
+      broker: rdb,
+      clock,
+      logger,
+      queues,
+      intervalMs: options.janitorInterval,
+      batchSize: options.janitorBatchSize,
+    });
     const subscriber = new Subscriber({
       connection: duplicateConnection(conn),
       logger: options.logger,

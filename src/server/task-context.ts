@@ -1,6 +1,6 @@
 import type { Broker } from '../broker/broker.js';
 import type { TaskMessage } from '../base/message.js';
-import type { TaskContext } from '../mux.js';
+import type { IncomingTask, TaskContext } from '../mux.js';
 import type { AbortLatch } from './abort-latch.js';
 
 /**
@@ -50,4 +50,19 @@ export class AttemptContext implements TaskContext {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     return this.#broker.writeResult(this.#msg.queue, this.#msg.id, bytes);
   }
+}
+
+/** The task as a handler (and the user's retryDelay and errorHandler) receives it. */
+export function incomingTask(msg: TaskMessage): IncomingTask {
+  const { payload } = msg;
+  return {
+    id: msg.id,
+    type: msg.type,
+    // Decoded from a Buffer, the payload normally is one already (a view, no copy either way).
+    payload: Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+    headers: msg.headers,
+    queue: msg.queue,
+  };
 }

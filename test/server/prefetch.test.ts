@@ -16,7 +16,7 @@ import { type Client, type Server, type ServerOptions, SimulatedClock, Task } fr
 import * as keys from '../../src/base/keys.js';
 import type { Script } from '../../src/broker/script.js';
 import { doneAndDequeue, requeue } from '../../src/broker/scripts.generated.js';
-import { PREFETCH_HOLD_MS, holdCheckDelay } from '../../src/server/processor.js';
+import { PREFETCH_HOLD_MS, holdCheckDelay } from '../../src/server/prefetch-buffer.js';
 import { getActiveIds, getPendingIds, getTaskHash, getZSetEntries } from '../helpers/seed.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';

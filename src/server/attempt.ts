@@ -1,0 +1,199 @@
+/**
+ * One attempt of a task: from a leased message to its written outcome.
+ *
+ * Running. The attempt's deadline is asynq's: the earlier of start + timeout and the task's
+ * deadline. Each attempt gets an AbortLatch that fires on that deadline (a ClockTimer, so weeks
+ * away work too), cancellation, a lost lease, or the end of the shutdown grace period; the worker
+ * then stops waiting for the handler (a handler that never settles cannot hold a slot) and records
+ * the outcome. An attempt aborted before its handler was called (canceled while prefetched, or its
+ * deadline already past) ends without calling it.
+ *
+ * Recording. Once the handler is over the processor is told (the slot is free), then the outcome
+ * is written. Nothing is written for a task whose lease has expired: another server's recoverer
+ * may own it. A success is acknowledged through the fetch loop's batched calls; a failure goes to
+ * the errorHandler and then as the outcome policy says (revoked: acknowledged; retried; archived).
+ * A task aborted at the end of the shutdown grace period is requeued. Failed writes go to the
+ * syncer (see state-writer.ts).
+ */
+import type { Broker } from '../broker/broker.js';
+import type { Clock } from '../base/clock.js';
+import type { TaskMessage } from '../base/message.js';
+import { ClosedError, TaskTimeoutError, coerceError } from '../errors.js';
+import { type Logger, errorMessage } from '../logger.js';
+import type { Handler, IncomingTask } from '../mux.js';
+import { AbortLatch } from './abort-latch.js';
+import { ClockTimer } from './clock-timer.js';
+import type { HeldTask, Lease } from './lease.js';
+import type { OutcomePolicy } from './outcome-policy.js';
+import type { StateWriter } from './state-writer.js';
+import { AttemptContext, incomingTask } from './task-context.js';
+
+/** The last instant a Date can hold, in epoch ms. */
+const MAX_DATE_MS = 8.64e15;
+
+/** A task whose handler runs (or ran) on this server. */
+export interface ActiveTask extends HeldTask {
+  /** Epoch ms when the handler started. */
+  readonly startedAt: number;
+  /** Epoch ms when this attempt is cut off. */
+  readonly deadline: number;
+  readonly abort: AbortLatch;
+}
+
+/** The abort reason used when the shutdown grace period is over; such a task is requeued. */
+export class ShutdownAbort extends ClosedError {
+  constructor() {
+    super('server (shutdown timeout reached)');
+  }
+}
+
+/** Parameters of an {@link AttemptRunner}. */
+export interface AttemptRunnerParams {
+  /** For the handler's context (writeResult). */
+  broker: Broker;
+  handler: Handler;
+  clock: Clock;
+  logger: Logger;
+  policy: OutcomePolicy;
+  writer: StateWriter;
+  /** The user's errorHandler, called for every failed attempt before its outcome is written. */
+  errorHandler?: (error: Error, task: IncomingTask) => void;
+  /** Queues a success for acknowledgement; resolves once written or handed to the syncer. */
+  acknowledge(task: HeldTask, revoked: boolean): Promise<void>;
+  /**
+   * The handler is over (or was never called: `ran` false) and its slot is free; called before the
+   * outcome is written. `key` is the one given to {@link AttemptRunner.run}.
+   */
+  onHandlerDone(key: string, task: ActiveTask, ran: boolean): void;
+  /** The outcome is written (or handed to the syncer, or not written: see the file header). */
+  onRecorded(key: string): void;
+}
+
+/** Runs attempts; see the file header. */
+export class AttemptRunner {
+  readonly #p: AttemptRunnerParams;
+
+  constructor(params: AttemptRunnerParams) {
+    this.#p = params;
+  }
+
+  /** The attempt of a leased task starting at `now`; with `canceled` it is over before it runs. */
+  prepare(msg: TaskMessage, lease: Lease, now: number, canceled?: Error): ActiveTask {
+    const task: ActiveTask = {
+      msg,
+      lease,
+      startedAt: now,
+      deadline: this.#deadline(msg, now),
+      abort: new AbortLatch(),
+    };
+    if (canceled) task.abort.abort(canceled);
+    return task;
+  }
+
+  /** Runs the attempt's handler, then records the outcome. Never rejects on the handler's account. */
+  async run(key: string, task: ActiveTask): Promise<void> {
+    const { clock } = this.#p;
+    const incoming = incomingTask(task.msg);
+    let error: Error | undefined;
+    const remaining = task.deadline - clock.now();
+    let ran = false;
+    if (task.abort.aborted) {
+      error = task.abort.reason;
+    } else if (remaining <= 0) {
+      error = new TaskTimeoutError();
+    } else {
+      // Timeouts and deadlines may lie weeks ahead, beyond what one setTimeout can wait.
+      const timer = new ClockTimer(clock, task.deadline, () => task.abort.abort(new TaskTimeoutError()));
+      error = await this.#callHandler(task, incoming);
+      timer.cancel();
+      task.abort.onAbort(undefined);
+      ran = true;
+    }
+    this.#p.onHandlerDone(key, task, ran);
+    try {
+      await this.#record(task, incoming, error);
+    } finally {
+      this.#p.onRecorded(key);
+    }
+  }
+
+  /**
+   * asynq's handler deadline: the earlier of now + timeout and the task deadline (§8.3), no later
+   * than the last instant a Date can hold (a message from another producer may carry any int64).
+   */
+  #deadline(msg: TaskMessage, now: number): number {
+    let deadline: number;
+    if (msg.timeout > 0 && msg.deadline > 0)
+      deadline = Math.min(Math.floor(now / 1000) + msg.timeout, msg.deadline) * 1000;
+    else if (msg.timeout > 0) deadline = now + msg.timeout * 1000;
+    else if (msg.deadline > 0) deadline = msg.deadline * 1000;
+    else {
+      this.#p.logger.error(`Task ${msg.id} has neither a timeout nor a deadline; using 30 minutes`);
+      deadline = now + 30 * 60 * 1000;
+    }
+    return Math.min(deadline, MAX_DATE_MS);
+  }
+
+  /**
+   * Calls the handler; resolves with its error, or undefined on success. Resolves early with the
+   * abort reason when the attempt is aborted, and a handler that settles after an abort still
+   * counts as aborted.
+   */
+  #callHandler(task: ActiveTask, incoming: IncomingTask): Promise<Error | undefined> {
+    const { abort } = task;
+    const ctx = new AttemptContext(this.#p.broker, task.msg, abort, task.deadline);
+    return new Promise((resolve) => {
+      abort.onAbort(resolve);
+      let result: Promise<void> | void;
+      try {
+        result = this.#p.handler(incoming, ctx);
+      } catch (err) {
+        resolve(abort.reason ?? coerceError(err));
+        return;
+      }
+      if (result && typeof result.then === 'function') {
+        result.then(
+          () => resolve(abort.reason),
+          (err: unknown) => resolve(abort.reason ?? coerceError(err)),
+        );
+      } else {
+        resolve(abort.reason);
+      }
+    });
+  }
+
+  async #record(task: ActiveTask, incoming: IncomingTask, error: Error | undefined): Promise<void> {
+    const { clock, logger, policy, writer } = this.#p;
+    const now = clock.now();
+    const { msg, lease } = task;
+    if (error instanceof ShutdownAbort) {
+      if (lease.isValid(now)) await writer.requeue(msg.queue, [msg.id], `task ${msg.queue}/${msg.id}`, lease);
+      return;
+    }
+    if (!lease.isValid(now)) {
+      logger.warn(`Lease of task ${msg.id} expired; not recording its outcome (it will be recovered)`);
+      return;
+    }
+    if (error === undefined) {
+      await this.#p.acknowledge(task, false);
+      return;
+    }
+    try {
+      this.#p.errorHandler?.(error, incoming);
+    } catch (err) {
+      logger.error(`errorHandler threw: ${errorMessage(err)}`);
+    }
+    const outcome = policy.afterFailure(msg, error, now, incoming);
+    switch (outcome.action) {
+      case 'revoke':
+        await this.#p.acknowledge(task, true);
+        break;
+      case 'archive':
+        await writer.archive(outcome.msg, lease);
+        break;
+      case 'retry':
+        await writer.retry(outcome.msg, outcome.processAt, outcome.isFailure, lease);
+        break;
+    }
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * The processor's fetch loop: leasing tasks, acknowledging successes, and idle registration.
+ *
+ * Fetching. One loop takes as many tasks as there are free slots (plus prefetch room, see
+ * prefetch-buffer.ts) in one script call per queue, trying queues in the order of the queue
+ * selector. The same call first acknowledges the queue's tasks that finished since the last one
+ * (done-and-dequeue), so a worker pays one round trip per cycle whatever its concurrency, and the
+ * acknowledgements that arrive while a call is in flight go together in the next. When every queue
+ * is empty the loop sleeps `taskCheckInterval` (jittered), or until a slot frees up or a wake-up
+ * arrives: our clients publish one when a pending list becomes non-empty, so only tasks pushed by
+ * foreign producers (Go asynq) wait for the poll. A Redis error never spins: the loop logs and
+ * backs off. Acknowledgements that cannot be written go to the syncer, one task each.
+ *
+ * Hand-off registration. The call that finds a queue empty also registers this server as idle on
+ * it with its free slots, so our clients' enqueues lease new tasks to it directly and publish them
+ * on its hand-off channel (see keys.idleKey): one hop from enqueue to handler instead of three.
+ * Every later call on the queue replaces the registration, and stop() drops it. Once hand-offs
+ * have taken every slot, the loop withdraws the registrations still offering slots.
+ *
+ * After stop(). Successes of handlers still running are acknowledged by a flusher per queue that
+ * batches the same way (the first at once, those arriving meanwhile together in the next call);
+ * the same calls drop the idle registrations.
+ */
+import type { Broker, DequeuedTask, DoneItem, IdleRegistration } from '../broker/broker.js';
+import type { Clock } from '../base/clock.js';
+import { type Logger, errorMessage } from '../logger.js';
+import { MAX_TIMER_MS } from './clock-timer.js';
+import { sleep } from './component.js';
+import type { HeldTask } from './lease.js';
+import { queueOrder } from './queue-order.js';
+import type { Syncer } from './syncer.js';
+
+/** An idle registration outlives a few missed polls: the loop refreshes it on every empty fetch. */
+const IDLE_REGISTRATION_MIN_MS = 5_000;
+
+/** Who registers as idle for hand-off, and whether hand-offs can be received yet. */
+export interface IdleRegistrar {
+  serverId: string;
+  /** Whether the hand-off channel is subscribed right now (registering earlier would be useless). */
+  ready(): boolean;
+}
+
+/** Parameters of a {@link FetchLoop}: the options it uses and what it needs from the processor. */
+export interface FetchLoopParams {
+  broker: Broker;
+  syncer: Syncer;
+  clock: Clock;
+  logger: Logger;
+  /** Queues with their priorities (the `queues` option). */
+  queues: Record<string, number>;
+  strictPriority: boolean;
+  /** Sleep between polls of empty queues, in ms (jittered by ±50%). */
+  taskCheckInterval: number;
+  /** Lease duration of fetched tasks, in ms. */
+  leaseDuration: number;
+  /** Enables idle registration for hand-off; without it the server never registers as idle. */
+  idle?: IdleRegistrar;
+  /** How many more tasks may be leased now: free slots plus prefetch room. */
+  room(): number;
+  /** Free slots, all that an idle registration offers. */
+  freeSlots(): number;
+  /** Takes a freshly leased task: it starts at once, or waits as a prefetched task. */
+  accept(queue: string, task: DequeuedTask, now: number, leaseExpiryMs: number): void;
+  /** Tracks work that shutdown must wait for. */
+  track(work: Promise<void>): void;
+  /** Called once when fetching has ended, before the acknowledgement flushers take over. */
+  onEnd(): void;
+}
+
+/** A success waiting to be written. */
+interface PendingAck {
+  readonly task: HeldTask;
+  readonly revoked: boolean;
+  readonly resolve: () => void;
+}
+
+/** Leases tasks and acknowledges successes; see the file header. */
+export class FetchLoop {
+  readonly #p: FetchLoopParams;
+  readonly #nextQueueOrder: () => readonly string[];
+  /** Successful tasks waiting to be acknowledged, per queue. */
+  readonly #acks = new Map<string, PendingAck[]>();
+  /** Queues whose acknowledgements a flusher (used once the loop has ended) is sending. */
+  readonly #flushing = new Set<string>();
+  /** Aborted by stop(): ends the error back-off. */
+  readonly #stopController = new AbortController();
+  #stopped = false;
+  /** Resolves the loop's current wait, if it is waiting. */
+  #waiter: (() => void) | undefined;
+  #waitTimer: NodeJS.Timeout | undefined;
+  /**
+   * Counts wake-ups. A wake-up that arrives while a dequeue is in flight (not yet waiting) would be
+   * lost otherwise; the loop compares this count to skip the idle sleep instead.
+   */
+  #wakeCount = 0;
+  #loop?: Promise<void>;
+  /** Queues on which this server may hold an idle registration (see the file header). */
+  readonly #idleOn = new Set<string>();
+  /** Resolves when the registrations held when the loop ended have been dropped. */
+  #deregistered: Promise<unknown> = Promise.resolve();
+  #fetchErrorLogged = 0;
+
+  constructor(params: FetchLoopParams) {
+    this.#p = params;
+    this.#nextQueueOrder = queueOrder(params.queues, params.strictPriority);
+  }
+
+  /** Whether stop() was called: nothing more is fetched. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Starts the loop. */
+  start(): void {
+    this.#loop = this.#run();
+  }
+
+  /** Ends fetching; resolves once the loop has exited and its idle registrations are dropped. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#stopController.abort();
+    this.resume();
+    await this.#loop;
+    await this.#deregistered;
+  }
+
+  /** Ends the loop's sleep when new work is known to be waiting. */
+  wake(): void {
+    this.#wakeCount++;
+    this.resume();
+  }
+
+  /** Ends the loop's current wait (a slot freed up, a wake-up, stop). */
+  readonly resume = (): void => {
+    if (this.#waitTimer) clearTimeout(this.#waitTimer);
+    this.#waitTimer = undefined;
+    const resume = this.#waiter;
+    this.#waiter = undefined;
+    resume?.();
+  };
+
+  /** Hand-offs took the last free place: the loop withdraws the registrations still offering slots. */
+  roomTaken(): void {
+    if (this.#idleOn.size > 0) this.resume();
+  }
+
+  /** Queues a success; resolves once it is written (or handed to the syncer). */
+  acknowledge(task: HeldTask, revoked: boolean): Promise<void> {
+    const queue = task.msg.queue;
+    return new Promise<void>((resolve) => {
+      const entry: PendingAck = { task, revoked, resolve };
+      const list = this.#acks.get(queue);
+      if (list) list.push(entry);
+      else this.#acks.set(queue, [entry]);
+      if (!this.#stopped) this.resume();
+      else if (!this.#flushing.has(queue)) this.#p.track(this.#flushAcks(queue));
+    });
+  }
+
+  /** Waits until {@link resume} is called or, when given, `ms` pass. */
+  #wait(ms?: number): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#waiter = resolve;
+      if (ms !== undefined) this.#waitTimer = setTimeout(this.resume, Math.min(ms, MAX_TIMER_MS));
+    });
+  }
+
+  async #run(): Promise<void> {
+    const { logger, taskCheckInterval } = this.#p;
+    while (!this.#stopped) {
+      const room = this.#p.room();
+      if (room <= 0 && this.#acks.size === 0 && this.#idleOn.size === 0) {
+        // Only a finishing task (or stop) can change anything: no timer needed.
+        await this.#wait();
+        continue;
+      }
+      let fetched = 0;
+      const wakeCount = this.#wakeCount;
+      // Acknowledgements already waiting when the round starts go out in this round; those that
+      // arrive during it ride on the next round's dequeue of their queue (one call, not two).
+      const waiting = [...this.#acks.keys()];
+      const visited = new Set<string>();
+      try {
+        if (room > 0) {
+          for (const queue of this.#nextQueueOrder()) {
+            visited.add(queue);
+            fetched += await this.#cycle(queue, room - fetched);
+            if (fetched >= room || this.#stopped) break;
+          }
+        }
+        for (const queue of waiting) if (!visited.has(queue)) await this.#cycle(queue, 0);
+        // Every place is taken (hand-offs can fill them while the loop sleeps): stop offering any.
+        if (this.#p.room() <= 0) {
+          for (const queue of [...this.#idleOn]) await this.#cycle(queue, 0);
+        }
+        this.#fetchErrorLogged = 0;
+      } catch (err) {
+        // Log the first failure of an outage, then every 30 s, rather than every try.
+        const now = Date.now();
+        if (now - this.#fetchErrorLogged > 30_000) {
+          logger.error(`Failed to dequeue tasks: ${errorMessage(err)}`);
+          this.#fetchErrorLogged = now;
+        }
+        await sleep(Math.min(taskCheckInterval, 1000), this.#stopController.signal);
+        continue;
+      }
+      if (fetched === 0 && room > 0 && wakeCount === this.#wakeCount && this.#acks.size === 0) {
+        await this.#wait(taskCheckInterval / 2 + Math.random() * taskCheckInterval);
+      }
+    }
+    this.#p.onEnd();
+    // Successes of handlers still running are sent by the flusher from now on; the same calls
+    // drop the idle registrations.
+    const flushes = [...new Set([...this.#acks.keys(), ...this.#idleOn])].map((queue) => {
+      const flush = this.#flushAcks(queue);
+      this.#p.track(flush);
+      return flush;
+    });
+    this.#deregistered = Promise.all(flushes);
+  }
+
+  /**
+   * One script call for one queue: acknowledges its pending successes and leases up to `count`
+   * tasks, which start at once. Returns how many were leased; throws when Redis failed (the
+   * acknowledgements are then in the syncer's hands).
+   */
+  async #cycle(queue: string, count: number): Promise<number> {
+    const { broker, clock, leaseDuration } = this.#p;
+    const acks = this.#takeAcks(queue);
+    const wasIdle = this.#idleOn.has(queue);
+    if (count <= 0 && acks.length === 0 && !wasIdle) return 0;
+    const now = clock.now();
+    // Redis keeps lease expiries in whole seconds; the in-memory lease must not outlast it.
+    const leaseExpiry = Math.floor((now + leaseDuration) / 1000) * 1000;
+    const idle = this.#idleRegistration(wasIdle, count, now);
+    // Until the reply says otherwise, assume the call may have left a registration behind.
+    if (idle) this.#idleOn.add(queue);
+    let leased: DequeuedTask[];
+    try {
+      const result = await broker.doneAndDequeue(
+        queue,
+        toDoneItems(acks),
+        count,
+        leaseExpiry / 1000,
+        now,
+        idle,
+      );
+      if (!result.registered) this.#idleOn.delete(queue);
+      this.#acknowledged(acks, result.doneCodes);
+      leased = result.leased;
+    } catch (err) {
+      // A registration left behind expires by itself; a fresh call must not depend on it.
+      if (!wasIdle) this.#idleOn.delete(queue);
+      this.#ackFailed(queue, acks, err);
+      throw err;
+    }
+    for (const task of leased) this.#p.accept(queue, task, now, leaseExpiry);
+    return leased.length;
+  }
+
+  /** The idle registration update a fetch call carries, or undefined when hand-off is off. */
+  #idleRegistration(wasIdle: boolean, count: number, now: number): IdleRegistration | undefined {
+    const { idle, taskCheckInterval, leaseDuration } = this.#p;
+    if (!idle) return undefined;
+    const register = count > 0 && !this.#stopped && idle.ready();
+    if (!register && !wasIdle) return undefined;
+    return {
+      serverId: idle.serverId,
+      drop: wasIdle,
+      until: register ? now + Math.max(IDLE_REGISTRATION_MIN_MS, 3 * taskCheckInterval) : 0,
+      leaseSeconds: Math.floor(leaseDuration / 1000),
+      // Only a free slot is worth a hand-off: a prefetched task would wait for one here while
+      // another server may have one free.
+      slots: Math.max(0, this.#p.freeSlots()),
+    };
+  }
+
+  #takeAcks(queue: string): PendingAck[] {
+    const acks = this.#acks.get(queue);
+    if (!acks) return [];
+    this.#acks.delete(queue);
+    return acks;
+  }
+
+  /**
+   * Sends a queue's acknowledgements once the loop has ended: the first at once, and those that
+   * arrive while a call is in flight together in the next.
+   */
+  async #flushAcks(queue: string): Promise<void> {
+    if (this.#flushing.has(queue)) return;
+    this.#flushing.add(queue);
+    try {
+      while (this.#acks.has(queue) || this.#idleOn.has(queue)) {
+        try {
+          await this.#cycle(queue, 0);
+        } catch {
+          // #cycle has handed the acknowledgements to the syncer, and a registration it could not
+          // drop expires by itself: nothing is left to do here.
+          this.#idleOn.delete(queue);
+        }
+      }
+    } finally {
+      this.#flushing.delete(queue);
+    }
+  }
+
+  #acknowledged(acks: readonly PendingAck[], codes: readonly number[]): void {
+    for (let i = 0; i < acks.length; i++) {
+      const ack = acks[i] as PendingAck;
+      if (codes[i] !== 1)
+        this.#p.logger.warn(`Task ${ack.task.msg.id} was no longer active when acknowledged`);
+      ack.resolve();
+    }
+  }
+
+  /** Hands acknowledgements that could not be written to the syncer, one task each. */
+  #ackFailed(queue: string, acks: readonly PendingAck[], err: unknown): void {
+    if (acks.length === 0) return;
+    const { broker, clock, logger, syncer } = this.#p;
+    logger.warn(`Failed to acknowledge ${acks.length} task(s), will retry: ${errorMessage(err)}`);
+    for (const ack of acks) {
+      const items = toDoneItems([ack]);
+      syncer.add({
+        description: `done ${queue}/${ack.task.msg.id}`,
+        deadline: ack.task.lease.expiresAt,
+        run: async () => {
+          await broker.doneAndDequeue(queue, items, 0, 0, clock.now());
+        },
+      });
+      ack.resolve();
+    }
+  }
+}
+
+function toDoneItems(acks: readonly PendingAck[]): DoneItem[] {
+  return acks.map(({ task, revoked }) => ({ msg: task.msg, revoked }));
+}
