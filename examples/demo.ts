@@ -8,6 +8,10 @@
  * Handlers: `demo:ok` succeeds, `demo:flaky` fails twice then succeeds, `demo:doomed` always fails
  * and ends in the archive, `demo:slow` overruns its 1 s timeout and is retried, then archived.
  * Ctrl-C shuts everything down cleanly and stops the private Redis.
+ *
+ * The live line's counts come from Redis (the Inspector), as asynq counts them: `processed` is
+ * every finished attempt, `failed attempts` the attempts that failed (retried or archived), so
+ * `ok` = processed − failed attempts. The queue sizes are read in the same pass.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +25,6 @@ import {
   consoleLogger,
   defineTask,
   type EnqueueOptions,
-  type Middleware,
 } from '../src/index.js';
 import { type TestRedis, startRedis } from '../support/redis-server.js';
 
@@ -34,21 +37,7 @@ const flaky = defineTask<{ n: number }>('demo:flaky', { options: { maxRetry: 5 }
 const doomed = defineTask<{ n: number }>('demo:doomed', { options: { maxRetry: 2 } });
 const slow = defineTask<{ n: number }>('demo:slow', { options: { maxRetry: 1, timeout: 1 * SECOND } });
 
-const counts = { succeeded: 0, failedAttempts: 0 };
-
-/** Middleware: count outcomes (the same shape carries logging, metrics or tracing). */
-const countOutcomes: Middleware = (next) => async (task, ctx) => {
-  try {
-    await next(task, ctx);
-    counts.succeeded++;
-  } catch (err) {
-    counts.failedAttempts++;
-    throw err;
-  }
-};
-
 const mux = new ServeMux()
-  .use(countOutcomes)
   .handle(ok, async (task, ctx) => {
     await ctx.writeResult(JSON.stringify({ doubled: task.payload.n * 2 }));
   })
@@ -59,10 +48,17 @@ const mux = new ServeMux()
     throw new Error('this task always fails');
   })
   .handle(slow, async (_task, ctx) => {
-    // Runs past its 1 s timeout; the signal aborts and the worker records the timeout.
-    await new Promise((resolve) => {
+    // Runs past its 1 s timeout; the signal aborts, the handler stops, the worker records the timeout.
+    await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, 3 * SECOND);
-      ctx.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(ctx.signal.reason as Error);
+        },
+        { once: true },
+      );
     });
   });
 
@@ -76,7 +72,10 @@ async function main(): Promise<void> {
   const logger = consoleLogger('warn');
   const redis = process.env.REDIS_URL ? undefined : await privateRedis();
   const url = process.env.REDIS_URL ?? (redis as TestRedis).url;
-  console.log(redis ? `Started a private redis-server at ${url}` : `Using REDIS_URL=${url}`);
+  console.log(
+    redis ? `Started a private redis-server (pid ${redis.pid}) at ${url}` : `Using REDIS_URL=${url}`,
+  );
+  console.log(`Demo running (pid ${process.pid}); Ctrl-C stops it.`);
 
   const server = new Server(url, {
     concurrency: 10,
@@ -93,6 +92,7 @@ async function main(): Promise<void> {
 
   const queues = ['critical', 'default', 'low'];
   let n = 0;
+  let enqueued = 0;
   const produce = async () => {
     n++;
     const queue = queues[n % queues.length] as string;
@@ -102,6 +102,7 @@ async function main(): Promise<void> {
     else if (pick < 8) await client.enqueue(flaky, { n }, options);
     else if (pick < 9) await client.enqueue(doomed, { n }, options);
     else await client.enqueue(slow, { n }, options);
+    enqueued++;
   };
   const producer = setInterval(
     () => void produce().catch((err) => console.error(`enqueue failed: ${String(err)}`)),
@@ -111,20 +112,27 @@ async function main(): Promise<void> {
   const started = Date.now();
   const report = async () => {
     const infos = await Promise.all(queues.map((q) => inspector.getQueueInfo(q).catch(() => undefined)));
-    const sum = (key: 'pending' | 'active' | 'retry' | 'archived' | 'completed' | 'processed' | 'failed') =>
-      infos.reduce((total, info) => total + (info?.[key] ?? 0), 0);
+    type Count = 'pending' | 'active' | 'retry' | 'archived' | 'completed' | 'processedTotal' | 'failedTotal';
+    const sum = (key: Count) => infos.reduce((total, info) => total + (info?.[key] ?? 0), 0);
     const t = ((Date.now() - started) / 1000).toFixed(0).padStart(3);
+    const processed = sum('processedTotal');
+    const failed = sum('failedTotal');
     console.log(
-      `[${t}s] enqueued ${n} | processed ${sum('processed')} (ok ${counts.succeeded}, failed attempts ${sum('failed')})` +
+      `[${t}s] enqueued ${enqueued} | processed ${processed} = ${processed - failed} ok + ${failed} failed attempts` +
         ` | pending ${sum('pending')} active ${sum('active')} retry ${sum('retry')}` +
         ` archived ${sum('archived')} completed ${sum('completed')}`,
     );
   };
   const reporter = setInterval(() => void report().catch(() => {}), 1000);
 
+  // Ctrl-C in a terminal signals the whole process group, and `npm run` forwards the signal as
+  // well, so the demo may get it more than once: the listeners stay installed until the process
+  // exits, so that a second signal cannot end it before the cleanup below has stopped the private
+  // redis-server. (`npm run demo` runs node with tsx's loader in this one process, not tsx's CLI:
+  // the CLI's parent process SIGKILLs its child when the child has not answered a signal within
+  // about 60 ms, e.g. on a loaded machine, which skipped this cleanup and left Redis running.)
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => resolve());
     if (Number.isFinite(durationMs)) setTimeout(resolve, durationMs).unref();
   });
   console.log('\nShutting down: finishing in-flight tasks ...');

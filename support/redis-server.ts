@@ -11,6 +11,8 @@ export interface TestRedis {
   port: number;
   url: string;
   dir: string;
+  /** Process id of the running redis-server; undefined while it is stopped. */
+  readonly pid: number | undefined;
   /** Stops the server (SIGTERM, or SIGKILL when `hard`) and waits for it to exit. */
   stop(options?: { hard?: boolean; keepDir?: boolean }): Promise<void>;
   /** Starts the server again on the same port and directory (e.g. to reload its AOF). */
@@ -130,6 +132,9 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
+    get pid() {
+      return proc?.pid;
+    },
     stop,
     restart: async () => {
       await stop({ keepDir: true });
