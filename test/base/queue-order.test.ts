@@ -62,10 +62,32 @@ describe('queueOrder weighted', () => {
     assert.ok(seen.size >= 3, `only ${[...seen].join(' | ')}`);
   });
 
-  test('priorities with a common divisor give the same shares as the reduced ones', () => {
-    const counts = firstCounts(queueOrder({ a: 20, b: 20 }, false), DRAWS);
-    const share = (counts.get('a') ?? 0) / DRAWS;
-    assert.ok(share >= 0.45 && share <= 0.55, `a ${share}`);
+  test('priorities with a common divisor give the shares of the reduced ones (20:60 as 1:3)', () => {
+    // Unequal weights, so that a priority-blind shuffle (50 %) or reversed weights (75 %) fail;
+    // each band is about seven standard deviations of the binomial wide.
+    for (const priorities of [
+      { a: 20, b: 60 },
+      { a: 1, b: 3 },
+    ]) {
+      const counts = firstCounts(queueOrder(priorities, false), DRAWS);
+      const share = (counts.get('a') ?? 0) / DRAWS;
+      assert.ok(share >= 0.22 && share <= 0.28, `a first ${share} with ${JSON.stringify(priorities)}`);
+    }
+  });
+
+  test('after the first queue, the next is drawn in proportion to the remaining priorities', () => {
+    // 6:3:1 → when critical comes first, default comes second 3 times in 4 (not 1 in 2).
+    const next = queueOrder(PRIORITIES, false);
+    let criticalFirst = 0;
+    let defaultSecond = 0;
+    for (let i = 0; i < DRAWS; i++) {
+      const order = next();
+      if (order[0] !== 'critical') continue;
+      criticalFirst++;
+      if (order[1] === 'default') defaultSecond++;
+    }
+    const share = defaultSecond / criticalFirst;
+    assert.ok(share >= 0.7 && share <= 0.8, `default second ${share} of ${criticalFirst}`);
   });
 
   test('a returned order is not changed by later calls', () => {

@@ -175,14 +175,24 @@ describe('server lifecycle', () => {
     await waitFor(() => seen.length === 1);
     server.stop();
     assert.equal(server.state, 'stopped');
-    await client.enqueue(new Task('job', 'second'));
+    const second = await client.enqueue(new Task('job', 'second'));
+    // Not handed to the stopped server by the enqueue itself: it waits in pending.
+    assert.deepEqual(await env.raw.lrange('asynq:{default}:pending', 0, -1), [second.id]);
     release();
+    // The slot is free now: a server still fetching would take `second` at once (a finished
+    // handler resumes the fetch loop, and the enqueue published a wake-up).
     await server.onIdle();
-    await new Promise((r) => setTimeout(r, 300));
+    // A second server proves the point without waiting for a nothing: `second` runs exactly once,
+    // and it runs there only if the first server left it alone.
+    const ranElsewhere: string[] = [];
+    const other = env.server({ concurrency: 1 });
+    await other.start((task) => void ranElsewhere.push(task.payload.toString()));
+    await waitFor(() => ranElsewhere.length + seen.length === 2, { message: '`second` ran somewhere' });
     assert.deepEqual(seen, ['first']);
+    assert.deepEqual(ranElsewhere, ['second']);
+    await other.shutdown();
     await server.shutdown();
     assert.equal(server.state, 'closed');
-    assert.equal(await env.raw.llen('asynq:{default}:pending'), 1);
     await client.close();
   });
 
