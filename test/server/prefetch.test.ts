@@ -149,6 +149,26 @@ async function recordCommands(scripts: readonly Script[]) {
   };
 }
 
+/**
+ * Starts a second server on the queue (wall clock, one slot, no prefetch), waits until it has run
+ * `ids` and checks it ran exactly those, in that order. This is how the tests below show that the
+ * server under test leased nothing again, without sleeping and checking that nothing happened: a
+ * task it leased again could not reach the second server (held for good on a standing clock, or
+ * given back once more, which the requeue calls show), and its own dequeue, sent the moment its
+ * loop woke up, reaches Redis long before this server has even connected.
+ */
+async function runElsewhere(ids: readonly string[]): Promise<void> {
+  const ran: string[] = [];
+  const other = env.server({ concurrency: 1, prefetch: 0 });
+  await other.start((task) => void ran.push(task.id));
+  try {
+    await waitFor(() => ran.length >= ids.length, { message: `${ids.join(', ')} run by another server` });
+    assert.deepEqual(ran, ids, 'run by the other server, in queue order');
+  } finally {
+    await other.shutdown();
+  }
+}
+
 /** The requeue script's ids: ARGV[1] is the task key prefix. */
 function requeuedIds(argv: readonly string[]): string[] {
   return argv.slice(1);
@@ -183,11 +203,11 @@ describe('prefetching', () => {
       assert.equal((await getTaskHash(env.raw, 'default', 'slow'))?.state, 'active');
 
       // Prefetching paused until a handler finishes: the wake-up after the requeue found no room,
-      // so nothing is leased (and given back) again. More than the hold time passes here; a worker
-      // that kept prefetching would have leased them at once and given them back again.
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      // so nothing is leased again. A worker that kept prefetching would lease them at once and,
+      // its slot still taken, give them back again after the hold time, before another server
+      // could run them: so the other server runs all four while this one gave back only once.
+      await runElsewhere(['a', 'b', 'c', 'd']);
       assert.equal(monitor.calls(requeue).length, 1, 'one give-back only');
-      assert.deepEqual(await getPendingIds(env.raw), ['d', 'c', 'b', 'a']);
       assert.deepEqual(ran.slice(warm), ['slow']);
     } finally {
       monitor.stop();
@@ -195,7 +215,7 @@ describe('prefetching', () => {
 
     release();
     await waitFor(queueDrained, { message: 'queue drained' });
-    assert.deepEqual(ran.slice(warm), ['slow', 'a', 'b', 'c', 'd'], 'each once, in queue order');
+    assert.deepEqual(ran.slice(warm), ['slow'], 'each task ran once');
     await waitFor(async () => (await env.raw.get(keys.processedTotalKey('default'))) === String(warm + 5), {
       message: 'all acknowledged',
     });
@@ -227,14 +247,15 @@ describe('prefetching', () => {
     for (const id of ['a', 'b', 'c', 'd']) {
       assert.equal((await getTaskHash(env.raw, 'default', id))?.state, 'pending', `${id} is pending`);
     }
-    // Prefetching paused until a handler finishes: nothing is leased again meanwhile (a worker
-    // that kept prefetching would lease them at the wake-up that follows the requeue).
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(await env.raw.llen(keys.pendingKey('default')), 4);
+    // Prefetching paused until a handler finishes: nothing is leased again meanwhile. A worker
+    // that kept prefetching would lease them at the wake-up that follows the requeue and hold them
+    // for good (its clock stands still), so another server could not run them.
+    await runElsewhere(['a', 'b', 'c', 'd']);
+    assert.deepEqual(ran.slice(3), ['slow']);
 
     release();
     await waitFor(queueDrained, { message: 'queue drained' });
-    assert.deepEqual(ran.slice(3), ['slow', 'a', 'b', 'c', 'd']);
+    assert.deepEqual(ran.slice(3), ['slow']);
     await closeAll(server, client);
   });
 
@@ -363,10 +384,12 @@ describe('prefetching', () => {
     ]);
     assert.ok(results.every((r) => r.ok));
     await waitFor(() => ran.length === 5, { message: 'both slow tasks running' });
-    // The enqueue's wake-up reached the worker, and with prefetching it would fetch at once; this
-    // gives it ample time to (the wait decides nothing when the worker is right).
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.deepEqual(await leased(), { active: 2, lease: 2, pending: 8 });
+    // The call that leased the two slow tasks would have leased more with prefetching, and held
+    // them for good (the clock stands still): another server can run all eight only if it did not.
+    const work = Array.from({ length: 8 }, (_, i) => `w${i}`);
+    await runElsewhere(work);
+    assert.deepEqual(await leased(), { active: 2, lease: 2, pending: 0 });
+    assert.deepEqual(ran.slice(3).sort(), ['slow-1', 'slow-2']);
     release();
     await waitFor(queueDrained, { message: 'queue drained' });
     await closeAll(server, client);
@@ -500,9 +523,9 @@ describe('prefetching', () => {
       },
       { interval: 100, message: 'e canceled' },
     );
-    // A fetch would have happened by now (the loop polls every 50 ms); only a wrong pass is possible.
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(await getPendingIds(env.raw), ['c', 'b', 'a'], 'still paused: nothing leased again');
+    // Still paused: a worker that leased a, b, c again (at the wake-up after the requeue) would
+    // hold them for good on its standing clock, and another server could not run them.
+    await runElsewhere(['a', 'b', 'c']);
     release();
     await closeAll(server, client);
     await inspector.close();
