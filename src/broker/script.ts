@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Command } from 'ioredis';
 import type { RedisLike } from './redis.js';
 
 /** A Lua script with its SHA1, run with EVALSHA and re-sent with EVAL when Redis lost it. */
@@ -18,6 +19,9 @@ function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
 
+/** An argument of a script call: numbers are sent as their decimal text, bytes as they are. */
+export type ScriptArg = string | Buffer | Uint8Array | number;
+
 /**
  * Runs `script` and returns its reply with bulk strings as Buffers (task messages are binary).
  * EVALSHA first; on NOSCRIPT (a fresh or restarted Redis) the full source is sent with EVAL, which
@@ -28,7 +32,7 @@ export function runScript(
   redis: RedisLike,
   script: Script,
   keys: readonly string[],
-  args: readonly (string | Buffer | Uint8Array | number)[],
+  args: readonly ScriptArg[],
 ): Promise<unknown> {
   if (keys.length !== script.numberOfKeys) {
     return Promise.reject(
@@ -36,8 +40,91 @@ export function runScript(
     );
   }
   const flat = args as (string | Buffer)[];
-  return redis.callBuffer('EVALSHA', script.sha1, keys.length, ...keys, ...flat).catch((err: unknown) => {
+  // A key prefix rewrites keys as ioredis builds the command: leave such a client to ioredis.
+  const call = redis.options.keyPrefix
+    ? redis.callBuffer('EVALSHA', script.sha1, keys.length, ...keys, ...flat)
+    : redis.sendCommand(new ScriptCall(headOf(script, keys), keys.length, args));
+  return (call as Promise<unknown>).catch((err: unknown) => {
     if (!isNoScript(err)) throw err;
     return redis.callBuffer('EVAL', script.source, keys.length, ...keys, ...flat);
   });
+}
+
+/** The RESP text of one bulk string. */
+function bulk(text: string): string {
+  return `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
+}
+
+/** Cached heads per script and first key; bounded, since queue names come and go. */
+const heads = new Map<Script, Map<string, { keys: readonly string[]; bytes: Buffer }>>();
+const MAX_HEADS_PER_SCRIPT = 256;
+
+/**
+ * The RESP bytes every call of `script` on `keys` repeats: the SHA1, the key count and the keys.
+ * Built once per queue (the keys hold the queue name) and copied into each call, instead of
+ * framing about ten constant arguments again on every call, which was the largest allocation on a
+ * task's path (ioredis builds several strings per argument).
+ */
+function headOf(script: Script, keys: readonly string[]): Buffer {
+  let byFirstKey = heads.get(script);
+  if (!byFirstKey) heads.set(script, (byFirstKey = new Map()));
+  const first = keys[0] ?? '';
+  const cached = byFirstKey.get(first);
+  if (cached && cached.keys.length === keys.length && cached.keys.every((k, i) => k === keys[i]))
+    return cached.bytes;
+  let text = bulk(script.sha1) + bulk(String(keys.length));
+  for (const key of keys) text += bulk(key);
+  const bytes = Buffer.from(text, 'utf8');
+  if (byFirstKey.size >= MAX_HEADS_PER_SCRIPT) byFirstKey.clear();
+  byFirstKey.set(first, { keys: [...keys], bytes });
+  return bytes;
+}
+
+/**
+ * An EVALSHA whose request is written from a cached head (see headOf) and the call's own
+ * arguments, in one buffer: the text arguments are framed into one string and written with one
+ * call, byte arguments are copied. The reply comes back as Buffers, as with `callBuffer`.
+ */
+class ScriptCall extends Command {
+  readonly #head: Buffer;
+  readonly #keyCount: number;
+  readonly #args: readonly ScriptArg[];
+
+  constructor(head: Buffer, keyCount: number, args: readonly ScriptArg[]) {
+    // No arguments for ioredis to flatten or stringify: toWritable writes them.
+    super('evalsha', [], { replyEncoding: null });
+    this.#head = head;
+    this.#keyCount = keyCount;
+    this.#args = args;
+  }
+
+  override toWritable(): Buffer {
+    const args = this.#args;
+    const parts: (string | Uint8Array)[] = [];
+    // Array length: the command name, the SHA1, the key count, the keys and the arguments.
+    let text = `*${3 + this.#keyCount + args.length}\r\n$7\r\nEVALSHA\r\n`;
+    parts.push(text, this.#head);
+    text = '';
+    for (const arg of args) {
+      if (typeof arg === 'string') text += bulk(arg);
+      else if (typeof arg === 'number') text += bulk(String(arg));
+      else {
+        parts.push(`${text}$${arg.byteLength}\r\n`, arg);
+        text = '\r\n';
+      }
+    }
+    if (text !== '') parts.push(text);
+    let length = 0;
+    for (const part of parts) length += typeof part === 'string' ? Buffer.byteLength(part) : part.byteLength;
+    const out = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (const part of parts) {
+      if (typeof part === 'string') at += out.write(part, at);
+      else {
+        out.set(part, at);
+        at += part.byteLength;
+      }
+    }
+    return out;
+  }
 }

@@ -62,6 +62,24 @@ describe('runScript', () => {
     assert.deepEqual(reply[2], Buffer.from([0, 0xff, 0x80]));
   });
 
+  test('every kind of argument reaches the script byte for byte, whatever the keys of earlier calls', async () => {
+    const args = defineScript('args-test', 2, 'return { KEYS[1], KEYS[2], unpack(ARGV) }');
+    const bytes = Buffer.from([0, 0x0d, 0x0a, 0xff]);
+    const sent = ['plain', '', 'héllo ✓', 42, -1.5, Buffer.from([0x24, 0x0d, 0x0a]), Buffer.alloc(0), bytes];
+    const expected = ['plain', '', 'héllo ✓', '42', '-1.5', '$\r\n', ''].map((e) => Buffer.from(e));
+    expected.push(bytes);
+    // The same first key with another second key, then other keys: no call reuses a wrong head.
+    for (const keyPair of [
+      ['{q}:a', '{q}:b'],
+      ['{q}:a', '{q}:c'],
+      ['{ü}:a', '{ü}:b'],
+      ['{q}:a', '{q}:b'],
+    ]) {
+      const reply = (await runScript(env.raw, args, keyPair, sent)) as Buffer[];
+      assert.deepEqual(reply, [...keyPair.map((k) => Buffer.from(k)), ...expected]);
+    }
+  });
+
   test('rejects a call with the wrong number of keys before sending anything', async () => {
     await env.raw.config('RESETSTAT');
     await assert.rejects(runScript(env.raw, echo, ['a', 'b'], []), /echo-test takes 1 keys, got 2/);
