@@ -84,7 +84,7 @@ export interface Broker {
   ): Promise<DoneAndDequeueResult>;
   retry(msg: TaskMessage, retryAtMs: number, isFailure: boolean, nowMs: number): Promise<boolean>;
   archive(msg: TaskMessage, nowMs: number, limits: { maxSize: number; maxAgeMs: number }): Promise<boolean>;
-  requeue(qname: string, ids: readonly string[]): Promise<number[]>;
+  requeue(qname: string, ids: readonly string[], nowMs: number): Promise<number[]>;
   forwardIfReady(queues: readonly string[], nowMs: number): Promise<number>;
   extendLease(qname: string, ids: readonly string[], expirySec: number): Promise<void>;
   listLeaseExpired(qname: string, cutoffSec: number, limit: number): Promise<ExpiredLease[]>;

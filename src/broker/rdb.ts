@@ -227,13 +227,17 @@ export class RDB implements Broker {
     return reply === 1;
   }
 
-  /** Puts active tasks back at the head of the pending list (shutdown). */
-  async requeue(qname: string, ids: readonly string[]): Promise<number[]> {
+  /**
+   * Puts active tasks back at the head of the pending list (shutdown, prefetched tasks given back,
+   * a hand-off with no free slot), with `pending_since` set to `nowMs` so queue latency counts
+   * their wait.
+   */
+  async requeue(qname: string, ids: readonly string[], nowMs: number): Promise<number[]> {
     if (ids.length === 0) return [];
     const reply = await this.#script(
       scripts.requeue,
       [keys.activeKey(qname), keys.leaseKey(qname), keys.pendingKey(qname)],
-      [keys.taskKeyPrefix(qname), ...ids],
+      [keys.taskKeyPrefix(qname), unixNanosString(nowMs), ...ids],
     );
     return reply as number[];
   }

@@ -734,15 +734,20 @@ end
 return out
 `);
 
-export const requeue = defineScript('requeue', 3, String.raw`-- Puts active tasks back at the head of the pending line, for tasks a shutting-down server could
--- not finish in time. Per task it mirrors asynq's requeue script (RPUSH so the task runs next;
--- like Go, pending_since is not set and no counter changes).
+export const requeue = defineScript('requeue', 3, String.raw`-- Puts active tasks back at the head of the pending line: tasks a shutting-down server could not
+-- finish in time, and leased tasks that will not start where they are (prefetched ones given back,
+-- a hand-off that found no free slot). Per task it mirrors asynq's requeue script (RPUSH so the
+-- task runs next; no counter changes), with one deliberate fix: pending_since is set to the time
+-- the task went back. Go's requeue leaves the field out, so queue latency (now minus the head's
+-- pending_since) reads 0 while such a task waits; readers only use the field for latency, and the
+-- next dequeue removes it as usual.
 --
 -- KEYS[1] -> asynq:{<qname>}:active
 -- KEYS[2] -> asynq:{<qname>}:lease
 -- KEYS[3] -> asynq:{<qname>}:pending
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
--- ARGV[2..] -> task ids
+-- ARGV[2] -> current unix time in nanoseconds (pending_since)
+-- ARGV[3..] -> task ids
 --
 -- Returns one integer per task: 1 requeued, 0 not active in this queue.
 
@@ -750,18 +755,21 @@ local activeKey = KEYS[1]
 local leaseKey = KEYS[2]
 local pendingKey = KEYS[3]
 local taskKeyPrefix = ARGV[1]
+local nowNanos = ARGV[2]
+-- ARGV[3..]: the task ids.
+local FIRST_ID = 3
 
 local results = {}
-for i = 2, #ARGV do
+for i = FIRST_ID, #ARGV do
   local id = ARGV[i]
   local result = 0
   if redis.call('LREM', activeKey, 0, id) > 0 then
     redis.call('ZREM', leaseKey, id)
     redis.call('RPUSH', pendingKey, id)
-    redis.call('HSET', taskKeyPrefix .. id, 'state', 'pending')
+    redis.call('HSET', taskKeyPrefix .. id, 'state', 'pending', 'pending_since', nowNanos)
     result = 1
   end
-  results[i - 1] = result
+  results[#results + 1] = result
 end
 return results
 `);

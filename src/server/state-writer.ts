@@ -51,8 +51,9 @@ export class StateWriter {
    * Never rejects.
    */
   async requeue(queue: string, ids: string[], what: string, retryUntil?: RetryUntil): Promise<void> {
-    const { broker, logger } = this.#p;
-    const run = () => broker.requeue(queue, ids);
+    const { broker, clock, logger } = this.#p;
+    // pending_since is the time the task goes back: a retry by the syncer takes its own time.
+    const run = () => broker.requeue(queue, ids, clock.now());
     try {
       await run();
     } catch (err) {

@@ -104,6 +104,7 @@ describe('hand-off to an idle server', () => {
       message: 'registered on both queues',
     });
     const client = env.client();
+    const monitor = await recordCommands();
     const [first, second] = await Promise.all([
       client.enqueue(new Task('race', 'a'), { queue: 'a' }),
       client.enqueue(new Task('race', 'b'), { queue: 'b' }),
@@ -114,9 +115,18 @@ describe('hand-off to an idle server', () => {
     await waitFor(async () => (await env.raw.llen(keys.pendingKey(waitingQueue))) === 1, {
       message: 'the extra task requeued',
     });
-    // Requeued, not enqueued as pending: both were handed over (requeue sets no pending_since).
+    // Requeued (RPUSH by the requeue script), not enqueued as pending (LPUSH): both were handed over.
     const waitingId = runs.has(first.id) ? second.id : first.id;
-    assert.equal(await env.raw.hget(keys.taskKey(waitingQueue, waitingId), 'pending_since'), null);
+    const pushed = (command: string) => (args: string[]) =>
+      args[0]?.toUpperCase() === command &&
+      args[1] === keys.pendingKey(waitingQueue) &&
+      args[2] === waitingId;
+    try {
+      await waitFor(() => monitor.commands.some(pushed('RPUSH')), { message: 'RPUSH seen' });
+      assert.ok(!monitor.commands.some(pushed('LPUSH')), 'never pushed as a new pending task');
+    } finally {
+      monitor.stop();
+    }
     release();
     await waitFor(() => runs.size === 2, { message: 'both tasks ran' });
     await waitFor(async () => (await queueDrained('a')) && (await queueDrained('b')), {

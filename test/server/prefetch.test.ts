@@ -169,9 +169,9 @@ async function runElsewhere(ids: readonly string[]): Promise<void> {
   }
 }
 
-/** The requeue script's ids: ARGV[1] is the task key prefix. */
+/** The requeue script's ids: ARGV[1] is the task key prefix, ARGV[2] the time (pending_since). */
 function requeuedIds(argv: readonly string[]): string[] {
-  return argv.slice(1);
+  return argv.slice(2);
 }
 
 describe('prefetching', () => {
