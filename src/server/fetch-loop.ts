@@ -17,6 +17,13 @@
  * Every later call on the queue replaces the registration, and stop() drops it. Once hand-offs
  * have taken every slot, the loop withdraws the registrations still offering slots.
  *
+ * Acknowledgements while tasks arrive by hand-off. When every queue was empty at the last call, a
+ * finished task gives the loop nothing to fetch: new work comes by hand-off, or announces itself
+ * with a wake-up, which ends the sleep at once. So while every registration still offers more than
+ * half of its slots, a success waits up to HANDOFF_ACK_DELAY_MS for others to share its call (the
+ * same call offers the freed slots again); at a steady trickle of hand-offs the worker makes one
+ * call per few tasks instead of one per task. The task's lease covers the wait.
+ *
  * After stop(). Successes of handlers still running are acknowledged by a flusher per queue that
  * batches the same way (the first at once, those arriving meanwhile together in the next call);
  * the same calls drop the idle registrations.
@@ -32,6 +39,8 @@ import type { Syncer } from './syncer.js';
 
 /** An idle registration outlives a few missed polls: the loop refreshes it on every empty fetch. */
 const IDLE_REGISTRATION_MIN_MS = 5_000;
+/** How long a success may wait for others to share its call while tasks arrive by hand-off. */
+const HANDOFF_ACK_DELAY_MS = 5;
 
 /** Who registers as idle for hand-off, and whether hand-offs can be received yet. */
 export interface IdleRegistrar {
@@ -99,6 +108,13 @@ export class FetchLoop {
   /** Resolves when the registrations held when the loop ended have been dropped. */
   #deregistered: Promise<unknown> = Promise.resolve();
   #fetchErrorLogged = 0;
+  /** True while the loop sleeps because every queue was empty. */
+  #idleWait = false;
+  /** Per queue: the slots its idle registration offered and how many hand-offs took one since. */
+  readonly #offered = new Map<string, { slots: number; taken: number }>();
+  /** Ends a delayed acknowledgement's wait; one timer, re-armed (see the file header). */
+  #ackTimer: NodeJS.Timeout | undefined;
+  #ackTimerArmed = false;
 
   constructor(params: FetchLoopParams) {
     this.#p = params;
@@ -130,8 +146,44 @@ export class FetchLoop {
     this.resume();
   }
 
+  /**
+   * A slot freed up: the loop runs at once to fetch, unless tasks arrive by hand-off and the
+   * acknowledgement may wait a little for others (see the file header).
+   */
+  slotFreed(): void {
+    if (this.#idleWait && this.#offersMoreThanHalf()) {
+      if (this.#ackTimerArmed) return;
+      this.#ackTimerArmed = true;
+      if (this.#ackTimer) this.#ackTimer.refresh();
+      else this.#ackTimer = setTimeout(this.#ackDelayOver, HANDOFF_ACK_DELAY_MS).unref();
+      return;
+    }
+    this.resume();
+  }
+
+  /** A hand-off took one of the slots the queue's registration offered. */
+  handedOff(queue: string): void {
+    const offered = this.#offered.get(queue);
+    if (offered) offered.taken++;
+  }
+
+  readonly #ackDelayOver = (): void => {
+    // Disarmed: the loop was resumed for another reason meanwhile.
+    if (this.#ackTimerArmed) this.resume();
+  };
+
+  #offersMoreThanHalf(): boolean {
+    if (this.#idleOn.size === 0) return false;
+    for (const queue of this.#idleOn) {
+      const offered = this.#offered.get(queue);
+      if (!offered || 2 * (offered.slots - offered.taken) <= offered.slots) return false;
+    }
+    return true;
+  }
+
   /** Ends the loop's current wait (a slot freed up, a wake-up, stop). */
   readonly resume = (): void => {
+    this.#ackTimerArmed = false;
     if (this.#waitTimer) clearTimeout(this.#waitTimer);
     this.#waitTimer = undefined;
     const resume = this.#waiter;
@@ -152,7 +204,7 @@ export class FetchLoop {
       const list = this.#acks.get(queue);
       if (list) list.push(entry);
       else this.#acks.set(queue, [entry]);
-      if (!this.#stopped) this.resume();
+      if (!this.#stopped) this.slotFreed();
       else if (!this.#flushing.has(queue)) this.#p.track(this.#flushAcks(queue));
     });
   }
@@ -205,8 +257,15 @@ export class FetchLoop {
         await sleep(Math.min(taskCheckInterval, 1000), this.#stopController.signal);
         continue;
       }
-      if (fetched === 0 && room > 0 && wakeCount === this.#wakeCount && this.#acks.size === 0) {
-        await this.#wait(taskCheckInterval / 2 + Math.random() * taskCheckInterval);
+      // Every queue was empty. Successes that finished meanwhile go out at once, unless hand-offs
+      // let them wait a little (see the file header).
+      const acksMayWait = this.#acks.size === 0 || (this.#p.idle !== undefined && this.#offersMoreThanHalf());
+      if (fetched === 0 && room > 0 && wakeCount === this.#wakeCount && acksMayWait) {
+        this.#idleWait = true;
+        const wait = this.#wait(taskCheckInterval / 2 + Math.random() * taskCheckInterval);
+        if (this.#acks.size > 0) this.slotFreed();
+        await wait;
+        this.#idleWait = false;
       }
     }
     this.#p.onEnd();
@@ -247,6 +306,9 @@ export class FetchLoop {
         idle,
       );
       if (!result.registered) this.#idleOn.delete(queue);
+      if (result.registered && idle && idle.until > 0)
+        this.#offered.set(queue, { slots: idle.slots, taken: 0 });
+      else this.#offered.delete(queue);
       this.#acknowledged(acks, result.doneCodes);
       leased = result.leased;
     } catch (err) {

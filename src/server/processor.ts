@@ -165,6 +165,7 @@ export class Processor implements Component {
    */
   handoff(queue: string, task: DequeuedTask, leaseExpiryMs: number): void {
     if (!this.#fetch.stopped && (this.#running.size < this.#p.concurrency || this.#room() > 0)) {
+      this.#fetch.handedOff(queue);
       this.#accept(queue, task, this.#p.clock.now(), leaseExpiryMs);
       // That was the last free place: the loop withdraws the registrations still offering slots.
       if (this.#room() <= 0) this.#fetch.roomTaken();
@@ -321,8 +322,8 @@ export class Processor implements Component {
     this.#startPrefetched(now);
     this.#notifyIdle();
     // A free slot ends the fetch loop's wait so the next task is fetched (and this one
-    // acknowledged) at once.
-    this.#fetch.resume();
+    // acknowledged) at once, or soon while tasks arrive by hand-off (see fetch-loop.ts).
+    this.#fetch.slotFreed();
   };
 
   readonly #onRecorded = (key: string): void => {
