@@ -5,6 +5,7 @@ import { decodeTaskMessage } from './base/wire.js';
 import type { TaskMessage } from './base/message.js';
 import { checkOptionsBag, expectOption, optionalClock } from './validate.js';
 import {
+  ClosedError,
   MessageDecodeError,
   QueueAlreadyPausedError,
   QueueNotFoundError,
@@ -53,6 +54,7 @@ export interface DailyStats {
  */
 export class Inspector {
   readonly #rdb: RDBInspect;
+  #closed = false;
   readonly #clock: Clock;
 
   /**
@@ -65,21 +67,27 @@ export class Inspector {
     this.#rdb = new RDBInspect(openConnection(redis));
   }
 
+  /** The connection, unless close() was called. @throws ClosedError */
+  #open(): RDBInspect {
+    if (this.#closed) throw new ClosedError('inspector');
+    return this.#rdb;
+  }
+
   /** Every queue name clients have enqueued into, sorted. */
   async queues(): Promise<string[]> {
-    return this.#rdb.queues();
+    return this.#open().queues();
   }
 
   async #requireQueue(queue: string): Promise<void> {
     validateQueueName(queue);
-    if (!(await this.#rdb.queueExists(queue))) throw new QueueNotFoundError(queue);
+    if (!(await this.#open().queueExists(queue))) throw new QueueNotFoundError(queue);
   }
 
   /** @throws QueueNotFoundError */
   async getQueueInfo(queue: string): Promise<QueueInfo> {
     await this.#requireQueue(queue);
     const now = this.#clock.now();
-    const s = await this.#rdb.currentStats(queue, now);
+    const s = await this.#open().currentStats(queue, now);
     const sinceMs = Number(s.oldestPendingSinceNs / 1_000_000n);
     return {
       queue,
@@ -109,7 +117,7 @@ export class Inspector {
   async history(queue: string, days = 7): Promise<DailyStats[]> {
     expectOption('days', days, Number.isInteger(days) && days > 0, 'a positive integer');
     await this.#requireQueue(queue);
-    return this.#rdb.history(queue, days, this.#clock.now());
+    return this.#open().history(queue, days, this.#clock.now());
   }
 
   /**
@@ -119,7 +127,7 @@ export class Inspector {
   async getTaskInfo(queue: string, taskId: string): Promise<TaskInfo> {
     validateQueueName(queue);
     checkTaskId(taskId);
-    const raw = await this.#rdb.getTaskInfo(queue, taskId, this.#clock.now());
+    const raw = await this.#open().getTaskInfo(queue, taskId, this.#clock.now());
     if (!raw) throw new TaskNotFoundError(queue, taskId);
     let msg: TaskMessage;
     try {
@@ -152,23 +160,25 @@ export class Inspector {
   /** Stops servers from fetching this queue's tasks. @throws QueueAlreadyPausedError */
   async pauseQueue(queue: string): Promise<void> {
     await this.#requireQueue(queue);
-    if (!(await this.#rdb.pause(queue, this.#clock.now()))) throw new QueueAlreadyPausedError(queue);
+    if (!(await this.#open().pause(queue, this.#clock.now()))) throw new QueueAlreadyPausedError(queue);
   }
 
   /** Lets servers fetch this queue's tasks again. @throws QueueNotPausedError */
   async unpauseQueue(queue: string): Promise<void> {
     await this.#requireQueue(queue);
-    if (!(await this.#rdb.unpause(queue))) throw new QueueNotPausedError(queue);
+    if (!(await this.#open().unpause(queue))) throw new QueueNotPausedError(queue);
   }
 
   /** Asks every server (taskmill or Go) to cancel this task if it is running. */
   async cancelProcessing(taskId: string): Promise<void> {
     checkTaskId(taskId);
-    await this.#rdb.publishCancel(taskId);
+    await this.#open().publishCancel(taskId);
   }
 
   /** Closes the connection (unless it was passed in by the caller). */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#rdb.close();
   }
 

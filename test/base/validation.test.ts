@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import type { TaskmillError } from '../../src/index.js';
 import {
   Client,
+  ClosedError,
   Inspector,
   InvalidOptionError,
   InvalidPayloadError,
@@ -220,6 +221,27 @@ describe('client and inspector arguments', () => {
     } finally {
       await inspector.close();
     }
+  });
+});
+
+describe('closed objects', () => {
+  test('an Inspector used after close() rejects with ClosedError, not a connection error', async () => {
+    const inspector = new Inspector(NOWHERE);
+    await inspector.close();
+    await inspector.close();
+    await assertCoded(() => inspector.queues(), ClosedError, 'ERR_CLOSED', /inspector is closed/);
+    await assertCoded(
+      () => inspector.getQueueInfo('default'),
+      ClosedError,
+      'ERR_CLOSED',
+      /inspector is closed/,
+    );
+    await assertCoded(
+      () => inspector.cancelProcessing('id'),
+      ClosedError,
+      'ERR_CLOSED',
+      /inspector is closed/,
+    );
   });
 });
 
