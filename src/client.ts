@@ -14,7 +14,7 @@ import {
 } from './errors.js';
 import { type EnqueueOptions, type ResolvedEnqueueOptions, resolveEnqueueOptions } from './options.js';
 import { Task, type TaskDefinition, type TaskInfo } from './task.js';
-import { checkOptionsBag, expectOption, optionalClock } from './validate.js';
+import { checkConnectionArgument, checkOptionsBag, expectOption, optionalClock } from './validate.js';
 
 /** Settings for a {@link Client}. */
 export interface ClientOptions {
@@ -83,6 +83,7 @@ export class Client {
    * @throws InvalidOptionError naming the bad option
    */
   constructor(redis: RedisConnOpt, options: ClientOptions = {}) {
+    checkConnectionArgument(redis);
     checkOptionsBag('client options', options);
     const maxPayloadBytes = options.maxPayloadBytes ?? 1024 * 1024;
     expectOption(

@@ -3,7 +3,7 @@ import { type RedisConnOpt, openConnection } from './broker/redis.js';
 import { type Clock, realClock } from './base/clock.js';
 import { decodeTaskMessage } from './base/wire.js';
 import type { TaskMessage } from './base/message.js';
-import { checkOptionsBag, expectOption, optionalClock } from './validate.js';
+import { checkConnectionArgument, checkOptionsBag, expectOption, optionalClock } from './validate.js';
 import {
   ClosedError,
   MessageDecodeError,
@@ -62,6 +62,7 @@ export class Inspector {
    * @throws InvalidOptionError naming the bad option
    */
   constructor(redis: RedisConnOpt, options: { clock?: Clock } = {}) {
+    checkConnectionArgument(redis);
     checkOptionsBag('inspector options', options);
     this.#clock = optionalClock(options.clock) ?? realClock;
     this.#rdb = new RDBInspect(openConnection(redis));

@@ -86,3 +86,18 @@ export function optionalClock<C extends { now(): number }>(value: C | undefined)
   );
   return value;
 }
+
+/**
+ * Checks the connection argument of Client, Server and Inspector: a URL string, an options object
+ * or a client. Anything else (a forgotten argument) would make the client library quietly connect
+ * to 127.0.0.1:6379. @throws {@link InvalidOptionError}
+ */
+export function checkConnectionArgument(redis: unknown): void {
+  expectOption(
+    'redis',
+    redis,
+    (typeof redis === 'string' && redis.trim() !== '') ||
+      (typeof redis === 'object' && redis !== null && !Array.isArray(redis)),
+    'a redis:// URL, connection options or an ioredis client',
+  );
+}

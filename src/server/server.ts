@@ -14,7 +14,7 @@ import { RDB } from '../broker/rdb.js';
 import { type RedisConnOpt, duplicateConnection, openConnection } from '../broker/redis.js';
 import { handoffChannel, wakeChannel } from '../base/keys.js';
 import { ClosedError, InvalidOptionError, TaskmillError } from '../errors.js';
-import { describeValue } from '../validate.js';
+import { checkConnectionArgument, describeValue } from '../validate.js';
 import { errorMessage } from '../logger.js';
 import { type Handler, ServeMux } from '../mux.js';
 import type { Component } from './component.js';
@@ -54,6 +54,7 @@ export class Server {
    * @throws InvalidOptionError (or InvalidQueueNameError) naming the bad option
    */
   constructor(redis: RedisConnOpt, options: ServerOptions = {}) {
+    checkConnectionArgument(redis);
     this.#options = resolveServerOptions(options);
     if (this.#options.heartbeatInterval >= this.#options.leaseDuration) {
       throw new InvalidOptionError(

@@ -224,6 +224,30 @@ describe('client and inspector arguments', () => {
   });
 });
 
+describe('the connection argument', () => {
+  for (const [name, redis] of [
+    ['undefined', undefined],
+    ['null', null],
+    ['a port number', 6379],
+    ['an empty URL', ''],
+  ] as const) {
+    test(`Client, Server and Inspector reject ${name} instead of connecting to 127.0.0.1:6379`, async () => {
+      for (const make of [
+        () => new Client(redis as never),
+        () => new Server(redis as never),
+        () => new Inspector(redis as never),
+      ]) {
+        await assertCoded(
+          make,
+          InvalidOptionError,
+          'ERR_INVALID_OPTION',
+          /`redis` to be a redis:\/\/ URL, connection options or an ioredis client/,
+        );
+      }
+    });
+  }
+});
+
 describe('closed objects', () => {
   test('an Inspector used after close() rejects with ClosedError, not a connection error', async () => {
     const inspector = new Inspector(NOWHERE);
