@@ -70,14 +70,20 @@ function headOf(script: Script, keys: readonly string[]): Buffer {
   if (!byFirstKey) heads.set(script, (byFirstKey = new Map()));
   const first = keys[0] ?? '';
   const cached = byFirstKey.get(first);
-  if (cached && cached.keys.length === keys.length && cached.keys.every((k, i) => k === keys[i]))
-    return cached.bytes;
+  if (cached && sameKeys(cached.keys, keys)) return cached.bytes;
   let text = bulk(script.sha1) + bulk(String(keys.length));
   for (const key of keys) text += bulk(key);
   const bytes = Buffer.from(text, 'utf8');
   if (byFirstKey.size >= MAX_HEADS_PER_SCRIPT) byFirstKey.clear();
   byFirstKey.set(first, { keys: [...keys], bytes });
   return bytes;
+}
+
+/** Element-wise equality, without the closure `every` would allocate on each call. */
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
