@@ -42,7 +42,7 @@ import {
 } from './systems/system.js';
 import { createTaskmill } from './systems/taskmill.js';
 import { diff, snapshot } from './redis-info.js';
-import { paceOnTimer, startRuntimeMeter } from './runtime-meter.js';
+import { startRuntimeMeter } from './runtime-meter.js';
 import { Counter, sleep } from './wait.js';
 
 const CONCURRENCY = 10;
@@ -71,6 +71,14 @@ if (pacer !== 'interval' && pacer !== 'sleep' && pacer !== 'serial')
 for (const [name, v] of Object.entries({ rate, seconds, runs }))
   if (!(v > 0)) throw new Error(`--${name} must be positive`);
 
+/** A pacer tick that fired more than 1 ms late, with the process's CPU time since the tick before. */
+interface Stall {
+  lateMs: number;
+  cpuMs: number;
+  spanMs: number;
+}
+const stalls: Stall[] = [];
+
 interface GcEvent {
   start: number;
   end: number;
@@ -95,14 +103,38 @@ async function pace(
   }
   let sent = 0;
   let expected = start + 1;
+  stalls.length = 0;
+  let previousCpu = process.cpuUsage();
+  let previousTick = start;
   const tick = () => {
     const now = performance.now();
-    lateTicks.push(now - expected);
+    const late = now - expected;
+    lateTicks.push(late);
+    // CPU since the previous tick (one getrusage per tick): whether the process ran during a stall
+    // (its own work, JS or GC) or was not scheduled at all.
+    const cpu = process.cpuUsage();
+    if (late > 1) {
+      const usedUs = cpu.user - previousCpu.user + cpu.system - previousCpu.system;
+      stalls.push({ lateMs: late, cpuMs: usedUs / 1000, spanMs: now - previousTick });
+    }
+    previousCpu = cpu;
+    previousTick = now;
     expected = now + 1;
     const due = Math.min(total, Math.floor(((now - start) * rate) / 1000) + 1);
     while (sent < due) send(sent++);
   };
-  if (pacer === 'interval') return paceOnTimer(total, rate, send, lateTicks);
+  if (pacer === 'interval') {
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        tick();
+        if (sent >= total) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 1);
+    });
+    return (performance.now() - start) / 1000;
+  }
   // The bench's scenario before: an `await sleep(1)` loop (a promise-based timer per tick).
   while (sent < total) {
     tick();
@@ -230,6 +262,15 @@ async function runOnce(run: number) {
         p99: round(percentile(late, 99)),
         max: round(percentile(late, 100)),
         over1ms: late.filter((x) => x > 1).length,
+        // CPU the process used over those late ticks' spans, as a share of their wall time: near 1
+        // means it was busy (its own work, GC included), near 0 that it was not running at all.
+        cpuShareOverLateTicks: round(
+          stalls.reduce((a, x) => a + x.cpuMs, 0) /
+            Math.max(
+              1e-9,
+              stalls.reduce((a, x) => a + x.spanMs, 0),
+            ),
+        ),
       },
       heapSample: sample ? topAllocators(sample as HeapProfileNode, total) : undefined,
     };
