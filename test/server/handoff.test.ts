@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { Task } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
 import { IDLE_SLOT_UNIT } from '../../src/broker/broker.js';
+import { monitorCommands } from '../helpers/monitor.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -32,7 +33,7 @@ function registeredWith(queue: string, slots: number): () => Promise<boolean> {
 
 /** Records every command Redis runs (scripts' inner commands included) until stopped. */
 async function recordCommands(): Promise<{ commands: string[][]; stop(): void }> {
-  const monitor = await env.raw.monitor();
+  const monitor = await monitorCommands(env.redis);
   const commands: string[][] = [];
   monitor.on('monitor', (_time: string, args: string[]) => commands.push(args));
   return { commands, stop: () => monitor.disconnect() };

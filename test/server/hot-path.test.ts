@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { SimulatedClock, Task } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
 import { doneAndDequeue } from '../../src/broker/scripts.generated.js';
+import { monitorCommands } from '../helpers/monitor.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -16,7 +17,7 @@ const env = useTestEnv();
 
 /** Counts EVALSHA/EVAL calls of the done-and-dequeue script until stopped. */
 async function countCycles(): Promise<{ count(): number; stop(): void }> {
-  const monitor = await env.raw.monitor();
+  const monitor = await monitorCommands(env.redis);
   let calls = 0;
   monitor.on('monitor', (_time: string, args: string[]) => {
     const [command, shaOrSource] = args;

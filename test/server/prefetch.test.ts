@@ -18,6 +18,7 @@ import type { Script } from '../../src/broker/script.js';
 import { doneAndDequeue, requeue } from '../../src/broker/scripts.generated.js';
 import { PREFETCH_HOLD_MS, holdCheckDelay } from '../../src/server/prefetch-buffer.js';
 import { getActiveIds, getPendingIds, getTaskHash, getZSetEntries } from '../helpers/seed.js';
+import { monitorCommands } from '../helpers/monitor.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -118,7 +119,7 @@ async function closeAll(server: Server, client: Client): Promise<void> {
  */
 async function recordCommands(scripts: readonly Script[]) {
   for (const script of scripts) await env.raw.script('LOAD', script.source);
-  const monitor = await env.raw.monitor();
+  const monitor = await monitorCommands(env.redis);
   const commands: string[][] = [];
   monitor.on('monitor', (_time: string, args: string[]) => commands.push(args));
   return {
