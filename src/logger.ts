@@ -1,3 +1,5 @@
+import { expectOption } from './validate.js';
+
 /** Log levels, least to most severe. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -14,8 +16,11 @@ const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 /**
  * A logger that writes to stderr with a timestamp, dropping messages below `level`.
  * @defaultValue level `'info'`
+ * @throws InvalidOptionError for an unknown level
  */
 export function consoleLogger(level: LogLevel = 'info'): Logger {
+  // An unknown level would compare false with every message and silence the logger.
+  expectOption('level', level, Object.hasOwn(RANK, level), `one of ${Object.keys(RANK).join(', ')}`);
   const at = RANK[level];
   const write = (lvl: LogLevel) => (message: string) => {
     if (RANK[lvl] >= at)

@@ -1,3 +1,5 @@
+import { expectOption } from '../validate.js';
+
 /** Where "now" comes from. Every time that goes into Redis is read from a Clock, so tests can move it. */
 export interface Clock {
   /** The current time in epoch milliseconds. */
@@ -13,7 +15,7 @@ export class SimulatedClock implements Clock {
 
   /** Starts at `start` (epoch ms or Date); defaults to the current wall-clock time. */
   constructor(start: number | Date = Date.now()) {
-    this.#ms = typeof start === 'number' ? start : start.getTime();
+    this.#ms = toEpochMs('start', start);
   }
 
   /** {@inheritDoc Clock.now} */
@@ -21,13 +23,21 @@ export class SimulatedClock implements Clock {
     return this.#ms;
   }
 
-  /** Moves the clock forward by `ms` milliseconds. */
+  /** Moves the clock forward by `ms` milliseconds. @throws InvalidOptionError unless `ms` is a finite number */
   advance(ms: number): void {
+    expectOption('ms', ms, Number.isFinite(ms), 'a finite number of milliseconds');
     this.#ms += ms;
   }
 
   /** Sets the clock to an absolute time. */
   set(at: number | Date): void {
-    this.#ms = typeof at === 'number' ? at : at.getTime();
+    this.#ms = toEpochMs('at', at);
   }
+}
+
+/** A time given as epoch ms or a Date; a clock that reads NaN would corrupt every score it feeds. */
+function toEpochMs(name: string, at: unknown): number {
+  const ms = at instanceof Date ? at.getTime() : at;
+  expectOption(name, at, typeof ms === 'number' && Number.isFinite(ms), 'a valid Date or epoch milliseconds');
+  return ms as number;
 }

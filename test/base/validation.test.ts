@@ -16,6 +16,8 @@ import {
   InvalidQueueNameError,
   Server,
   type ServerOptions,
+  SimulatedClock,
+  consoleLogger,
   ServeMux,
   Task,
   defineTask,
@@ -246,6 +248,35 @@ describe('the connection argument', () => {
       }
     });
   }
+});
+
+describe('clock and logger helpers', () => {
+  test('SimulatedClock rejects a start, move or time that is not a number of milliseconds', async () => {
+    await assertCoded(
+      () => new SimulatedClock(new Date('x')),
+      InvalidOptionError,
+      'ERR_INVALID_OPTION',
+      /`start`/,
+    );
+    const clock = new SimulatedClock(1000);
+    await assertCoded(
+      () => clock.advance(NaN),
+      InvalidOptionError,
+      'ERR_INVALID_OPTION',
+      /`ms` to be a finite number/,
+    );
+    await assertCoded(() => clock.set('soon' as never), InvalidOptionError, 'ERR_INVALID_OPTION', /`at`/);
+    assert.equal(clock.now(), 1000, 'unchanged by the rejected calls');
+  });
+
+  test('consoleLogger rejects an unknown level rather than logging nothing', async () => {
+    await assertCoded(
+      () => consoleLogger('verbose' as never),
+      InvalidOptionError,
+      'ERR_INVALID_OPTION',
+      /`level` to be one of debug, info, warn, error, got `verbose` \(string\)/,
+    );
+  });
 });
 
 describe('closed objects', () => {
