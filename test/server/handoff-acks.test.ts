@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { Task } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
 import { doneAndDequeue } from '../../src/broker/scripts.generated.js';
+import { monitorCommands } from '../helpers/monitor.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -17,7 +18,7 @@ const env = useTestEnv();
 /** Counts script calls by script until stopped. */
 /** Counts done-and-dequeue calls and hand-off messages (PUBLISH run by the enqueue script). */
 async function countCalls(): Promise<{ cycles(): number; handoffs(): number; stop(): void }> {
-  const monitor = await env.raw.monitor();
+  const monitor = await monitorCommands(env.redis);
   let cycles = 0;
   let handoffs = 0;
   monitor.on('monitor', (_time: string, args: string[]) => {
