@@ -216,9 +216,13 @@ async function runOnce(run: number) {
     // Which slow tasks were waiting while a GC ran or while the loop was stalled past a 1 ms tick.
     let slow = 0;
     let slowWithGc = 0;
+    // Tasks over 1 ms per second of the run (by release order): a cold start shows in the first.
+    const slowBySecond = new Array<number>(Math.ceil(total / rate)).fill(0);
     for (let n = 0; n < total; n++) {
       if ((latencies[n] as number) <= 1) continue;
       slow++;
+      const second = Math.floor(n / rate);
+      slowBySecond[second] = (slowBySecond[second] ?? 0) + 1;
       const a = enqueuedAt[n] as number;
       const b = startedAt[n] as number;
       if (gcEvents.some((g) => g.start < b && g.end > a)) slowWithGc++;
@@ -239,6 +243,7 @@ async function runOnce(run: number) {
         p999: round(percentile(all, 99.9)),
         max: round(percentile(all, 100)),
         over1ms: slow,
+        over1msBySecond: slowBySecond,
       },
       ...(warmup > 0
         ? {
@@ -320,7 +325,7 @@ for (let run = 1; run <= runs; run++) {
     const a = r.allTasks;
     console.log(
       `run ${run} ${r.system} (${r.tasks} tasks at ${r.achievedRate}/s, pacer ${r.pacer}, load ${r.loadavg.before.join(' ')}): ` +
-        `p50 ${a.p50} p95 ${a.p95} p99 ${a.p99} p99.9 ${a.p999} max ${a.max} ms, ${a.over1ms} over 1 ms (${r.slowTasksOverlappingGc} overlapping a GC)` +
+        `p50 ${a.p50} p95 ${a.p95} p99 ${a.p99} p99.9 ${a.p999} max ${a.max} ms, ${a.over1ms} over 1 ms (${r.slowTasksOverlappingGc} overlapping a GC; per second ${a.over1msBySecond.join(' ')})` +
         (r.afterWarmup
           ? `; after ${r.afterWarmup.excluded} warm-up tasks p50 ${r.afterWarmup.p50} p99 ${r.afterWarmup.p99} max ${r.afterWarmup.max}`
           : ''),
