@@ -171,20 +171,22 @@ export function wakeChannel(qname: string): string {
 }
 
 /**
- * ZSET of taskmill servers idle on one queue (server id -> registration expiry, unix ms), to which
- * an enqueue can hand a task directly. An extension key: Go peers never read it.
+ * ZSET of taskmill servers idle on one queue (server id -> registration expiry, unix ms on the
+ * Redis server's clock), to which an enqueue can hand a task directly. An extension key: Go peers
+ * never read it. (Versions that judged registrations by the producer's clock used `x:idle` and
+ * `x:idle-slots`; the two generations never see each other's registrations, see docs/clocks.md.)
  */
 export function idleKey(qname: string): string {
-  return `${extensionKeyPrefix(qname)}idle`;
+  return `${extensionKeyPrefix(qname)}handoff-idle`;
 }
 
 /**
- * HASH beside {@link idleKey}: server id -> free slots offered × IDLE_SLOT_UNIT (broker.ts) + the
- * server's lease seconds, packed so that an enqueue takes a slot and reads the lease with one
- * HINCRBY.
+ * HASH beside {@link idleKey}: server id -> free slots offered × IDLE_SLOT_UNIT (broker.ts) +
+ * IDLE_LEASE_BIAS + the server's lease seconds + its clock's offset from Redis's in seconds, packed
+ * so that an enqueue takes a slot and reads the lease with one HINCRBY.
  */
 export function idleSlotsKey(qname: string): string {
-  return `${extensionKeyPrefix(qname)}idle-slots`;
+  return `${extensionKeyPrefix(qname)}handoff-slots`;
 }
 
 /** Prefix of the per-server channels on which enqueues hand tasks to idle servers. */

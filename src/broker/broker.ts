@@ -32,11 +32,21 @@ export interface DoneItem {
 }
 
 /**
- * One slot in an idle registration's slots value (free slots × this + lease seconds, see
- * keys.idleSlotsKey), so lease seconds must stay below it. The Lua scripts spell the same number
- * as `SLOT` in lua/lib/idle.lua.
+ * One slot in an idle registration's slots value (free slots × this + IDLE_LEASE_BIAS + lease
+ * seconds + the server's clock offset from Redis in seconds, see keys.idleSlotsKey). The Lua
+ * scripts spell the same numbers as `SLOT` and `BIAS` in lua/lib/idle.lua.
  */
-export const IDLE_SLOT_UNIT = 1_000_000;
+export const IDLE_SLOT_UNIT = 10_000_000;
+
+/**
+ * Added to a registration's lease seconds + clock offset so that the sum, negative for a server
+ * whose clock is further behind Redis than its lease is long, packs below one slot as a positive
+ * number. A server whose offset does not fit (about 46 days) does not register.
+ */
+export const IDLE_LEASE_BIAS = 5_000_000;
+
+/** The longest lease a server may use (s): with any offset up to 46 days it packs below one slot. */
+export const MAX_LEASE_SECONDS = 999_999;
 
 /**
  * A server's idle registration on one queue, updated by {@link Broker.doneAndDequeue}: while
@@ -46,9 +56,12 @@ export interface IdleRegistration {
   serverId: string;
   /** This server may hold a registration on the queue: drop it unless the call registers anew. */
   drop: boolean;
-  /** Register the free slots left when the pending list runs dry, until this unix ms; 0: do not. */
-  until: number;
-  /** Lease duration of tasks handed to this server, in whole seconds (below IDLE_SLOT_UNIT). */
+  /**
+   * Register the free slots left when the pending list runs dry for this many ms (from the script's
+   * run, on the Redis server's clock); 0: do not.
+   */
+  ttl: number;
+  /** Lease duration of tasks handed to this server, in whole seconds (at most MAX_LEASE_SECONDS). */
   leaseSeconds: number;
   /**
    * The server's free slots: the registration offers those this call's own leases leave. The

@@ -60,7 +60,6 @@ export class RDB implements Broker {
       keys.taskKeyPrefix(qname),
       unixNanosString(nowMs),
       keys.wakeChannel(qname),
-      nowMs,
       keys.HANDOFF_CHANNEL_PREFIX,
       qname,
     ];
@@ -126,7 +125,7 @@ export class RDB implements Broker {
       INT64_MAX,
       idle?.serverId ?? '',
       idle?.drop === true ? 1 : 0,
-      idle?.until ?? 0,
+      idle?.ttl ?? 0,
       idle?.leaseSeconds ?? 0,
       nowMs,
       idle?.slots ?? 0,

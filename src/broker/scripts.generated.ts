@@ -231,10 +231,14 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- 
 --
 -- Idle registration (taskmill extension, see enqueue.lua's hand-off and lib/idle.lua): when this
 -- call found the pending list empty and its leases left some of the server's free slots (ARGV[11])
--- untaken, the server registers those slots until ARGV[8], so the next enqueue can hand it a task
+-- untaken, the server registers those slots for ARGV[8] ms, so the next enqueue can hand it a task
 -- directly; otherwise its previous registration for this queue is dropped (ARGV[7] = 1). ARGV[3]
 -- may exceed the free slots (the worker prefetches), but only free slots are offered.
--- Registrations of servers that stopped refreshing them are pruned here.
+-- Registrations of servers that stopped refreshing them are pruned here. Registering reads the
+-- Redis server's clock (TIME, the only command it adds, off the hot path: the queue is empty): the
+-- expiry is on that clock, and the server's offset from it (ARGV[10] minus Redis's time, in whole
+-- seconds) goes into the slots value, so that an enqueue writes a handed-over task's lease in this
+-- server's clock whatever the producer's clock says (docs/clocks.md).
 --
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:paused
@@ -243,9 +247,10 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- 
 -- KEYS[5] -> asynq:{<qname>}:completed
 -- KEYS[6] -> asynq:{<qname>}:processed:<yyyy-mm-dd>
 -- KEYS[7] -> asynq:{<qname>}:processed
--- KEYS[8] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
--- KEYS[9] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots × 1e6 + lease seconds,
---            packed so that enqueue.lua takes a slot and reads the lease with one HINCRBY)
+-- KEYS[8] -> asynq:{<qname>}:x:handoff-idle (ZSET server id -> registration expiry, unix ms on
+--            Redis's clock)
+-- KEYS[9] -> asynq:{<qname>}:x:handoff-slots (HASH server id -> free slots × SLOT + BIAS + lease
+--            seconds + clock offset seconds; see lib/idle.lua)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> lease expiry of newly leased tasks, unix seconds
 -- ARGV[3] -> maximum number of tasks to lease (0: acknowledge only)
@@ -253,9 +258,9 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- 
 -- ARGV[5] -> int64 max, where the total counter wraps to 1
 -- ARGV[6] -> server id for the idle registration ("" = none)
 -- ARGV[7] -> "1" when this server may hold a registration to drop, else "0"
--- ARGV[8] -> registration expiry, unix ms ("0" = do not register)
--- ARGV[9] -> lease duration in whole seconds (< 1e6), for tasks handed off to this server
--- ARGV[10] -> current unix time in milliseconds
+-- ARGV[8] -> how long the registration lasts, ms ("0" = do not register)
+-- ARGV[9] -> lease duration in whole seconds (at most 999,999), for tasks handed off to this server
+-- ARGV[10] -> current unix time in milliseconds on the server's clock
 -- ARGV[11] -> the server's free slots, for the idle registration
 -- ARGV[12..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
 --              "0" = delete the task), re-encoded message for the completed state ("" when
@@ -299,17 +304,32 @@ local function countFailedAttempt(processedDayKey, failedDayKey, processedTotalK
 end
 -- Library: the idle registrations of taskmill servers on one queue (taskmill extension; see
 -- enqueue.lua's hand-off and done-and-dequeue.lua's registration). A registration is an entry in
--- the idle ZSET (server id -> expiry) and a value in the idle-slots HASH (server id -> free slots ×
--- SLOT + lease seconds, packed so that enqueue.lua takes a slot and reads the lease with one
--- HINCRBY: each command in a script costs a few microseconds on the hand-off path).
+-- the idle ZSET (server id -> expiry, unix ms on the Redis server's clock) and a value in the
+-- idle-slots HASH (server id -> free slots × SLOT + BIAS + lease seconds + the server's clock offset
+-- from Redis in seconds), packed so that enqueue.lua takes a slot and reads what it needs for the
+-- lease with one HINCRBY: each command in a script costs a few microseconds on the hand-off path.
+--
+-- Clocks (docs/clocks.md): the producer's clock takes no part. Registrations are judged by Redis's
+-- clock (TIME), and a handed-over task's lease score is Redis's time plus the server's offset plus
+-- its lease, which is the server's own clock, as the lease scores it writes itself are.
 
--- One slot in an idle-slots value; lease seconds stay below it (broker.ts: IDLE_SLOT_UNIT).
-local SLOT = 1000000
+-- One slot in an idle-slots value (broker.ts: IDLE_SLOT_UNIT).
+local SLOT = 10000000
+-- Keeps lease seconds + offset, negative for a server far behind Redis, positive below one slot
+-- (broker.ts: IDLE_LEASE_BIAS).
+local BIAS = 5000000
 
 -- Removes a server's registration.
 local function dropIdle(idleKey, idleSlotsKey, server)
   redis.call('ZREM', idleKey, server)
   redis.call('HDEL', idleSlotsKey, server)
+end
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 local pendingKey = KEYS[1]
 local pausedKey = KEYS[2]
@@ -327,9 +347,9 @@ local statsExpireAt = ARGV[4]
 local int64Max = ARGV[5]
 local server = ARGV[6]
 local mayHoldRegistration = ARGV[7]
-local registrationExpiry = ARGV[8]
+local registrationTtl = tonumber(ARGV[8])
 local handOffLeaseSeconds = tonumber(ARGV[9])
-local nowMs = ARGV[10]
+local serverNowMs = tonumber(ARGV[10])
 local freeSlots = tonumber(ARGV[11])
 -- ARGV[12..]: the finished tasks, four values each (see the header).
 local FIRST_FINISHED = 12
@@ -417,15 +437,23 @@ end
 -- it is not observable).
 local registered = 0
 local offered = freeSlots - #leased / 2
-if emptied and offered > 0 and server ~= '' and registrationExpiry ~= '0' then
-  local stale = redis.call('ZRANGEBYSCORE', idleKey, '-inf', '(' .. nowMs, 'LIMIT', 0, 100)
-  for _, gone in ipairs(stale) do
-    dropIdle(idleKey, idleSlotsKey, gone)
+if emptied and offered > 0 and server ~= '' and registrationTtl > 0 then
+  local redisNowMs = redisTimeMs()
+  -- Rounded to whole seconds, as lease scores are.
+  local offsetSeconds = math.floor((serverNowMs - redisNowMs) / 1000 + 0.5)
+  local leaseAndOffset = handOffLeaseSeconds + offsetSeconds
+  -- A clock so far off that the sum does not pack below one slot (weeks) gets no hand-offs.
+  if leaseAndOffset >= -BIAS and leaseAndOffset < SLOT - BIAS then
+    local stale = redis.call('ZRANGEBYSCORE', idleKey, '-inf', string.format('(%d', redisNowMs), 'LIMIT', 0, 100)
+    for _, gone in ipairs(stale) do
+      dropIdle(idleKey, idleSlotsKey, gone)
+    end
+    redis.call('ZADD', idleKey, string.format('%d', redisNowMs + registrationTtl), server)
+    redis.call('HSET', idleSlotsKey, server, string.format('%d', offered * SLOT + BIAS + leaseAndOffset))
+    registered = 1
   end
-  redis.call('ZADD', idleKey, registrationExpiry, server)
-  redis.call('HSET', idleSlotsKey, server, string.format('%d', offered * SLOT + handOffLeaseSeconds))
-  registered = 1
-elseif mayHoldRegistration == '1' then
+end
+if registered == 0 and mayHoldRegistration == '1' then
   dropIdle(idleKey, idleSlotsKey, server)
 end
 return { codes, leased, registered }
@@ -450,28 +478,35 @@ export const enqueue = defineScript('enqueue', 7, String.raw`-- Creates one or m
 -- pending as usual. Nothing changes for Go peers: they never register, and the end state is the
 -- one an enqueue followed by a dequeue leaves.
 --
+-- The producer's clock takes no part in a hand-off (docs/clocks.md): registrations expire on the
+-- Redis server's clock, and the lease is Redis's time plus the server's offset and lease seconds
+-- from its registration, i.e. the server's own clock, as every other lease score. TIME is read
+-- once per call and only when the idle set is not empty, so an enqueue on a busy queue pays
+-- nothing for it.
+--
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:scheduled
 -- KEYS[3] -> asynq:{<qname>}:active
 -- KEYS[4] -> asynq:{<qname>}:lease
 -- KEYS[5] -> asynq:{<qname>}:paused
--- KEYS[6] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
--- KEYS[7] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots × 1e6 + lease seconds)
+-- KEYS[6] -> asynq:{<qname>}:x:handoff-idle (ZSET server id -> registration expiry, unix ms on
+--            Redis's clock)
+-- KEYS[7] -> asynq:{<qname>}:x:handoff-slots (HASH server id -> free slots × SLOT + BIAS + lease
+--            seconds + clock offset seconds; see lib/idle.lua)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
--- ARGV[4] -> current unix time in milliseconds
--- ARGV[5] -> hand-off channel prefix (the server id is appended)
--- ARGV[6] -> queue name (part of the hand-off message)
--- ARGV[7] -> the tasks' index: per task "<#id>:<id><#msg>:<process-at>:<#unique key>:<unique
+-- ARGV[4] -> hand-off channel prefix (the server id is appended)
+-- ARGV[5] -> queue name (part of the hand-off message)
+-- ARGV[6] -> the tasks' index: per task "<#id>:<id><#msg>:<process-at>:<#unique key>:<unique
 --            key><unique TTL>:", where process-at is unix seconds ("0" = pending now), the unique
 --            key is empty when the task is not unique and the TTL is in whole seconds
--- ARGV[8] -> the tasks' encoded TaskMessages, concatenated in index order
+-- ARGV[7] -> the tasks' encoded TaskMessages, concatenated in index order
 --
 -- Two arguments for any number of tasks rather than five per task: the client serializes a few
 -- large arguments much faster than hundreds of small ones, and that was most of its CPU per task.
 --
--- Hand-off message: "<lease expiry unix s>:<#queue>:<queue><#id>:<id><encoded TaskMessage>", the
+-- Hand-off message: "<lease expiry, unix s on the receiving server's clock>:<#queue>:<queue><#id>:<id><encoded TaskMessage>", the
 -- lengths in bytes, so ids and queue names may hold any byte.
 --
 -- When this call made an empty pending list non-empty it publishes on the wake-up channel, so idle
@@ -483,17 +518,32 @@ export const enqueue = defineScript('enqueue', 7, String.raw`-- Creates one or m
 
 -- Library: the idle registrations of taskmill servers on one queue (taskmill extension; see
 -- enqueue.lua's hand-off and done-and-dequeue.lua's registration). A registration is an entry in
--- the idle ZSET (server id -> expiry) and a value in the idle-slots HASH (server id -> free slots ×
--- SLOT + lease seconds, packed so that enqueue.lua takes a slot and reads the lease with one
--- HINCRBY: each command in a script costs a few microseconds on the hand-off path).
+-- the idle ZSET (server id -> expiry, unix ms on the Redis server's clock) and a value in the
+-- idle-slots HASH (server id -> free slots × SLOT + BIAS + lease seconds + the server's clock offset
+-- from Redis in seconds), packed so that enqueue.lua takes a slot and reads what it needs for the
+-- lease with one HINCRBY: each command in a script costs a few microseconds on the hand-off path.
+--
+-- Clocks (docs/clocks.md): the producer's clock takes no part. Registrations are judged by Redis's
+-- clock (TIME), and a handed-over task's lease score is Redis's time plus the server's offset plus
+-- its lease, which is the server's own clock, as the lease scores it writes itself are.
 
--- One slot in an idle-slots value; lease seconds stay below it (broker.ts: IDLE_SLOT_UNIT).
-local SLOT = 1000000
+-- One slot in an idle-slots value (broker.ts: IDLE_SLOT_UNIT).
+local SLOT = 10000000
+-- Keeps lease seconds + offset, negative for a server far behind Redis, positive below one slot
+-- (broker.ts: IDLE_LEASE_BIAS).
+local BIAS = 5000000
 
 -- Removes a server's registration.
 local function dropIdle(idleKey, idleSlotsKey, server)
   redis.call('ZREM', idleKey, server)
   redis.call('HDEL', idleSlotsKey, server)
+end
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 local pendingKey = KEYS[1]
 local scheduledKey = KEYS[2]
@@ -505,11 +555,10 @@ local idleSlotsKey = KEYS[7]
 local taskKeyPrefix = ARGV[1]
 local nowNanos = ARGV[2]
 local wakeChannel = ARGV[3]
-local nowMs = ARGV[4]
-local handOffChannelPrefix = ARGV[5]
-local queueName = ARGV[6]
-local index = ARGV[7]
-local messages = ARGV[8]
+local handOffChannelPrefix = ARGV[4]
+local queueName = ARGV[5]
+local index = ARGV[6]
+local messages = ARGV[7]
 
 -- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
 -- ahead of one that went pending).
@@ -528,11 +577,32 @@ local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
   end
 end
 
+-- Redis's clock in unix ms, read once in this call when first needed.
+local redisNowMs = nil
+
+-- The idle server whose registration expires first and has not expired, or nil. With no
+-- registration at all (a busy queue) that costs one command and no TIME.
+local function nextIdleServer()
+  if redisNowMs then
+    return redis.call('ZRANGEBYSCORE', idleKey, string.format('%d', redisNowMs), '+inf', 'LIMIT', 0, 1)[1]
+  end
+  local first = redis.call('ZRANGE', idleKey, 0, 0, 'WITHSCORES')
+  if not first[1] then
+    return nil
+  end
+  redisNowMs = redisTimeMs()
+  if tonumber(first[2]) >= redisNowMs then
+    return first[1]
+  end
+  -- Expired registrations are pruned by the next registration (done-and-dequeue.lua).
+  return redis.call('ZRANGEBYSCORE', idleKey, string.format('%d', redisNowMs), '+inf', 'LIMIT', 0, 1)[1]
+end
+
 -- Leases the task to an idle server and publishes it there; false when no idle server took it.
 -- The registration is looked up first: with no idle server (a busy queue) that is the only command.
 local function handOff(id, taskKey, msg, uniqueKey)
   while canHandOff ~= false do
-    local server = redis.call('ZRANGEBYSCORE', idleKey, nowMs, '+inf', 'LIMIT', 0, 1)[1]
+    local server = nextIdleServer()
     if not server then
       canHandOff = false
       return false
@@ -543,14 +613,15 @@ local function handOff(id, taskKey, msg, uniqueKey)
         return false
       end
     end
-    -- A missing value, or an unpacked slot count as earlier versions wrote, goes negative: no slot
-    -- is left, and the registration is dropped.
+    -- A missing value, or one without a slot, goes negative: no slot is left, and the registration
+    -- is dropped.
     local packed = redis.call('HINCRBY', idleSlotsKey, server, -SLOT)
     local slotsLeft = math.floor(packed / SLOT)
     local delivered = 0
     local expiry
     if slotsLeft >= 0 then
-      expiry = math.floor(tonumber(nowMs) / 1000) + packed % SLOT
+      -- The server's clock now (Redis's plus its offset), plus its lease.
+      expiry = math.floor(redisNowMs / 1000) + packed % SLOT - BIAS
       local message = expiry .. ':' .. #queueName .. ':' .. queueName .. #id .. ':' .. id .. msg
       delivered = redis.call('PUBLISH', handOffChannelPrefix .. server, message)
     end

@@ -292,7 +292,7 @@ export class FetchLoop {
     const now = clock.now();
     // Redis keeps lease expiries in whole seconds; the in-memory lease must not outlast it.
     const leaseExpiry = Math.floor((now + leaseDuration) / 1000) * 1000;
-    const idle = this.#idleRegistration(wasIdle, count, now);
+    const idle = this.#idleRegistration(wasIdle, count);
     // Until the reply says otherwise, assume the call may have left a registration behind.
     if (idle) this.#idleOn.add(queue);
     let leased: DequeuedTask[];
@@ -306,7 +306,7 @@ export class FetchLoop {
         idle,
       );
       if (!result.registered) this.#idleOn.delete(queue);
-      if (result.registered && idle && idle.until > 0)
+      if (result.registered && idle && idle.ttl > 0)
         this.#offered.set(queue, { slots: idle.slots, taken: 0 });
       else this.#offered.delete(queue);
       this.#acknowledged(acks, result.doneCodes);
@@ -322,7 +322,7 @@ export class FetchLoop {
   }
 
   /** The idle registration update a fetch call carries, or undefined when hand-off is off. */
-  #idleRegistration(wasIdle: boolean, count: number, now: number): IdleRegistration | undefined {
+  #idleRegistration(wasIdle: boolean, count: number): IdleRegistration | undefined {
     const { idle, taskCheckInterval, leaseDuration } = this.#p;
     if (!idle) return undefined;
     const register = count > 0 && !this.#stopped && idle.ready();
@@ -330,7 +330,7 @@ export class FetchLoop {
     return {
       serverId: idle.serverId,
       drop: wasIdle,
-      until: register ? now + Math.max(IDLE_REGISTRATION_MIN_MS, 3 * taskCheckInterval) : 0,
+      ttl: register ? Math.max(IDLE_REGISTRATION_MIN_MS, 3 * taskCheckInterval) : 0,
       leaseSeconds: Math.floor(leaseDuration / 1000),
       // Only a free slot is worth a hand-off: a prefetched task would wait for one here while
       // another server may have one free.

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { type Clock, realClock } from '../base/clock.js';
-import { IDLE_SLOT_UNIT } from '../broker/broker.js';
+import { MAX_LEASE_SECONDS } from '../broker/broker.js';
 import { DAY, MINUTE, SECOND } from '../base/time.js';
 import { type Logger, consoleLogger } from '../logger.js';
 import { validateQueueName } from '../options.js';
@@ -139,7 +139,7 @@ function interval(name: string, value: unknown): number {
  * Hand-off registrations pack a server's lease seconds below one slot (see keys.idleSlotsKey), so
  * a lease is at most 999,999 s (about 11.5 days).
  */
-const MAX_LEASE_MS = (IDLE_SLOT_UNIT - 1) * SECOND;
+const MAX_LEASE_MS = MAX_LEASE_SECONDS * SECOND;
 
 function leaseDuration(value: unknown): number {
   const ms = duration('leaseDuration', value, 1000);

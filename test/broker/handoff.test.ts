@@ -12,7 +12,12 @@ import * as keys from '../../src/base/keys.js';
 import type { TaskMessage } from '../../src/base/message.js';
 import { unixNanosString } from '../../src/base/time.js';
 import { decodeTaskMessage, encodeTaskMessage } from '../../src/base/wire.js';
-import { type EnqueueItem, IDLE_SLOT_UNIT, type IdleRegistration } from '../../src/broker/broker.js';
+import {
+  type EnqueueItem,
+  IDLE_LEASE_BIAS,
+  IDLE_SLOT_UNIT,
+  type IdleRegistration,
+} from '../../src/broker/broker.js';
 import { parseHandoffMessage } from '../../src/server/subscriber.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
@@ -48,23 +53,54 @@ const MARKER = 'marker';
 
 interface Registration {
   server: string;
-  /** Registration expiry, unix ms (the ZSET score). */
+  /** Registration expiry, unix ms on Redis's clock (the ZSET score). */
   until: number;
   slots: number;
   leaseSeconds: number;
+  /** The server's clock minus Redis's, in whole seconds (0 when not given). */
+  offsetSeconds?: number;
 }
 
-/** The slots-hash value of a registration: free slots and lease seconds packed in one integer. */
-function packed(slots: number, leaseSeconds: number): string {
-  return String(slots * IDLE_SLOT_UNIT + leaseSeconds);
+/**
+ * The slots-hash value of a registration: free slots, lease seconds and clock offset packed in one
+ * integer.
+ */
+function packed(slots: number, leaseSeconds: number, offsetSeconds = 0): string {
+  return String(slots * IDLE_SLOT_UNIT + IDLE_LEASE_BIAS + leaseSeconds + offsetSeconds);
 }
 
 /** Writes a registration the way done-and-dequeue.lua does. */
 async function seedIdle(r: Redis, ...regs: Registration[]): Promise<void> {
-  for (const { server, until, slots, leaseSeconds } of regs) {
+  for (const { server, until, slots, leaseSeconds, offsetSeconds } of regs) {
     await r.zadd(IDLE, until, server);
-    await r.hset(SLOTS, server, packed(slots, leaseSeconds));
+    await r.hset(SLOTS, server, packed(slots, leaseSeconds, offsetSeconds));
   }
+}
+
+/** Redis's clock (TIME) in unix ms: the scripts judge registrations and write hand-off leases by it. */
+async function redisMs(): Promise<number> {
+  const [sec, micro] = await env.raw.time();
+  return Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
+}
+
+/** The Redis second in which the last {@link enqueue} ran. */
+let enqueueSecond = 0;
+
+/**
+ * RDB.enqueue, started early in a Redis second and checked to have ended in it, so that the second
+ * its script read with TIME, on which hand-off leases are based, is known exactly.
+ */
+async function enqueue(qname: string, items: EnqueueItem[], nowMs: number): Promise<number[]> {
+  let before = await redisMs();
+  while (before % 1000 > 600) {
+    await new Promise((resolve) => setTimeout(resolve, 1000 - (before % 1000)));
+    before = await redisMs();
+  }
+  const codes = await broker.rdb.enqueue(qname, items, nowMs);
+  const after = await redisMs();
+  enqueueSecond = Math.floor(before / 1000);
+  assert.equal(Math.floor(after / 1000), enqueueSecond, 'the enqueue ran within one Redis second');
+  return codes;
 }
 
 /** The registration keys as read back: the ZSET entries and every field of the slots hash. */
@@ -75,7 +111,8 @@ async function getIdle(r: Redis): Promise<{ zset: ZMember[]; slots: Record<strin
 /** The expected form of {@link getIdle} for the given registrations. */
 function idleState(...regs: Registration[]): { zset: ZMember[]; slots: Record<string, string> } {
   const slots: Record<string, string> = {};
-  for (const { server, slots: n, leaseSeconds } of regs) slots[server] = packed(n, leaseSeconds);
+  for (const { server, slots: n, leaseSeconds, offsetSeconds } of regs)
+    slots[server] = packed(n, leaseSeconds, offsetSeconds);
   return {
     zset: regs
       .map(({ server, until }) => ({ id: server, score: until }))
@@ -93,8 +130,9 @@ function now(item: TaskMessage): EnqueueItem {
   return { msg: item, processAtSec: 0, uniqueKey: '', uniqueTtlSec: 0 };
 }
 
-function leaseExpiry(nowMs: number, leaseSeconds: number): number {
-  return Math.floor(nowMs / 1000) + leaseSeconds;
+/** The lease score of a task handed over by the last {@link enqueue} to a server with no offset. */
+function leaseExpiry(leaseSeconds: number): number {
+  return enqueueSecond + leaseSeconds;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,7 +205,13 @@ function wantHandoff(
 
 describe('done-and-dequeue: idle registration', () => {
   const nowMs = Date.now();
-  const until = nowMs + 5_000;
+  /** How long a registration lasts (IdleRegistration.ttl). */
+  const TTL = 5_000;
+  /**
+   * Stands for the expiry of the registration the call under test writes: Redis's time during the
+   * call plus TTL, checked against TIME read around the call.
+   */
+  const until = -1;
   const c = taskMsg({ id: 'c', payload: 'first' });
   const d = taskMsg({ id: 'd', payload: 'second' });
   const e = taskMsg({ id: 'e', payload: 'third' });
@@ -177,7 +221,7 @@ describe('done-and-dequeue: idle registration', () => {
   const register = (over: Partial<IdleRegistration> = {}): IdleRegistration => ({
     serverId: S1,
     drop: false,
-    until,
+    ttl: TTL,
     leaseSeconds: 30,
     slots: 3,
     ...over,
@@ -287,7 +331,7 @@ describe('done-and-dequeue: idle registration', () => {
       pending: [],
       before: [{ server: S1, until: nowMs + 1_000, slots: 3, leaseSeconds: 30 }, other],
       count: 0,
-      idle: register({ drop: true, until: 0 }),
+      idle: register({ drop: true, ttl: 0 }),
       wantLeased: [],
       wantRegistered: false,
       wantPending: [],
@@ -296,7 +340,7 @@ describe('done-and-dequeue: idle registration', () => {
       wantOtherKeys: [],
     },
     {
-      name: 'drop with count 0 never registers, even with `until`; no registration key is left',
+      name: 'drop with count 0 never registers, even with a ttl; no registration key is left',
       pending: [],
       before: [{ server: S1, until: nowMs + 1_000, slots: 3, leaseSeconds: 30 }],
       count: 0,
@@ -322,11 +366,11 @@ describe('done-and-dequeue: idle registration', () => {
       wantOtherKeys: [keys.activeKey(Q), keys.leaseKey(Q)],
     },
     {
-      name: 'registering prunes other servers’ registrations that expired before now (now itself is kept)',
+      name: 'registering prunes other servers’ registrations that expired on Redis’s clock',
       pending: [],
       before: [
         { server: S2, until: nowMs - 1, slots: 2, leaseSeconds: 30 },
-        { server: S3, until: nowMs, slots: 5, leaseSeconds: 31 },
+        { server: S3, until: nowMs + 60_000, slots: 5, leaseSeconds: 31 },
         { server: S4, until: nowMs - 60_000, slots: 1, leaseSeconds: 32 },
       ],
       count: 2,
@@ -337,7 +381,7 @@ describe('done-and-dequeue: idle registration', () => {
       wantHashes: {},
       wantIdle: [
         { server: S1, until, slots: 2, leaseSeconds: 30 },
-        { server: S3, until: nowMs, slots: 5, leaseSeconds: 31 },
+        { server: S3, until: nowMs + 60_000, slots: 5, leaseSeconds: 31 },
       ],
       wantOtherKeys: [],
     },
@@ -381,11 +425,11 @@ describe('done-and-dequeue: idle registration', () => {
       wantOtherKeys: [],
     },
     {
-      name: 'until 0 does not register on an empty queue',
+      name: 'ttl 0 does not register on an empty queue',
       pending: [],
       before: [],
       count: 3,
-      idle: register({ until: 0 }),
+      idle: register({ ttl: 0 }),
       wantLeased: [],
       wantRegistered: false,
       wantPending: [],
@@ -414,7 +458,10 @@ describe('done-and-dequeue: idle registration', () => {
       if (tc.paused) await env.raw.set(keys.pausedKey(Q), PAUSED_AT);
       await seedIdle(env.raw, ...tc.before);
 
-      const got = await broker.rdb.doneAndDequeue(Q, [], tc.count, FETCH_LEASE, nowMs, tc.idle);
+      const before = await redisMs();
+      // The server's clock agrees with Redis's here (offset 0); skewed clocks are tested below.
+      const got = await broker.rdb.doneAndDequeue(Q, [], tc.count, FETCH_LEASE, Date.now(), tc.idle);
+      const after = await redisMs();
 
       assert.deepEqual(got.doneCodes, []);
       assert.deepEqual(
@@ -422,7 +469,17 @@ describe('done-and-dequeue: idle registration', () => {
         tc.wantLeased,
       );
       assert.equal(got.registered, tc.wantRegistered);
-      assert.deepEqual(await getIdle(env.raw), idleState(...tc.wantIdle));
+      const idle = await getIdle(env.raw);
+      for (const entry of idle.zset) {
+        if (entry.id !== S1 || !tc.wantRegistered) continue;
+        assert.ok(
+          entry.score >= before + TTL && entry.score <= after + TTL,
+          `expiry ${entry.score} on Redis's clock`,
+        );
+        entry.score = until;
+      }
+      idle.zset.sort((x, y) => x.score - y.score || (x.id < y.id ? -1 : 1));
+      assert.deepEqual(idle, idleState(...tc.wantIdle));
       assert.deepEqual(await getPendingIds(env.raw, Q), tc.wantPending);
       assert.deepEqual(
         await getZSetEntries(env.raw, keys.leaseKey(Q)),
@@ -444,12 +501,12 @@ describe('done-and-dequeue: idle registration', () => {
 
   test('a registration written by done-and-dequeue is used by the next enqueue', async () => {
     const listener = await listen(keys.handoffChannel(S1));
-    const got = await broker.rdb.doneAndDequeue(Q, [], 1, FETCH_LEASE, nowMs, register({ slots: 1 }));
+    const got = await broker.rdb.doneAndDequeue(Q, [], 1, FETCH_LEASE, Date.now(), register({ slots: 1 }));
     assert.equal(got.registered, true);
     const a = taskMsg({ id: 'a' });
-    assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);
+    assert.deepEqual(await enqueue(Q, [now(a)], nowMs), [1]);
     const messages = (await listener.drain()).get(keys.handoffChannel(S1)) ?? [];
-    assert.deepEqual(messages.map(decodeHandoff), [wantHandoff(a, leaseExpiry(nowMs, 30))]);
+    assert.deepEqual(messages.map(decodeHandoff), [wantHandoff(a, leaseExpiry(30))]);
     assert.deepEqual(
       await getKeys(env.raw),
       sortStrings([keys.activeKey(Q), keys.leaseKey(Q), keys.taskKey(Q, 'a')]),
@@ -474,9 +531,9 @@ describe('enqueue: hand-off to an idle server', () => {
     await seedIdle(env.raw, { server: S1, until, slots: 3, leaseSeconds: 30 });
     const listener = await listen(handoff1, wake);
 
-    assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);
+    assert.deepEqual(await enqueue(Q, [now(a)], nowMs), [1]);
 
-    const expiry = leaseExpiry(nowMs, 30);
+    const expiry = leaseExpiry(30);
     assert.deepEqual(await getActiveIds(env.raw, Q), ['a']);
     assert.deepEqual(await getZSetEntries(env.raw, keys.leaseKey(Q)), [{ id: 'a', score: expiry }]);
     assert.deepEqual(await getTaskHash(env.raw, Q, 'a'), { msg: a, state: 'active' });
@@ -509,14 +566,15 @@ describe('enqueue: hand-off to an idle server', () => {
     await seedIdle(env.raw, { server: S1, until: nowMs + 5_000, slots: 1, leaseSeconds: 20 });
     const listener = await listen(handoff1, wake);
 
-    assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);
+    assert.deepEqual(await enqueue(Q, [now(a)], nowMs), [1]);
+    const expiryOfA = leaseExpiry(20);
     assert.deepEqual(await getIdle(env.raw), idleState());
     assert.deepEqual(
       await getKeys(env.raw),
       sortStrings([keys.activeKey(Q), keys.leaseKey(Q), keys.taskKey(Q, 'a')]),
     );
 
-    assert.deepEqual(await broker.rdb.enqueue(Q, [now(b)], nowMs), [1]);
+    assert.deepEqual(await enqueue(Q, [now(b)], nowMs), [1]);
     assert.deepEqual(await getPendingIds(env.raw, Q), ['b']);
     assert.deepEqual(await getTaskHash(env.raw, Q, 'b'), {
       msg: b,
@@ -524,9 +582,7 @@ describe('enqueue: hand-off to an idle server', () => {
       pending_since: unixNanosString(nowMs),
     });
     assert.deepEqual(await getActiveIds(env.raw, Q), ['a']);
-    assert.deepEqual(await getZSetEntries(env.raw, keys.leaseKey(Q)), [
-      { id: 'a', score: leaseExpiry(nowMs, 20) },
-    ]);
+    assert.deepEqual(await getZSetEntries(env.raw, keys.leaseKey(Q)), [{ id: 'a', score: expiryOfA }]);
     assert.deepEqual(
       await getKeys(env.raw),
       sortStrings([
@@ -539,7 +595,7 @@ describe('enqueue: hand-off to an idle server', () => {
     );
 
     const got = await listener.drain();
-    assert.deepEqual((got.get(handoff1) ?? []).map(decodeHandoff), [wantHandoff(a, leaseExpiry(nowMs, 20))]);
+    assert.deepEqual((got.get(handoff1) ?? []).map(decodeHandoff), [wantHandoff(a, expiryOfA)]);
     assert.deepEqual(
       (got.get(wake) ?? []).map((m) => m.toString('utf8')),
       ['1'],
@@ -563,7 +619,7 @@ describe('enqueue: hand-off to an idle server', () => {
     await seedIdle(env.raw, { server: S1, until: nowMs + 5_000, slots: 3, leaseSeconds: 30 });
     const listener = await listen(wake);
 
-    assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);
+    assert.deepEqual(await enqueue(Q, [now(a)], nowMs), [1]);
 
     await assertPendingWithNoRegistration(nowMs);
     assert.deepEqual(
@@ -579,9 +635,9 @@ describe('enqueue: hand-off to an idle server', () => {
     await seedIdle(env.raw, { server: S1, until: nowMs + 5_000, slots: 2, leaseSeconds: 30 }, live);
     const listener = await listen(handoff2);
 
-    assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);
+    assert.deepEqual(await enqueue(Q, [now(a)], nowMs), [1]);
 
-    const expiry = leaseExpiry(nowMs, 60);
+    const expiry = leaseExpiry(60);
     assert.deepEqual(await getActiveIds(env.raw, Q), ['a']);
     assert.deepEqual(await getZSetEntries(env.raw, keys.leaseKey(Q)), [{ id: 'a', score: expiry }]);
     assert.deepEqual(await getTaskHash(env.raw, Q, 'a'), { msg: a, state: 'active' });
@@ -608,7 +664,7 @@ describe('enqueue: hand-off to an idle server', () => {
       if (value !== undefined) await env.raw.hset(SLOTS, S1, value);
       const listener = await listen(handoff1, wake);
 
-      assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);
+      assert.deepEqual(await enqueue(Q, [now(a)], nowMs), [1]);
 
       await assertPendingWithNoRegistration(nowMs);
       const published = await listener.drain();
@@ -617,18 +673,45 @@ describe('enqueue: hand-off to an idle server', () => {
     });
   }
 
-  test('a registration whose expiry is exactly now still counts', async () => {
-    const nowMs = Date.now();
-    await seedIdle(env.raw, { server: S1, until: nowMs, slots: 2, leaseSeconds: 30 });
-    const listener = await listen(handoff1);
-    assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);
-    assert.deepEqual(await getTaskHash(env.raw, Q, 'a'), { msg: a, state: 'active' });
-    assert.deepEqual(
-      await getIdle(env.raw),
-      idleState({ server: S1, until: nowMs, slots: 1, leaseSeconds: 30 }),
-    );
-    assert.equal((await listener.drain()).get(handoff1)?.length, 1);
-  });
+  // The producer's clock takes no part: registrations expire on Redis's clock, and the lease is
+  // Redis's time plus the server's offset and lease (the server's own clock).
+  for (const [what, producerSkewMs] of [
+    ['an hour ahead of', 3_600_000],
+    ['an hour behind', -3_600_000],
+  ] as const) {
+    test(`a producer ${what} Redis hands off by Redis's clock, the lease in the server's clock`, async () => {
+      const nowMs = Date.now();
+      // S1 expired a moment ago on Redis's clock; S2 is 60 s ahead of Redis, S3 90 s behind.
+      await seedIdle(
+        env.raw,
+        { server: S1, until: nowMs - 1_000, slots: 1, leaseSeconds: 30 },
+        { server: S2, until: nowMs + 5_000, slots: 1, leaseSeconds: 30, offsetSeconds: 60 },
+        { server: S3, until: nowMs + 6_000, slots: 1, leaseSeconds: 30, offsetSeconds: -90 },
+      );
+      const listener = await listen(handoff1, handoff2, keys.handoffChannel(S3));
+      const b2 = taskMsg({ id: 'b2' });
+
+      assert.deepEqual(await enqueue(Q, [now(a), now(b2)], nowMs + producerSkewMs), [1, 1]);
+
+      const ahead = enqueueSecond + 60 + 30;
+      const behind = enqueueSecond - 90 + 30;
+      assert.deepEqual(await getZSetEntries(env.raw, keys.leaseKey(Q)), [
+        { id: 'b2', score: behind },
+        { id: 'a', score: ahead },
+      ]);
+      const got = await listener.drain();
+      assert.deepEqual(got.get(handoff1), []);
+      assert.deepEqual((got.get(handoff2) ?? []).map(decodeHandoff), [wantHandoff(a, ahead)]);
+      assert.deepEqual((got.get(keys.handoffChannel(S3)) ?? []).map(decodeHandoff), [
+        wantHandoff(b2, behind),
+      ]);
+      // The expired registration is left for the next registration to prune.
+      assert.deepEqual(
+        await getIdle(env.raw),
+        idleState({ server: S1, until: nowMs - 1_000, slots: 1, leaseSeconds: 30 }),
+      );
+    });
+  }
 
   interface Fallback {
     name: string;
@@ -679,7 +762,7 @@ describe('enqueue: hand-off to an idle server', () => {
       await tc.setup?.();
       const listener = await listen(handoff1, wake);
 
-      assert.deepEqual(await broker.rdb.enqueue(Q, [now(a)], nowMs), [1]);
+      assert.deepEqual(await enqueue(Q, [now(a)], nowMs), [1]);
 
       assert.deepEqual(await getPendingIds(env.raw, Q), tc.wantPending);
       assert.deepEqual(await getTaskHash(env.raw, Q, 'a'), {
@@ -708,14 +791,14 @@ describe('enqueue: hand-off to an idle server', () => {
     await seedIdle(env.raw, { server: S1, until: nowMs + 5_000, slots: 3, leaseSeconds: 30 });
     const listener = await listen(handoff1);
 
-    const codes = await broker.rdb.enqueue(
+    const codes = await enqueue(
       Q,
       [{ msg: ua, processAtSec: 0, uniqueKey: unique, uniqueTtlSec: 300 }],
       nowMs,
     );
 
     assert.deepEqual(codes, [1]);
-    const expiry = leaseExpiry(nowMs, 30);
+    const expiry = leaseExpiry(30);
     assert.deepEqual(await getTaskHash(env.raw, Q, 'ua'), { msg: ua, state: 'active', unique_key: unique });
     assert.deepEqual(await getActiveIds(env.raw, Q), ['ua']);
     assert.deepEqual(await getZSetEntries(env.raw, keys.leaseKey(Q)), [{ id: 'ua', score: expiry }]);
@@ -740,7 +823,7 @@ describe('enqueue: hand-off to an idle server', () => {
     const listener = await listen(handoff1, wake);
 
     const scheduled: EnqueueItem = { msg: s, processAtSec: processAt, uniqueKey: '', uniqueTtlSec: 0 };
-    assert.deepEqual(await broker.rdb.enqueue(Q, [scheduled], nowMs), [1]);
+    assert.deepEqual(await enqueue(Q, [scheduled], nowMs), [1]);
     assert.deepEqual(await getTaskHash(env.raw, Q, 's'), { msg: s, state: 'scheduled' });
     assert.deepEqual(await getZSetEntries(env.raw, keys.scheduledKey(Q)), [{ id: 's', score: processAt }]);
     assert.deepEqual(await getIdle(env.raw), idleState({ server: S1, until, slots: 3, leaseSeconds: 30 }));
@@ -757,7 +840,7 @@ describe('enqueue: hand-off to an idle server', () => {
       { msg: s2, processAtSec: processAt, uniqueKey: '', uniqueTtlSec: 0 },
       now(a),
     ];
-    assert.deepEqual(await broker.rdb.enqueue(Q, items, nowMs), [1, 1]);
+    assert.deepEqual(await enqueue(Q, items, nowMs), [1, 1]);
     assert.deepEqual(await getTaskHash(env.raw, Q, 's2'), { msg: s2, state: 'scheduled' });
     assert.deepEqual(await getTaskHash(env.raw, Q, 'a'), { msg: a, state: 'active' });
     assert.deepEqual(await getZSetEntries(env.raw, keys.scheduledKey(Q)), [
@@ -766,7 +849,7 @@ describe('enqueue: hand-off to an idle server', () => {
     ]);
     assert.deepEqual(await getIdle(env.raw), idleState({ server: S1, until, slots: 2, leaseSeconds: 30 }));
     got = await listener.drain();
-    assert.deepEqual((got.get(handoff1) ?? []).map(decodeHandoff), [wantHandoff(a, leaseExpiry(nowMs, 30))]);
+    assert.deepEqual((got.get(handoff1) ?? []).map(decodeHandoff), [wantHandoff(a, leaseExpiry(30))]);
     assert.deepEqual(got.get(wake), []);
   });
 
@@ -776,9 +859,9 @@ describe('enqueue: hand-off to an idle server', () => {
     await seedIdle(env.raw, { server: S1, until: nowMs + 5_000, slots: 2, leaseSeconds: 30 });
     const listener = await listen(handoff1, wake);
 
-    assert.deepEqual(await broker.rdb.enqueue(Q, msgs.map(now), nowMs), [1, 1, 1, 1, 1]);
+    assert.deepEqual(await enqueue(Q, msgs.map(now), nowMs), [1, 1, 1, 1, 1]);
 
-    const expiry = leaseExpiry(nowMs, 30);
+    const expiry = leaseExpiry(30);
     assert.deepEqual(await getActiveIds(env.raw, Q), ['t2', 't1']);
     assert.deepEqual(await getZSetEntries(env.raw, keys.leaseKey(Q)), [
       { id: 't1', score: expiry },
@@ -873,7 +956,7 @@ describe('enqueue: hand-off to an idle server', () => {
       const listener = await listen(...channels);
 
       assert.deepEqual(
-        await broker.rdb.enqueue(Q, msgs.map(now), nowMs),
+        await enqueue(Q, msgs.map(now), nowMs),
         msgs.map(() => 1),
       );
 
@@ -882,7 +965,7 @@ describe('enqueue: hand-off to an idle server', () => {
       for (const reg of tc.servers) {
         const ids = tc.wantPerServer[reg.server] ?? [];
         assert.ok(ids.length <= reg.slots, 'test data: no server gets more than its slots');
-        const expiry = leaseExpiry(nowMs, reg.leaseSeconds);
+        const expiry = leaseExpiry(reg.leaseSeconds);
         assert.deepEqual(
           (got.get(keys.handoffChannel(reg.server)) ?? []).map(decodeHandoff),
           ids.map((id) => wantHandoff(byId.get(id) as TaskMessage, expiry)),
@@ -929,7 +1012,7 @@ describe('enqueue: hand-off to an idle server', () => {
     await seedIdle(env.raw, { server: S1, until, slots: 1, leaseSeconds: 30 });
     const listener = await listen(handoff1);
 
-    const codes = await broker.rdb.enqueue(
+    const codes = await enqueue(
       Q,
       [{ msg: dup, processAtSec: 0, uniqueKey: unique, uniqueTtlSec: 60 }, now(a)],
       nowMs,
@@ -944,7 +1027,7 @@ describe('enqueue: hand-off to an idle server', () => {
       sortStrings([unique, keys.activeKey(Q), keys.leaseKey(Q), keys.taskKey(Q, 'a')]),
     );
     assert.deepEqual(((await listener.drain()).get(handoff1) ?? []).map(decodeHandoff), [
-      wantHandoff(a, leaseExpiry(nowMs, 30)),
+      wantHandoff(a, leaseExpiry(30)),
     ]);
   });
 
@@ -956,11 +1039,11 @@ describe('enqueue: hand-off to an idle server', () => {
     await env.raw.hset(keys.idleSlotsKey(queue), S1, packed(1, 30));
     const listener = await listen(handoff1);
 
-    assert.deepEqual(await broker.rdb.enqueue(queue, [now(msg)], nowMs), [1]);
+    assert.deepEqual(await enqueue(queue, [now(msg)], nowMs), [1]);
 
     assert.deepEqual(await getTaskHash(env.raw, queue, msg.id), { msg, state: 'active' });
     assert.deepEqual(((await listener.drain()).get(handoff1) ?? []).map(decodeHandoff), [
-      wantHandoff(msg, leaseExpiry(nowMs, 30)),
+      wantHandoff(msg, leaseExpiry(30)),
     ]);
   });
 });

@@ -68,8 +68,8 @@ const PINNED: Record<string, [unknown, string][]> = {
   // taskmill extensions: inside the queue's hash tag, under a prefix no Go key uses.
   extensionKeyPrefix: [[keys.extensionKeyPrefix('default'), 'asynq:{default}:x:']],
   wakeChannel: [[keys.wakeChannel('default'), 'asynq:{default}:x:wake']],
-  idleKey: [[keys.idleKey('default'), 'asynq:{default}:x:idle']],
-  idleSlotsKey: [[keys.idleSlotsKey('default'), 'asynq:{default}:x:idle-slots']],
+  idleKey: [[keys.idleKey('default'), 'asynq:{default}:x:handoff-idle']],
+  idleSlotsKey: [[keys.idleSlotsKey('default'), 'asynq:{default}:x:handoff-slots']],
   // Per server, not per queue: a channel, so no hash tag is needed.
   HANDOFF_CHANNEL_PREFIX: [[keys.HANDOFF_CHANNEL_PREFIX, 'asynq:x:handoff:']],
   handoffChannel: [[keys.handoffChannel(ID), `asynq:x:handoff:${ID}`]],

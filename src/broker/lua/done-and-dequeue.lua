@@ -16,10 +16,14 @@
 --
 -- Idle registration (taskmill extension, see enqueue.lua's hand-off and lib/idle.lua): when this
 -- call found the pending list empty and its leases left some of the server's free slots (ARGV[11])
--- untaken, the server registers those slots until ARGV[8], so the next enqueue can hand it a task
+-- untaken, the server registers those slots for ARGV[8] ms, so the next enqueue can hand it a task
 -- directly; otherwise its previous registration for this queue is dropped (ARGV[7] = 1). ARGV[3]
 -- may exceed the free slots (the worker prefetches), but only free slots are offered.
--- Registrations of servers that stopped refreshing them are pruned here.
+-- Registrations of servers that stopped refreshing them are pruned here. Registering reads the
+-- Redis server's clock (TIME, the only command it adds, off the hot path: the queue is empty): the
+-- expiry is on that clock, and the server's offset from it (ARGV[10] minus Redis's time, in whole
+-- seconds) goes into the slots value, so that an enqueue writes a handed-over task's lease in this
+-- server's clock whatever the producer's clock says (docs/clocks.md).
 --
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:paused
@@ -28,9 +32,10 @@
 -- KEYS[5] -> asynq:{<qname>}:completed
 -- KEYS[6] -> asynq:{<qname>}:processed:<yyyy-mm-dd>
 -- KEYS[7] -> asynq:{<qname>}:processed
--- KEYS[8] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
--- KEYS[9] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots × 1e6 + lease seconds,
---            packed so that enqueue.lua takes a slot and reads the lease with one HINCRBY)
+-- KEYS[8] -> asynq:{<qname>}:x:handoff-idle (ZSET server id -> registration expiry, unix ms on
+--            Redis's clock)
+-- KEYS[9] -> asynq:{<qname>}:x:handoff-slots (HASH server id -> free slots × SLOT + BIAS + lease
+--            seconds + clock offset seconds; see lib/idle.lua)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> lease expiry of newly leased tasks, unix seconds
 -- ARGV[3] -> maximum number of tasks to lease (0: acknowledge only)
@@ -38,9 +43,9 @@
 -- ARGV[5] -> int64 max, where the total counter wraps to 1
 -- ARGV[6] -> server id for the idle registration ("" = none)
 -- ARGV[7] -> "1" when this server may hold a registration to drop, else "0"
--- ARGV[8] -> registration expiry, unix ms ("0" = do not register)
--- ARGV[9] -> lease duration in whole seconds (< 1e6), for tasks handed off to this server
--- ARGV[10] -> current unix time in milliseconds
+-- ARGV[8] -> how long the registration lasts, ms ("0" = do not register)
+-- ARGV[9] -> lease duration in whole seconds (at most 999,999), for tasks handed off to this server
+-- ARGV[10] -> current unix time in milliseconds on the server's clock
 -- ARGV[11] -> the server's free slots, for the idle registration
 -- ARGV[12..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
 --              "0" = delete the task), re-encoded message for the completed state ("" when
@@ -68,9 +73,9 @@ local statsExpireAt = ARGV[4]
 local int64Max = ARGV[5]
 local server = ARGV[6]
 local mayHoldRegistration = ARGV[7]
-local registrationExpiry = ARGV[8]
+local registrationTtl = tonumber(ARGV[8])
 local handOffLeaseSeconds = tonumber(ARGV[9])
-local nowMs = ARGV[10]
+local serverNowMs = tonumber(ARGV[10])
 local freeSlots = tonumber(ARGV[11])
 -- ARGV[12..]: the finished tasks, four values each (see the header).
 local FIRST_FINISHED = 12
@@ -158,15 +163,23 @@ end
 -- it is not observable).
 local registered = 0
 local offered = freeSlots - #leased / 2
-if emptied and offered > 0 and server ~= '' and registrationExpiry ~= '0' then
-  local stale = redis.call('ZRANGEBYSCORE', idleKey, '-inf', '(' .. nowMs, 'LIMIT', 0, 100)
-  for _, gone in ipairs(stale) do
-    dropIdle(idleKey, idleSlotsKey, gone)
+if emptied and offered > 0 and server ~= '' and registrationTtl > 0 then
+  local redisNowMs = redisTimeMs()
+  -- Rounded to whole seconds, as lease scores are.
+  local offsetSeconds = math.floor((serverNowMs - redisNowMs) / 1000 + 0.5)
+  local leaseAndOffset = handOffLeaseSeconds + offsetSeconds
+  -- A clock so far off that the sum does not pack below one slot (weeks) gets no hand-offs.
+  if leaseAndOffset >= -BIAS and leaseAndOffset < SLOT - BIAS then
+    local stale = redis.call('ZRANGEBYSCORE', idleKey, '-inf', string.format('(%d', redisNowMs), 'LIMIT', 0, 100)
+    for _, gone in ipairs(stale) do
+      dropIdle(idleKey, idleSlotsKey, gone)
+    end
+    redis.call('ZADD', idleKey, string.format('%d', redisNowMs + registrationTtl), server)
+    redis.call('HSET', idleSlotsKey, server, string.format('%d', offered * SLOT + BIAS + leaseAndOffset))
+    registered = 1
   end
-  redis.call('ZADD', idleKey, registrationExpiry, server)
-  redis.call('HSET', idleSlotsKey, server, string.format('%d', offered * SLOT + handOffLeaseSeconds))
-  registered = 1
-elseif mayHoldRegistration == '1' then
+end
+if registered == 0 and mayHoldRegistration == '1' then
   dropIdle(idleKey, idleSlotsKey, server)
 end
 return { codes, leased, registered }

@@ -17,28 +17,35 @@
 -- pending as usual. Nothing changes for Go peers: they never register, and the end state is the
 -- one an enqueue followed by a dequeue leaves.
 --
+-- The producer's clock takes no part in a hand-off (docs/clocks.md): registrations expire on the
+-- Redis server's clock, and the lease is Redis's time plus the server's offset and lease seconds
+-- from its registration, i.e. the server's own clock, as every other lease score. TIME is read
+-- once per call and only when the idle set is not empty, so an enqueue on a busy queue pays
+-- nothing for it.
+--
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:scheduled
 -- KEYS[3] -> asynq:{<qname>}:active
 -- KEYS[4] -> asynq:{<qname>}:lease
 -- KEYS[5] -> asynq:{<qname>}:paused
--- KEYS[6] -> asynq:{<qname>}:x:idle (ZSET server id -> registration expiry, unix ms)
--- KEYS[7] -> asynq:{<qname>}:x:idle-slots (HASH server id -> free slots × 1e6 + lease seconds)
+-- KEYS[6] -> asynq:{<qname>}:x:handoff-idle (ZSET server id -> registration expiry, unix ms on
+--            Redis's clock)
+-- KEYS[7] -> asynq:{<qname>}:x:handoff-slots (HASH server id -> free slots × SLOT + BIAS + lease
+--            seconds + clock offset seconds; see lib/idle.lua)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
--- ARGV[4] -> current unix time in milliseconds
--- ARGV[5] -> hand-off channel prefix (the server id is appended)
--- ARGV[6] -> queue name (part of the hand-off message)
--- ARGV[7] -> the tasks' index: per task "<#id>:<id><#msg>:<process-at>:<#unique key>:<unique
+-- ARGV[4] -> hand-off channel prefix (the server id is appended)
+-- ARGV[5] -> queue name (part of the hand-off message)
+-- ARGV[6] -> the tasks' index: per task "<#id>:<id><#msg>:<process-at>:<#unique key>:<unique
 --            key><unique TTL>:", where process-at is unix seconds ("0" = pending now), the unique
 --            key is empty when the task is not unique and the TTL is in whole seconds
--- ARGV[8] -> the tasks' encoded TaskMessages, concatenated in index order
+-- ARGV[7] -> the tasks' encoded TaskMessages, concatenated in index order
 --
 -- Two arguments for any number of tasks rather than five per task: the client serializes a few
 -- large arguments much faster than hundreds of small ones, and that was most of its CPU per task.
 --
--- Hand-off message: "<lease expiry unix s>:<#queue>:<queue><#id>:<id><encoded TaskMessage>", the
+-- Hand-off message: "<lease expiry, unix s on the receiving server's clock>:<#queue>:<queue><#id>:<id><encoded TaskMessage>", the
 -- lengths in bytes, so ids and queue names may hold any byte.
 --
 -- When this call made an empty pending list non-empty it publishes on the wake-up channel, so idle
@@ -59,11 +66,10 @@ local idleSlotsKey = KEYS[7]
 local taskKeyPrefix = ARGV[1]
 local nowNanos = ARGV[2]
 local wakeChannel = ARGV[3]
-local nowMs = ARGV[4]
-local handOffChannelPrefix = ARGV[5]
-local queueName = ARGV[6]
-local index = ARGV[7]
-local messages = ARGV[8]
+local handOffChannelPrefix = ARGV[4]
+local queueName = ARGV[5]
+local index = ARGV[6]
+local messages = ARGV[7]
 
 -- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
 -- ahead of one that went pending).
@@ -82,11 +88,32 @@ local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
   end
 end
 
+-- Redis's clock in unix ms, read once in this call when first needed.
+local redisNowMs = nil
+
+-- The idle server whose registration expires first and has not expired, or nil. With no
+-- registration at all (a busy queue) that costs one command and no TIME.
+local function nextIdleServer()
+  if redisNowMs then
+    return redis.call('ZRANGEBYSCORE', idleKey, string.format('%d', redisNowMs), '+inf', 'LIMIT', 0, 1)[1]
+  end
+  local first = redis.call('ZRANGE', idleKey, 0, 0, 'WITHSCORES')
+  if not first[1] then
+    return nil
+  end
+  redisNowMs = redisTimeMs()
+  if tonumber(first[2]) >= redisNowMs then
+    return first[1]
+  end
+  -- Expired registrations are pruned by the next registration (done-and-dequeue.lua).
+  return redis.call('ZRANGEBYSCORE', idleKey, string.format('%d', redisNowMs), '+inf', 'LIMIT', 0, 1)[1]
+end
+
 -- Leases the task to an idle server and publishes it there; false when no idle server took it.
 -- The registration is looked up first: with no idle server (a busy queue) that is the only command.
 local function handOff(id, taskKey, msg, uniqueKey)
   while canHandOff ~= false do
-    local server = redis.call('ZRANGEBYSCORE', idleKey, nowMs, '+inf', 'LIMIT', 0, 1)[1]
+    local server = nextIdleServer()
     if not server then
       canHandOff = false
       return false
@@ -97,14 +124,15 @@ local function handOff(id, taskKey, msg, uniqueKey)
         return false
       end
     end
-    -- A missing value, or an unpacked slot count as earlier versions wrote, goes negative: no slot
-    -- is left, and the registration is dropped.
+    -- A missing value, or one without a slot, goes negative: no slot is left, and the registration
+    -- is dropped.
     local packed = redis.call('HINCRBY', idleSlotsKey, server, -SLOT)
     local slotsLeft = math.floor(packed / SLOT)
     local delivered = 0
     local expiry
     if slotsLeft >= 0 then
-      expiry = math.floor(tonumber(nowMs) / 1000) + packed % SLOT
+      -- The server's clock now (Redis's plus its offset), plus its lease.
+      expiry = math.floor(redisNowMs / 1000) + packed % SLOT - BIAS
       local message = expiry .. ':' .. #queueName .. ':' .. queueName .. #id .. ':' .. id .. msg
       delivered = redis.call('PUBLISH', handOffChannelPrefix .. server, message)
     end
