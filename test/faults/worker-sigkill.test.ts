@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, describe, test } from 'node:test';
+import { idleKey, idleSlotsKey } from '../../src/base/keys.js';
 import { Task, type TaskInfo } from '../../src/index.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
@@ -98,7 +99,7 @@ async function startIdleWorker(extra: Record<string, string> = {}): Promise<Work
     ...extra,
   });
   await worker.line(/^ready$/);
-  await waitFor(async () => (await env.raw.zcard('asynq:{default}:x:idle')) === 1, {
+  await waitFor(async () => (await env.raw.zcard(idleKey('default'))) === 1, {
     message: 'the worker registered as idle',
   });
   return worker;
@@ -320,12 +321,12 @@ describe('a worker process killed with SIGKILL', () => {
     const worker = await startIdleWorker();
     await worker.kill();
     // Its registration outlives it (it expires later), but its hand-off channel has no subscriber.
-    assert.equal(await env.raw.zcard('asynq:{default}:x:idle'), 1);
+    assert.equal(await env.raw.zcard(idleKey('default')), 1);
 
     const ids = await enqueueMany(5, 'after-death');
     assert.deepEqual(await env.raw.lrange('asynq:{default}:pending', 0, -1), [...ids].reverse());
     assert.equal(await env.raw.llen('asynq:{default}:active'), 0);
-    assert.equal(await env.raw.exists('asynq:{default}:x:idle', 'asynq:{default}:x:idle-slots'), 0);
+    assert.equal(await env.raw.exists(idleKey('default'), idleSlotsKey('default')), 0);
 
     const { server, inspector, runs } = await startRecoverer(5);
     await waitFor(() => ids.every((id) => runs.has(id)), { message: 'all 5 tasks completed' });
