@@ -563,6 +563,7 @@ local messages = ARGV[7]
 -- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
 -- ahead of one that went pending).
 local canHandOff = nil
+
 -- Writes a task's hash: its message and state, the time it went pending when it is pending, and
 -- its uniqueness lock key when it has one (last, as asynq writes them).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
