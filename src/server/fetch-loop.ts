@@ -68,8 +68,12 @@ export interface FetchLoopParams {
   room(): number;
   /** Free slots, all that an idle registration offers. */
   freeSlots(): number;
-  /** Takes a freshly leased task: it starts at once, or waits as a prefetched task. */
-  accept(queue: string, task: DequeuedTask, now: number, leaseExpiryMs: number): void;
+  /**
+   * Takes the tasks one call leased, in queue order: each starts at once, waits as a prefetched
+   * task, or goes back to the head of its queue when hand-offs took the room while the call was in
+   * flight.
+   */
+  accept(queue: string, tasks: readonly DequeuedTask[], now: number, leaseExpiryMs: number): void;
   /** Tracks work that shutdown must wait for. */
   track(work: Promise<void>): void;
   /** Called once when fetching has ended, before the acknowledgement flushers take over. */
@@ -317,7 +321,7 @@ export class FetchLoop {
       this.#ackFailed(queue, acks, err);
       throw err;
     }
-    for (const task of leased) this.#p.accept(queue, task, now, leaseExpiry);
+    if (leased.length > 0) this.#p.accept(queue, leased, now, leaseExpiry);
     return leased.length;
   }
 

@@ -120,7 +120,7 @@ export class Processor implements Component {
       idle: params.handoff,
       room: () => this.#room(),
       freeSlots: () => this.#p.concurrency - this.#running.size,
-      accept: (queue, task, now, leaseExpiryMs) => this.#accept(queue, task, now, leaseExpiryMs),
+      accept: (queue, tasks, now, leaseExpiryMs) => this.#acceptLeased(queue, tasks, now, leaseExpiryMs),
       track: (work) => this.#track(work),
       // Prefetched tasks will not start here: back to the head of their queues, in their order.
       onEnd: () => this.#prefetch.requeueAll(),
@@ -273,6 +273,24 @@ export class Processor implements Component {
   #room(): number {
     const allowance = this.#fetch.stopped ? 0 : this.#prefetch.allowance();
     return this.#p.concurrency + allowance - this.#running.size - this.#prefetch.size;
+  }
+
+  /**
+   * Takes the tasks a dequeue call leased. The call asked for the room there was when it was sent;
+   * hand-offs that arrived while it was in flight may have taken some: the tasks that no longer fit
+   * (the last ones) go back to the head of their queue in one call, in order, so that neither
+   * `concurrency` nor `prefetch` is exceeded.
+   */
+  #acceptLeased(queue: string, tasks: readonly DequeuedTask[], now: number, leaseExpiry: number): void {
+    let fits = 0;
+    while (fits < tasks.length && (this.#running.size < this.#p.concurrency || this.#room() > 0)) {
+      this.#accept(queue, tasks[fits] as DequeuedTask, now, leaseExpiry);
+      fits++;
+    }
+    if (fits === tasks.length) return;
+    // The requeue script pushes each id onto the head in turn, so the oldest must go last.
+    const ids = tasks.slice(fits).map((task) => task.id);
+    this.#requeue(queue, ids.reverse(), `${ids.length} leased task(s) that hand-offs left no room for`);
   }
 
   /** Takes a freshly leased task: it starts at once if a slot is free, else it is prefetched. */

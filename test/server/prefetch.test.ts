@@ -480,6 +480,51 @@ describe('prefetching', () => {
     await closeAll(server, client);
   });
 
+  test('hand-offs that arrive while a dequeue call is in flight do not make it exceed the prefetch', async () => {
+    // The dequeue call asks for the room there is when it is sent (2 free slots + 4 prefetch); two
+    // hand-offs landing before its reply take both slots, so what no longer fits must go back. A
+    // server polling every 20 ms has a call in flight often; each round enqueues two slow tasks
+    // (handed off while the server is registered as idle) and eight quick ones.
+    const clock = new SimulatedClock();
+    let slowRunning = 0;
+    let quickRan = 0;
+    let release!: () => void;
+    let gate = new Promise<void>((resolve) => (release = resolve));
+    const server = env.server({ concurrency: 2, prefetch: PREFETCH, clock, taskCheckInterval: 20 });
+    await server.start(async (task) => {
+      if (task.type !== 'slow') return void quickRan++;
+      slowRunning++;
+      await gate;
+      slowRunning--;
+    });
+    const client = env.client();
+    // Prefetching starts once a handler has finished.
+    await client.enqueue(new Task('fast', ''));
+    await waitFor(() => quickRan === 1, { message: 'warm-up task ran' });
+    for (let round = 0; round < 40; round++) {
+      quickRan = 0;
+      await client.enqueueMany([
+        new Task('slow', ''),
+        new Task('slow', ''),
+        ...Array.from({ length: 8 }, () => new Task('work', '')),
+      ]);
+      // Both slow tasks end up running (one given back for want of room is fetched again before the
+      // quick ones behind it) and exactly PREFETCH quick ones, or all that are left, wait behind them.
+      await waitFor(
+        async () => {
+          const now = await leased();
+          const held = Math.min(PREFETCH, 8 - quickRan);
+          return slowRunning === 2 && now.active === 2 + held && now.pending === 8 - quickRan - held;
+        },
+        { message: `round ${round}: both slots taken by the slow tasks, at most ${PREFETCH} prefetched` },
+      );
+      release();
+      gate = new Promise<void>((resolve) => (release = resolve));
+      await waitFor(queueDrained, { message: `round ${round}: queue drained` });
+    }
+    await closeAll(server, client);
+  });
+
   test('prefetched tasks whose lease ran out are dropped, not run or given back, and recovered', async () => {
     const clock = new SimulatedClock();
     const { ran, release, server, client } = await warmWorker({
