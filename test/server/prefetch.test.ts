@@ -75,13 +75,20 @@ async function warmWorker(options: ServerOptions, warm?: number) {
   return { ran, release, server, client };
 }
 
-/** Enqueues one `slow` task and then `ids` (type `work`), in that order. */
-async function enqueueBehindSlow(client: Client, ids: readonly string[]): Promise<void> {
-  const tasks = [
-    new Task('slow', '', { taskId: 'slow' }),
-    ...ids.map((id) => new Task('work', '', { taskId: id })),
-  ];
-  const results = await client.enqueueMany(tasks);
+/**
+ * Enqueues one `slow` task and, once its handler runs (`ran` is the {@link recorder}'s), `ids`
+ * (type `work`), in that order. Enqueued together, the slow task could be handed to the idle worker
+ * while a poll in flight leases the others: the poll's reply may then arrive first, and `a` would
+ * take the slot while the slow task waits behind it.
+ */
+async function enqueueBehindSlow(
+  client: Client,
+  ran: readonly string[],
+  ids: readonly string[],
+): Promise<void> {
+  await client.enqueue(new Task('slow', '', { taskId: 'slow' }));
+  await waitFor(() => ran.includes('slow'), { message: 'the slow task running' });
+  const results = await client.enqueueMany(ids.map((id) => new Task('work', '', { taskId: id })));
   assert.ok(results.every((r) => r.ok));
 }
 
@@ -209,7 +216,7 @@ describe('prefetching', () => {
     const monitor = await recordCommands([requeue]);
     try {
       clock.run();
-      await enqueueBehindSlow(client, ['a', 'b', 'c', 'd']);
+      await enqueueBehindSlow(client, ran, ['a', 'b', 'c', 'd']);
       // With the wall clock the hold time passes by itself: the prefetched tasks go back in one call.
       await waitFor(() => monitor.calls(requeue).length > 0, { message: 'prefetched tasks given back' });
       // The requeue script pushes each id onto the head in turn: the oldest must come last.
@@ -250,7 +257,7 @@ describe('prefetching', () => {
     const { ran, release, server, client } = await warmWorker({ concurrency: 1, clock });
     const monitor = await recordCommands([requeue]);
     try {
-      await enqueueBehindSlow(client, ['a', 'b', 'c', 'd']);
+      await enqueueBehindSlow(client, ran, ['a', 'b', 'c', 'd']);
       await waitFor(heldExactly(5), { message: 'four tasks prefetched behind the slow one' });
       assert.equal(monitor.calls(requeue).length, 0, 'nothing given back while the clock stands');
 
@@ -290,7 +297,7 @@ describe('prefetching', () => {
       leaseDuration: 30_000,
       heartbeatInterval: 100,
     });
-    await enqueueBehindSlow(client, ['a', 'b', 'c', 'd']);
+    await enqueueBehindSlow(client, ran, ['a', 'b', 'c', 'd']);
 
     // One running and the default prefetch of 4 at concurrency 1: all five leased in Redis.
     await waitFor(heldExactly(5), { message: 'five tasks leased' });
@@ -329,7 +336,7 @@ describe('prefetching', () => {
       clock,
       shutdownTimeout: 100,
     });
-    await enqueueBehindSlow(client, ['a', 'b', 'c', 'd']);
+    await enqueueBehindSlow(client, ran, ['a', 'b', 'c', 'd']);
     await waitFor(heldExactly(5), { message: 'five tasks leased' });
 
     // stop(): no more fetching, and the prefetched tasks will not start here.
@@ -367,7 +374,7 @@ describe('prefetching', () => {
       retryDelay: () => 600_000,
     });
     const inspector = env.inspector();
-    await enqueueBehindSlow(client, ['a', 'b']);
+    await enqueueBehindSlow(client, ran, ['a', 'b']);
     await waitFor(heldExactly(3), { message: 'two tasks prefetched' });
 
     // Repeated: the server's cancel channel subscription may not be ready at the first publish.
@@ -421,11 +428,17 @@ describe('prefetching', () => {
   test('the default is max(32, concurrency): at concurrency 2, 32 tasks wait behind two slow ones', async () => {
     const clock = new SimulatedClock();
     const { ran, release, server, client } = await warmWorker({ concurrency: 2, prefetch: undefined, clock });
-    const results = await client.enqueueMany([
+    // The slow tasks first, running before the others arrive (see enqueueBehindSlow).
+    await client.enqueueMany([
       new Task('slow', '', { taskId: 'slow-1' }),
       new Task('slow', '', { taskId: 'slow-2' }),
-      ...Array.from({ length: 40 }, (_, i) => new Task('work', '', { taskId: `w${i}` })),
     ]);
+    await waitFor(() => ran.includes('slow-1') && ran.includes('slow-2'), {
+      message: 'both slow tasks running',
+    });
+    const results = await client.enqueueMany(
+      Array.from({ length: 40 }, (_, i) => new Task('work', '', { taskId: `w${i}` })),
+    );
     assert.ok(results.every((r) => r.ok));
     await waitFor(async () => (await leased()).active === 34, { message: '34 tasks leased' });
     assert.deepEqual(await leased(), { active: 34, lease: 34, pending: 8 });
@@ -537,7 +550,7 @@ describe('prefetching', () => {
     const inspector = env.inspector();
     const monitor = await recordCommands([requeue]);
     try {
-      await enqueueBehindSlow(client, ['a', 'b']);
+      await enqueueBehindSlow(client, ran, ['a', 'b']);
       await waitFor(heldExactly(3), { message: 'two tasks prefetched' });
 
       // Far past every lease: the worker may no longer touch these tasks; the recoverer takes them.
@@ -569,13 +582,13 @@ describe('prefetching', () => {
 
   test('after a give-back, canceling a prefetched task does not resume prefetching while the slow handler runs', async () => {
     const clock = new SimulatedClock();
-    const { release, server, client } = await warmWorker({
+    const { ran, release, server, client } = await warmWorker({
       concurrency: 1,
       clock,
       retryDelay: () => 600_000,
     });
     const inspector = env.inspector();
-    await enqueueBehindSlow(client, ['a', 'b', 'c']);
+    await enqueueBehindSlow(client, ran, ['a', 'b', 'c']);
     await waitFor(heldExactly(4), { message: 'a, b, c prefetched' });
     clock.advance(50);
     await client.enqueue(new Task('work', '', { taskId: 'e' }));
