@@ -8,6 +8,7 @@ import { type TaskMessage, newTaskMessage } from './base/message.js';
 import {
   ClosedError,
   DuplicateTaskError,
+  EnqueueOutcomeUnknownError,
   PayloadTooLargeError,
   TaskIdConflictError,
   TaskmillError,
@@ -102,8 +103,13 @@ export class Client {
    *
    * Calls made in the same tick (e.g. by many concurrent requests) share script calls (one per
    * queue and 50 calls); each still gets its own result or error, and nothing waits for a timer.
+   * Enqueueing a task whose id is already stored with a byte-identical message (same type,
+   * payload and options) succeeds without storing it again, so a call that failed with
+   * EnqueueOutcomeUnknownError can be repeated with the same `taskId`. A task that has already
+   * finished and was deleted (no `retention`) is enqueued again by such a retry.
    * @throws TaskIdConflictError, DuplicateTaskError, InvalidOptionError, InvalidQueueNameError,
-   *   PayloadTooLargeError, InvalidPayloadError, RedisUnavailableError
+   *   PayloadTooLargeError, InvalidPayloadError, RedisUnavailableError (nothing was stored),
+   *   EnqueueOutcomeUnknownError (a RedisUnavailableError: the task may have been stored)
    */
   async enqueue<P>(definition: TaskDefinition<P>, payload: P, options?: EnqueueOptions): Promise<TaskInfo>;
   async enqueue(task: Task, options?: EnqueueOptions): Promise<TaskInfo>;
@@ -134,6 +140,13 @@ export class Client {
       if (queued === 1) process.nextTick(this.#flushQueued);
       // A long burst goes out in pieces so Redis stores one while the next is prepared.
       else if (queued >= COALESCE_PIECE) this.#flushQueued();
+    }).catch((err: unknown) => {
+      // The script call carried the whole tick's tasks; each caller hears about its own.
+      if (err instanceof EnqueueOutcomeUnknownError && err.taskIds.length > 1) {
+        const cause = err.cause instanceof Error ? err.cause : err;
+        throw new EnqueueOutcomeUnknownError(prepared.msg.queue, [prepared.msg.id], cause.message, { cause });
+      }
+      throw err;
     });
     if (!result.ok) throw result.error;
     return result.info;
@@ -161,7 +174,8 @@ export class Client {
    * Enqueues many tasks in few round trips (one script call per queue per 1000 tasks). A task that
    * fails validation or conflicts gets an error result; the others are still enqueued.
    * @throws RedisUnavailableError when Redis cannot be reached; with several queues or chunks some
-   *   may have been enqueued already, so give tasks ids when a retry must not duplicate them
+   *   may have been enqueued already, so give tasks ids when a retry must not duplicate them (a
+   *   retry with the same ids and messages reports the stored ones as enqueued, see enqueue)
    */
   async enqueueMany<P>(
     definition: TaskDefinition<P>,

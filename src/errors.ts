@@ -112,6 +112,48 @@ export class RedisUnavailableError extends TaskmillError {
   }
 }
 
+/**
+ * An enqueue was sent to Redis but its reply never came (the connection dropped and the command
+ * could not be re-sent, or the command timed out), so the task may or may not be stored. Enqueueing
+ * it again with the same task id is safe: an enqueue that finds its id stored with a byte-identical
+ * message reports success instead of TaskIdConflictError. A subclass of RedisUnavailableError, so
+ * code that handles that error keeps working.
+ */
+export class EnqueueOutcomeUnknownError extends RedisUnavailableError {
+  override readonly code = 'ERR_ENQUEUE_OUTCOME_UNKNOWN';
+
+  constructor(
+    readonly queue: string,
+    readonly taskIds: readonly string[],
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    const what = taskIds.length === 1 ? `task "${taskIds[0]}"` : `${taskIds.length} tasks`;
+    super(
+      `enqueue of ${what} in queue "${queue}" may or may not have been stored: ${reason}; enqueueing again with the same task id is safe`,
+      options,
+    );
+  }
+}
+
+/**
+ * The connection asks for a database index the Redis server does not have (e.g. `redis://host/99`
+ * on a server with the default 16 databases). Nothing is sent until the database exists.
+ */
+export class InvalidDbError extends TaskmillError {
+  constructor(
+    readonly db: number,
+    server: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      'ERR_INVALID_DB',
+      `Redis at ${server} has no database ${db}: check the db number in the connection URL or options (Redis has 16 databases, 0-15, unless its \`databases\` setting says otherwise)`,
+      options,
+    );
+  }
+}
+
 /** Redis answered a command with an error. */
 export class RedisCommandError extends TaskmillError {
   constructor(message: string, options?: ErrorOptions) {

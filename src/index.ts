@@ -31,6 +31,8 @@ export {
   QueueAlreadyPausedError,
   QueueNotPausedError,
   RedisUnavailableError,
+  EnqueueOutcomeUnknownError,
+  InvalidDbError,
   RedisCommandError,
   ClosedError,
   SkipRetryError,

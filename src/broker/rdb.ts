@@ -7,7 +7,8 @@ import type {
   ExpiredLease,
   IdleRegistration,
 } from './broker.js';
-import { callRedis } from './errors.js';
+import { callRedis, isCommandTimeout } from './errors.js';
+import { EnqueueOutcomeUnknownError, RedisUnavailableError } from '../errors.js';
 import { type OwnedConnection, closeConnection } from './redis.js';
 import { type Script, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
@@ -74,6 +75,13 @@ export class RDB implements Broker {
       index += `${Buffer.byteLength(id)}:${id}${encoded.byteLength}:${item.processAtSec}:${Buffer.byteLength(item.uniqueKey)}:${item.uniqueKey}${item.uniqueTtlSec}:`;
     }
     args.push(index, Buffer.concat(messages));
+    // A command can only have reached Redis if the connection was ready when it was issued or
+    // became ready while it waited in the offline queue, or if it timed out: ioredis still sends a
+    // timed-out command that waits in its offline queue once the connection is ready. Any other
+    // failure means "not stored".
+    const conn = this.#conn;
+    const mayBeSent = conn.redis.status === 'ready';
+    const readyCount = conn.readyCount();
     const reply = await this.#script(
       scripts.enqueue,
       [
@@ -86,7 +94,16 @@ export class RDB implements Broker {
         keys.idleSlotsKey(qname),
       ],
       args,
-    );
+    ).catch((err: unknown) => {
+      if (
+        err instanceof RedisUnavailableError &&
+        (mayBeSent || conn.readyCount() !== readyCount || isCommandTimeout(err))
+      ) {
+        const ids = items.map((item) => item.msg.id);
+        throw new EnqueueOutcomeUnknownError(qname, ids, err.message, { cause: err });
+      }
+      throw err;
+    });
     return reply as number[];
   }
 

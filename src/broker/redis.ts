@@ -1,19 +1,28 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { InvalidDbError } from '../errors.js';
 
 /**
  * How to reach Redis: a `redis://` / `rediss://` URL (user, password and db in the URL), ioredis
- * options, or an ioredis client the caller owns (taskmill then never closes it).
+ * options (optionally with a `url` that the other options complete or override, e.g.
+ * `{ url, commandTimeout: 2000 }`), or an ioredis client the caller owns (taskmill then never
+ * closes it, and its own timeouts apply).
  */
-export type RedisConnOpt = string | RedisOptions | Redis;
+export type RedisConnOpt = string | (RedisOptions & { url?: string }) | Redis;
 
 /** The part of an ioredis client the broker layer uses; the only type that names the client library. */
 export type RedisLike = Redis;
+
+/** How long a command may wait for its reply unless the connection options say otherwise. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
 
 /** Defaults that make an unreachable Redis fail fast instead of queueing commands forever. */
 const FAIL_FAST: RedisOptions = {
   // A command waits through at most this many reconnect attempts, then rejects.
   maxRetriesPerRequest: 2,
   connectTimeout: 3000,
+  // A Redis that accepts connections but stops answering (stopped, overloaded, a path that drops
+  // packets without a reset) would otherwise hold every call for as long as the stall lasts.
+  commandTimeout: DEFAULT_COMMAND_TIMEOUT_MS,
   // Reconnect forever in the background with a capped backoff, so a restarted Redis is picked up.
   // A command rejects after sitting through 3 reconnect attempts, so the cap bounds how long a call
   // takes to fail during a long outage (3 × cap): 1 s keeps that at ~3 s. With a 2 s cap calls took
@@ -30,7 +39,17 @@ export interface OwnedConnection {
   describe(): string;
   /** The most recent connection-level error (refused, reset...), for error messages. */
   lastError(): Error | undefined;
+  /** How many times the connection has become ready; a command sent at 0 never reached Redis. */
+  readyCount(): number;
+  /**
+   * Undefined once the configured database is known to exist (always for db 0); otherwise a
+   * promise that settles when it has been checked, and every command must wait for it.
+   */
+  checkDb(): Promise<void> | undefined;
 }
+
+/** Redis's reply to SELECT of a database index it does not have. */
+const NO_SUCH_DB = /DB index is out of range|invalid DB index/i;
 
 /** Opens (lazily) or adopts a connection. No I/O happens here: ioredis connects on first use. */
 export function openConnection(opt: RedisConnOpt, extra: RedisOptions = {}): OwnedConnection {
@@ -41,10 +60,14 @@ export function openConnection(opt: RedisConnOpt, extra: RedisOptions = {}): Own
     owned = false;
   } else if (typeof opt === 'string') {
     redis = new Redis(opt, { ...FAIL_FAST, ...extra });
+  } else if (opt.url !== undefined) {
+    const { url, ...options } = opt;
+    redis = new Redis(url, { ...FAIL_FAST, ...options, ...extra });
   } else {
     redis = new Redis({ ...FAIL_FAST, ...opt, ...extra });
   }
   let last: Error | undefined;
+  let readyCount = redis.status === 'ready' ? 1 : 0;
   // Without a listener ioredis prints every connection error to stderr; we keep the last one and
   // report it in the error the failed command produces.
   redis.on('error', (err: Error) => {
@@ -52,32 +75,76 @@ export function openConnection(opt: RedisConnOpt, extra: RedisOptions = {}): Own
   });
   redis.on('ready', () => {
     last = undefined;
+    readyCount++;
   });
+  const describe = () => {
+    const o = redis.options;
+    return o.path ? o.path : `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
+  };
+  // ioredis selects the database on connect, but when Redis rejects the index it only emits an
+  // 'error' and goes on with every command on db 0: a URL ending in /99 on a server with 16
+  // databases wrote to db 0. So before the first command we select it again ourselves and wait.
+  const db = Number(redis.options.db ?? 0);
+  let dbChecked = db === 0;
+  let dbCheck: Promise<void> | undefined;
+  let dbError: InvalidDbError | undefined;
+  const checkDb = (): Promise<void> | undefined => {
+    if (dbChecked) return undefined;
+    if (dbError) return Promise.reject(dbError);
+    dbCheck ??= redis.select(db).then(
+      () => {
+        dbChecked = true;
+      },
+      (err: unknown) => {
+        // A connection failure is retried by the next call; a missing database stays missing.
+        dbCheck = undefined;
+        if (err instanceof Error && NO_SUCH_DB.test(err.message))
+          dbError = new InvalidDbError(db, describe(), { cause: err });
+        throw dbError ?? err;
+      },
+    );
+    return dbCheck;
+  };
   return {
     redis,
     owned,
-    describe: () => {
-      const o = redis.options;
-      return o.path ? o.path : `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
-    },
+    describe,
     lastError: () => last,
+    readyCount: () => readyCount,
+    checkDb,
   };
 }
 
 /** Opens a second connection with the same settings (e.g. for SUBSCRIBE or blocking commands). */
 export function duplicateConnection(conn: OwnedConnection): OwnedConnection {
-  // Subscribers and blocking readers wait for a reconnect rather than failing their command.
-  const dup = conn.redis.duplicate({ lazyConnect: true, maxRetriesPerRequest: null });
+  // Subscribers and blocking readers wait for a reconnect rather than failing their command: a
+  // subscription that timed out would never be made again (ioredis re-subscribes only what
+  // succeeded), so the command timeout is off here and callers bound what they wait for.
+  const dup = conn.redis.duplicate({
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    commandTimeout: undefined,
+  });
   return { ...openConnection(dup), owned: true };
 }
 
-/** Closes a connection if taskmill opened it; a caller-owned client is left alone. */
+/**
+ * Closes a connection if taskmill opened it; a caller-owned client is left alone. Never waits for
+ * a Redis that is not there: a connection that is not ready (connecting, reconnecting after a
+ * refused or reset connection) is dropped at once, where QUIT would wait for the next reconnect.
+ */
 export async function closeConnection(conn: OwnedConnection): Promise<void> {
   if (!conn.owned) return;
-  if (conn.redis.status === 'end') return;
+  const redis = conn.redis;
+  if (redis.status === 'end') return;
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
   try {
-    await conn.redis.quit();
+    // Bounded by the command timeout; QUIT lets the replies already on their way arrive first.
+    await redis.quit();
   } catch {
-    conn.redis.disconnect();
+    redis.disconnect();
   }
 }

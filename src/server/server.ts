@@ -48,6 +48,8 @@ export class Server {
   #components: Component[] = [];
   #syncer?: Syncer;
   #shutdown?: Promise<void>;
+  /** Settles when start() has connected or failed to; set only while it is connecting. */
+  #connecting?: Promise<void>;
 
   /**
    * Resolves and checks the options; nothing touches Redis until start().
@@ -86,12 +88,27 @@ export class Server {
     const conn = openConnection(this.#redis);
     const rdb = new RDB(conn);
     this.#rdb = rdb;
+    const connecting = rdb.ping();
+    // shutdown() waits for this, whatever the outcome; it never rejects.
+    this.#connecting = connecting.then(
+      () => {},
+      () => {},
+    );
     try {
-      await rdb.ping();
+      await connecting;
     } catch (err) {
+      if (this.#state !== 'active') throw new ClosedError('server (shut down while starting)');
+      // A failed start leaves nothing for a later shutdown() to do, and nothing open.
       this.#state = 'closed';
+      this.#shutdown ??= Promise.resolve();
       await rdb.close();
       throw err;
+    } finally {
+      this.#connecting = undefined;
+    }
+    if (this.#state !== 'active') {
+      // shutdown() was called while this was connecting: it closes the connection; start nothing.
+      throw new ClosedError('server (shut down while starting)');
     }
 
     const syncer = new Syncer({
@@ -252,6 +269,14 @@ export class Server {
     const previous = this.#state;
     this.#state = 'closed';
     if (previous === 'new') return;
+    const connecting = this.#connecting;
+    if (connecting) {
+      // start() is still connecting and has started no component: closing the connection makes
+      // its ping fail at once (rather than after every reconnect attempt), and start() rejects.
+      await this.#rdb?.close();
+      await connecting;
+      return;
+    }
     const logger = this.#options.logger;
     logger.info('Shutting down server');
     for (const component of this.#components) {

@@ -186,7 +186,12 @@ while at <= #index do
   local taskKey = taskKeyPrefix .. id
   local result = 1
   if redis.call('EXISTS', taskKey) == 1 then
-    result = 0
+    -- The same bytes under the same id are this very task, stored by an earlier run of this call
+    -- (a client re-sends an unanswered command after a reconnect) or by a retry after an unknown
+    -- outcome: it is reported created, not as a conflict, and nothing is written again.
+    if redis.call('HGET', taskKey, 'msg') ~= msg then
+      result = 0
+    end
   elseif uniqueKey ~= '' and not redis.call('SET', uniqueKey, id, 'NX', 'EX', uniqueTtl) then
     result = -1
   elseif processAt == '0' then

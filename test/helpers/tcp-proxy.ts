@@ -1,0 +1,131 @@
+/**
+ * A TCP proxy of our own in front of a test redis-server, to produce network faults that a real
+ * Redis cannot: a path that stops forwarding while connections stay open, connections reset mid-call,
+ * a port that refuses connections. Tests point Client/Server/Inspector at `proxy.url`.
+ */
+import { once } from 'node:events';
+import { type Server, type Socket, connect, createServer } from 'node:net';
+
+/**
+ * What the proxy does with traffic:
+ * - `forward`: passes bytes both ways (data held back while stalled is delivered now);
+ * - `stall`: accepts connections and keeps them open but passes nothing, like a stopped server or
+ *   a network path that drops packets without a reset;
+ * - `reset`: resets every open connection and every new one at once (the client sees ECONNRESET);
+ * - `refuse`: closes the listening port (ECONNREFUSED) and resets every open connection.
+ */
+export type ProxyMode = 'forward' | 'stall' | 'reset' | 'refuse';
+
+/** A running proxy. */
+export interface TcpProxy {
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly mode: ProxyMode;
+  /** Connections accepted so far (each one a client connection to Redis). */
+  readonly accepted: number;
+  /** Switches mode; `refuse` and back waits for the port to be closed or listening again. */
+  setMode(mode: ProxyMode): Promise<void>;
+  /** Resets every open connection once and keeps the current mode for new ones. */
+  resetAll(): void;
+  /** Resets every connection and stops listening. */
+  close(): Promise<void>;
+}
+
+interface Pair {
+  client: Socket;
+  upstream: Socket;
+  /** Bytes read while stalled, in order, with the socket they are for. */
+  held: { to: Socket; chunk: Buffer }[];
+}
+
+/** Starts a proxy on a free loopback port that forwards to 127.0.0.1:`targetPort`. */
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const pairs = new Set<Pair>();
+  let mode: ProxyMode = 'forward';
+  let accepted = 0;
+  let port = 0;
+
+  const reset = (pair: Pair) => {
+    pairs.delete(pair);
+    pair.client.resetAndDestroy();
+    pair.upstream.resetAndDestroy();
+  };
+  const resetAll = () => {
+    for (const pair of [...pairs]) reset(pair);
+  };
+
+  const onConnection = (client: Socket) => {
+    accepted++;
+    const upstream = connect(targetPort, '127.0.0.1');
+    const pair: Pair = { client, upstream, held: [] };
+    pairs.add(pair);
+    // Either side going away ends the pair, the way a real network path would.
+    const end = () => {
+      if (!pairs.delete(pair)) return;
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    // Not pipe(): a stalled pair must hold bytes back however the sockets' buffers drain.
+    const relay = (to: Socket) => (chunk: Buffer) => {
+      if (mode === 'stall') pair.held.push({ to, chunk });
+      else to.write(chunk);
+    };
+    client.on('data', relay(upstream));
+    upstream.on('data', relay(client));
+    if (mode === 'reset') reset(pair);
+  };
+
+  let server: Server = createServer(onConnection);
+  const listen = async () => {
+    server = createServer(onConnection);
+    server.listen(port, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+    port = address.port;
+  };
+  const stopListening = async () => {
+    if (!server.listening) return;
+    const closed = once(server, 'close');
+    server.close();
+    resetAll();
+    await closed;
+  };
+  await listen();
+
+  return {
+    get port() {
+      return port;
+    },
+    get url() {
+      return `redis://127.0.0.1:${port}`;
+    },
+    get mode() {
+      return mode;
+    },
+    get accepted() {
+      return accepted;
+    },
+    async setMode(next) {
+      const previous = mode;
+      mode = next;
+      if (next === 'refuse') return stopListening();
+      if (previous === 'refuse') await listen();
+      if (next === 'reset') resetAll();
+      if (next === 'forward') {
+        for (const pair of pairs) {
+          for (const { to, chunk } of pair.held) to.write(chunk);
+          pair.held = [];
+        }
+      }
+    },
+    resetAll,
+    async close() {
+      mode = 'refuse';
+      await stopListening();
+    },
+  };
+}
