@@ -4,6 +4,7 @@
  * InvalidOptionError whose message names the option and shows what was received.
  */
 import { InvalidOptionError } from './errors.js';
+import { MAX_TIMER_MS } from './server/clock-timer.js';
 
 /**
  * Prints a received value for a validation message, with its type. Never throws: a Symbol in a
@@ -100,4 +101,17 @@ export function checkConnectionArgument(redis: unknown): void {
       (typeof redis === 'object' && redis !== null && !Array.isArray(redis)),
     'a redis:// URL, connection options or an ioredis client',
   );
+  if (typeof redis !== 'object' || redis === null) return;
+  // The client library arms these with setTimeout, which Node clamps to 1 ms above 2^31-1 ms: a
+  // too-large bound would make every command time out at once instead of never.
+  for (const name of ['commandTimeout', 'connectTimeout'] as const) {
+    const value = (redis as Record<string, unknown>)[name];
+    expectOption(
+      `redis.${name}`,
+      value,
+      value === undefined ||
+        (Number.isInteger(value) && (value as number) > 0 && (value as number) <= MAX_TIMER_MS),
+      `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
+    );
+  }
 }

@@ -248,6 +248,31 @@ describe('the connection argument', () => {
       }
     });
   }
+
+  for (const [name, value] of [
+    ['above 2^31-1 ms (Node would fire it after 1 ms)', 2 ** 31],
+    ['zero', 0],
+    ['a fraction', 1.5],
+    ['a string', '5000'],
+  ] as const) {
+    test(`a commandTimeout or connectTimeout that is ${name} is rejected`, async () => {
+      for (const option of ['commandTimeout', 'connectTimeout']) {
+        const redis = { url: NOWHERE, [option]: value };
+        for (const make of [
+          () => new Client(redis as never),
+          () => new Server(redis as never),
+          () => new Inspector(redis as never),
+        ]) {
+          await assertCoded(
+            make,
+            InvalidOptionError,
+            'ERR_INVALID_OPTION',
+            new RegExp(`\\\`redis\\.${option}\\\``),
+          );
+        }
+      }
+    });
+  }
 });
 
 describe('clock and logger helpers', () => {
