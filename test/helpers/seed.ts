@@ -194,6 +194,16 @@ export function getActiveIds(r: Redis, qname = 'default'): Promise<string[]> {
   return getList(r, keys.activeKey(qname));
 }
 
+/** Whether the queue has nothing pending, active or leased: every task ran and was acknowledged. */
+export async function isQueueDrained(r: Redis, qname = 'default'): Promise<boolean> {
+  const [pending, active, lease] = await Promise.all([
+    r.llen(keys.pendingKey(qname)),
+    r.llen(keys.activeKey(qname)),
+    r.zcard(keys.leaseKey(qname)),
+  ]);
+  return pending + active + lease === 0;
+}
+
 /** A ZSET's members with their scores, sorted by score and then id. */
 export async function getZSetEntries(r: Redis, key: string): Promise<ZMember[]> {
   const flat = await r.zrange(key, 0, -1, 'WITHSCORES');

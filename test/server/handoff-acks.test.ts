@@ -10,6 +10,7 @@ import { Task } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
 import { doneAndDequeue } from '../../src/broker/scripts.generated.js';
 import { monitorCommands } from '../helpers/monitor.js';
+import { isQueueDrained } from '../helpers/seed.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -34,14 +35,7 @@ async function countCalls(): Promise<{ cycles(): number; handoffs(): number; sto
   return { cycles: () => cycles, handoffs: () => handoffs, stop: () => monitor.disconnect() };
 }
 
-async function queueDrained(): Promise<boolean> {
-  const [pending, active, lease] = await Promise.all([
-    env.raw.llen(keys.pendingKey('default')),
-    env.raw.llen(keys.activeKey('default')),
-    env.raw.zcard(keys.leaseKey('default')),
-  ]);
-  return pending + active + lease === 0;
-}
+const queueDrained = () => isQueueDrained(env.raw);
 
 describe('acknowledgements of handed-over tasks', () => {
   test('tasks handed over one after another share acknowledgement calls, and every one is acknowledged', async () => {

@@ -10,6 +10,7 @@ import { Task } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
 import { IDLE_SLOT_UNIT } from '../../src/broker/broker.js';
 import { monitorCommands } from '../helpers/monitor.js';
+import { isQueueDrained } from '../helpers/seed.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -39,14 +40,7 @@ async function recordCommands(): Promise<{ commands: string[][]; stop(): void }>
   return { commands, stop: () => monitor.disconnect() };
 }
 
-async function queueDrained(queue = 'default'): Promise<boolean> {
-  const [pending, active, lease] = await Promise.all([
-    env.raw.llen(keys.pendingKey(queue)),
-    env.raw.llen(keys.activeKey(queue)),
-    env.raw.zcard(keys.leaseKey(queue)),
-  ]);
-  return pending + active + lease === 0;
-}
+const queueDrained = (queue = 'default') => isQueueDrained(env.raw, queue);
 
 describe('hand-off to an idle server', () => {
   test('an idle server registers its free slots and gets a new task without a dequeue call', async () => {

@@ -10,6 +10,7 @@ import { SimulatedClock, Task } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
 import { doneAndDequeue } from '../../src/broker/scripts.generated.js';
 import { monitorCommands } from '../helpers/monitor.js';
+import { isQueueDrained } from '../helpers/seed.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -32,14 +33,7 @@ async function countCycles(): Promise<{ count(): number; stop(): void }> {
   return { count: () => calls, stop: () => monitor.disconnect() };
 }
 
-async function queueDrained(): Promise<boolean> {
-  const [pending, active, lease] = await Promise.all([
-    env.raw.llen(keys.pendingKey('default')),
-    env.raw.llen(keys.activeKey('default')),
-    env.raw.zcard(keys.leaseKey('default')),
-  ]);
-  return pending + active + lease === 0;
-}
+const queueDrained = () => isQueueDrained(env.raw);
 
 describe('worker hot path', () => {
   test('without prefetch, at concurrency 1 each task costs one script call: its ack goes with the next lease', async () => {
