@@ -27,22 +27,11 @@ import { doneAndDequeue, requeue } from '../../src/broker/scripts.generated.js';
 import { PREFETCH_HOLD_MS, holdCheckDelay } from '../../src/server/prefetch-buffer.js';
 import { getActiveIds, getPendingIds, getTaskHash, getZSetEntries } from '../helpers/seed.js';
 import { monitorCommands } from '../helpers/monitor.js';
+import { gatedHandler } from '../helpers/gated-handler.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
 const env = useTestEnv();
-
-/** A handler that records what ran; tasks of type `slow` wait until `release()`. */
-function recorder() {
-  const ran: string[] = [];
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const handler = async (task: { id: string; type: string }) => {
-    ran.push(task.id);
-    if (task.type === 'slow') await gate;
-  };
-  return { ran, release, handler };
-}
 
 /** Runs `n` trivial tasks so the worker has a run-time average (prefetching starts after one). */
 async function warmUp(client: Client, ran: readonly string[], n = 3): Promise<void> {
@@ -63,11 +52,11 @@ async function warmUp(client: Client, ran: readonly string[], n = 3): Promise<vo
 const PREFETCH = 4;
 
 /**
- * A started server with a {@link recorder} handler, warmed up with `warm` trivial tasks; its prefetch
+ * A started server with a {@link gatedHandler} handler, warmed up with `warm` trivial tasks; its prefetch
  * is {@link PREFETCH} unless `options` has a `prefetch` key (`prefetch: undefined` for the default).
  */
 async function warmWorker(options: ServerOptions, warm?: number) {
-  const { ran, release, handler } = recorder();
+  const { ran, release, handler } = gatedHandler();
   const server = env.server('prefetch' in options ? options : { ...options, prefetch: PREFETCH });
   await server.start(handler);
   const client = env.client();
@@ -76,7 +65,7 @@ async function warmWorker(options: ServerOptions, warm?: number) {
 }
 
 /**
- * Enqueues one `slow` task and, once its handler runs (`ran` is the {@link recorder}'s), `ids`
+ * Enqueues one `slow` task and, once its handler runs (`ran` is the {@link gatedHandler}'s), `ids`
  * (type `work`), in that order. Enqueued together, the slow task could be handed to the idle worker
  * while a poll in flight leases the others: the poll's reply may then arrive first, and `a` would
  * take the slot while the slow task waits behind it.

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Client, Inspector, SimulatedClock, Task } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
+import { gatedHandler } from '../helpers/gated-handler.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -29,18 +30,6 @@ async function latencyAfterWaiting(queue: string, backAt: number): Promise<numbe
   } finally {
     await inspector.close();
   }
-}
-
-/** A handler whose `slow` tasks wait until `release()`; records the ids it ran. */
-function gatedHandler() {
-  const ran: string[] = [];
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const handler = async (task: { id: string; type: string }) => {
-    ran.push(task.id);
-    if (task.type === 'slow') await gate;
-  };
-  return { ran, release, handler };
 }
 
 /**
