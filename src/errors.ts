@@ -91,6 +91,35 @@ export class QueueNotFoundError extends TaskmillError {
   }
 }
 
+/**
+ * The queue still holds tasks: `deleteQueue(queue)` without `force` refuses to delete any task, and
+ * with `force` it refuses while tasks are active (a worker is running them; as Go's RemoveQueue).
+ */
+export class QueueNotEmptyError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    reason = 'it still holds tasks',
+  ) {
+    super('ERR_QUEUE_NOT_EMPTY', `queue "${queue}" is not empty: ${reason}`);
+  }
+}
+
+/**
+ * The task exists but its state does not allow the operation (Go's FailedPrecondition): running a
+ * pending or active task, archiving an archived or active one, deleting an active one, updating
+ * the payload of a task that is not scheduled.
+ */
+export class TaskStateError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    readonly state: string,
+    readonly operation: string,
+  ) {
+    super('ERR_TASK_STATE', `cannot ${operation} task ${taskId} in queue "${queue}": the task is ${state}`);
+  }
+}
+
 /** Pausing a queue that is already paused. */
 export class QueueAlreadyPausedError extends TaskmillError {
   constructor(readonly queue: string) {

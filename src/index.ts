@@ -5,7 +5,19 @@
 export { Client, type ClientOptions, type BulkEnqueueResult } from './client.js';
 export { Server, type ServerState } from './server/server.js';
 export type { ServerOptions } from './server/server-options.js';
-export { Inspector, type QueueInfo, type DailyStats } from './inspector.js';
+export {
+  Inspector,
+  type QueueInfo,
+  type DailyStats,
+  type GroupInfo,
+  type PageOptions,
+  type ListTasksOptions,
+  type BulkOptions,
+  type ServerInfo,
+  type WorkerInfo,
+  type SchedulerEntry,
+  type SchedulerEnqueueEvent,
+} from './inspector/index.js';
 export { ServeMux, type Handler, type Middleware, type IncomingTask, type TaskContext } from './mux.js';
 export {
   Task,
@@ -27,7 +39,9 @@ export {
   TaskIdConflictError,
   DuplicateTaskError,
   TaskNotFoundError,
+  TaskStateError,
   QueueNotFoundError,
+  QueueNotEmptyError,
   QueueAlreadyPausedError,
   QueueNotPausedError,
   RedisUnavailableError,

@@ -4,6 +4,12 @@ import { runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
 import * as keys from '../base/keys.js';
 import { unixSeconds } from '../base/time.js';
+import { RDBInspectServers } from './rdb-inspect-servers.js';
+import { RDBInspectTasks } from './rdb-inspect-tasks.js';
+
+/** asynq's memoryUsage sampling: 20 tasks per container, 5 groups. */
+const MEMORY_TASK_SAMPLE = 20;
+const MEMORY_GROUP_SAMPLE = 5;
 
 /** Raw per-queue numbers as the current-stats script returns them. */
 export interface RawQueueStats {
@@ -33,12 +39,22 @@ export interface RawTaskInfo {
   result: Buffer | undefined;
 }
 
-/** Read and admin operations for the Inspector (asynq's inspect.go side of the broker). */
+/**
+ * Read and admin operations for the Inspector (asynq's inspect.go side of the broker): queue-level
+ * operations here, task operations in {@link RDBInspect.tasks}, server and scheduler records in
+ * {@link RDBInspect.servers}; all three share one connection.
+ */
 export class RDBInspect {
   readonly #conn: OwnedConnection;
+  /** Listing and mutating tasks. */
+  readonly tasks: RDBInspectTasks;
+  /** Server, worker and scheduler records. */
+  readonly servers: RDBInspectServers;
 
   constructor(conn: OwnedConnection) {
     this.#conn = conn;
+    this.tasks = new RDBInspectTasks(conn);
+    this.servers = new RDBInspectServers(conn);
   }
 
   #run<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -98,6 +114,74 @@ export class RDBInspect {
       paused: num('paused') === 1,
       oldestPendingSinceNs: BigInt(String(map.get('oldest_pending_since') ?? 0) || '0'),
     };
+  }
+
+  /** asynq's sampled estimate of the bytes the queue's tasks use. */
+  async memoryUsage(qname: string): Promise<number> {
+    const reply = await this.#run('inspect-memory-usage', () =>
+      runScript(
+        this.#conn.redis,
+        scripts.inspectMemoryUsage,
+        [
+          keys.activeKey(qname),
+          keys.pendingKey(qname),
+          keys.scheduledKey(qname),
+          keys.retryKey(qname),
+          keys.archivedKey(qname),
+          keys.completedKey(qname),
+          keys.allGroups(qname),
+        ],
+        [keys.taskKeyPrefix(qname), MEMORY_TASK_SAMPLE, MEMORY_GROUP_SAMPLE, keys.groupKeyPrefix(qname)],
+      ),
+    );
+    return Number(reply);
+  }
+
+  /** Each group of the queue with its number of aggregating tasks, sorted by name. */
+  async groupStats(qname: string): Promise<{ group: string; size: number }[]> {
+    const reply = (await this.#run('inspect-group-stats', () =>
+      runScript(
+        this.#conn.redis,
+        scripts.inspectGroupStats,
+        [keys.allGroups(qname)],
+        [keys.groupKeyPrefix(qname)],
+      ),
+    )) as (Buffer | number)[];
+    const out: { group: string; size: number }[] = [];
+    for (let i = 0; i < reply.length; i += 2)
+      out.push({ group: String(reply[i]), size: Number(reply[i + 1]) });
+    return out.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+  }
+
+  /**
+   * Deletes the queue's containers (and with `force` its tasks), then its name from
+   * `asynq:queues`. Returns `'ok'`, or why it refused: `'not-empty'` (no force, tasks exist) or
+   * `'active'` (force, tasks are running).
+   */
+  async deleteQueue(qname: string, force: boolean): Promise<'ok' | 'not-empty' | 'active'> {
+    const reply = await this.#run('inspect-delete-queue', () =>
+      runScript(
+        this.#conn.redis,
+        scripts.inspectDeleteQueue,
+        [
+          keys.pendingKey(qname),
+          keys.activeKey(qname),
+          keys.scheduledKey(qname),
+          keys.retryKey(qname),
+          keys.archivedKey(qname),
+          keys.completedKey(qname),
+          keys.leaseKey(qname),
+          keys.allGroups(qname),
+          keys.allAggregationSets(qname),
+          keys.pausedKey(qname),
+        ],
+        [force ? '1' : '0', keys.taskKeyPrefix(qname), keys.groupKeyPrefix(qname)],
+      ),
+    );
+    if (reply !== 1) return String(reply) as 'not-empty' | 'active';
+    // asynq:queues is in another hash slot, so this is a second command, as in Go.
+    await this.#run('SREM', () => this.#conn.redis.srem(keys.ALL_QUEUES, qname));
+    return 'ok';
   }
 
   /** One task, or undefined when it does not exist. */

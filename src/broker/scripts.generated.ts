@@ -775,6 +775,883 @@ end
 return { fields[1], state, nextProcessAt, fields[3] or '' }
 `);
 
+export const inspectArchiveAll = defineScript('inspect-archive-all', 3, String.raw`-- Archives every task of one state: the pending list, the scheduled or retry set, or one group's
+-- aggregating tasks. Mirrors asynq's archiveAll, archiveAllPending and archiveAllAggregating
+-- (score now, message unchanged, archive trimmed by age and size). Unlike asynq, trimmed tasks
+-- lose their hashes and unique locks with their ids, and an id whose hash is missing is dropped.
+--
+-- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry or :g:<group>
+-- KEYS[2] -> asynq:{<qname>}:archived
+-- KEYS[3] -> asynq:{<qname>}:groups
+-- ARGV[1] -> 'list' or 'zset': the source's type
+-- ARGV[2] -> group name when KEYS[1] is a group, else ''
+-- ARGV[3] -> now, unix seconds (the archived score)
+-- ARGV[4] -> age cutoff, unix seconds: archived tasks scored at or before it are deleted
+-- ARGV[5] -> size bound: the archive keeps at most ARGV[5] - 1 tasks (asynq passes 10000)
+-- ARGV[6] -> task key prefix asynq:{<qname>}:t:
+--
+-- Returns the number of tasks archived.
+
+-- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
+-- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+
+-- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
+-- a newer task took after this one's expired is not ours to delete).
+local function releaseUniqueLock(taskKey, id)
+  local lock = redis.call('HGET', taskKey, 'unique_key')
+  if lock and lock ~= '' and redis.call('GET', lock) == id then
+    redis.call('DEL', lock)
+  end
+end
+
+-- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
+local function deleteTaskHash(taskKeyPrefix, id)
+  local taskKey = taskKeyPrefix .. id
+  releaseUniqueLock(taskKey, id)
+  redis.call('DEL', taskKey)
+end
+
+-- Removes a task id from its group's sorted set, and the group name from the groups set once the
+-- group is empty (the aggregator visits only the groups listed there).
+local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
+  local groupKey = groupKeyPrefix .. group
+  redis.call('ZREM', groupKey, id)
+  if redis.call('ZCARD', groupKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
+
+-- Removes a task id from the container its state names: the pending list, its group, or the
+-- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+  if state == 'pending' then
+    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+  elseif state == 'aggregating' then
+    local group = redis.call('HGET', taskKey, 'group') or ''
+    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+  else
+    redis.call('ZREM', queueKeyPrefix .. state, id)
+  end
+end
+
+-- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
+-- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
+-- before the caller adds its tasks, so a task archived now is never the one trimmed.
+local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+  local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
+  local keep = sizeBound - 1 - adding
+  local excess = {}
+  if keep <= 0 then
+    excess = redis.call('ZRANGE', archivedKey, 0, -1)
+  else
+    excess = redis.call('ZRANGE', archivedKey, 0, -(keep + 1))
+  end
+  for _, list in ipairs({ stale, excess }) do
+    for _, id in ipairs(list) do
+      deleteTaskHash(taskKeyPrefix, id)
+      redis.call('ZREM', archivedKey, id)
+    end
+  end
+end
+local sourceKey = KEYS[1]
+local archivedKey = KEYS[2]
+local groupsKey = KEYS[3]
+local kind = ARGV[1]
+local group = ARGV[2]
+local now = ARGV[3]
+local ageCutoff = ARGV[4]
+local sizeBound = tonumber(ARGV[5])
+local taskKeyPrefix = ARGV[6]
+
+local ids
+if kind == 'list' then
+  ids = redis.call('LRANGE', sourceKey, 0, -1)
+else
+  ids = redis.call('ZRANGE', sourceKey, 0, -1)
+end
+trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, #ids)
+local moved = 0
+for _, id in ipairs(ids) do
+  local taskKey = taskKeyPrefix .. id
+  if redis.call('EXISTS', taskKey) == 1 then
+    redis.call('ZADD', archivedKey, now, id)
+    redis.call('HSET', taskKey, 'state', 'archived')
+    moved = moved + 1
+  end
+end
+redis.call('DEL', sourceKey)
+if group ~= '' then
+  redis.call('SREM', groupsKey, group)
+end
+-- More tasks than the archive holds: drop the surplus as asynq's trim after the move does.
+trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, 0)
+return moved
+`);
+
+export const inspectArchiveTask = defineScript('inspect-archive-task', 2, String.raw`-- Archives one task that is not active and not archived yet. Mirrors asynq's archiveTask: the
+-- message is unchanged (no error recorded), the archived score is now, and the archive is trimmed
+-- by age and size. Unlike asynq, the trimmed tasks' hashes (and unique locks) are deleted with
+-- their ids, as asynq's own archive script does since v0.25.
+--
+-- KEYS[1] -> asynq:{<qname>}:t:<task_id>
+-- KEYS[2] -> asynq:{<qname>}:archived
+-- ARGV[1] -> task id
+-- ARGV[2] -> now, unix seconds (the archived score)
+-- ARGV[3] -> age cutoff, unix seconds: archived tasks scored at or before it are deleted
+-- ARGV[4] -> size bound: the archive keeps at most ARGV[4] - 1 tasks (asynq passes 10000)
+-- ARGV[5] -> queue key prefix asynq:{<qname>}:
+-- ARGV[6] -> group key prefix asynq:{<qname>}:g:
+-- ARGV[7] -> task key prefix asynq:{<qname>}:t:
+--
+-- Returns 1 when archived, 0 when the task does not exist, or its state ('archived', 'active')
+-- when that state does not allow archiving.
+
+-- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
+-- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+
+-- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
+-- a newer task took after this one's expired is not ours to delete).
+local function releaseUniqueLock(taskKey, id)
+  local lock = redis.call('HGET', taskKey, 'unique_key')
+  if lock and lock ~= '' and redis.call('GET', lock) == id then
+    redis.call('DEL', lock)
+  end
+end
+
+-- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
+local function deleteTaskHash(taskKeyPrefix, id)
+  local taskKey = taskKeyPrefix .. id
+  releaseUniqueLock(taskKey, id)
+  redis.call('DEL', taskKey)
+end
+
+-- Removes a task id from its group's sorted set, and the group name from the groups set once the
+-- group is empty (the aggregator visits only the groups listed there).
+local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
+  local groupKey = groupKeyPrefix .. group
+  redis.call('ZREM', groupKey, id)
+  if redis.call('ZCARD', groupKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
+
+-- Removes a task id from the container its state names: the pending list, its group, or the
+-- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+  if state == 'pending' then
+    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+  elseif state == 'aggregating' then
+    local group = redis.call('HGET', taskKey, 'group') or ''
+    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+  else
+    redis.call('ZREM', queueKeyPrefix .. state, id)
+  end
+end
+
+-- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
+-- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
+-- before the caller adds its tasks, so a task archived now is never the one trimmed.
+local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+  local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
+  local keep = sizeBound - 1 - adding
+  local excess = {}
+  if keep <= 0 then
+    excess = redis.call('ZRANGE', archivedKey, 0, -1)
+  else
+    excess = redis.call('ZRANGE', archivedKey, 0, -(keep + 1))
+  end
+  for _, list in ipairs({ stale, excess }) do
+    for _, id in ipairs(list) do
+      deleteTaskHash(taskKeyPrefix, id)
+      redis.call('ZREM', archivedKey, id)
+    end
+  end
+end
+local taskKey = KEYS[1]
+local archivedKey = KEYS[2]
+local id = ARGV[1]
+local now = ARGV[2]
+local ageCutoff = ARGV[3]
+local sizeBound = tonumber(ARGV[4])
+local queueKeyPrefix = ARGV[5]
+local groupKeyPrefix = ARGV[6]
+local taskKeyPrefix = ARGV[7]
+
+local state = redis.call('HGET', taskKey, 'state')
+if not state then
+  return 0
+end
+if state == 'archived' or state == 'active' then
+  return state
+end
+leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, 1)
+redis.call('ZADD', archivedKey, now, id)
+redis.call('HSET', taskKey, 'state', 'archived')
+return 1
+`);
+
+export const inspectDeleteAll = defineScript('inspect-delete-all', 2, String.raw`-- Deletes every task of one state: pending, scheduled, retry, archived, completed, or one group's
+-- aggregating tasks. Mirrors asynq's deleteAll, deleteAllPending and deleteAllAggregating, but
+-- releases the unique locks of every one of them (asynq skips this for pending and aggregating
+-- tasks, leaving locks that name deleted tasks).
+--
+-- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry, :archived, :completed or
+--            :g:<group>
+-- KEYS[2] -> asynq:{<qname>}:groups
+-- ARGV[1] -> 'list' or 'zset': the source's type
+-- ARGV[2] -> group name when KEYS[1] is a group, else ''
+-- ARGV[3] -> task key prefix asynq:{<qname>}:t:
+--
+-- Returns the number of tasks deleted.
+
+-- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
+-- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+
+-- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
+-- a newer task took after this one's expired is not ours to delete).
+local function releaseUniqueLock(taskKey, id)
+  local lock = redis.call('HGET', taskKey, 'unique_key')
+  if lock and lock ~= '' and redis.call('GET', lock) == id then
+    redis.call('DEL', lock)
+  end
+end
+
+-- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
+local function deleteTaskHash(taskKeyPrefix, id)
+  local taskKey = taskKeyPrefix .. id
+  releaseUniqueLock(taskKey, id)
+  redis.call('DEL', taskKey)
+end
+
+-- Removes a task id from its group's sorted set, and the group name from the groups set once the
+-- group is empty (the aggregator visits only the groups listed there).
+local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
+  local groupKey = groupKeyPrefix .. group
+  redis.call('ZREM', groupKey, id)
+  if redis.call('ZCARD', groupKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
+
+-- Removes a task id from the container its state names: the pending list, its group, or the
+-- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+  if state == 'pending' then
+    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+  elseif state == 'aggregating' then
+    local group = redis.call('HGET', taskKey, 'group') or ''
+    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+  else
+    redis.call('ZREM', queueKeyPrefix .. state, id)
+  end
+end
+
+-- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
+-- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
+-- before the caller adds its tasks, so a task archived now is never the one trimmed.
+local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+  local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
+  local keep = sizeBound - 1 - adding
+  local excess = {}
+  if keep <= 0 then
+    excess = redis.call('ZRANGE', archivedKey, 0, -1)
+  else
+    excess = redis.call('ZRANGE', archivedKey, 0, -(keep + 1))
+  end
+  for _, list in ipairs({ stale, excess }) do
+    for _, id in ipairs(list) do
+      deleteTaskHash(taskKeyPrefix, id)
+      redis.call('ZREM', archivedKey, id)
+    end
+  end
+end
+local sourceKey = KEYS[1]
+local groupsKey = KEYS[2]
+local kind = ARGV[1]
+local group = ARGV[2]
+local taskKeyPrefix = ARGV[3]
+
+local ids
+if kind == 'list' then
+  ids = redis.call('LRANGE', sourceKey, 0, -1)
+else
+  ids = redis.call('ZRANGE', sourceKey, 0, -1)
+end
+local deleted = 0
+for _, id in ipairs(ids) do
+  deleted = deleted + redis.call('EXISTS', taskKeyPrefix .. id)
+  deleteTaskHash(taskKeyPrefix, id)
+end
+redis.call('DEL', sourceKey)
+if group ~= '' then
+  redis.call('SREM', groupsKey, group)
+end
+return deleted
+`);
+
+export const inspectDeleteQueue = defineScript('inspect-delete-queue', 10, String.raw`-- Deletes a queue's tasks and containers. Without force it refuses when any task exists (asynq
+-- checks only pending, active, scheduled, retry and archived; completed and aggregating tasks
+-- count here too). With force it refuses while tasks are active, as asynq does, and otherwise
+-- deletes every task listed in any container, group or aggregation set (with its unique lock),
+-- the containers, the groups and the paused flag. The processed/failed counters stay, as asynq's
+-- do. The caller removes the name from asynq:queues, which lives in another hash slot.
+--
+-- KEYS[1] -> asynq:{<qname>}:pending
+-- KEYS[2] -> asynq:{<qname>}:active
+-- KEYS[3] -> asynq:{<qname>}:scheduled
+-- KEYS[4] -> asynq:{<qname>}:retry
+-- KEYS[5] -> asynq:{<qname>}:archived
+-- KEYS[6] -> asynq:{<qname>}:completed
+-- KEYS[7] -> asynq:{<qname>}:lease
+-- KEYS[8] -> asynq:{<qname>}:groups
+-- KEYS[9] -> asynq:{<qname>}:aggregation_sets
+-- KEYS[10] -> asynq:{<qname>}:paused
+-- ARGV[1] -> '1' to delete the tasks too, '0' to refuse when there are any
+-- ARGV[2] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[3] -> group key prefix asynq:{<qname>}:g:
+--
+-- Returns 1 when deleted, 'not-empty' (without force) or 'active' (with force) when refused.
+
+-- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
+-- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+
+-- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
+-- a newer task took after this one's expired is not ours to delete).
+local function releaseUniqueLock(taskKey, id)
+  local lock = redis.call('HGET', taskKey, 'unique_key')
+  if lock and lock ~= '' and redis.call('GET', lock) == id then
+    redis.call('DEL', lock)
+  end
+end
+
+-- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
+local function deleteTaskHash(taskKeyPrefix, id)
+  local taskKey = taskKeyPrefix .. id
+  releaseUniqueLock(taskKey, id)
+  redis.call('DEL', taskKey)
+end
+
+-- Removes a task id from its group's sorted set, and the group name from the groups set once the
+-- group is empty (the aggregator visits only the groups listed there).
+local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
+  local groupKey = groupKeyPrefix .. group
+  redis.call('ZREM', groupKey, id)
+  if redis.call('ZCARD', groupKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
+
+-- Removes a task id from the container its state names: the pending list, its group, or the
+-- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+  if state == 'pending' then
+    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+  elseif state == 'aggregating' then
+    local group = redis.call('HGET', taskKey, 'group') or ''
+    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+  else
+    redis.call('ZREM', queueKeyPrefix .. state, id)
+  end
+end
+
+-- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
+-- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
+-- before the caller adds its tasks, so a task archived now is never the one trimmed.
+local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+  local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
+  local keep = sizeBound - 1 - adding
+  local excess = {}
+  if keep <= 0 then
+    excess = redis.call('ZRANGE', archivedKey, 0, -1)
+  else
+    excess = redis.call('ZRANGE', archivedKey, 0, -(keep + 1))
+  end
+  for _, list in ipairs({ stale, excess }) do
+    for _, id in ipairs(list) do
+      deleteTaskHash(taskKeyPrefix, id)
+      redis.call('ZREM', archivedKey, id)
+    end
+  end
+end
+local pendingKey = KEYS[1]
+local activeKey = KEYS[2]
+local scheduledKey = KEYS[3]
+local retryKey = KEYS[4]
+local archivedKey = KEYS[5]
+local completedKey = KEYS[6]
+local leaseKey = KEYS[7]
+local groupsKey = KEYS[8]
+local aggregationSetsKey = KEYS[9]
+local pausedKey = KEYS[10]
+local force = ARGV[1]
+local taskKeyPrefix = ARGV[2]
+local groupKeyPrefix = ARGV[3]
+
+local lists = { pendingKey, activeKey }
+local sets = { scheduledKey, retryKey, archivedKey, completedKey }
+for _, group in ipairs(redis.call('SMEMBERS', groupsKey)) do
+  sets[#sets + 1] = groupKeyPrefix .. group
+end
+for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+  sets[#sets + 1] = setKey
+end
+
+if force ~= '1' then
+  for _, key in ipairs(lists) do
+    if redis.call('LLEN', key) > 0 then
+      return 'not-empty'
+    end
+  end
+  for _, key in ipairs(sets) do
+    if redis.call('ZCARD', key) > 0 then
+      return 'not-empty'
+    end
+  end
+elseif redis.call('LLEN', activeKey) > 0 then
+  return 'active'
+end
+
+for _, key in ipairs(lists) do
+  for _, id in ipairs(redis.call('LRANGE', key, 0, -1)) do
+    deleteTaskHash(taskKeyPrefix, id)
+  end
+  redis.call('DEL', key)
+end
+for _, key in ipairs(sets) do
+  for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    deleteTaskHash(taskKeyPrefix, id)
+  end
+  redis.call('DEL', key)
+end
+redis.call('DEL', leaseKey, groupsKey, aggregationSetsKey, pausedKey)
+return 1
+`);
+
+export const inspectDeleteTask = defineScript('inspect-delete-task', 1, String.raw`-- Deletes one task that is not active. Mirrors asynq's deleteTask: the id leaves its container,
+-- the unique lock is released when it still names this task, and the hash is deleted.
+--
+-- KEYS[1] -> asynq:{<qname>}:t:<task_id>
+-- ARGV[1] -> task id
+-- ARGV[2] -> queue key prefix asynq:{<qname>}:
+-- ARGV[3] -> group key prefix asynq:{<qname>}:g:
+-- ARGV[4] -> task key prefix asynq:{<qname>}:t:
+--
+-- Returns 1 when deleted, 0 when the task does not exist, 'active' when it is active.
+
+-- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
+-- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+
+-- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
+-- a newer task took after this one's expired is not ours to delete).
+local function releaseUniqueLock(taskKey, id)
+  local lock = redis.call('HGET', taskKey, 'unique_key')
+  if lock and lock ~= '' and redis.call('GET', lock) == id then
+    redis.call('DEL', lock)
+  end
+end
+
+-- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
+local function deleteTaskHash(taskKeyPrefix, id)
+  local taskKey = taskKeyPrefix .. id
+  releaseUniqueLock(taskKey, id)
+  redis.call('DEL', taskKey)
+end
+
+-- Removes a task id from its group's sorted set, and the group name from the groups set once the
+-- group is empty (the aggregator visits only the groups listed there).
+local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
+  local groupKey = groupKeyPrefix .. group
+  redis.call('ZREM', groupKey, id)
+  if redis.call('ZCARD', groupKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
+
+-- Removes a task id from the container its state names: the pending list, its group, or the
+-- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+  if state == 'pending' then
+    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+  elseif state == 'aggregating' then
+    local group = redis.call('HGET', taskKey, 'group') or ''
+    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+  else
+    redis.call('ZREM', queueKeyPrefix .. state, id)
+  end
+end
+
+-- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
+-- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
+-- before the caller adds its tasks, so a task archived now is never the one trimmed.
+local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+  local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
+  local keep = sizeBound - 1 - adding
+  local excess = {}
+  if keep <= 0 then
+    excess = redis.call('ZRANGE', archivedKey, 0, -1)
+  else
+    excess = redis.call('ZRANGE', archivedKey, 0, -(keep + 1))
+  end
+  for _, list in ipairs({ stale, excess }) do
+    for _, id in ipairs(list) do
+      deleteTaskHash(taskKeyPrefix, id)
+      redis.call('ZREM', archivedKey, id)
+    end
+  end
+end
+local taskKey = KEYS[1]
+local id = ARGV[1]
+local queueKeyPrefix = ARGV[2]
+local groupKeyPrefix = ARGV[3]
+local taskKeyPrefix = ARGV[4]
+
+local state = redis.call('HGET', taskKey, 'state')
+if not state then
+  return 0
+end
+if state == 'active' then
+  return state
+end
+leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+deleteTaskHash(taskKeyPrefix, id)
+return 1
+`);
+
+export const inspectGroupStats = defineScript('inspect-group-stats', 1, String.raw`-- Lists a queue's groups with the number of aggregating tasks in each. Mirrors asynq's
+-- groupStats.
+--
+-- KEYS[1] -> asynq:{<qname>}:groups
+-- ARGV[1] -> group key prefix asynq:{<qname>}:g:
+--
+-- Returns a flat array of group name, size.
+
+local groupsKey = KEYS[1]
+local groupKeyPrefix = ARGV[1]
+
+local out = {}
+for _, group in ipairs(redis.call('SMEMBERS', groupsKey)) do
+  out[#out + 1] = group
+  out[#out + 1] = redis.call('ZCARD', groupKeyPrefix .. group)
+end
+return out
+`);
+
+export const inspectListTasks = defineScript('inspect-list-tasks', 1, String.raw`-- Lists one page of a queue's tasks in one state, with their messages, scores and results, for
+-- the inspector. Mirrors asynq's listMessages (pending, active: a list) and listZSetEntries
+-- (scheduled, retry, archived, completed, a group: a sorted set, ascending score). Unlike asynq it
+-- reads ids and hashes in one script, so a task that moves meanwhile is never listed without its
+-- message; an id whose hash is missing is skipped.
+--
+-- KEYS[1] -> the container: asynq:{<qname>}:pending, :active, :scheduled, :retry, :archived,
+--            :completed or :g:<group>
+-- ARGV[1] -> 'list' or 'zset': the container's type
+-- ARGV[2] -> first index (LRANGE / ZRANGE by rank; negative counts from the right, as LRANGE's)
+-- ARGV[3] -> last index, inclusive
+-- ARGV[4] -> task key prefix asynq:{<qname>}:t:
+--
+-- Returns a flat array of id, msg, score (unix seconds; '' for a list), result ('' when none),
+-- in the container's order.
+
+local containerKey = KEYS[1]
+local kind = ARGV[1]
+local first = ARGV[2]
+local last = ARGV[3]
+local taskKeyPrefix = ARGV[4]
+
+local ids
+local scores = {}
+if kind == 'list' then
+  ids = redis.call('LRANGE', containerKey, first, last)
+else
+  local flat = redis.call('ZRANGE', containerKey, first, last, 'WITHSCORES')
+  ids = {}
+  for i = 1, #flat, 2 do
+    ids[#ids + 1] = flat[i]
+    scores[#ids] = flat[i + 1]
+  end
+end
+local out = {}
+for i, id in ipairs(ids) do
+  local fields = redis.call('HMGET', taskKeyPrefix .. id, 'msg', 'result')
+  if fields[1] then
+    out[#out + 1] = id
+    out[#out + 1] = fields[1]
+    out[#out + 1] = scores[i] or ''
+    out[#out + 1] = fields[2] or ''
+  end
+end
+return out
+`);
+
+export const inspectLiveKeys = defineScript('inspect-live-keys', 1, String.raw`-- Lists the live members of a heartbeat set (asynq:servers, asynq:workers or asynq:schedulers:
+-- member = the record's key, score = its expiry in unix seconds) and prunes the expired ones, as
+-- asynq's listServerKeys, listWorkers and listSchedulerKeys do.
+--
+-- KEYS[1] -> asynq:servers, asynq:workers or asynq:schedulers
+-- ARGV[1] -> now, unix seconds
+--
+-- Returns the members whose expiry is now or later.
+
+local heartbeatKey = KEYS[1]
+local now = tonumber(ARGV[1])
+
+local live = redis.call('ZRANGE', heartbeatKey, now, '+inf', 'BYSCORE')
+redis.call('ZREMRANGEBYSCORE', heartbeatKey, '-inf', now - 1)
+return live
+`);
+
+export const inspectMemoryUsage = defineScript('inspect-memory-usage', 7, String.raw`-- Estimates the memory a queue's tasks use, as asynq's memoryUsage script does (so our number is
+-- the one Go's Inspector and asynqmon show): for the active and pending lists and the scheduled,
+-- retry, archived and completed sets, the average MEMORY USAGE of the first ARGV[2] task hashes
+-- times the container's size, plus the container itself; for groups, the average over up to
+-- ARGV[2] tasks of each of the first ARGV[3] groups times all aggregating tasks. A sampled id
+-- without a hash counts 0 bytes (asynq v0.24's script fails on one).
+--
+-- KEYS[1] -> asynq:{<qname>}:active
+-- KEYS[2] -> asynq:{<qname>}:pending
+-- KEYS[3] -> asynq:{<qname>}:scheduled
+-- KEYS[4] -> asynq:{<qname>}:retry
+-- KEYS[5] -> asynq:{<qname>}:archived
+-- KEYS[6] -> asynq:{<qname>}:completed
+-- KEYS[7] -> asynq:{<qname>}:groups
+-- ARGV[1] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[2] -> task sample size (asynq: 20)
+-- ARGV[3] -> group sample size (asynq: 5)
+-- ARGV[4] -> group key prefix asynq:{<qname>}:g:
+--
+-- Returns the estimate in bytes (an integer: the fraction is dropped, as Redis converts asynq's).
+
+local activeKey = KEYS[1]
+local pendingKey = KEYS[2]
+local scheduledKey = KEYS[3]
+local retryKey = KEYS[4]
+local archivedKey = KEYS[5]
+local completedKey = KEYS[6]
+local groupsKey = KEYS[7]
+local taskKeyPrefix = ARGV[1]
+local sampleSize = tonumber(ARGV[2])
+local groupSampleSize = tonumber(ARGV[3])
+local groupKeyPrefix = ARGV[4]
+
+local function sampleBytes(ids)
+  local total = 0
+  for _, id in ipairs(ids) do
+    total = total + (redis.call('MEMORY', 'USAGE', taskKeyPrefix .. id) or 0)
+  end
+  return total
+end
+
+local bytes = 0
+local containers = {
+  { activeKey, 'LRANGE', 'LLEN' },
+  { pendingKey, 'LRANGE', 'LLEN' },
+  { scheduledKey, 'ZRANGE', 'ZCARD' },
+  { retryKey, 'ZRANGE', 'ZCARD' },
+  { archivedKey, 'ZRANGE', 'ZCARD' },
+  { completedKey, 'ZRANGE', 'ZCARD' },
+}
+for _, c in ipairs(containers) do
+  local ids = redis.call(c[2], c[1], 0, sampleSize - 1)
+  if #ids > 0 then
+    bytes = bytes + sampleBytes(ids) / #ids * redis.call(c[3], c[1])
+  end
+  bytes = bytes + (redis.call('MEMORY', 'USAGE', c[1]) or 0)
+end
+local aggregating = 0
+local sampled = 0
+local sampledBytes = 0
+for i, group in ipairs(redis.call('SMEMBERS', groupsKey)) do
+  local groupKey = groupKeyPrefix .. group
+  aggregating = aggregating + redis.call('ZCARD', groupKey)
+  if i <= groupSampleSize then
+    local ids = redis.call('ZRANGE', groupKey, 0, sampleSize - 1)
+    sampled = sampled + #ids
+    sampledBytes = sampledBytes + sampleBytes(ids)
+  end
+end
+if sampled > 0 then
+  bytes = bytes + sampledBytes / sampled * aggregating
+end
+return math.floor(bytes)
+`);
+
+export const inspectRunAll = defineScript('inspect-run-all', 3, String.raw`-- Moves every task of a sorted set (scheduled, retry, archived, or one group's aggregating tasks)
+-- to the pending list. Mirrors asynq's runAll and runAllAggregating (no pending_since, as Go; the
+-- earliest score is pushed first, so it runs first). An id whose hash is missing is dropped
+-- rather than pushed, so no dangling id reaches the pending list.
+--
+-- KEYS[1] -> the source: asynq:{<qname>}:scheduled, :retry, :archived or :g:<group>
+-- KEYS[2] -> asynq:{<qname>}:pending
+-- KEYS[3] -> asynq:{<qname>}:groups
+-- ARGV[1] -> group name when KEYS[1] is a group, else ''
+-- ARGV[2] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
+--            pending list was empty, as in enqueue.lua)
+--
+-- Returns the number of tasks moved.
+
+local sourceKey = KEYS[1]
+local pendingKey = KEYS[2]
+local groupsKey = KEYS[3]
+local group = ARGV[1]
+local taskKeyPrefix = ARGV[2]
+local wakeChannel = ARGV[3]
+
+local wasEmpty = redis.call('LLEN', pendingKey) == 0
+local moved = 0
+for _, id in ipairs(redis.call('ZRANGE', sourceKey, 0, -1)) do
+  local taskKey = taskKeyPrefix .. id
+  if redis.call('EXISTS', taskKey) == 1 then
+    redis.call('LPUSH', pendingKey, id)
+    redis.call('HSET', taskKey, 'state', 'pending')
+    moved = moved + 1
+  end
+end
+redis.call('DEL', sourceKey)
+if group ~= '' then
+  redis.call('SREM', groupsKey, group)
+end
+if wasEmpty and moved > 0 then
+  redis.call('PUBLISH', wakeChannel, '1')
+end
+return moved
+`);
+
+export const inspectRunTask = defineScript('inspect-run-task', 2, String.raw`-- Moves one task to the pending list so that it runs next time a worker is free, from any state
+-- but pending and active. Mirrors asynq's runTask: pending_since is not set (Go's Inspector does
+-- not set it either, so the dump after RunTask matches Go's), the unique lock is kept.
+--
+-- KEYS[1] -> asynq:{<qname>}:t:<task_id>
+-- KEYS[2] -> asynq:{<qname>}:pending
+-- ARGV[1] -> task id
+-- ARGV[2] -> queue key prefix asynq:{<qname>}:
+-- ARGV[3] -> group key prefix asynq:{<qname>}:g:
+-- ARGV[4] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
+--            pending list was empty, as in enqueue.lua)
+--
+-- Returns 1 when moved, 0 when the task does not exist, or its state ('pending', 'active') when
+-- that state does not allow the move.
+
+-- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
+-- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+
+-- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
+-- a newer task took after this one's expired is not ours to delete).
+local function releaseUniqueLock(taskKey, id)
+  local lock = redis.call('HGET', taskKey, 'unique_key')
+  if lock and lock ~= '' and redis.call('GET', lock) == id then
+    redis.call('DEL', lock)
+  end
+end
+
+-- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
+local function deleteTaskHash(taskKeyPrefix, id)
+  local taskKey = taskKeyPrefix .. id
+  releaseUniqueLock(taskKey, id)
+  redis.call('DEL', taskKey)
+end
+
+-- Removes a task id from its group's sorted set, and the group name from the groups set once the
+-- group is empty (the aggregator visits only the groups listed there).
+local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
+  local groupKey = groupKeyPrefix .. group
+  redis.call('ZREM', groupKey, id)
+  if redis.call('ZCARD', groupKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
+
+-- Removes a task id from the container its state names: the pending list, its group, or the
+-- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+  if state == 'pending' then
+    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+  elseif state == 'aggregating' then
+    local group = redis.call('HGET', taskKey, 'group') or ''
+    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+  else
+    redis.call('ZREM', queueKeyPrefix .. state, id)
+  end
+end
+
+-- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
+-- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
+-- before the caller adds its tasks, so a task archived now is never the one trimmed.
+local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+  local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
+  local keep = sizeBound - 1 - adding
+  local excess = {}
+  if keep <= 0 then
+    excess = redis.call('ZRANGE', archivedKey, 0, -1)
+  else
+    excess = redis.call('ZRANGE', archivedKey, 0, -(keep + 1))
+  end
+  for _, list in ipairs({ stale, excess }) do
+    for _, id in ipairs(list) do
+      deleteTaskHash(taskKeyPrefix, id)
+      redis.call('ZREM', archivedKey, id)
+    end
+  end
+end
+local taskKey = KEYS[1]
+local pendingKey = KEYS[2]
+local id = ARGV[1]
+local queueKeyPrefix = ARGV[2]
+local groupKeyPrefix = ARGV[3]
+local wakeChannel = ARGV[4]
+
+local state = redis.call('HGET', taskKey, 'state')
+if not state then
+  return 0
+end
+if state == 'pending' or state == 'active' then
+  return state
+end
+leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+if redis.call('LPUSH', pendingKey, id) == 1 then
+  redis.call('PUBLISH', wakeChannel, '1')
+end
+redis.call('HSET', taskKey, 'state', 'pending')
+return 1
+`);
+
+export const inspectUpdatePayload = defineScript('inspect-update-payload', 1, String.raw`-- Replaces the message of a scheduled task (the caller re-encodes it with the new payload).
+-- Mirrors asynq's updateTaskPayload, with one guard more: the message must still be the one the
+-- caller read, so an update never overwrites a change made between the read and this script.
+--
+-- KEYS[1] -> asynq:{<qname>}:t:<task_id>
+-- ARGV[1] -> the message the caller read (TaskMessage protobuf)
+-- ARGV[2] -> the new message
+--
+-- Returns 1 when updated, 0 when the task does not exist, 'changed' when its message is no longer
+-- ARGV[1], or its state when it is not scheduled.
+
+local taskKey = KEYS[1]
+local readMsg = ARGV[1]
+local newMsg = ARGV[2]
+
+local fields = redis.call('HMGET', taskKey, 'state', 'msg')
+local state = fields[1]
+if not state then
+  return 0
+end
+if state ~= 'scheduled' then
+  return state
+end
+if fields[2] ~= readMsg then
+  return 'changed'
+end
+redis.call('HSET', taskKey, 'msg', newMsg)
+return 1
+`);
+
 export const listLeaseExpired = defineScript('list-lease-expired', 2, String.raw`-- Lists the active tasks of one queue whose lease expired at or before a cutoff, for the recoverer
 -- to retry or archive. Unlike asynq's read-only listLeaseExpired it also drops ids that have no task
 -- hash from the active list and lease ZSET, since nothing can be recovered from them and dangling ids

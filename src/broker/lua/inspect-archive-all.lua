@@ -1,0 +1,51 @@
+-- Archives every task of one state: the pending list, the scheduled or retry set, or one group's
+-- aggregating tasks. Mirrors asynq's archiveAll, archiveAllPending and archiveAllAggregating
+-- (score now, message unchanged, archive trimmed by age and size). Unlike asynq, trimmed tasks
+-- lose their hashes and unique locks with their ids, and an id whose hash is missing is dropped.
+--
+-- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry or :g:<group>
+-- KEYS[2] -> asynq:{<qname>}:archived
+-- KEYS[3] -> asynq:{<qname>}:groups
+-- ARGV[1] -> 'list' or 'zset': the source's type
+-- ARGV[2] -> group name when KEYS[1] is a group, else ''
+-- ARGV[3] -> now, unix seconds (the archived score)
+-- ARGV[4] -> age cutoff, unix seconds: archived tasks scored at or before it are deleted
+-- ARGV[5] -> size bound: the archive keeps at most ARGV[5] - 1 tasks (asynq passes 10000)
+-- ARGV[6] -> task key prefix asynq:{<qname>}:t:
+--
+-- Returns the number of tasks archived.
+
+--!include lib/task-removal.lua
+local sourceKey = KEYS[1]
+local archivedKey = KEYS[2]
+local groupsKey = KEYS[3]
+local kind = ARGV[1]
+local group = ARGV[2]
+local now = ARGV[3]
+local ageCutoff = ARGV[4]
+local sizeBound = tonumber(ARGV[5])
+local taskKeyPrefix = ARGV[6]
+
+local ids
+if kind == 'list' then
+  ids = redis.call('LRANGE', sourceKey, 0, -1)
+else
+  ids = redis.call('ZRANGE', sourceKey, 0, -1)
+end
+trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, #ids)
+local moved = 0
+for _, id in ipairs(ids) do
+  local taskKey = taskKeyPrefix .. id
+  if redis.call('EXISTS', taskKey) == 1 then
+    redis.call('ZADD', archivedKey, now, id)
+    redis.call('HSET', taskKey, 'state', 'archived')
+    moved = moved + 1
+  end
+end
+redis.call('DEL', sourceKey)
+if group ~= '' then
+  redis.call('SREM', groupsKey, group)
+end
+-- More tasks than the archive holds: drop the surplus as asynq's trim after the move does.
+trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, 0)
+return moved

@@ -1,0 +1,76 @@
+-- Deletes a queue's tasks and containers. Without force it refuses when any task exists (asynq
+-- checks only pending, active, scheduled, retry and archived; completed and aggregating tasks
+-- count here too). With force it refuses while tasks are active, as asynq does, and otherwise
+-- deletes every task listed in any container, group or aggregation set (with its unique lock),
+-- the containers, the groups and the paused flag. The processed/failed counters stay, as asynq's
+-- do. The caller removes the name from asynq:queues, which lives in another hash slot.
+--
+-- KEYS[1] -> asynq:{<qname>}:pending
+-- KEYS[2] -> asynq:{<qname>}:active
+-- KEYS[3] -> asynq:{<qname>}:scheduled
+-- KEYS[4] -> asynq:{<qname>}:retry
+-- KEYS[5] -> asynq:{<qname>}:archived
+-- KEYS[6] -> asynq:{<qname>}:completed
+-- KEYS[7] -> asynq:{<qname>}:lease
+-- KEYS[8] -> asynq:{<qname>}:groups
+-- KEYS[9] -> asynq:{<qname>}:aggregation_sets
+-- KEYS[10] -> asynq:{<qname>}:paused
+-- ARGV[1] -> '1' to delete the tasks too, '0' to refuse when there are any
+-- ARGV[2] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[3] -> group key prefix asynq:{<qname>}:g:
+--
+-- Returns 1 when deleted, 'not-empty' (without force) or 'active' (with force) when refused.
+
+--!include lib/task-removal.lua
+local pendingKey = KEYS[1]
+local activeKey = KEYS[2]
+local scheduledKey = KEYS[3]
+local retryKey = KEYS[4]
+local archivedKey = KEYS[5]
+local completedKey = KEYS[6]
+local leaseKey = KEYS[7]
+local groupsKey = KEYS[8]
+local aggregationSetsKey = KEYS[9]
+local pausedKey = KEYS[10]
+local force = ARGV[1]
+local taskKeyPrefix = ARGV[2]
+local groupKeyPrefix = ARGV[3]
+
+local lists = { pendingKey, activeKey }
+local sets = { scheduledKey, retryKey, archivedKey, completedKey }
+for _, group in ipairs(redis.call('SMEMBERS', groupsKey)) do
+  sets[#sets + 1] = groupKeyPrefix .. group
+end
+for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+  sets[#sets + 1] = setKey
+end
+
+if force ~= '1' then
+  for _, key in ipairs(lists) do
+    if redis.call('LLEN', key) > 0 then
+      return 'not-empty'
+    end
+  end
+  for _, key in ipairs(sets) do
+    if redis.call('ZCARD', key) > 0 then
+      return 'not-empty'
+    end
+  end
+elseif redis.call('LLEN', activeKey) > 0 then
+  return 'active'
+end
+
+for _, key in ipairs(lists) do
+  for _, id in ipairs(redis.call('LRANGE', key, 0, -1)) do
+    deleteTaskHash(taskKeyPrefix, id)
+  end
+  redis.call('DEL', key)
+end
+for _, key in ipairs(sets) do
+  for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    deleteTaskHash(taskKeyPrefix, id)
+  end
+  redis.call('DEL', key)
+end
+redis.call('DEL', leaseKey, groupsKey, aggregationSetsKey, pausedKey)
+return 1

@@ -1,0 +1,28 @@
+-- Deletes one task that is not active. Mirrors asynq's deleteTask: the id leaves its container,
+-- the unique lock is released when it still names this task, and the hash is deleted.
+--
+-- KEYS[1] -> asynq:{<qname>}:t:<task_id>
+-- ARGV[1] -> task id
+-- ARGV[2] -> queue key prefix asynq:{<qname>}:
+-- ARGV[3] -> group key prefix asynq:{<qname>}:g:
+-- ARGV[4] -> task key prefix asynq:{<qname>}:t:
+--
+-- Returns 1 when deleted, 0 when the task does not exist, 'active' when it is active.
+
+--!include lib/task-removal.lua
+local taskKey = KEYS[1]
+local id = ARGV[1]
+local queueKeyPrefix = ARGV[2]
+local groupKeyPrefix = ARGV[3]
+local taskKeyPrefix = ARGV[4]
+
+local state = redis.call('HGET', taskKey, 'state')
+if not state then
+  return 0
+end
+if state == 'active' then
+  return state
+end
+leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+deleteTaskHash(taskKeyPrefix, id)
+return 1

@@ -1,0 +1,40 @@
+-- Moves every task of a sorted set (scheduled, retry, archived, or one group's aggregating tasks)
+-- to the pending list. Mirrors asynq's runAll and runAllAggregating (no pending_since, as Go; the
+-- earliest score is pushed first, so it runs first). An id whose hash is missing is dropped
+-- rather than pushed, so no dangling id reaches the pending list.
+--
+-- KEYS[1] -> the source: asynq:{<qname>}:scheduled, :retry, :archived or :g:<group>
+-- KEYS[2] -> asynq:{<qname>}:pending
+-- KEYS[3] -> asynq:{<qname>}:groups
+-- ARGV[1] -> group name when KEYS[1] is a group, else ''
+-- ARGV[2] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
+--            pending list was empty, as in enqueue.lua)
+--
+-- Returns the number of tasks moved.
+
+local sourceKey = KEYS[1]
+local pendingKey = KEYS[2]
+local groupsKey = KEYS[3]
+local group = ARGV[1]
+local taskKeyPrefix = ARGV[2]
+local wakeChannel = ARGV[3]
+
+local wasEmpty = redis.call('LLEN', pendingKey) == 0
+local moved = 0
+for _, id in ipairs(redis.call('ZRANGE', sourceKey, 0, -1)) do
+  local taskKey = taskKeyPrefix .. id
+  if redis.call('EXISTS', taskKey) == 1 then
+    redis.call('LPUSH', pendingKey, id)
+    redis.call('HSET', taskKey, 'state', 'pending')
+    moved = moved + 1
+  end
+end
+redis.call('DEL', sourceKey)
+if group ~= '' then
+  redis.call('SREM', groupsKey, group)
+end
+if wasEmpty and moved > 0 then
+  redis.call('PUBLISH', wakeChannel, '1')
+end
+return moved

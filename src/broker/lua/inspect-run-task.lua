@@ -1,0 +1,36 @@
+-- Moves one task to the pending list so that it runs next time a worker is free, from any state
+-- but pending and active. Mirrors asynq's runTask: pending_since is not set (Go's Inspector does
+-- not set it either, so the dump after RunTask matches Go's), the unique lock is kept.
+--
+-- KEYS[1] -> asynq:{<qname>}:t:<task_id>
+-- KEYS[2] -> asynq:{<qname>}:pending
+-- ARGV[1] -> task id
+-- ARGV[2] -> queue key prefix asynq:{<qname>}:
+-- ARGV[3] -> group key prefix asynq:{<qname>}:g:
+-- ARGV[4] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
+--            pending list was empty, as in enqueue.lua)
+--
+-- Returns 1 when moved, 0 when the task does not exist, or its state ('pending', 'active') when
+-- that state does not allow the move.
+
+--!include lib/task-removal.lua
+local taskKey = KEYS[1]
+local pendingKey = KEYS[2]
+local id = ARGV[1]
+local queueKeyPrefix = ARGV[2]
+local groupKeyPrefix = ARGV[3]
+local wakeChannel = ARGV[4]
+
+local state = redis.call('HGET', taskKey, 'state')
+if not state then
+  return 0
+end
+if state == 'pending' or state == 'active' then
+  return state
+end
+leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+if redis.call('LPUSH', pendingKey, id) == 1 then
+  redis.call('PUBLISH', wakeChannel, '1')
+end
+redis.call('HSET', taskKey, 'state', 'pending')
+return 1

@@ -1,0 +1,62 @@
+-- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
+-- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+
+-- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
+-- a newer task took after this one's expired is not ours to delete).
+local function releaseUniqueLock(taskKey, id)
+  local lock = redis.call('HGET', taskKey, 'unique_key')
+  if lock and lock ~= '' and redis.call('GET', lock) == id then
+    redis.call('DEL', lock)
+  end
+end
+
+-- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
+local function deleteTaskHash(taskKeyPrefix, id)
+  local taskKey = taskKeyPrefix .. id
+  releaseUniqueLock(taskKey, id)
+  redis.call('DEL', taskKey)
+end
+
+-- Removes a task id from its group's sorted set, and the group name from the groups set once the
+-- group is empty (the aggregator visits only the groups listed there).
+local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
+  local groupKey = groupKeyPrefix .. group
+  redis.call('ZREM', groupKey, id)
+  if redis.call('ZCARD', groupKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
+
+-- Removes a task id from the container its state names: the pending list, its group, or the
+-- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+  if state == 'pending' then
+    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+  elseif state == 'aggregating' then
+    local group = redis.call('HGET', taskKey, 'group') or ''
+    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+  else
+    redis.call('ZREM', queueKeyPrefix .. state, id)
+  end
+end
+
+-- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
+-- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
+-- before the caller adds its tasks, so a task archived now is never the one trimmed.
+local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+  local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
+  local keep = sizeBound - 1 - adding
+  local excess = {}
+  if keep <= 0 then
+    excess = redis.call('ZRANGE', archivedKey, 0, -1)
+  else
+    excess = redis.call('ZRANGE', archivedKey, 0, -(keep + 1))
+  end
+  for _, list in ipairs({ stale, excess }) do
+    for _, id in ipairs(list) do
+      deleteTaskHash(taskKeyPrefix, id)
+      redis.call('ZREM', archivedKey, id)
+    end
+  end
+end

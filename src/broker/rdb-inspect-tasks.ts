@@ -1,0 +1,201 @@
+/**
+ * The inspector's task operations on Redis (asynq's inspect.go task half): listing a state's tasks,
+ * and running, archiving, deleting and updating tasks one at a time or all of a state. Every
+ * mutation is one script on the queue's hash slot (src/broker/lua/inspect-*.lua), which keeps ids,
+ * hashes and unique locks consistent (no id without its hash, no hash without its id).
+ */
+import { callRedis } from './errors.js';
+import type { OwnedConnection } from './redis.js';
+import { type Script, runScript } from './script.js';
+import * as scripts from './scripts.generated.js';
+import * as keys from '../base/keys.js';
+import { DAY, unixSeconds } from '../base/time.js';
+
+/** A state whose tasks sit in one container; `aggregating` needs a group. */
+export type ContainerState =
+  'pending' | 'active' | 'scheduled' | 'retry' | 'archived' | 'completed' | 'aggregating';
+
+/** One task as listed: its id, message bytes, container score and result. */
+export interface RawListedTask {
+  id: string;
+  msg: Buffer;
+  /** Unix seconds for sorted-set containers; undefined for the pending and active lists. */
+  score: number | undefined;
+  result: Buffer | undefined;
+}
+
+/**
+ * Outcome of a one-task mutation: `'ok'`, `'missing'` (no such task), or the state that refused
+ * the operation (e.g. `'active'`), or `'changed'` (updatePayload: the message changed meanwhile).
+ */
+export type TaskOpResult = 'ok' | 'missing' | string;
+
+/** asynq's archive bounds: archived tasks older than 90 days, or beyond 9,999, are deleted. */
+const ARCHIVE_MAX_AGE_MS = 90 * DAY;
+const ARCHIVE_SIZE_BOUND = 10_000;
+
+/** The container key of a state (a group's set for `aggregating`). */
+function containerKey(qname: string, state: ContainerState, group: string | undefined): string {
+  switch (state) {
+    case 'pending':
+      return keys.pendingKey(qname);
+    case 'active':
+      return keys.activeKey(qname);
+    case 'aggregating':
+      return keys.groupKey(qname, group ?? '');
+    default:
+      return `${keys.queueKeyPrefix(qname)}${state}`;
+  }
+}
+
+const isList = (state: ContainerState) => state === 'pending' || state === 'active';
+
+function opResult(reply: unknown): TaskOpResult {
+  if (reply === 1) return 'ok';
+  if (reply === 0) return 'missing';
+  return String(reply);
+}
+
+/** Task-level inspector operations; shares the connection of its RDBInspect. */
+export class RDBInspectTasks {
+  readonly #conn: OwnedConnection;
+
+  constructor(conn: OwnedConnection) {
+    this.#conn = conn;
+  }
+
+  #script(script: Script, keyList: string[], args: (string | number | Buffer)[]): Promise<unknown> {
+    return callRedis(this.#conn, script.name, () => runScript(this.#conn.redis, script, keyList, args));
+  }
+
+  /**
+   * Tasks `first..last` (inclusive ranks) of a state's container, in container order: for a list
+   * from the left (newest first), for a sorted set by ascending score.
+   */
+  async list(
+    qname: string,
+    state: ContainerState,
+    group: string | undefined,
+    first: number,
+    last: number,
+  ): Promise<RawListedTask[]> {
+    const reply = (await this.#script(
+      scripts.inspectListTasks,
+      [containerKey(qname, state, group)],
+      [isList(state) ? 'list' : 'zset', first, last, keys.taskKeyPrefix(qname)],
+    )) as Buffer[];
+    const out: RawListedTask[] = [];
+    for (let i = 0; i < reply.length; i += 4) {
+      const score = (reply[i + 2] as Buffer).toString();
+      const result = reply[i + 3] as Buffer;
+      out.push({
+        id: (reply[i] as Buffer).toString(),
+        msg: reply[i + 1] as Buffer,
+        score: score === '' ? undefined : Number(score),
+        result: result.length > 0 ? result : undefined,
+      });
+    }
+    return out;
+  }
+
+  /** Moves a task (not pending, not active) to pending. */
+  async run(qname: string, id: string): Promise<TaskOpResult> {
+    return opResult(
+      await this.#script(
+        scripts.inspectRunTask,
+        [keys.taskKey(qname, id), keys.pendingKey(qname)],
+        [id, keys.queueKeyPrefix(qname), keys.groupKeyPrefix(qname), keys.wakeChannel(qname)],
+      ),
+    );
+  }
+
+  /** Archives a task (not archived, not active) with score `now`. */
+  async archive(qname: string, id: string, nowMs: number): Promise<TaskOpResult> {
+    return opResult(
+      await this.#script(
+        scripts.inspectArchiveTask,
+        [keys.taskKey(qname, id), keys.archivedKey(qname)],
+        [
+          id,
+          unixSeconds(nowMs),
+          unixSeconds(nowMs - ARCHIVE_MAX_AGE_MS),
+          ARCHIVE_SIZE_BOUND,
+          keys.queueKeyPrefix(qname),
+          keys.groupKeyPrefix(qname),
+          keys.taskKeyPrefix(qname),
+        ],
+      ),
+    );
+  }
+
+  /** Deletes a task that is not active, with its unique lock. */
+  async delete(qname: string, id: string): Promise<TaskOpResult> {
+    return opResult(
+      await this.#script(
+        scripts.inspectDeleteTask,
+        [keys.taskKey(qname, id)],
+        [id, keys.queueKeyPrefix(qname), keys.groupKeyPrefix(qname), keys.taskKeyPrefix(qname)],
+      ),
+    );
+  }
+
+  /** Replaces a scheduled task's message, provided it is still `readMsg`. */
+  async updateMessage(qname: string, id: string, readMsg: Buffer, newMsg: Uint8Array): Promise<TaskOpResult> {
+    return opResult(
+      await this.#script(
+        scripts.inspectUpdatePayload,
+        [keys.taskKey(qname, id)],
+        [readMsg, Buffer.from(newMsg)],
+      ),
+    );
+  }
+
+  /** Moves every task of a sorted-set state (or a group) to pending; returns how many. */
+  async runAll(qname: string, state: ContainerState, group: string | undefined): Promise<number> {
+    return Number(
+      await this.#script(
+        scripts.inspectRunAll,
+        [containerKey(qname, state, group), keys.pendingKey(qname), keys.allGroups(qname)],
+        [state === 'aggregating' ? (group ?? '') : '', keys.taskKeyPrefix(qname), keys.wakeChannel(qname)],
+      ),
+    );
+  }
+
+  /** Archives every task of a state (or a group); returns how many. */
+  async archiveAll(
+    qname: string,
+    state: ContainerState,
+    group: string | undefined,
+    nowMs: number,
+  ): Promise<number> {
+    return Number(
+      await this.#script(
+        scripts.inspectArchiveAll,
+        [containerKey(qname, state, group), keys.archivedKey(qname), keys.allGroups(qname)],
+        [
+          isList(state) ? 'list' : 'zset',
+          state === 'aggregating' ? (group ?? '') : '',
+          unixSeconds(nowMs),
+          unixSeconds(nowMs - ARCHIVE_MAX_AGE_MS),
+          ARCHIVE_SIZE_BOUND,
+          keys.taskKeyPrefix(qname),
+        ],
+      ),
+    );
+  }
+
+  /** Deletes every task of a state (or a group) with their unique locks; returns how many. */
+  async deleteAll(qname: string, state: ContainerState, group: string | undefined): Promise<number> {
+    return Number(
+      await this.#script(
+        scripts.inspectDeleteAll,
+        [containerKey(qname, state, group), keys.allGroups(qname)],
+        [
+          isList(state) ? 'list' : 'zset',
+          state === 'aggregating' ? (group ?? '') : '',
+          keys.taskKeyPrefix(qname),
+        ],
+      ),
+    );
+  }
+}
