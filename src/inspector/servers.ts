@@ -33,7 +33,7 @@ export async function listServers(rdb: RDBInspect, nowMs: number): Promise<Serve
     const s: StoredServer | undefined = tryDecode(decodeServerInfo, blob);
     if (!s) continue;
     servers.set(s.serverId, {
-      id: `${s.host}:${s.pid}:${s.serverId}`,
+      id: s.serverId,
       host: s.host,
       pid: s.pid,
       concurrency: s.concurrency,

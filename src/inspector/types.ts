@@ -88,7 +88,7 @@ export interface WorkerInfo {
 
 /** A running server, taskmill or Go (Go's ServerInfo). */
 export interface ServerInfo {
-  /** `<host>:<pid>:<server uuid>`, as in the server's Redis keys. */
+  /** The server's UUID (its Redis keys are `asynq:servers:{<host>:<pid>:<id>}`), as Go's ID. */
   id: string;
   host: string;
   pid: number;
