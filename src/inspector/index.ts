@@ -8,7 +8,13 @@ import { RDBInspect } from '../broker/rdb-inspect.js';
 import { type RedisConnOpt, openConnection } from '../broker/redis.js';
 import { type Clock, realClock } from '../base/clock.js';
 import { checkConnectionArgument, checkOptionsBag, expectOption, optionalClock } from '../validate.js';
-import { ClosedError, QueueAlreadyPausedError, QueueNotFoundError, QueueNotPausedError } from '../errors.js';
+import {
+  ClosedError,
+  QueueAlreadyPausedError,
+  QueueNotFoundError,
+  QueueNotPausedError,
+  TaskNotFoundError,
+} from '../errors.js';
 import { validateQueueName } from '../options.js';
 import type { TaskInfo, TaskState } from '../task.js';
 import {
@@ -102,11 +108,23 @@ export class Inspector {
     return rdb;
   }
 
-  /** A queue and task id, checked. */
-  async #task(queue: string, taskId: string): Promise<RDBInspect> {
+  /**
+   * Runs a one-task operation. The queue's registration is checked only when the task is missing
+   * (to tell QueueNotFoundError from TaskNotFoundError, as Go does): a task is found even when
+   * `asynq:queues` lost the queue's name (e.g. a Redis restart without persistence, after which
+   * clients that cached the registration do not add it again).
+   */
+  async #onTask<T>(queue: string, taskId: string, op: (rdb: RDBInspect) => Promise<T>): Promise<T> {
     validateQueueName(queue);
     checkTaskId(taskId);
-    return this.#queue(queue);
+    const rdb = this.#open();
+    try {
+      return await op(rdb);
+    } catch (err) {
+      if (err instanceof TaskNotFoundError && !(await rdb.queueExists(queue)))
+        throw new QueueNotFoundError(queue);
+      throw err;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -185,7 +203,7 @@ export class Inspector {
 
   /** One task. @throws QueueNotFoundError, TaskNotFoundError, MessageDecodeError */
   async getTaskInfo(queue: string, taskId: string): Promise<TaskInfo> {
-    return getTaskInfo(await this.#task(queue, taskId), queue, taskId, this.#clock.now());
+    return this.#onTask(queue, taskId, (rdb) => getTaskInfo(rdb, queue, taskId, this.#clock.now()));
   }
 
   /**
@@ -193,7 +211,7 @@ export class Inspector {
    * @throws QueueNotFoundError, TaskNotFoundError, TaskStateError (pending or active)
    */
   async runTask(queue: string, taskId: string): Promise<void> {
-    await runTask(await this.#task(queue, taskId), queue, taskId);
+    await this.#onTask(queue, taskId, (rdb) => runTask(rdb, queue, taskId));
   }
 
   /**
@@ -201,7 +219,7 @@ export class Inspector {
    * @throws QueueNotFoundError, TaskNotFoundError, TaskStateError (archived or active)
    */
   async archiveTask(queue: string, taskId: string): Promise<void> {
-    await archiveTask(await this.#task(queue, taskId), queue, taskId, this.#clock.now());
+    await this.#onTask(queue, taskId, (rdb) => archiveTask(rdb, queue, taskId, this.#clock.now()));
   }
 
   /**
@@ -209,7 +227,7 @@ export class Inspector {
    * @throws QueueNotFoundError, TaskNotFoundError, TaskStateError (active: cancel it instead)
    */
   async deleteTask(queue: string, taskId: string): Promise<void> {
-    await deleteTask(await this.#task(queue, taskId), queue, taskId);
+    await this.#onTask(queue, taskId, (rdb) => deleteTask(rdb, queue, taskId));
   }
 
   /**
@@ -224,7 +242,9 @@ export class Inspector {
       'a Uint8Array or a string',
     );
     const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-    await updateTaskPayload(await this.#task(queue, taskId), queue, taskId, bytes, this.#clock.now());
+    await this.#onTask(queue, taskId, (rdb) =>
+      updateTaskPayload(rdb, queue, taskId, bytes, this.#clock.now()),
+    );
   }
 
   /**
