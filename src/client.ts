@@ -287,8 +287,10 @@ export class Client {
       uniqueKey,
       headers: resolved.headers,
     });
-    const processAtSec = resolved.processAtMs === 0 ? 0 : Math.floor(resolved.processAtMs / 1000);
-    return { msg, resolved, item: { msg, processAtSec, uniqueKey, uniqueTtlSec } };
+    // Whole ms, rounded up: a due time is never moved earlier (asynq's whole-second score is derived
+    // from it in enqueue.lua; the ms are kept in an extension record, see docs/internals.md).
+    const processAtMs = Math.ceil(resolved.processAtMs);
+    return { msg, resolved, item: { msg, processAtMs, uniqueKey, uniqueTtlSec } };
   }
 
   async #send(prepared: readonly Prepared[], now: number): Promise<BulkEnqueueResult[]> {
@@ -373,7 +375,7 @@ export class Client {
   #result(p: Prepared, code: number | undefined, now: number): BulkEnqueueResult {
     if (code === 0) return { ok: false, error: new TaskIdConflictError(p.msg.queue, p.msg.id) };
     if (code === -1) return { ok: false, error: new DuplicateTaskError(p.msg.queue, p.item.uniqueKey) };
-    const scheduled = p.item.processAtSec !== 0;
+    const scheduled = p.item.processAtMs !== 0;
     return {
       ok: true,
       info: {

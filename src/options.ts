@@ -10,9 +10,10 @@ import { checkOptionEntry, checkOptionsObject, describeValue } from './validate.
  *
  * Durations are in milliseconds. asynq stores `timeout`, `retention` and `unique` in whole
  * seconds, so they must be multiples of 1000 (1500 is rejected rather than silently cut to 1 s).
- * Times (`deadline`, `processAt`, and `processIn` added to now) are stored as whole Unix seconds,
- * like Go's `time.Unix()`: their milliseconds are dropped, so a deadline falls up to a second
- * earlier and a scheduled task becomes due up to a second earlier than asked.
+ * `deadline` is stored as whole Unix seconds, like Go's `time.Unix()`: its milliseconds are dropped,
+ * so it falls up to a second earlier than asked. A scheduled task's due time (`processAt`, or
+ * `processIn` added to now) keeps its milliseconds: asynq's whole-second score for Go peers plus a
+ * precise record that taskmill servers forward by, so the task never starts before that time.
  */
 export interface EnqueueOptions {
   /** Queue name. @defaultValue `'default'` */
@@ -35,11 +36,11 @@ export interface EnqueueOptions {
    */
   retention?: number;
   /**
-   * Run the task at this time (to the second) rather than now. Mutually exclusive with `processIn`
+   * Run the task at this time (to the millisecond, never before) rather than now. Mutually exclusive with `processIn`
    * in one layer; a time not in the future runs the task now.
    */
   processAt?: Date;
-  /** Run the task this many milliseconds from now (the due time is kept to the second). */
+  /** Run the task this many milliseconds from now (the due time is kept to the millisecond). */
   processIn?: number;
   /**
    * Deduplicate: while a lock for the same queue, type and payload is held (for this many

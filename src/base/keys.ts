@@ -196,3 +196,22 @@ export const HANDOFF_CHANNEL_PREFIX = 'asynq:x:handoff:';
 export function handoffChannel(serverId: string): string {
   return `${HANDOFF_CHANNEL_PREFIX}${serverId}`;
 }
+
+/**
+ * ZSET of the precise due times of the scheduled and retry tasks our clients and servers write
+ * (task id -> unix ms), beside asynq's whole-second scores in `scheduled` / `retry`. A record counts
+ * only while the task is still in one of those sets with the score floor(record / 1000), so a record
+ * left behind by a path that does not remove it (Go's inspector, a delete) is harmless; the
+ * forwarder drops such records once their time has passed. See docs/internals.md "Tasks on time".
+ */
+export function dueKey(qname: string): string {
+  return `${extensionKeyPrefix(qname)}due`;
+}
+
+/**
+ * Pub/Sub channel on which an enqueue or a retry announces a due time (unix ms, the message)
+ * earlier than every record in {@link dueKey}, so forwarders waiting for a later one re-arm.
+ */
+export function dueChannel(qname: string): string {
+  return `${extensionKeyPrefix(qname)}due`;
+}

@@ -16,12 +16,26 @@ export interface ExpiredLease {
 /** One task to create. */
 export interface EnqueueItem {
   msg: TaskMessage;
-  /** Unix seconds to run at, or 0 for pending now. */
-  processAtSec: number;
+  /**
+   * Unix ms (whole) to run at, or 0 for pending now. Stored as asynq's whole-second score plus a
+   * precise record (keys.dueKey).
+   */
+  processAtMs: number;
   /** The uniqueness lock key, or '' for none. */
   uniqueKey: string;
   /** Lock TTL in whole seconds (ignored without a unique key). */
   uniqueTtlSec: number;
+}
+
+/** What {@link Broker.forward} returns. */
+export interface ForwardResult {
+  /** How many tasks moved to pending (or into their group). */
+  moved: number;
+  /**
+   * When the queue's next scheduled or retry task becomes due (epoch ms, the clock of the `nowMs`
+   * given), or undefined when it has none.
+   */
+  nextDueMs: number | undefined;
 }
 
 /** One task to acknowledge as finished. */
@@ -99,6 +113,8 @@ export interface Broker {
   archive(msg: TaskMessage, nowMs: number, limits: { maxSize: number; maxAgeMs: number }): Promise<boolean>;
   requeue(qname: string, ids: readonly string[], nowMs: number): Promise<number[]>;
   forwardIfReady(queues: readonly string[], nowMs: number): Promise<number>;
+  /** Moves one queue's due scheduled and retry tasks to pending; says when the next is due. */
+  forward(qname: string, nowMs: number): Promise<ForwardResult>;
   extendLease(qname: string, ids: readonly string[], expirySec: number): Promise<void>;
   listLeaseExpired(qname: string, cutoffSec: number, limit: number): Promise<ExpiredLease[]>;
   deleteExpiredCompletedTasks(qname: string, nowMs: number, batchSize: number): Promise<number>;

@@ -5,6 +5,7 @@ import type {
   DoneItem,
   EnqueueItem,
   ExpiredLease,
+  ForwardResult,
   IdleRegistration,
 } from './broker.js';
 import { callRedis, isCommandTimeout } from './errors.js';
@@ -16,6 +17,12 @@ import * as keys from '../base/keys.js';
 import type { ServerInfo, TaskMessage, WorkerInfo } from '../base/message.js';
 import { DAY, INT64_MAX, unixNanosString, unixSeconds } from '../base/time.js';
 import { encodeServerInfo, encodeTaskMessage, encodeWorkerInfo } from '../base/wire.js';
+
+/**
+ * The most tasks one forward call looks at: large enough that 20,000 tasks due at once move in
+ * 40 calls, small enough that one call holds Redis for about a millisecond.
+ */
+export const FORWARD_BATCH = 500;
 
 /** Stats counters expire 90 days after they are created, as in asynq. */
 const STATS_TTL_MS = 90 * DAY;
@@ -72,9 +79,9 @@ export class RDB implements Broker {
       const id = item.msg.id;
       const encoded = encodeTaskMessage(item.msg);
       messages[i] = encoded;
-      index += `${Buffer.byteLength(id)}:${id}${encoded.byteLength}:${item.processAtSec}:${Buffer.byteLength(item.uniqueKey)}:${item.uniqueKey}${item.uniqueTtlSec}:`;
+      index += `${Buffer.byteLength(id)}:${id}${encoded.byteLength}:${item.processAtMs}:${Buffer.byteLength(item.uniqueKey)}:${item.uniqueKey}${item.uniqueTtlSec}:`;
     }
-    args.push(index, Buffer.concat(messages));
+    args.push(index, Buffer.concat(messages), keys.dueChannel(qname));
     // A command can only have reached Redis if the connection was ready when it was issued or
     // became ready while it waited in the offline queue, or if it timed out: ioredis still sends a
     // timed-out command that waits in its offline queue once the connection is ready. Any other
@@ -92,6 +99,7 @@ export class RDB implements Broker {
         keys.pausedKey(qname),
         keys.idleKey(qname),
         keys.idleSlotsKey(qname),
+        keys.dueKey(qname),
       ],
       args,
     ).catch((err: unknown) => {
@@ -192,14 +200,17 @@ export class RDB implements Broker {
         keys.failedKey(q, now),
         keys.processedTotalKey(q),
         keys.failedTotalKey(q),
+        keys.dueKey(q),
       ],
       [
         msg.id,
         encodeTaskMessage(msg),
-        unixSeconds(retryAtMs),
+        // Whole ms, rounded up: never earlier than asked.
+        Math.ceil(retryAtMs),
         unixSeconds(nowMs + STATS_TTL_MS),
         isFailure ? '1' : '0',
         INT64_MAX,
+        keys.dueChannel(q),
       ],
     );
     return reply === 1;
@@ -261,26 +272,33 @@ export class RDB implements Broker {
   /** Moves due scheduled and retry tasks of the given queues to pending; returns how many moved. */
   async forwardIfReady(queues: readonly string[], nowMs: number): Promise<number> {
     let moved = 0;
-    for (const q of queues) {
-      for (const source of [keys.scheduledKey(q), keys.retryKey(q)]) {
-        for (;;) {
-          const n = (await this.#script(
-            scripts.forward,
-            [source, keys.pendingKey(q)],
-            [
-              unixSeconds(nowMs),
-              keys.taskKeyPrefix(q),
-              unixNanosString(nowMs),
-              keys.groupKeyPrefix(q),
-              keys.wakeChannel(q),
-            ],
-          )) as number;
-          moved += n;
-          if (n === 0) break;
-        }
-      }
-    }
+    for (const q of queues) moved += (await this.forward(q, nowMs)).moved;
     return moved;
+  }
+
+  /**
+   * Moves the due scheduled and retry tasks of one queue to pending (in calls of at most
+   * {@link FORWARD_BATCH} tasks, repeated until none is left) and reads when the next one is due.
+   */
+  async forward(qname: string, nowMs: number): Promise<ForwardResult> {
+    let moved = 0;
+    const now = Math.floor(nowMs);
+    for (;;) {
+      const [n, more, next] = (await this.#script(
+        scripts.forward,
+        [keys.scheduledKey(qname), keys.retryKey(qname), keys.pendingKey(qname), keys.dueKey(qname)],
+        [
+          now,
+          keys.taskKeyPrefix(qname),
+          unixNanosString(nowMs),
+          keys.groupKeyPrefix(qname),
+          keys.wakeChannel(qname),
+          FORWARD_BATCH,
+        ],
+      )) as [number, number, number];
+      moved += n;
+      if (more === 0) return { moved, nextDueMs: next < 0 ? undefined : next };
+    }
   }
 
   /** Pushes the lease of still-running tasks forward (ZADD XX: never re-creates a lost lease). */

@@ -459,7 +459,7 @@ end
 return { codes, leased, registered }
 `);
 
-export const enqueue = defineScript('enqueue', 7, String.raw`-- Creates one or more tasks in one queue: each goes to the pending list, or to the scheduled ZSET
+export const enqueue = defineScript('enqueue', 8, String.raw`-- Creates one or more tasks in one queue: each goes to the pending list, or to the scheduled ZSET
 -- when it has a future process-at time, optionally guarded by a uniqueness lock. Covers asynq's
 -- enqueue, enqueueUnique, schedule and scheduleUnique scripts with identical per-task effects, so a
 -- bulk enqueue of many tasks costs one round trip per queue.
@@ -493,15 +493,17 @@ export const enqueue = defineScript('enqueue', 7, String.raw`-- Creates one or m
 --            Redis's clock)
 -- KEYS[7] -> asynq:{<qname>}:x:handoff-slots (HASH server id -> free slots × SLOT + BIAS + lease
 --            seconds + clock offset seconds; see lib/idle.lua)
+-- KEYS[8] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms; see lib/due.lua)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
 -- ARGV[4] -> hand-off channel prefix (the server id is appended)
 -- ARGV[5] -> queue name (part of the hand-off message)
 -- ARGV[6] -> the tasks' index: per task "<#id>:<id><#msg>:<process-at>:<#unique key>:<unique
---            key><unique TTL>:", where process-at is unix seconds ("0" = pending now), the unique
+--            key><unique TTL>:", where process-at is whole unix ms ("0" = pending now), the unique
 --            key is empty when the task is not unique and the TTL is in whole seconds
 -- ARGV[7] -> the tasks' encoded TaskMessages, concatenated in index order
+-- ARGV[8] -> due channel asynq:{<qname>}:x:due (taskmill extension, see lib/due.lua)
 --
 -- Two arguments for any number of tasks rather than five per task: the client serializes a few
 -- large arguments much faster than hundreds of small ones, and that was most of its CPU per task.
@@ -545,6 +547,44 @@ local function redisTimeMs()
   local time = redis.call('TIME')
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
+-- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
+-- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
+-- seconds and Go's Inspector parses them as integers, so the score stays floor(due / 1000) and the
+-- due time in ms goes to the due ZSET (task id -> unix ms) beside it. The record counts only while
+-- the task's score in scheduled or retry is floor(record / 1000) (forward.lua checks), so a record
+-- that a path leaves behind when the task moves on is harmless.
+--
+-- The due channel tells waiting forwarders about a due time earlier than every record they could
+-- have read, once per script call: the earliest this call added, when it is earlier than the
+-- earliest record before the call.
+
+-- The earliest record before this call's first addDue (math.huge when none), read once.
+local dueBefore = nil
+-- The earliest due time this call added, or nil.
+local dueAdded = nil
+
+-- Adds task id to setKey (scheduled or retry) with asynq's whole-second score, and its precise
+-- due time dueMs (a string of whole unix ms) to dueKey.
+local function addDue(setKey, dueKey, id, dueMs)
+  local ms = tonumber(dueMs)
+  if dueBefore == nil then
+    local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
+    dueBefore = first[2] and tonumber(first[2]) or math.huge
+  end
+  redis.call('ZADD', setKey, string.format('%d', math.floor(ms / 1000)), id)
+  redis.call('ZADD', dueKey, dueMs, id)
+  if dueAdded == nil or ms < dueAdded then
+    dueAdded = ms
+  end
+end
+
+-- Publishes the earliest due time this call added on channel when it is earlier than every
+-- record before the call. PUBLISH creates no key: Go peers see nothing of it.
+local function announceDue(channel)
+  if dueAdded and dueAdded < dueBefore then
+    redis.call('PUBLISH', channel, string.format('%d', dueAdded))
+  end
+end
 local pendingKey = KEYS[1]
 local scheduledKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -559,6 +599,8 @@ local handOffChannelPrefix = ARGV[4]
 local queueName = ARGV[5]
 local index = ARGV[6]
 local messages = ARGV[7]
+local dueKey = KEYS[8]
+local dueChannel = ARGV[8]
 
 -- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
 -- ahead of one that went pending).
@@ -691,7 +733,8 @@ while at <= #index do
     end
   else
     writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
-    redis.call('ZADD', scheduledKey, processAt, id)
+    -- asynq's whole-second score for Go peers, the precise time in the extension record.
+    addDue(scheduledKey, dueKey, id, processAt)
   end
   n = n + 1
   results[n] = result
@@ -699,39 +742,64 @@ end
 if firstPushLength == 1 then
   redis.call('PUBLISH', wakeChannel, '1')
 end
+announceDue(dueChannel)
 return results
 `);
 
-export const forward = defineScript('forward', 2, String.raw`-- Moves up to 100 due tasks from the scheduled or retry ZSET into the pending list (or back into
--- their group when the task hash has a 'group' field). Mirrors asynq's forward script, including
--- its quirk of not re-adding the group name to the groups set.
+export const forward = defineScript('forward', 4, String.raw`-- Moves due tasks of one queue from its scheduled and retry ZSETs into the pending list (or back
+-- into their group when the task hash has a 'group' field), and says when the next one is due.
+-- Mirrors asynq's forward script (run for both sets), including its quirk of not re-adding the
+-- group name to the groups set, with one taskmill extension: precise due times.
 --
--- KEYS[1] -> asynq:{<qname>}:scheduled or asynq:{<qname>}:retry
--- KEYS[2] -> asynq:{<qname>}:pending
--- ARGV[1] -> now, unix seconds
+-- A task our clients or servers scheduled has a record in the due ZSET (unix ms, lib/due.lua) and
+-- moves once that time has come, never before, whereas asynq's whole-second score alone would move
+-- it up to a second early. A record counts only while the task's score in scheduled or retry is
+-- floor(record / 1000); any other record (the task left by a path that does not remove records:
+-- a delete or run from an inspector, Go's scripts) is dropped here once its time has passed.
+--
+-- Tasks without a record (written by Go producers) follow asynq's rule: due when score <= now in
+-- whole seconds. Those whose score is this very second are looked at in pages of at most 100 (they
+-- share that second with not-yet-due tasks that have a record, which are skipped); any left over
+-- move in the next second, when their score is below now.
+--
+-- KEYS[1] -> asynq:{<qname>}:scheduled
+-- KEYS[2] -> asynq:{<qname>}:retry
+-- KEYS[3] -> asynq:{<qname>}:pending
+-- KEYS[4] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms)
+-- ARGV[1] -> now, whole unix ms
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> now, unix nanoseconds (pending_since)
 -- ARGV[4] -> group key prefix asynq:{<qname>}:g:
 -- ARGV[5] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
 --            pending list was empty, as in enqueue.lua)
+-- ARGV[6] -> the most tasks to look at in this call
 --
--- Returns the number of tasks moved; the caller repeats until it returns 0.
+-- Returns {moved, more, next}: how many tasks moved; 1 when the call stopped at its limit (call
+-- again), else 0; and when it is 0, the unix ms at which the next task becomes due (-1: none).
 
-local sourceKey = KEYS[1]
-local pendingKey = KEYS[2]
-local now = ARGV[1]
+local scheduledKey = KEYS[1]
+local retryKey = KEYS[2]
+local pendingKey = KEYS[3]
+local dueKey = KEYS[4]
+local nowMsText = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local nowNanos = ARGV[3]
 local groupKeyPrefix = ARGV[4]
 local wakeChannel = ARGV[5]
+local limit = tonumber(ARGV[6])
 
-local ids = redis.call('ZRANGE', sourceKey, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100)
+local nowMs = tonumber(nowMsText)
+local nowSec = math.floor(nowMs / 1000)
+local nowSecText = string.format('%d', nowSec)
+local moved = 0
 local pushed = 0
-for _, id in ipairs(ids) do
+local more = 0
+
+local function move(sourceKey, id)
   local taskKey = taskKeyPrefix .. id
   local group = redis.call('HGET', taskKey, 'group')
   if group and group ~= '' then
-    redis.call('ZADD', groupKeyPrefix .. group, now, id)
+    redis.call('ZADD', groupKeyPrefix .. group, nowSecText, id)
     redis.call('ZREM', sourceKey, id)
     redis.call('HSET', taskKey, 'state', 'aggregating')
   else
@@ -740,11 +808,93 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', sourceKey, id)
     redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
   end
+  redis.call('ZREM', dueKey, id)
+  moved = moved + 1
 end
+
+-- Whether score (a ZSCORE reply) is the whole second of a record at recordMs.
+local function sameSecond(score, recordMs)
+  return score and tonumber(score) == math.floor(recordMs / 1000)
+end
+
+-- 1. Tasks whose precise due time has come.
+local due = redis.call('ZRANGE', dueKey, '-inf', nowMsText, 'BYSCORE', 'LIMIT', 0, limit, 'WITHSCORES')
+for i = 1, #due, 2 do
+  local id = due[i]
+  local recordMs = tonumber(due[i + 1])
+  if sameSecond(redis.call('ZSCORE', scheduledKey, id), recordMs) then
+    move(scheduledKey, id)
+  elseif sameSecond(redis.call('ZSCORE', retryKey, id), recordMs) then
+    move(retryKey, id)
+  else
+    redis.call('ZREM', dueKey, id)
+  end
+end
+local left = limit - #due / 2
+if left <= 0 then
+  more = 1
+end
+
+-- 2. asynq's whole-second rule. A score below this second is due whatever its record says.
+for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
+  if left > 0 then
+    local ids = redis.call('ZRANGE', sourceKey, '-inf', '(' .. nowSecText, 'BYSCORE', 'LIMIT', 0, left)
+    for _, id in ipairs(ids) do
+      move(sourceKey, id)
+    end
+    left = left - #ids
+    if left <= 0 then
+      more = 1
+    end
+  end
+end
+
+-- 3. Scores of this very second: due unless a record of this second says later.
+for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
+  if left > 0 then
+    local page = math.min(left, 100)
+    local ids = redis.call('ZRANGE', sourceKey, nowSecText, nowSecText, 'BYSCORE', 'LIMIT', 0, page)
+    local movedHere = 0
+    for _, id in ipairs(ids) do
+      local recordMs = tonumber(redis.call('ZSCORE', dueKey, id))
+      if not (recordMs and recordMs > nowMs and math.floor(recordMs / 1000) == nowSec) then
+        move(sourceKey, id)
+        movedHere = movedHere + 1
+      end
+    end
+    left = left - #ids
+    -- A full page that moved nothing would come back the same: only ask again after progress.
+    if #ids == page and movedHere > 0 then
+      more = 1
+    end
+  end
+end
+
 if pushed > 0 and redis.call('LLEN', pendingKey) == pushed then
   redis.call('PUBLISH', wakeChannel, '1')
 end
-return #ids
+if more == 1 then
+  return { moved, 1, -1 }
+end
+
+-- The next due time: the earliest record, or a task's whole second (a score of this very second
+-- left here belongs to a record-holder, or a page ran out: the next second at the latest).
+local nextMs = math.huge
+local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
+if first[2] then
+  nextMs = tonumber(first[2])
+end
+for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
+  local head = redis.call('ZRANGE', sourceKey, 0, 0, 'WITHSCORES')
+  if head[2] then
+    local sec = math.max(tonumber(head[2]), nowSec + 1)
+    nextMs = math.min(nextMs, sec * 1000)
+  end
+end
+if nextMs == math.huge then
+  return { moved, 0, -1 }
+end
+return { moved, 0, nextMs }
 `);
 
 export const getTaskInfo = defineScript('get-task-info', 1, String.raw`-- Reads one task for the inspector. Mirrors asynq's getTaskInfo script.
@@ -1728,7 +1878,9 @@ end
 return results
 `);
 
-export const retry = defineScript('retry', 8, String.raw`-- Moves an active task to the retry ZSET after a failed attempt. Mirrors asynq's retry script.
+export const retry = defineScript('retry', 9, String.raw`-- Moves an active task to the retry ZSET after a failed attempt. Mirrors asynq's retry script;
+-- taskmill extension: the retry time's milliseconds go to the due ZSET (see lib/due.lua), so our
+-- forwarders start the retry on time, never before.
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:active
@@ -1738,12 +1890,14 @@ export const retry = defineScript('retry', 8, String.raw`-- Moves an active task
 -- KEYS[6] -> asynq:{<qname>}:failed:<yyyy-mm-dd>
 -- KEYS[7] -> asynq:{<qname>}:processed
 -- KEYS[8] -> asynq:{<qname>}:failed
+-- KEYS[9] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms)
 -- ARGV[1] -> task id
 -- ARGV[2] -> updated TaskMessage (error_msg, last_failed_at, retried + 1 when it counts as a failure)
--- ARGV[3] -> retry-at, unix seconds
+-- ARGV[3] -> retry-at, whole unix ms (the retry ZSET gets asynq's whole seconds)
 -- ARGV[4] -> daily stats key expiry, unix seconds
 -- ARGV[5] -> "1" when the error counts as a failure (stats are counted), "0" otherwise
 -- ARGV[6] -> int64 max, where the totals wrap to 1
+-- ARGV[7] -> due channel asynq:{<qname>}:x:due (taskmill extension)
 --
 -- Returns 1 on success, 0 when the task is not active in this queue.
 
@@ -1779,6 +1933,44 @@ local function countFailedAttempt(processedDayKey, failedDayKey, processedTotalK
   addToDailyCounter(failedDayKey, 1, expireAt)
   addToTotals(1, int64Max, processedTotalKey, failedTotalKey)
 end
+-- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
+-- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
+-- seconds and Go's Inspector parses them as integers, so the score stays floor(due / 1000) and the
+-- due time in ms goes to the due ZSET (task id -> unix ms) beside it. The record counts only while
+-- the task's score in scheduled or retry is floor(record / 1000) (forward.lua checks), so a record
+-- that a path leaves behind when the task moves on is harmless.
+--
+-- The due channel tells waiting forwarders about a due time earlier than every record they could
+-- have read, once per script call: the earliest this call added, when it is earlier than the
+-- earliest record before the call.
+
+-- The earliest record before this call's first addDue (math.huge when none), read once.
+local dueBefore = nil
+-- The earliest due time this call added, or nil.
+local dueAdded = nil
+
+-- Adds task id to setKey (scheduled or retry) with asynq's whole-second score, and its precise
+-- due time dueMs (a string of whole unix ms) to dueKey.
+local function addDue(setKey, dueKey, id, dueMs)
+  local ms = tonumber(dueMs)
+  if dueBefore == nil then
+    local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
+    dueBefore = first[2] and tonumber(first[2]) or math.huge
+  end
+  redis.call('ZADD', setKey, string.format('%d', math.floor(ms / 1000)), id)
+  redis.call('ZADD', dueKey, dueMs, id)
+  if dueAdded == nil or ms < dueAdded then
+    dueAdded = ms
+  end
+end
+
+-- Publishes the earliest due time this call added on channel when it is earlier than every
+-- record before the call. PUBLISH creates no key: Go peers see nothing of it.
+local function announceDue(channel)
+  if dueAdded and dueAdded < dueBefore then
+    redis.call('PUBLISH', channel, string.format('%d', dueAdded))
+  end
+end
 local taskKey = KEYS[1]
 local activeKey = KEYS[2]
 local leaseKey = KEYS[3]
@@ -1787,22 +1979,25 @@ local processedDayKey = KEYS[5]
 local failedDayKey = KEYS[6]
 local processedTotalKey = KEYS[7]
 local failedTotalKey = KEYS[8]
+local dueKey = KEYS[9]
 local id = ARGV[1]
 local msg = ARGV[2]
-local retryAt = ARGV[3]
+local retryAtMs = ARGV[3]
 local statsExpireAt = ARGV[4]
 local isFailure = ARGV[5]
 local int64Max = ARGV[6]
+local dueChannel = ARGV[7]
 
 if redis.call('LREM', activeKey, 0, id) == 0 then
   return 0
 end
 redis.call('ZREM', leaseKey, id)
-redis.call('ZADD', retryKey, retryAt, id)
+addDue(retryKey, dueKey, id, retryAtMs)
 redis.call('HSET', taskKey, 'msg', msg, 'state', 'retry')
 if isFailure == '1' then
   countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
 end
+announceDue(dueChannel)
 return 1
 `);
 

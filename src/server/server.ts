@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { RDB } from '../broker/rdb.js';
 import { type RedisConnOpt, duplicateConnection, openConnection } from '../broker/redis.js';
-import { handoffChannel, wakeChannel } from '../base/keys.js';
+import { dueChannel, handoffChannel, wakeChannel } from '../base/keys.js';
 import { ClosedError, InvalidOptionError, TaskmillError } from '../errors.js';
 import { checkConnectionArgument, describeValue } from '../validate.js';
 import { errorMessage } from '../logger.js';
@@ -203,12 +203,18 @@ export class Server {
       onCancel: (id) => processor.cancel(id),
       wakeChannels: Object.keys(options.queues).map(wakeChannel),
       onWake: () => processor.wake(),
+      dueChannels: new Map(queues.map((q) => [dueChannel(q), q])),
+      onDue: (queue, dueMs) => forwarder.announce(queue, dueMs),
       ...(handoff && {
         handoffChannel: handoffChannel(identity.serverId),
         onHandoff: (queue, task, leaseExpiryMs) => processor.handoff(queue, task, leaseExpiryMs),
       }),
       // An idle processor registers for hand-off on its next fetch: make that now, not at its poll.
-      onReady: () => processor.wake(),
+      // Due times announced while unsubscribed were missed: the forwarder reads them again.
+      onReady: () => {
+        processor.wake();
+        forwarder.refresh();
+      },
     });
     this.#processor = processor;
     this.#syncer = syncer;

@@ -16,6 +16,10 @@ export interface SubscriberParams {
   wakeChannels: readonly string[];
   /** Called when a client announces new pending work. */
   onWake: () => void;
+  /** Due channels of the served queues (channel -> queue, see keys.dueChannel). */
+  dueChannels?: ReadonlyMap<string, string>;
+  /** Called with each due time (epoch ms) announced on a due channel. */
+  onDue?: (queue: string, dueMs: number) => void;
   /** This server's hand-off channel (see keys.handoffChannel), or undefined when hand-off is off. */
   handoffChannel?: string;
   /** Called with each task an enqueue leased to this server. */
@@ -34,7 +38,8 @@ export interface HandoffMessage {
 /**
  * Subscriber listens on asynq's `asynq:cancel` channel, so a running task can be cancelled from
  * anywhere (our inspector, the asynq CLI, asynqmon), on the wake-up channels of the served
- * queues, so an idle processor fetches new work at once instead of at its next poll, and on this
+ * queues, so an idle processor fetches new work at once instead of at its next poll, on their due
+ * channels, so the forwarder re-arms for a task due earlier than it waits for, and on this
  * server's hand-off channel, where enqueues deliver tasks leased to it. ioredis re-subscribes
  * after a reconnect.
  */
@@ -45,7 +50,7 @@ export class Subscriber implements Component {
   readonly #onMessage = (channel: Buffer, message: Buffer) => {
     if (this.#handoffChannel?.equals(channel)) this.#handoff(message);
     else if (this.#cancelChannel.equals(channel)) this.#p.onCancel(message.toString('utf8'));
-    else this.#p.onWake();
+    else this.#other(channel, message);
   };
   #subscribing?: Promise<void>;
   #subscribed = false;
@@ -64,7 +69,7 @@ export class Subscriber implements Component {
     const redis = this.#p.connection.redis;
     redis.on('messageBuffer', this.#onMessage);
     redis.on('ready', this.#onReconnected);
-    const channels = [CANCEL_CHANNEL, ...this.#p.wakeChannels];
+    const channels = [CANCEL_CHANNEL, ...this.#p.wakeChannels, ...(this.#p.dueChannels?.keys() ?? [])];
     if (this.#p.handoffChannel !== undefined) channels.push(this.#p.handoffChannel);
     this.#subscribing = redis.subscribe(...channels).then(
       () => {
@@ -101,6 +106,18 @@ export class Subscriber implements Component {
     if (this.#p.connection.owned) redis.disconnect();
     else await closeConnection(this.#p.connection);
     await this.#subscribing;
+  }
+
+  /** A message on a wake-up or a due channel. */
+  #other(channel: Buffer, message: Buffer): void {
+    const dueQueue = this.#p.dueChannels?.get(channel.toString('utf8'));
+    if (dueQueue === undefined) {
+      this.#p.onWake();
+      return;
+    }
+    const dueMs = Number(message.toString('latin1'));
+    if (Number.isSafeInteger(dueMs)) this.#p.onDue?.(dueQueue, dueMs);
+    else this.#p.logger.error(`Ignoring a malformed due-time message (${message.length} bytes)`);
   }
 
   #handoff(message: Buffer): void {

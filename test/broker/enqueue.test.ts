@@ -32,11 +32,11 @@ const Q = 'default';
 const UNIQUE = keys.uniqueKey(Q, 'email:send', 'bb6cb5c68df4652941caf652a366f2d8');
 
 function pendingItem(msg: TaskMessage): EnqueueItem {
-  return { msg, processAtSec: 0, uniqueKey: '', uniqueTtlSec: 0 };
+  return { msg, processAtMs: 0, uniqueKey: '', uniqueTtlSec: 0 };
 }
 
 function uniqueItem(msg: TaskMessage, ttlSec: number, processAtSec = 0): EnqueueItem {
-  return { msg, processAtSec, uniqueKey: msg.uniqueKey, uniqueTtlSec: ttlSec };
+  return { msg, processAtMs: processAtSec * 1000, uniqueKey: msg.uniqueKey, uniqueTtlSec: ttlSec };
 }
 
 /** A lock's value and remaining TTL in whole seconds (PTTL rounded up). */
@@ -75,12 +75,12 @@ describe('RDB.enqueue', () => {
     },
     {
       name: 'a task with a process-at time goes to the scheduled ZSET without pending_since',
-      items: [{ msg: a, processAtSec: later, uniqueKey: '', uniqueTtlSec: 0 }],
+      items: [{ msg: a, processAtMs: later * 1000, uniqueKey: '', uniqueTtlSec: 0 }],
       wantCodes: [1],
       wantPending: [],
       wantScheduled: [{ id: 'a', score: later }],
       wantHashes: { a: { msg: a, state: 'scheduled' } },
-      wantKeys: [keys.scheduledKey(Q), keys.taskKey(Q, 'a')],
+      wantKeys: [keys.scheduledKey(Q), keys.taskKey(Q, 'a'), keys.dueKey(Q)],
     },
     {
       name: 'tasks of one call are LPUSHed in order, so the first is the head of the line',
@@ -110,7 +110,7 @@ describe('RDB.enqueue', () => {
       wantPending: [],
       wantScheduled: [{ id: 'ua', score: later }],
       wantHashes: { ua: { msg: ua, state: 'scheduled', unique_key: UNIQUE } },
-      wantKeys: [UNIQUE, keys.scheduledKey(Q), keys.taskKey(Q, 'ua')],
+      wantKeys: [UNIQUE, keys.scheduledKey(Q), keys.taskKey(Q, 'ua'), keys.dueKey(Q)],
     },
   ];
 
@@ -171,7 +171,7 @@ describe('RDB.enqueue', () => {
         pendingItem(a),
         pendingItem(conflict),
         uniqueItem(dup, 60),
-        { msg: scheduled, processAtSec: later, uniqueKey: '', uniqueTtlSec: 0 },
+        { msg: scheduled, processAtMs: later * 1000, uniqueKey: '', uniqueTtlSec: 0 },
         uniqueItem(ua, 60),
         // The lock taken by `ua` earlier in this same call already holds.
         uniqueItem(sameLock, 60),
@@ -195,6 +195,7 @@ describe('RDB.enqueue', () => {
         otherUnique,
         keys.pendingKey(Q),
         keys.scheduledKey(Q),
+        keys.dueKey(Q),
         keys.archivedKey(Q),
         keys.taskKey(Q, 'a'),
         keys.taskKey(Q, 'b'),
@@ -215,7 +216,7 @@ describe('RDB.enqueue', () => {
     ];
     const items = [
       pendingItem(odd[0] as TaskMessage),
-      { ...pendingItem(odd[1] as TaskMessage), processAtSec: 9_999_999_999 },
+      { ...pendingItem(odd[1] as TaskMessage), processAtMs: 9_999_999_999_000 },
       uniqueItem(odd[2] as TaskMessage, 45),
       pendingItem(odd[3] as TaskMessage),
     ];
@@ -282,7 +283,7 @@ describe('enqueue wake-up channel', () => {
         [
           {
             msg: taskMsg({ id: 's' }),
-            processAtSec: Math.floor(nowMs / 1000) + 60,
+            processAtMs: (Math.floor(nowMs / 1000) + 60) * 1000,
             uniqueKey: '',
             uniqueTtlSec: 0,
           },

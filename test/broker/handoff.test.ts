@@ -127,7 +127,7 @@ function idleKeys(regs: readonly Registration[]): string[] {
 }
 
 function now(item: TaskMessage): EnqueueItem {
-  return { msg: item, processAtSec: 0, uniqueKey: '', uniqueTtlSec: 0 };
+  return { msg: item, processAtMs: 0, uniqueKey: '', uniqueTtlSec: 0 };
 }
 
 /** The lease score of a task handed over by the last {@link enqueue} to a server with no offset. */
@@ -793,7 +793,7 @@ describe('enqueue: hand-off to an idle server', () => {
 
     const codes = await enqueue(
       Q,
-      [{ msg: ua, processAtSec: 0, uniqueKey: unique, uniqueTtlSec: 300 }],
+      [{ msg: ua, processAtMs: 0, uniqueKey: unique, uniqueTtlSec: 300 }],
       nowMs,
     );
 
@@ -822,14 +822,14 @@ describe('enqueue: hand-off to an idle server', () => {
     await seedIdle(env.raw, { server: S1, until, slots: 3, leaseSeconds: 30 });
     const listener = await listen(handoff1, wake);
 
-    const scheduled: EnqueueItem = { msg: s, processAtSec: processAt, uniqueKey: '', uniqueTtlSec: 0 };
+    const scheduled: EnqueueItem = { msg: s, processAtMs: processAt * 1000, uniqueKey: '', uniqueTtlSec: 0 };
     assert.deepEqual(await enqueue(Q, [scheduled], nowMs), [1]);
     assert.deepEqual(await getTaskHash(env.raw, Q, 's'), { msg: s, state: 'scheduled' });
     assert.deepEqual(await getZSetEntries(env.raw, keys.scheduledKey(Q)), [{ id: 's', score: processAt }]);
     assert.deepEqual(await getIdle(env.raw), idleState({ server: S1, until, slots: 3, leaseSeconds: 30 }));
     assert.deepEqual(
       await getKeys(env.raw),
-      sortStrings([keys.scheduledKey(Q), keys.taskKey(Q, 's'), IDLE, SLOTS]),
+      sortStrings([keys.scheduledKey(Q), keys.dueKey(Q), keys.taskKey(Q, 's'), IDLE, SLOTS]),
     );
     let got = await listener.drain();
     assert.deepEqual(got.get(handoff1), []);
@@ -837,7 +837,7 @@ describe('enqueue: hand-off to an idle server', () => {
 
     const s2 = taskMsg({ id: 's2' });
     const items: EnqueueItem[] = [
-      { msg: s2, processAtSec: processAt, uniqueKey: '', uniqueTtlSec: 0 },
+      { msg: s2, processAtMs: processAt * 1000, uniqueKey: '', uniqueTtlSec: 0 },
       now(a),
     ];
     assert.deepEqual(await enqueue(Q, items, nowMs), [1, 1]);
@@ -1014,7 +1014,7 @@ describe('enqueue: hand-off to an idle server', () => {
 
     const codes = await enqueue(
       Q,
-      [{ msg: dup, processAtSec: 0, uniqueKey: unique, uniqueTtlSec: 60 }, now(a)],
+      [{ msg: dup, processAtMs: 0, uniqueKey: unique, uniqueTtlSec: 60 }, now(a)],
       nowMs,
     );
 

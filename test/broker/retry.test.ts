@@ -66,8 +66,10 @@ describe('RDB.retry', () => {
       assert.deepEqual(await getZSetEntries(env.raw, keys.retryKey(Q)), [
         { id: 'a', score: unixSeconds(retryAtMs) },
       ]);
+      assert.deepEqual(await getZSetEntries(env.raw, keys.dueKey(Q)), [{ id: 'a', score: retryAtMs }]);
       assert.deepEqual(await getTaskHash(env.raw, Q, 'a'), { msg: tc.updated, state: 'retry' });
       const base = [
+        keys.dueKey(Q),
         keys.activeKey(Q),
         keys.leaseKey(Q),
         keys.retryKey(Q),

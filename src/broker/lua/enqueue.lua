@@ -32,15 +32,17 @@
 --            Redis's clock)
 -- KEYS[7] -> asynq:{<qname>}:x:handoff-slots (HASH server id -> free slots × SLOT + BIAS + lease
 --            seconds + clock offset seconds; see lib/idle.lua)
+-- KEYS[8] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms; see lib/due.lua)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
 -- ARGV[4] -> hand-off channel prefix (the server id is appended)
 -- ARGV[5] -> queue name (part of the hand-off message)
 -- ARGV[6] -> the tasks' index: per task "<#id>:<id><#msg>:<process-at>:<#unique key>:<unique
---            key><unique TTL>:", where process-at is unix seconds ("0" = pending now), the unique
+--            key><unique TTL>:", where process-at is whole unix ms ("0" = pending now), the unique
 --            key is empty when the task is not unique and the TTL is in whole seconds
 -- ARGV[7] -> the tasks' encoded TaskMessages, concatenated in index order
+-- ARGV[8] -> due channel asynq:{<qname>}:x:due (taskmill extension, see lib/due.lua)
 --
 -- Two arguments for any number of tasks rather than five per task: the client serializes a few
 -- large arguments much faster than hundreds of small ones, and that was most of its CPU per task.
@@ -56,6 +58,7 @@
 -- Returns one integer per task, in order: 1 created, 0 task id conflict, -1 unique lock held.
 
 --!include lib/idle.lua
+--!include lib/due.lua
 local pendingKey = KEYS[1]
 local scheduledKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -70,6 +73,8 @@ local handOffChannelPrefix = ARGV[4]
 local queueName = ARGV[5]
 local index = ARGV[6]
 local messages = ARGV[7]
+local dueKey = KEYS[8]
+local dueChannel = ARGV[8]
 
 -- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
 -- ahead of one that went pending).
@@ -202,7 +207,8 @@ while at <= #index do
     end
   else
     writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
-    redis.call('ZADD', scheduledKey, processAt, id)
+    -- asynq's whole-second score for Go peers, the precise time in the extension record.
+    addDue(scheduledKey, dueKey, id, processAt)
   end
   n = n + 1
   results[n] = result
@@ -210,4 +216,5 @@ end
 if firstPushLength == 1 then
   redis.call('PUBLISH', wakeChannel, '1')
 end
+announceDue(dueChannel)
 return results

@@ -1,33 +1,57 @@
--- Moves up to 100 due tasks from the scheduled or retry ZSET into the pending list (or back into
--- their group when the task hash has a 'group' field). Mirrors asynq's forward script, including
--- its quirk of not re-adding the group name to the groups set.
+-- Moves due tasks of one queue from its scheduled and retry ZSETs into the pending list (or back
+-- into their group when the task hash has a 'group' field), and says when the next one is due.
+-- Mirrors asynq's forward script (run for both sets), including its quirk of not re-adding the
+-- group name to the groups set, with one taskmill extension: precise due times.
 --
--- KEYS[1] -> asynq:{<qname>}:scheduled or asynq:{<qname>}:retry
--- KEYS[2] -> asynq:{<qname>}:pending
--- ARGV[1] -> now, unix seconds
+-- A task our clients or servers scheduled has a record in the due ZSET (unix ms, lib/due.lua) and
+-- moves once that time has come, never before, whereas asynq's whole-second score alone would move
+-- it up to a second early. A record counts only while the task's score in scheduled or retry is
+-- floor(record / 1000); any other record (the task left by a path that does not remove records:
+-- a delete or run from an inspector, Go's scripts) is dropped here once its time has passed.
+--
+-- Tasks without a record (written by Go producers) follow asynq's rule: due when score <= now in
+-- whole seconds. Those whose score is this very second are looked at in pages of at most 100 (they
+-- share that second with not-yet-due tasks that have a record, which are skipped); any left over
+-- move in the next second, when their score is below now.
+--
+-- KEYS[1] -> asynq:{<qname>}:scheduled
+-- KEYS[2] -> asynq:{<qname>}:retry
+-- KEYS[3] -> asynq:{<qname>}:pending
+-- KEYS[4] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms)
+-- ARGV[1] -> now, whole unix ms
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> now, unix nanoseconds (pending_since)
 -- ARGV[4] -> group key prefix asynq:{<qname>}:g:
 -- ARGV[5] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
 --            pending list was empty, as in enqueue.lua)
+-- ARGV[6] -> the most tasks to look at in this call
 --
--- Returns the number of tasks moved; the caller repeats until it returns 0.
+-- Returns {moved, more, next}: how many tasks moved; 1 when the call stopped at its limit (call
+-- again), else 0; and when it is 0, the unix ms at which the next task becomes due (-1: none).
 
-local sourceKey = KEYS[1]
-local pendingKey = KEYS[2]
-local now = ARGV[1]
+local scheduledKey = KEYS[1]
+local retryKey = KEYS[2]
+local pendingKey = KEYS[3]
+local dueKey = KEYS[4]
+local nowMsText = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local nowNanos = ARGV[3]
 local groupKeyPrefix = ARGV[4]
 local wakeChannel = ARGV[5]
+local limit = tonumber(ARGV[6])
 
-local ids = redis.call('ZRANGE', sourceKey, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100)
+local nowMs = tonumber(nowMsText)
+local nowSec = math.floor(nowMs / 1000)
+local nowSecText = string.format('%d', nowSec)
+local moved = 0
 local pushed = 0
-for _, id in ipairs(ids) do
+local more = 0
+
+local function move(sourceKey, id)
   local taskKey = taskKeyPrefix .. id
   local group = redis.call('HGET', taskKey, 'group')
   if group and group ~= '' then
-    redis.call('ZADD', groupKeyPrefix .. group, now, id)
+    redis.call('ZADD', groupKeyPrefix .. group, nowSecText, id)
     redis.call('ZREM', sourceKey, id)
     redis.call('HSET', taskKey, 'state', 'aggregating')
   else
@@ -36,8 +60,90 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', sourceKey, id)
     redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
   end
+  redis.call('ZREM', dueKey, id)
+  moved = moved + 1
 end
+
+-- Whether score (a ZSCORE reply) is the whole second of a record at recordMs.
+local function sameSecond(score, recordMs)
+  return score and tonumber(score) == math.floor(recordMs / 1000)
+end
+
+-- 1. Tasks whose precise due time has come.
+local due = redis.call('ZRANGE', dueKey, '-inf', nowMsText, 'BYSCORE', 'LIMIT', 0, limit, 'WITHSCORES')
+for i = 1, #due, 2 do
+  local id = due[i]
+  local recordMs = tonumber(due[i + 1])
+  if sameSecond(redis.call('ZSCORE', scheduledKey, id), recordMs) then
+    move(scheduledKey, id)
+  elseif sameSecond(redis.call('ZSCORE', retryKey, id), recordMs) then
+    move(retryKey, id)
+  else
+    redis.call('ZREM', dueKey, id)
+  end
+end
+local left = limit - #due / 2
+if left <= 0 then
+  more = 1
+end
+
+-- 2. asynq's whole-second rule. A score below this second is due whatever its record says.
+for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
+  if left > 0 then
+    local ids = redis.call('ZRANGE', sourceKey, '-inf', '(' .. nowSecText, 'BYSCORE', 'LIMIT', 0, left)
+    for _, id in ipairs(ids) do
+      move(sourceKey, id)
+    end
+    left = left - #ids
+    if left <= 0 then
+      more = 1
+    end
+  end
+end
+
+-- 3. Scores of this very second: due unless a record of this second says later.
+for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
+  if left > 0 then
+    local page = math.min(left, 100)
+    local ids = redis.call('ZRANGE', sourceKey, nowSecText, nowSecText, 'BYSCORE', 'LIMIT', 0, page)
+    local movedHere = 0
+    for _, id in ipairs(ids) do
+      local recordMs = tonumber(redis.call('ZSCORE', dueKey, id))
+      if not (recordMs and recordMs > nowMs and math.floor(recordMs / 1000) == nowSec) then
+        move(sourceKey, id)
+        movedHere = movedHere + 1
+      end
+    end
+    left = left - #ids
+    -- A full page that moved nothing would come back the same: only ask again after progress.
+    if #ids == page and movedHere > 0 then
+      more = 1
+    end
+  end
+end
+
 if pushed > 0 and redis.call('LLEN', pendingKey) == pushed then
   redis.call('PUBLISH', wakeChannel, '1')
 end
-return #ids
+if more == 1 then
+  return { moved, 1, -1 }
+end
+
+-- The next due time: the earliest record, or a task's whole second (a score of this very second
+-- left here belongs to a record-holder, or a page ran out: the next second at the latest).
+local nextMs = math.huge
+local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
+if first[2] then
+  nextMs = tonumber(first[2])
+end
+for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
+  local head = redis.call('ZRANGE', sourceKey, 0, 0, 'WITHSCORES')
+  if head[2] then
+    local sec = math.max(tonumber(head[2]), nowSec + 1)
+    nextMs = math.min(nextMs, sec * 1000)
+  end
+end
+if nextMs == math.huge then
+  return { moved, 0, -1 }
+end
+return { moved, 0, nextMs }
