@@ -70,6 +70,8 @@ const PINNED: Record<string, [unknown, string][]> = {
   wakeChannel: [[keys.wakeChannel('default'), 'asynq:{default}:x:wake']],
   idleKey: [[keys.idleKey('default'), 'asynq:{default}:x:handoff-idle']],
   idleSlotsKey: [[keys.idleSlotsKey('default'), 'asynq:{default}:x:handoff-slots']],
+  dueKey: [[keys.dueKey('default'), 'asynq:{default}:x:due']],
+  dueChannel: [[keys.dueChannel('default'), 'asynq:{default}:x:due']],
   // Per server, not per queue: a channel, so no hash tag is needed.
   HANDOFF_CHANNEL_PREFIX: [[keys.HANDOFF_CHANNEL_PREFIX, 'asynq:x:handoff:']],
   handoffChannel: [[keys.handoffChannel(ID), `asynq:x:handoff:${ID}`]],
