@@ -877,8 +877,10 @@ if more == 1 then
   return { moved, 1, -1 }
 end
 
--- The next due time: the earliest record, or a task's whole second (a score of this very second
--- left here belongs to a record-holder, or a page ran out: the next second at the latest).
+-- The next due time: the earliest record, or the whole second of the first task of each set. When
+-- that task has its record, the record counts instead, and other tasks of its second (Go's, due at
+-- the second's start) move in the next second at the latest, or at the poll. A score of this very
+-- second left here is a task with a later record, or one a page did not reach: the next second.
 local nextMs = math.huge
 local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
 if first[2] then
@@ -887,7 +889,11 @@ end
 for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
   local head = redis.call('ZRANGE', sourceKey, 0, 0, 'WITHSCORES')
   if head[2] then
-    local sec = math.max(tonumber(head[2]), nowSec + 1)
+    local sec = tonumber(head[2])
+    local recordMs = tonumber(redis.call('ZSCORE', dueKey, head[1]))
+    if sec <= nowSec or (recordMs and math.floor(recordMs / 1000) == sec) then
+      sec = math.max(sec, nowSec) + 1
+    end
     nextMs = math.min(nextMs, sec * 1000)
   end
 end
