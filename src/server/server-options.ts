@@ -61,7 +61,11 @@ export interface ServerOptions {
    * between servers. @defaultValue 30 s (as asynq)
    */
   recoveryGrace?: number;
-  /** How often due scheduled and retry tasks are moved to pending. @defaultValue 5 s */
+  /**
+   * How often every queue is checked for due scheduled and retry tasks anyway. Tasks our clients
+   * and servers schedule are forwarded at their due time without it; this finds those Go producers
+   * schedule. @defaultValue 5 s
+   */
   forwardInterval?: number;
   /** How often expired completed tasks are deleted. @defaultValue 8 s */
   janitorInterval?: number;
