@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import { enqueueBulk, enqueueSingle } from './scenarios/enqueue.js';
 import { idleLatency, steadyLatency } from './scenarios/latency.js';
+import { delayedTasks, retryLateness, weightedQueues } from './scenarios/on-time.js';
 import { processing } from './scenarios/process.js';
 import { SCENARIO_NAMES, type Scenario, type ScenarioName, type ScenarioParams } from './scenarios/types.js';
 import { createBullmq } from './systems/bullmq.js';
@@ -18,6 +19,9 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   process: processing,
   latency: steadyLatency,
   idle: idleLatency,
+  delayed: delayedTasks,
+  retries: retryLateness,
+  weighted: weightedQueues,
 };
 
 function usage(message: string): never {

@@ -1,7 +1,17 @@
 import type { Redis } from 'ioredis';
 import type { BenchSystem } from '../systems/system.js';
 
-export const SCENARIO_NAMES = ['enqueue-single', 'enqueue-bulk', 'process', 'latency', 'idle'] as const;
+export const SCENARIO_NAMES = [
+  'enqueue-single',
+  'enqueue-bulk',
+  'process',
+  'latency',
+  'idle',
+  // Tasks on time (on-time.ts).
+  'delayed',
+  'retries',
+  'weighted',
+] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 /** Parameters passed from the orchestrator to one scenario process (as one JSON argument). */
@@ -24,6 +34,10 @@ export interface ScenarioParams {
   seconds?: number;
   /** idle: how long the worker sits idle before the probe task. */
   idleMs?: number;
+  /** delayed: how long after the first enqueue call every task is due. */
+  leadMs?: number;
+  /** retries: delay before the second attempt. */
+  retryDelayMs?: number;
   /** Hard limit for the whole scenario process. */
   timeoutMs: number;
 }

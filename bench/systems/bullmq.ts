@@ -6,7 +6,14 @@
  */
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type BenchPayload, type BenchSystem, type WorkerSetup, countKeys } from './system.js';
+import {
+  type BenchPayload,
+  type BenchSystem,
+  type OnTimeWorkerSetup,
+  PLANNED_FAILURE,
+  type WorkerSetup,
+  countKeys,
+} from './system.js';
 
 const QUEUE = 'bench';
 /** BullMQ's default key prefix. */
@@ -19,6 +26,18 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
   let worker: Worker<BenchPayload> | undefined;
   const errors: string[] = [];
   queue.on('error', (err) => errors.push(`queue: ${err.message}`));
+  // On-time scenarios: the queues other than QUEUE, and one Worker per queue.
+  const queues = new Map<string, Queue<BenchPayload>>([[QUEUE, queue]]);
+  const queueNamed = (name: string): Queue<BenchPayload> => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue<BenchPayload>(name, { connection });
+      q.on('error', (err) => errors.push(`queue: ${err.message}`));
+      queues.set(name, q);
+    }
+    return q;
+  };
+  let onTimeWorkers: Worker<BenchPayload>[] = [];
 
   return {
     name: 'bullmq',
@@ -46,9 +65,51 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
       worker.on('failed', (_job, err) => errors.push(`job failed: ${err.message}`));
       await worker.waitUntilReady();
     },
+    async enqueueBulkTo(payloads, setup) {
+      const retry =
+        setup.retryDelayMs === undefined
+          ? {}
+          : { attempts: 2, backoff: { type: 'fixed', delay: setup.retryDelayMs } };
+      // An explicit timestamp makes timestamp + delay exactly the due time.
+      const timestamp = Date.now();
+      const due =
+        setup.dueAtMs === undefined ? {} : { timestamp, delay: Math.max(0, setup.dueAtMs - timestamp) };
+      await queueNamed(setup.queue ?? QUEUE).addBulk(
+        payloads.map((data) => ({ name: 'bench', data, opts: { ...retry, ...due } })),
+      );
+    },
+    async startOnTimeWorker(setup: OnTimeWorkerSetup) {
+      const names = Object.keys(setup.queues ?? { [QUEUE]: 1 });
+      const concurrency = Math.max(1, Math.floor(setup.concurrency / names.length));
+      const failFirst = setup.failFirstAttemptRetryMs !== undefined;
+      onTimeWorkers = names.map((name) => {
+        const w = new Worker<BenchPayload>(
+          name,
+          async (job) => {
+            const attempt = job.attemptsMade + 1;
+            setup.onTask(job.data, attempt);
+            if (failFirst && attempt === 1) throw new Error(PLANNED_FAILURE);
+          },
+          {
+            connection: { ...connection, maxRetriesPerRequest: null },
+            concurrency,
+            removeOnComplete: { count: 0 },
+            removeOnFail: { count: 1000 },
+          },
+        );
+        w.on('error', (err) => errors.push(`worker: ${err.message}`));
+        w.on('failed', (_job, err) => {
+          if (err.message !== PLANNED_FAILURE) errors.push(`job failed: ${err.message}`);
+        });
+        return w;
+      });
+      await Promise.all(onTimeWorkers.map((w) => w.waitUntilReady()));
+    },
     async stopWorker() {
       await worker?.close();
       worker = undefined;
+      await Promise.all(onTimeWorkers.map((w) => w.close()));
+      onTimeWorkers = [];
     },
     async leftovers(thorough) {
       const counts: Record<string, number> = { ...(await queue.getJobCounts()) };
@@ -58,7 +119,8 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
     },
     async close() {
       await worker?.close();
-      await queue.close();
+      await Promise.all(onTimeWorkers.map((w) => w.close()));
+      await Promise.all([...queues.values()].map((q) => q.close()));
     },
   };
 }

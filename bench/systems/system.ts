@@ -35,7 +35,40 @@ export interface WorkerSetup {
   prefetch?: number;
 }
 
+// --- Tasks on time (bench/scenarios/on-time.ts): delayed tasks, retries, several queues. ---
+
+/** How {@link BenchSystem.enqueueBulkTo} stores a batch. */
+export interface EnqueueSetup {
+  /** Queue name; undefined: the system's usual queue. */
+  queue?: string;
+  /** Epoch ms the tasks are due at (Date.now()'s clock); undefined: now. */
+  dueAtMs?: number;
+  /** The tasks may be retried once, this many ms after a failure (BullMQ sets it per job). */
+  retryDelayMs?: number;
+}
+
+/** A worker for the on-time scenarios. */
+export interface OnTimeWorkerSetup {
+  concurrency: number;
+  /**
+   * Queues and weights. taskmill: one server, weighted queues. BullMQ has no weighted multi-queue
+   * worker: one Worker per queue, the concurrency split evenly. Undefined: the usual queue.
+   */
+  queues?: Record<string, number>;
+  /** The first attempt of every task fails (planned, not reported as an error); retried after this many ms. */
+  failFirstAttemptRetryMs?: number;
+  /** Called at the very start of each attempt (1 = first). Must stay trivial. */
+  onTask: (payload: BenchPayload, attempt: number) => void;
+}
+
+/** The message of the planned first-attempt failures (they are not reported as errors). */
+export const PLANNED_FAILURE = 'bench: planned first-attempt failure';
+
 export interface BenchSystem {
+  /** Enqueues a batch with the system's bulk API, into a queue, due at a time, retried once. */
+  enqueueBulkTo(payloads: readonly BenchPayload[], setup: EnqueueSetup): Promise<void>;
+  /** Starts the worker of the on-time scenarios; stopWorker stops it. */
+  startOnTimeWorker(setup: OnTimeWorkerSetup): Promise<void>;
   readonly name: SystemName;
   /** Enqueues one task with the system's single-task API. */
   enqueue(payload: BenchPayload): Promise<void>;

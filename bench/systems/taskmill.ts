@@ -2,7 +2,14 @@
 import type { Redis } from 'ioredis';
 import { Client, Server, ServeMux, defineTask, silentLogger } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
-import { type BenchPayload, type BenchSystem, type WorkerSetup, countKeys } from './system.js';
+import {
+  type BenchPayload,
+  type BenchSystem,
+  type OnTimeWorkerSetup,
+  PLANNED_FAILURE,
+  type WorkerSetup,
+  countKeys,
+} from './system.js';
 
 const QUEUE = 'default';
 /** A typed definition: JSON-encoded at enqueue, decoded before the handler, as BullMQ does for job.data. */
@@ -33,6 +40,32 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
         ...(setup.pollIntervalMs === undefined ? {} : { taskCheckInterval: setup.pollIntervalMs }),
         ...(setup.prefetch === undefined ? {} : { prefetch: setup.prefetch }),
         errorHandler: (err) => errors.push(err.message),
+      });
+      await server.start(mux);
+    },
+    async enqueueBulkTo(payloads, setup) {
+      const results = await client.enqueueMany(benchTask, payloads, {
+        queue: setup.queue ?? QUEUE,
+        ...(setup.dueAtMs === undefined ? {} : { processAt: new Date(setup.dueAtMs) }),
+      });
+      const failed = results.find((r) => !r.ok);
+      if (failed && !failed.ok) throw new Error(`enqueueMany: ${failed.error.message}`);
+    },
+    async startOnTimeWorker(setup: OnTimeWorkerSetup) {
+      const failFirst = setup.failFirstAttemptRetryMs;
+      const mux = new ServeMux().handle(benchTask, (task, ctx) => {
+        const attempt = ctx.retryCount + 1;
+        setup.onTask(task.payload, attempt);
+        if (failFirst !== undefined && attempt === 1) throw new Error(PLANNED_FAILURE);
+      });
+      server = new Server(url, {
+        concurrency: setup.concurrency,
+        queues: setup.queues ?? { [QUEUE]: 1 },
+        logger: silentLogger,
+        ...(failFirst === undefined ? {} : { retryDelay: () => failFirst }),
+        errorHandler: (err) => {
+          if (err.message !== PLANNED_FAILURE) errors.push(err.message);
+        },
       });
       await server.start(mux);
     },
