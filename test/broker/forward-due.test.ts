@@ -107,6 +107,28 @@ describe('precise due times', () => {
     assert.deepEqual(await broker.rdb.forward(Q, AT(5000)), { moved: 1, nextDueMs: undefined });
   });
 
+  test("the inspector's delete, archive and run leave records that move nothing and go once past", async () => {
+    const items = ['del', 'arch', 'run'].map((id) => scheduled(taskMsg({ id }), AT(500)));
+    assert.deepEqual(await broker.rdb.enqueue(Q, items, AT(-60_000)), [1, 1, 1]);
+    const inspector = env.inspector();
+    try {
+      await inspector.deleteTask(Q, 'del');
+      await inspector.archiveTask(Q, 'arch');
+      await inspector.runTask(Q, 'run');
+    } finally {
+      await inspector.close();
+    }
+    assert.equal(await env.raw.zcard(keys.dueKey(Q)), 3);
+    const pendingBefore = await getPendingIds(env.raw, Q);
+
+    assert.deepEqual(await broker.rdb.forward(Q, AT(499)), { moved: 0, nextDueMs: AT(500) });
+    assert.deepEqual(await broker.rdb.forward(Q, AT(500)), { moved: 0, nextDueMs: undefined });
+    assert.equal(await env.raw.zcard(keys.dueKey(Q)), 0);
+    assert.deepEqual(await getPendingIds(env.raw, Q), pendingBefore);
+    assert.equal((await getTaskHash(env.raw, Q, 'arch'))?.state, 'archived');
+    assert.equal(await getTaskHash(env.raw, Q, 'del'), undefined);
+  });
+
   test('many tasks due at the same ms all move, in several script calls', async () => {
     const n = FORWARD_BATCH * 2 + 17;
     const items = Array.from({ length: n }, (_, i) => scheduled(taskMsg({ id: `t${i}` }), AT(40)));
