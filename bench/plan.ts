@@ -51,7 +51,7 @@ export function buildPlan(quick: boolean): Measurement[] {
     {
       id: 'delayed',
       scenario: 'delayed',
-      params: { count: quick ? 5_000 : 20_000, concurrency: 100, leadMs: quick ? 2_000 : 4_000 },
+      params: { count: quick ? 5_000 : 20_000, concurrency: 100, leadMs: quick ? 3_000 : 8_000 },
       timeoutMs: 120_000,
     },
     {
