@@ -1,19 +1,15 @@
-import { createHash } from 'node:crypto';
-import type { EnqueueItem } from './broker/broker.js';
 import { RDB } from './broker/rdb.js';
 import { type RedisConnOpt, openConnection } from './broker/redis.js';
 import { type Clock, realClock } from './base/clock.js';
-import * as keys from './base/keys.js';
-import { type TaskMessage, newTaskMessage } from './base/message.js';
 import {
   ClosedError,
   DuplicateTaskError,
   EnqueueOutcomeUnknownError,
-  PayloadTooLargeError,
   TaskIdConflictError,
   TaskmillError,
 } from './errors.js';
-import { type EnqueueOptions, type ResolvedEnqueueOptions, resolveEnqueueOptions } from './options.js';
+import type { EnqueueOptions } from './options.js';
+import { type PreparedEnqueue, prepareEnqueue } from './prepare-enqueue.js';
 import { Task, type TaskDefinition, type TaskInfo } from './task.js';
 import { checkConnectionArgument, checkOptionsBag, expectOption, optionalClock } from './validate.js';
 
@@ -46,11 +42,7 @@ const COALESCE_PIECE = 50;
 /** How long a queue name is remembered as registered in `asynq:queues` (a deleted queue reappears after). */
 const QUEUE_REGISTRATION_TTL_MS = 10_000;
 
-interface Prepared {
-  msg: TaskMessage;
-  item: EnqueueItem;
-  resolved: ResolvedEnqueueOptions;
-}
+type Prepared = PreparedEnqueue;
 
 /** A single enqueue() waiting for the next coalesced script call. */
 interface QueuedEnqueue {
@@ -263,34 +255,7 @@ export class Client {
     layers: (EnqueueOptions | undefined)[],
     now: number,
   ): Prepared {
-    const resolved = resolveEnqueueOptions(layers, now);
-    const size = payload?.byteLength ?? 0;
-    if (size > this.#maxPayloadBytes) throw new PayloadTooLargeError(size, this.#maxPayloadBytes);
-    let uniqueKey = '';
-    let uniqueTtlSec = 0;
-    if (resolved.uniqueTtlMs > 0) {
-      const digest = payload === undefined ? undefined : createHash('md5').update(payload).digest('hex');
-      uniqueKey = keys.uniqueKey(resolved.queue, type, digest);
-      // Like Go: a scheduled unique task holds its lock from now until processAt + ttl.
-      const until = (resolved.processAtMs || now) + resolved.uniqueTtlMs;
-      uniqueTtlSec = Math.max(1, Math.trunc((until - now) / 1000));
-    }
-    const msg = newTaskMessage({
-      type,
-      payload: payload ?? new Uint8Array(0),
-      id: resolved.taskId,
-      queue: resolved.queue,
-      retry: resolved.maxRetry,
-      timeout: resolved.timeoutSec,
-      deadline: resolved.deadlineSec,
-      retention: resolved.retentionSec,
-      uniqueKey,
-      headers: resolved.headers,
-    });
-    // Whole ms, rounded up: a due time is never moved earlier (asynq's whole-second score is derived
-    // from it in enqueue.lua; the ms are kept in an extension record, see docs/internals.md).
-    const processAtMs = Math.ceil(resolved.processAtMs);
-    return { msg, resolved, item: { msg, processAtMs, uniqueKey, uniqueTtlSec } };
+    return prepareEnqueue(type, payload, layers, now, this.#maxPayloadBytes);
   }
 
   async #send(prepared: readonly Prepared[], now: number): Promise<BulkEnqueueResult[]> {
@@ -376,6 +341,8 @@ export class Client {
     if (code === 0) return { ok: false, error: new TaskIdConflictError(p.msg.queue, p.msg.id) };
     if (code === -1) return { ok: false, error: new DuplicateTaskError(p.msg.queue, p.item.uniqueKey) };
     const scheduled = p.item.processAtMs !== 0;
+    // Go reports no next process time (the zero time) for a task waiting in its group.
+    const aggregating = p.item.group !== '';
     return {
       ok: true,
       info: {
@@ -384,7 +351,7 @@ export class Client {
         type: p.msg.type,
         payload: Buffer.from(p.msg.payload),
         headers: p.msg.headers,
-        state: scheduled ? 'scheduled' : 'pending',
+        state: scheduled ? 'scheduled' : aggregating ? 'aggregating' : 'pending',
         maxRetry: p.msg.retry,
         retried: 0,
         lastError: '',
@@ -393,8 +360,8 @@ export class Client {
         deadline: p.msg.deadline ? new Date(p.msg.deadline * 1000) : undefined,
         retention: p.msg.retention * 1000,
         completedAt: undefined,
-        nextProcessAt: new Date(scheduled ? p.resolved.processAtMs : now),
-        group: '',
+        nextProcessAt: aggregating ? undefined : new Date(scheduled ? p.resolved.processAtMs : now),
+        group: p.msg.groupKey,
         result: undefined,
       },
     };

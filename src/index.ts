@@ -18,6 +18,7 @@ export {
   type SchedulerEntry,
   type SchedulerEnqueueEvent,
 } from './inspector/index.js';
+export type { GroupAggregator, GroupAggregateFunction } from './server/aggregator.js';
 export { ServeMux, type Handler, type Middleware, type IncomingTask, type TaskContext } from './mux.js';
 export {
   Task,

@@ -50,6 +50,13 @@ export interface EnqueueOptions {
   unique?: number;
   /** String metadata carried with the task (tracing context travels here). Layers are merged. */
   headers?: Record<string, string>;
+  /**
+   * Group for aggregation: the task waits in the group (state `aggregating`) until a server with a
+   * `groupAggregator` turns the group's tasks into one task (see docs/groups.md). A non-blank
+   * string of at most 1000 characters. As in asynq, a task also given a future `processAt` or
+   * `processIn` is scheduled instead and, when due, runs on its own: it is never aggregated.
+   */
+  group?: string;
 }
 
 /** Options after merging and validation, in the units the broker writes. */
@@ -65,6 +72,8 @@ export interface ResolvedEnqueueOptions {
   /** Unique lock TTL in ms, or 0 for none. */
   uniqueTtlMs: number;
   headers: Record<string, string>;
+  /** Group name, or '' for none. */
+  group: string;
 }
 
 /** asynq's defaults. */
@@ -98,7 +107,7 @@ export function validateQueueName(queue: unknown): string {
   return queue;
 }
 
-/** Every option name, so a misspelt or unsupported one (`procesIn`, `group`) is rejected, not ignored. */
+/** Every option name, so a misspelt or unsupported one (`procesIn`) is rejected, not ignored. */
 const ENQUEUE_OPTION_NAMES: ReadonlySet<string> = new Set(
   Object.keys({
     queue: true,
@@ -111,6 +120,7 @@ const ENQUEUE_OPTION_NAMES: ReadonlySet<string> = new Set(
     processIn: true,
     unique: true,
     headers: true,
+    group: true,
   } satisfies Record<keyof EnqueueOptions, true>),
 );
 
@@ -186,6 +196,17 @@ export function resolveEnqueueOptions(
     );
   }
 
+  const group = merged.group ?? '';
+  if (
+    typeof group !== 'string' ||
+    (merged.group !== undefined && group.trim() === '') ||
+    group.length > 1000
+  ) {
+    throw new InvalidOptionError(
+      `Expected \`group\` to be a non-blank string of at most 1000 characters, got ${describeValue(merged.group)}`,
+    );
+  }
+
   const maxRetry = merged.maxRetry ?? ENQUEUE_DEFAULTS.maxRetry;
   if (!Number.isInteger(maxRetry) || maxRetry < 0 || maxRetry > 2 ** 31 - 1) {
     throw new InvalidOptionError(
@@ -235,5 +256,6 @@ export function resolveEnqueueOptions(
     processAtMs,
     uniqueTtlMs,
     headers,
+    group,
   };
 }

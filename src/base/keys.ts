@@ -88,6 +88,14 @@ export function groupKey(qname: string, group: string): string {
   return `asynq:{${qname}}:g:${group}`;
 }
 
+/**
+ * ZSET of the tasks one aggregation took out of a group: `asynq:{q}:g:<group>:<setId>` (set ids are
+ * UUIDs, so the group key is the set key up to its last `:`).
+ */
+export function aggregationSetKey(qname: string, group: string, setId: string): string {
+  return `asynq:{${qname}}:g:${group}:${setId}`;
+}
+
 /** ZSET of aggregation-set keys scored by their deadline. */
 export function allAggregationSets(qname: string): string {
   return `asynq:{${qname}}:aggregation_sets`;

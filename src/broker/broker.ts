@@ -25,6 +25,34 @@ export interface EnqueueItem {
   uniqueKey: string;
   /** Lock TTL in whole seconds (ignored without a unique key). */
   uniqueTtlSec: number;
+  /** Group to add the task to (state aggregating); none when absent or ''. Ignored when scheduled. */
+  group?: string;
+  /**
+   * The aggregation set (its full key) this task was aggregated from; none when absent or ''.
+   * Creating the task then also deletes the set and its tasks, in the same atomic call (see
+   * enqueue.lua), and the task is not created when the set is no longer registered.
+   */
+  aggregationSet?: string;
+}
+
+/** The rules that make a group due for aggregation (asynq's server options, in the script's units). */
+export interface AggregationRules {
+  /** Aggregate once the newest task has waited this long (whole seconds). */
+  gracePeriodSec: number;
+  /** Aggregate once the oldest task has waited this long (whole seconds); 0 = no limit. */
+  maxDelaySec: number;
+  /** Aggregate at most this many tasks, and as soon as the group holds that many; 0 = no limit. */
+  maxSize: number;
+}
+
+/** Tasks taken out of a group for one aggregation (asynq's aggregation set). */
+export interface AggregationSet {
+  /** The set's key `asynq:{<queue>}:g:<group>:<set id>`. */
+  key: string;
+  /** When a recoverer may put the tasks back into the group, unix seconds. */
+  deadlineSec: number;
+  /** The tasks, oldest first (by the time they joined the group, then by id). */
+  tasks: DequeuedTask[];
 }
 
 /** What {@link Broker.forward} returns. */
@@ -126,4 +154,18 @@ export interface Broker {
     nowMs: number,
   ): Promise<void>;
   clearServerState(host: string, pid: number, serverId: string): Promise<void>;
+  /** Names of the groups of a queue that have (or may have) tasks waiting for aggregation. */
+  listGroups(qname: string): Promise<string[]>;
+  /**
+   * Checks a group against the rules at `nowMs` and, when it is due, moves its tasks into a new
+   * aggregation set and returns it; undefined when the group is not due.
+   */
+  aggregationCheck(
+    qname: string,
+    group: string,
+    nowMs: number,
+    rules: AggregationRules,
+  ): Promise<AggregationSet | undefined>;
+  /** Puts the tasks of aggregation sets whose deadline has passed back into their groups; returns how many. */
+  reclaimStaleAggregationSets(qname: string, nowMs: number): Promise<number>;
 }

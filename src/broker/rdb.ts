@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type {
+  AggregationRules,
+  AggregationSet,
   Broker,
   DequeuedTask,
   DoneAndDequeueResult,
@@ -23,6 +26,12 @@ import { encodeServerInfo, encodeTaskMessage, encodeWorkerInfo } from '../base/w
  * 40 calls, small enough that one call holds Redis for about a millisecond.
  */
 export const FORWARD_BATCH = 500;
+
+/**
+ * How long an aggregator has to enqueue the aggregate of a set it made before any recoverer may put
+ * the set's tasks back into their group: asynq's aggregationTimeout, which Go peers apply too.
+ */
+const AGGREGATION_TIMEOUT_MS = 2 * 60 * 1000;
 
 /** Stats counters expire 90 days after they are created, as in asynq. */
 const STATS_TTL_MS = 90 * DAY;
@@ -62,7 +71,10 @@ export class RDB implements Broker {
     await this.#run('SADD asynq:queues', () => this.#conn.redis.sadd(keys.ALL_QUEUES, ...queues));
   }
 
-  /** Creates tasks in one queue; returns one code per item: 1 created, 0 id conflict, -1 duplicate. */
+  /**
+   * Creates tasks in one queue; returns one code per item: 1 created, 0 id conflict, -1 duplicate,
+   * -2 the item's aggregation set is no longer registered (nothing created).
+   */
   async enqueue(qname: string, items: readonly EnqueueItem[], nowMs: number): Promise<number[]> {
     const args: (string | Uint8Array | number)[] = [
       keys.taskKeyPrefix(qname),
@@ -79,9 +91,17 @@ export class RDB implements Broker {
       const id = item.msg.id;
       const encoded = encodeTaskMessage(item.msg);
       messages[i] = encoded;
-      index += `${Buffer.byteLength(id)}:${id}${encoded.byteLength}:${item.processAtMs}:${Buffer.byteLength(item.uniqueKey)}:${item.uniqueKey}${item.uniqueTtlSec}:`;
+      const group = item.group ?? '';
+      const set = item.aggregationSet ?? '';
+      index += `${Buffer.byteLength(id)}:${id}${encoded.byteLength}:${item.processAtMs}:${Buffer.byteLength(item.uniqueKey)}:${item.uniqueKey}${item.uniqueTtlSec}:${Buffer.byteLength(group)}:${group}${Buffer.byteLength(set)}:${set}`;
     }
-    args.push(index, Buffer.concat(messages), keys.dueChannel(qname));
+    args.push(
+      index,
+      Buffer.concat(messages),
+      keys.dueChannel(qname),
+      keys.groupKeyPrefix(qname),
+      unixSeconds(nowMs),
+    );
     // A command can only have reached Redis if the connection was ready when it was issued or
     // became ready while it waited in the offline queue, or if it timed out: ioredis still sends a
     // timed-out command that waits in its offline queue once the connection is ready. Any other
@@ -100,6 +120,8 @@ export class RDB implements Broker {
         keys.idleKey(qname),
         keys.idleSlotsKey(qname),
         keys.dueKey(qname),
+        keys.allGroups(qname),
+        keys.allAggregationSets(qname),
       ],
       args,
     ).catch((err: unknown) => {
@@ -371,6 +393,54 @@ export class RDB implements Broker {
       this.#conn.redis.pipeline().zrem(keys.ALL_SERVERS, serverKey).zrem(keys.ALL_WORKERS, workersKey).exec(),
     );
     await this.#script(scripts.clearServerState, [serverKey, workersKey], []);
+  }
+
+  /** Names of the groups of a queue that have (or may have) aggregating tasks (SMEMBERS groups). */
+  async listGroups(qname: string): Promise<string[]> {
+    return this.#run('SMEMBERS groups', () => this.#conn.redis.smembers(keys.allGroups(qname)));
+  }
+
+  /**
+   * Checks one group against the aggregation rules at `nowMs` (asynq's aggregationCheck) and, when
+   * it is due, moves its tasks into a new aggregation set with asynq's deadline (now + 2 min) and
+   * returns the set with its tasks; undefined when the group is not due.
+   */
+  async aggregationCheck(
+    qname: string,
+    group: string,
+    nowMs: number,
+    rules: AggregationRules,
+  ): Promise<AggregationSet | undefined> {
+    const key = keys.aggregationSetKey(qname, group, randomUUID());
+    const deadlineSec = unixSeconds(nowMs + AGGREGATION_TIMEOUT_MS);
+    const flat = (await this.#script(
+      scripts.aggregationCheck,
+      [keys.groupKey(qname, group), key, keys.allAggregationSets(qname), keys.allGroups(qname)],
+      [
+        rules.maxSize,
+        rules.maxDelaySec,
+        rules.gracePeriodSec,
+        deadlineSec,
+        unixSeconds(nowMs),
+        group,
+        keys.taskKeyPrefix(qname),
+      ],
+    )) as Buffer[];
+    if (flat.length === 0) return undefined;
+    const tasks: DequeuedTask[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      tasks.push({ id: (flat[i] as Buffer).toString('utf8'), rawMsg: flat[i + 1] as Buffer });
+    }
+    return { key, deadlineSec, tasks };
+  }
+
+  /** Puts the tasks of stale aggregation sets back into their groups (asynq's recoverer does this). */
+  async reclaimStaleAggregationSets(qname: string, nowMs: number): Promise<number> {
+    return (await this.#script(
+      scripts.aggregationReclaim,
+      [keys.allAggregationSets(qname), keys.allGroups(qname)],
+      [unixSeconds(nowMs), keys.groupKeyPrefix(qname), keys.taskKeyPrefix(qname)],
+    )) as number;
   }
 
   /** Asks every server to cancel a running task. */

@@ -30,7 +30,9 @@ const BATCH = 500;
  * Recoverer finds active tasks whose lease ran out — their server crashed, hung or lost Redis —
  * and retries or archives them with asynq's "task lease expired" error (at-least-once delivery), as
  * the outcome policy says. It handles every configured queue, whoever leased the task, including
- * crashed Go servers.
+ * crashed Go servers. Like asynq's, it also puts the tasks of stale aggregation sets (an
+ * aggregator, ours or Go's, died or hung before it enqueued their aggregate) back into their
+ * groups.
  */
 export class Recoverer implements Component {
   readonly #p: RecovererParams;
@@ -69,6 +71,23 @@ export class Recoverer implements Component {
     if (recovered > 0) {
       logger.info(`Recovered ${recovered} task(s) whose lease had expired`);
       this.#p.onRecovered();
+    }
+    await this.#reclaimAggregationSets();
+  }
+
+  async #reclaimAggregationSets(): Promise<void> {
+    const { broker, clock, logger } = this.#p;
+    for (const queue of this.#p.queues) {
+      try {
+        const reclaimed = await broker.reclaimStaleAggregationSets(queue, clock.now());
+        if (reclaimed > 0) {
+          logger.info(
+            `Put ${reclaimed} task(s) of stale aggregation sets of "${queue}" back into their groups`,
+          );
+        }
+      } catch (err) {
+        logger.error(`Failed to reclaim stale aggregation sets of "${queue}": ${errorMessage(err)}`);
+      }
     }
   }
 

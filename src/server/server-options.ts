@@ -7,6 +7,7 @@ import { validateQueueName } from '../options.js';
 import { InvalidOptionError } from '../errors.js';
 import { checkOptionsBag, expectOption, optionalClock, optionalFunction } from '../validate.js';
 import type { IncomingTask } from '../mux.js';
+import type { GroupAggregateFunction, GroupAggregator } from './aggregator.js';
 import { MAX_TIMER_MS } from './clock-timer.js';
 import { defaultRetryDelay } from './retry-delay.js';
 
@@ -77,6 +78,34 @@ export interface ServerOptions {
   archiveMaxSize?: number;
   /** Archived tasks older than this are deleted. @defaultValue 90 days */
   archiveMaxAge?: number;
+  /**
+   * Turns the tasks of a group into one task, enqueued in their place in the same queue: a
+   * function `(group, tasks) => Task` (or a promise of one), or an object with such an `aggregate`
+   * method (asynq's GroupAggregator). Without it this server aggregates nothing, and tasks
+   * enqueued with a `group` wait (for another server, Go or taskmill, that aggregates). See
+   * docs/groups.md.
+   */
+  groupAggregator?: GroupAggregator | GroupAggregateFunction;
+  /**
+   * A group is aggregated once its newest task has waited this long, in milliseconds: a whole
+   * number of seconds, at least 1000 (asynq's minimum). @defaultValue 1 minute
+   */
+  groupGracePeriod?: number;
+  /**
+   * A group is aggregated once its oldest task has waited this long, in milliseconds (a whole
+   * number of seconds); 0 means no limit. @defaultValue 0
+   */
+  groupMaxDelay?: number;
+  /**
+   * A group is aggregated as soon as it holds this many tasks, and one aggregate takes at most this
+   * many; 0 means no limit. @defaultValue 0
+   */
+  groupMaxSize?: number;
+  /**
+   * How often groups are checked, in milliseconds (taskmill only: asynq fixes it).
+   * @defaultValue asynq's: 7 s, or `groupGracePeriod` when that is shorter
+   */
+  groupCheckInterval?: number;
   /** Where logs go. @defaultValue consoleLogger('info') */
   logger?: Logger;
   /** Source of "now" (tests). @defaultValue the wall clock */
@@ -84,8 +113,14 @@ export interface ServerOptions {
 }
 
 /** Options with every default applied and every value checked. */
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'errorHandler'>> &
-  Pick<ServerOptions, 'errorHandler'>;
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'errorHandler' | 'groupAggregator'>> &
+  Pick<ServerOptions, 'errorHandler'> & {
+    /** The aggregator as a function, if one was given. */
+    groupAggregator: GroupAggregateFunction | undefined;
+  };
+
+/** asynq's aggregation check interval, used unless the grace period is shorter. */
+const DEFAULT_GROUP_CHECK_INTERVAL = 7 * SECOND;
 
 /**
  * The default prefetch of a server with few slots. Prefetching is bounded by time (no more than the
@@ -110,6 +145,9 @@ const DEFAULTS = {
   syncInterval: 5 * SECOND,
   archiveMaxSize: 9999,
   archiveMaxAge: 90 * DAY,
+  groupGracePeriod: 1 * MINUTE,
+  groupMaxDelay: 0,
+  groupMaxSize: 0,
 } satisfies Partial<ServerOptions>;
 
 function positiveInteger(name: string, value: unknown): number {
@@ -158,6 +196,39 @@ function leaseDuration(value: unknown): number {
   return ms;
 }
 
+/**
+ * A group duration: whole seconds (the aggregation script compares Unix seconds, so 1500 ms would
+ * act as 1 s), from `min` up to what a Go peer's time.Duration holds.
+ */
+function groupSeconds(name: string, value: unknown, min: number, what: string): number {
+  expectOption(
+    name,
+    value,
+    typeof value === 'number' &&
+      Number.isSafeInteger(value) &&
+      value >= min &&
+      value % SECOND === 0 &&
+      value <= 100 * 365 * DAY,
+    what,
+  );
+  return value as number;
+}
+
+/** The aggregator as a function: a function as given, or an object's `aggregate` method. */
+function groupAggregator(value: unknown): GroupAggregateFunction | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'function') return value as GroupAggregateFunction;
+  const method =
+    typeof value === 'object' && value !== null ? (value as GroupAggregator).aggregate : undefined;
+  expectOption(
+    'groupAggregator',
+    value,
+    typeof method === 'function',
+    'a function (group, tasks) => Task or an object with an aggregate method',
+  );
+  return (group, tasks) => (value as GroupAggregator).aggregate(group, tasks);
+}
+
 function logger(value: Logger | undefined): Logger | undefined {
   const methods = ['debug', 'info', 'warn', 'error'] as const;
   expectOption(
@@ -193,6 +264,12 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     positiveInteger(`queues.${name}`, priority);
   }
   const concurrency = positiveInteger('concurrency', options.concurrency ?? availableParallelism());
+  const groupGracePeriod = groupSeconds(
+    'groupGracePeriod',
+    o.groupGracePeriod,
+    SECOND,
+    "a whole number of seconds in ms, at least 1000 (asynq's minimum)",
+  );
   expectOption('strictPriority', o.strictPriority, typeof o.strictPriority === 'boolean', 'a boolean');
   const resolved: ResolvedServerOptions = {
     concurrency,
@@ -215,6 +292,22 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     syncInterval: interval('syncInterval', o.syncInterval),
     archiveMaxSize: positiveInteger('archiveMaxSize', o.archiveMaxSize),
     archiveMaxAge: duration('archiveMaxAge', o.archiveMaxAge),
+    groupAggregator: groupAggregator(options.groupAggregator),
+    groupGracePeriod,
+    groupMaxDelay:
+      o.groupMaxDelay === 0
+        ? 0
+        : groupSeconds(
+            'groupMaxDelay',
+            o.groupMaxDelay,
+            SECOND,
+            '0 or a whole number of seconds in ms (>= 1000)',
+          ),
+    groupMaxSize: nonNegativeInteger('groupMaxSize', o.groupMaxSize),
+    groupCheckInterval: interval(
+      'groupCheckInterval',
+      options.groupCheckInterval ?? Math.min(DEFAULT_GROUP_CHECK_INTERVAL, groupGracePeriod),
+    ),
     logger: logger(options.logger) ?? consoleLogger('info'),
     clock: optionalClock(options.clock) ?? realClock,
   };

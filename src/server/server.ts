@@ -17,6 +17,7 @@ import { ClosedError, InvalidOptionError, TaskmillError } from '../errors.js';
 import { checkConnectionArgument, describeValue } from '../validate.js';
 import { errorMessage } from '../logger.js';
 import { type Handler, ServeMux } from '../mux.js';
+import { Aggregator } from './aggregator.js';
 import type { Component } from './component.js';
 import { Forwarder } from './forwarder.js';
 import { Heartbeater, type ServerIdentity } from './heartbeater.js';
@@ -216,11 +217,35 @@ export class Server {
         forwarder.refresh();
       },
     });
+    // Only with an aggregate function, as in asynq: without one, grouped tasks wait for a server
+    // that has one.
+    const aggregator =
+      options.groupAggregator &&
+      new Aggregator({
+        broker: rdb,
+        aggregate: options.groupAggregator,
+        clock,
+        logger,
+        queues,
+        intervalMs: options.groupCheckInterval,
+        gracePeriodMs: options.groupGracePeriod,
+        maxDelayMs: options.groupMaxDelay,
+        maxSize: options.groupMaxSize,
+      });
     this.#processor = processor;
     this.#syncer = syncer;
-    // Order matters: forwarder and processor stop first so no new work starts; heartbeater stops
-    // last so the server remains visible to inspectors while active tasks drain.
-    this.#components = [forwarder, processor, recoverer, syncer, subscriber, janitor, heartbeater];
+    // Order matters (asynq's): forwarder and processor stop first so no new work starts; heartbeater
+    // stops last so the server remains visible to inspectors while active tasks drain.
+    this.#components = [
+      forwarder,
+      processor,
+      recoverer,
+      syncer,
+      subscriber,
+      janitor,
+      ...(aggregator ? [aggregator] : []),
+      heartbeater,
+    ];
     for (const component of [...this.#components].reverse()) component.start();
     options.logger.info(
       `Server ${identity.serverId} started: concurrency ${options.concurrency}, queues ${JSON.stringify(options.queues)}`,

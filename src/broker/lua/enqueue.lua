@@ -33,16 +33,22 @@
 -- KEYS[7] -> asynq:{<qname>}:x:handoff-slots (HASH server id -> free slots × SLOT + BIAS + lease
 --            seconds + clock offset seconds; see lib/idle.lua)
 -- KEYS[8] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms; see lib/due.lua)
+-- KEYS[9] -> asynq:{<qname>}:groups
+-- KEYS[10] -> asynq:{<qname>}:aggregation_sets
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
 -- ARGV[4] -> hand-off channel prefix (the server id is appended)
 -- ARGV[5] -> queue name (part of the hand-off message)
 -- ARGV[6] -> the tasks' index: per task "<#id>:<id><#msg>:<process-at>:<#unique key>:<unique
---            key><unique TTL>:", where process-at is whole unix ms ("0" = pending now), the unique
---            key is empty when the task is not unique and the TTL is in whole seconds
+--            key><unique TTL>:<#group>:<group><#set key>:<set key>", where process-at is whole
+--            unix ms ("0" = pending now), the unique key is empty when the task is not unique and
+--            the TTL is in whole seconds, the group is empty for a task not added to a group, and
+--            the set key is empty unless the task is the aggregate of that aggregation set
 -- ARGV[7] -> the tasks' encoded TaskMessages, concatenated in index order
 -- ARGV[8] -> due channel asynq:{<qname>}:x:due (taskmill extension, see lib/due.lua)
+-- ARGV[9] -> group key prefix asynq:{<qname>}:g:
+-- ARGV[10] -> current unix time in seconds (a grouped task's score in its group)
 --
 -- Two arguments for any number of tasks rather than five per task: the client serializes a few
 -- large arguments much faster than hundreds of small ones, and that was most of its CPU per task.
@@ -55,10 +61,20 @@
 -- fetching while the list is non-empty, so one message per empty-to-non-empty change is enough, and
 -- a steady stream costs no extra command. PUBLISH creates no key: Go peers see nothing of it.
 --
--- Returns one integer per task, in order: 1 created, 0 task id conflict, -1 unique lock held.
+-- Groups (asynq's addToGroup): a task due now with a group goes into its group ZSET with state
+-- aggregating instead of the pending list (lib/aggregation.lua). An aggregated task (a set key in
+-- the index) is created only while its aggregation set is still registered, and creating it
+-- deletes the set and the tasks in it, in this one atomic call: the aggregate exists exactly when
+-- its tasks are gone, so an aggregator killed at any point neither loses the tasks nor, once the
+-- stale set is reclaimed, aggregates them twice. (asynq enqueues the aggregate and deletes the set
+-- in two calls.)
+--
+-- Returns one integer per task, in order: 1 created, 0 task id conflict, -1 unique lock held, -2
+-- its aggregation set is no longer registered (reclaimed, or already consumed).
 
 --!include lib/idle.lua
 --!include lib/due.lua
+--!include lib/aggregation.lua
 local pendingKey = KEYS[1]
 local scheduledKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -75,6 +91,10 @@ local index = ARGV[6]
 local messages = ARGV[7]
 local dueKey = KEYS[8]
 local dueChannel = ARGV[8]
+local groupsKey = KEYS[9]
+local aggregationSetsKey = KEYS[10]
+local groupKeyPrefix = ARGV[9]
+local nowSec = ARGV[10]
 
 -- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
 -- ahead of one that went pending).
@@ -188,8 +208,11 @@ while at <= #index do
   local processAt = number()
   local uniqueKey = counted()
   local uniqueTtl = number()
+  local group = counted()
+  local setKey = counted()
   local taskKey = taskKeyPrefix .. id
   local result = 1
+  local created = false
   if redis.call('EXISTS', taskKey) == 1 then
     -- The same bytes under the same id are this very task, stored by an earlier run of this call
     -- (a client re-sends an unanswered command after a reconnect) or by a retry after an unknown
@@ -197,18 +220,28 @@ while at <= #index do
     if redis.call('HGET', taskKey, 'msg') ~= msg then
       result = 0
     end
+  elseif setKey ~= '' and not redis.call('ZSCORE', aggregationSetsKey, setKey) then
+    result = -2
   elseif uniqueKey ~= '' and not redis.call('SET', uniqueKey, id, 'NX', 'EX', uniqueTtl) then
     result = -1
+  elseif group ~= '' and processAt == '0' then
+    created = true
+    addToGroup(taskKey, msg, groupKeyPrefix .. group, groupsKey, group, id, nowSec)
   elseif processAt == '0' then
+    created = true
     if not handOff(id, taskKey, msg, uniqueKey) then
       writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
       local length = redis.call('LPUSH', pendingKey, id)
       firstPushLength = firstPushLength or length
     end
   else
+    created = true
     writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
     -- asynq's whole-second score for Go peers, the precise time in the extension record.
     addDue(scheduledKey, dueKey, id, processAt)
+  end
+  if created and setKey ~= '' then
+    deleteAggregationSet(setKey, aggregationSetsKey, taskKeyPrefix)
   end
   n = n + 1
   results[n] = result
