@@ -27,6 +27,7 @@ describe('resolveEnqueueOptions defaults', () => {
       processAtMs: 0,
       uniqueTtlMs: 0,
       headers: {},
+      group: '',
     });
   });
 
@@ -235,16 +236,28 @@ describe('resolveEnqueueOptions validation', () => {
       names: /`headers` not to be null/,
     },
     {
-      name: 'an option this version does not have (group)',
-      options: { group: 'g' },
-      error: InvalidOptionError,
-      names: /Unknown option `group` in enqueue options \(known options: queue, taskId/,
-    },
-    {
       name: 'group: null',
       options: { group: null },
       error: InvalidOptionError,
-      names: /Unknown option `group`/,
+      names: /`group` not to be null/,
+    },
+    {
+      name: 'a blank group',
+      options: { group: '  ' },
+      error: InvalidOptionError,
+      names: /`group` to be a non-blank string/,
+    },
+    {
+      name: 'a group that is not a string',
+      options: { group: 7 },
+      error: InvalidOptionError,
+      names: /`group` to be a non-blank string.*`7` \(number\)/,
+    },
+    {
+      name: 'a group longer than 1000 characters',
+      options: { group: 'g'.repeat(1001) },
+      error: InvalidOptionError,
+      names: /`group` to be a non-blank string of at most 1000 characters/,
     },
     {
       name: 'a misspelt option',
