@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import type { Redis } from 'ioredis';
 import type { TaskMessage } from '../../src/base/message.js';
+import { type ServerOptions, Task } from '../../src/index.js';
 import { decodeServerInfo, decodeTaskMessage, decodeWorkerInfo } from '../../src/base/wire.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -45,6 +46,7 @@ export const SERVER_CASES = [
   'lifecycle_archived',
   'lifecycle_completed',
   'lifecycle_retry',
+  'lifecycle_group_aggregated',
 ] as const;
 
 /** A byte string as the golden files give it: exact hex, plus UTF-8 when it decodes. */
@@ -289,6 +291,17 @@ export interface WorkerArgs {
   sleepMs: number;
   /** How long the Go worker ran before shutting down, in seconds. */
   durationSec: number;
+  /**
+   * -aggregate: the Go server had a GroupAggregator making one task of type `aggregated` whose
+   * payload is the group's payloads joined by '\n' (in the group's order).
+   */
+  aggregate: boolean;
+  /** -group-grace-period, in seconds. */
+  groupGracePeriodSec?: number;
+  /** -group-max-size. */
+  groupMaxSize?: number;
+  /** -until: what the Go worker waited for before shutting down (`aggregated`, `handled=<n>`). */
+  until?: string;
 }
 
 /** Reads a worker command line; unknown flags throw. */
@@ -300,11 +313,16 @@ export function parseWorkerArgs(args: readonly string[]): WorkerArgs {
     writeResult: false,
     sleepMs: 0,
     durationSec: 0,
+    aggregate: false,
   };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i] as string;
     if (flag === '-write-result') {
       out.writeResult = true;
+      continue;
+    }
+    if (flag === '-aggregate') {
+      out.aggregate = true;
       continue;
     }
     const value = args[++i];
@@ -331,11 +349,33 @@ export function parseWorkerArgs(args: readonly string[]): WorkerArgs {
       case '-duration':
         out.durationSec = Number(value);
         break;
+      case '-group-grace-period':
+        out.groupGracePeriodSec = Number(value);
+        break;
+      case '-group-max-size':
+        out.groupMaxSize = Number(value);
+        break;
+      case '-until':
+        out.until = value;
+        break;
       default:
         throw new Error(`unknown worker flag ${flag}`);
     }
   }
   return out;
+}
+
+/**
+ * The Go worker's group settings and aggregator (-aggregate): one task of type `aggregated` whose
+ * payload is the group's payloads joined by '\n', in the order the tasks are handed over.
+ */
+export function goldenAggregation(args: WorkerArgs): ServerOptions {
+  return {
+    groupAggregator: (_group, tasks) =>
+      new Task('aggregated', Buffer.from(tasks.map((t) => t.payload.toString('utf8')).join('\n'))),
+    ...(args.groupGracePeriodSec === undefined ? {} : { groupGracePeriod: args.groupGracePeriodSec * 1000 }),
+    ...(args.groupMaxSize === undefined ? {} : { groupMaxSize: args.groupMaxSize }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import {
   compareDump,
   dumpRedis,
   fromGolden,
+  goldenAggregation,
   loadCase,
   parseWorkerArgs,
   seedDump,
@@ -120,16 +121,29 @@ function assertSameState(label: string, ours: Dump, golden: GoldenDump, ctx: Com
   assert.deepEqual(compareDump(ours, fromGolden(golden), ctx), [], `${label}: Redis state differs from Go's`);
 }
 
-/** The handler context must carry what Go's did (deadline as a range from the worker's run). */
-function checkHandled(name: string, worker: GoldenStep, seen: Seen[], windows: StepWindows): void {
+/**
+ * The handler context must carry what Go's did (deadline as a range from the worker's run). A task
+ * the producer did not create (an aggregate) has a fresh UUID v4 id, as in Go.
+ */
+function checkHandled(
+  name: string,
+  worker: GoldenStep,
+  seen: Seen[],
+  windows: StepWindows,
+  produced: readonly string[],
+): void {
   const handled = worker.handled ?? [];
   assert.equal(seen.length, handled.length, `${name}: number of handler calls`);
   const time = new TimeRules({ steps: [windows] });
   handled.forEach((want, i) => {
     const { task, ctx, error } = seen[i] as Seen;
     const at = `${name} handled #${i + 1}`;
-    assert.equal(task.id, want.id, `${at}: id`);
-    assert.equal(ctx.taskId, want.id, `${at}: ctx task id`);
+    if (produced.includes(want.id)) assert.equal(task.id, want.id, `${at}: id`);
+    else {
+      assert.match(task.id, UUID_V4, `${at}: id`);
+      assert.ok(!produced.includes(task.id), `${at}: a new task`);
+    }
+    assert.equal(ctx.taskId, task.id, `${at}: ctx task id`);
     assert.equal(task.type, want.type, `${at}: type`);
     assert.equal(task.queue, want.queue, `${at}: queue`);
     assert.equal(ctx.queue, want.queue, `${at}: ctx queue`);
@@ -173,6 +187,7 @@ async function replay(name: string): Promise<void> {
     queues: args.queues,
     heartbeatInterval: HEARTBEAT_MS,
     ...(args.retryDelaySec === undefined ? {} : { retryDelay: () => (args.retryDelaySec as number) * 1000 }),
+    ...(args.aggregate ? goldenAggregation(args) : {}),
   });
   const start = Date.now();
   await server.start(workerHandler(args, golden, seen, release));
@@ -256,7 +271,7 @@ async function replay(name: string): Promise<void> {
     steps: [seeded, windows],
     heartbeat: HEARTBEAT,
   });
-  checkHandled(name, worker, seen, windows);
+  checkHandled(name, worker, seen, windows, producerTaskIds(golden));
 }
 
 /** Ids of the tasks the golden producer step created. */
