@@ -91,7 +91,8 @@ export class Client {
   }
 
   /**
-   * Enqueues one task: pending now, or scheduled when `processAt`/`processIn` is in the future.
+   * Enqueues one task: pending now, scheduled when `processAt`/`processIn` is in the future, or
+   * waiting in its group for aggregation (state `aggregating`) when it has a `group`.
    *
    * Calls made in the same tick (e.g. by many concurrent requests) share script calls (one per
    * queue and 50 calls); each still gets its own result or error, and nothing waits for a timer.
