@@ -43,6 +43,12 @@ const PINNED: Record<string, [unknown, string][]> = {
   allGroups: [[keys.allGroups('default'), 'asynq:{default}:groups']],
   groupKey: [[keys.groupKey('default', 'g1'), 'asynq:{default}:g:g1']],
   allAggregationSets: [[keys.allAggregationSets('default'), 'asynq:{default}:aggregation_sets']],
+  aggregationSetKey: [
+    [
+      keys.aggregationSetKey('default', 'g1', '0b4e2fd1-4d5c-4f6e-9a1b-2c3d4e5f6a7b'),
+      'asynq:{default}:g:g1:0b4e2fd1-4d5c-4f6e-9a1b-2c3d4e5f6a7b',
+    ],
+  ],
   // The UTC date, whatever the local time zone.
   utcDate: [
     [keys.utcDate(DAY), '2024-05-01'],
