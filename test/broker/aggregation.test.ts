@@ -35,7 +35,7 @@ const nowMs = Date.now();
 const nowSec = Math.floor(nowMs / 1000);
 
 function groupItem(msg: TaskMessage, group = G): EnqueueItem {
-  return { msg, processAtSec: 0, uniqueKey: msg.uniqueKey, uniqueTtlSec: msg.uniqueKey ? 600 : 0, group };
+  return { msg, processAtMs: 0, uniqueKey: msg.uniqueKey, uniqueTtlSec: msg.uniqueKey ? 600 : 0, group };
 }
 
 const msgs = ['a', 'b', 'c', 'd', 'e'].map((id) =>
@@ -75,10 +75,13 @@ describe('RDB.enqueue with a group (asynq addToGroup)', () => {
 
   test('a scheduled task with a group is scheduled, without a group field (asynq placement)', async () => {
     const a = msg('a');
-    const item: EnqueueItem = { ...groupItem(a), processAtSec: nowSec + 3600 };
+    const item: EnqueueItem = { ...groupItem(a), processAtMs: (nowSec + 3600) * 1000 };
     assert.deepEqual(await broker.rdb.enqueue(Q, [item], nowMs), [1]);
     assert.deepEqual(await getTaskHash(env.raw, Q, 'a'), { msg: a, state: 'scheduled' });
-    assert.deepEqual(await getKeys(env.raw), sortStrings([keys.taskKey(Q, 'a'), keys.scheduledKey(Q)]));
+    assert.deepEqual(
+      await getKeys(env.raw),
+      sortStrings([keys.taskKey(Q, 'a'), keys.scheduledKey(Q), keys.dueKey(Q)]),
+    );
   });
 });
 
@@ -237,7 +240,7 @@ describe('RDB.enqueue of an aggregate (consumes its aggregation set)', () => {
     const setKey = await makeSet();
     const item: EnqueueItem = {
       msg: aggregate,
-      processAtSec: 0,
+      processAtMs: 0,
       uniqueKey: '',
       uniqueTtlSec: 0,
       aggregationSet: setKey,
@@ -257,7 +260,7 @@ describe('RDB.enqueue of an aggregate (consumes its aggregation set)', () => {
     const before = await getKeys(env.raw);
     const item: EnqueueItem = {
       msg: aggregate,
-      processAtSec: 0,
+      processAtMs: 0,
       uniqueKey: '',
       uniqueTtlSec: 0,
       aggregationSet: setKey,
@@ -277,14 +280,14 @@ describe('RDB.enqueue of an aggregate (consumes its aggregation set)', () => {
       [
         {
           msg: { ...aggregate, uniqueKey: unique },
-          processAtSec: 0,
+          processAtMs: 0,
           uniqueKey: unique,
           uniqueTtlSec: 60,
           aggregationSet: setKey,
         },
         {
           msg: { ...aggregate, id: 'taken' },
-          processAtSec: 0,
+          processAtMs: 0,
           uniqueKey: '',
           uniqueTtlSec: 0,
           aggregationSet: setKey,
