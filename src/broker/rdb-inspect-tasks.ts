@@ -103,7 +103,7 @@ export class RDBInspectTasks {
     return opResult(
       await this.#script(
         scripts.inspectRunTask,
-        [keys.taskKey(qname, id), keys.pendingKey(qname)],
+        [keys.taskKey(qname, id), keys.pendingKey(qname), keys.dueKey(qname)],
         [id, keys.queueKeyPrefix(qname), keys.groupKeyPrefix(qname), keys.wakeChannel(qname)],
       ),
     );
@@ -114,7 +114,7 @@ export class RDBInspectTasks {
     return opResult(
       await this.#script(
         scripts.inspectArchiveTask,
-        [keys.taskKey(qname, id), keys.archivedKey(qname)],
+        [keys.taskKey(qname, id), keys.archivedKey(qname), keys.dueKey(qname)],
         [
           id,
           unixSeconds(nowMs),
@@ -133,7 +133,7 @@ export class RDBInspectTasks {
     return opResult(
       await this.#script(
         scripts.inspectDeleteTask,
-        [keys.taskKey(qname, id)],
+        [keys.taskKey(qname, id), keys.dueKey(qname)],
         [id, keys.queueKeyPrefix(qname), keys.groupKeyPrefix(qname), keys.taskKeyPrefix(qname)],
       ),
     );
@@ -155,7 +155,12 @@ export class RDBInspectTasks {
     return Number(
       await this.#script(
         scripts.inspectRunAll,
-        [containerKey(qname, state, group), keys.pendingKey(qname), keys.allGroups(qname)],
+        [
+          containerKey(qname, state, group),
+          keys.pendingKey(qname),
+          keys.allGroups(qname),
+          keys.dueKey(qname),
+        ],
         [state === 'aggregating' ? (group ?? '') : '', keys.taskKeyPrefix(qname), keys.wakeChannel(qname)],
       ),
     );
@@ -171,7 +176,12 @@ export class RDBInspectTasks {
     return Number(
       await this.#script(
         scripts.inspectArchiveAll,
-        [containerKey(qname, state, group), keys.archivedKey(qname), keys.allGroups(qname)],
+        [
+          containerKey(qname, state, group),
+          keys.archivedKey(qname),
+          keys.allGroups(qname),
+          keys.dueKey(qname),
+        ],
         [
           isList(state) ? 'list' : 'zset',
           state === 'aggregating' ? (group ?? '') : '',
@@ -189,7 +199,7 @@ export class RDBInspectTasks {
     return Number(
       await this.#script(
         scripts.inspectDeleteAll,
-        [containerKey(qname, state, group), keys.allGroups(qname)],
+        [containerKey(qname, state, group), keys.allGroups(qname), keys.dueKey(qname)],
         [
           isList(state) ? 'list' : 'zset',
           state === 'aggregating' ? (group ?? '') : '',

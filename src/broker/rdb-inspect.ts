@@ -174,6 +174,7 @@ export class RDBInspect {
           keys.allGroups(qname),
           keys.allAggregationSets(qname),
           keys.pausedKey(qname),
+          keys.dueKey(qname),
         ],
         [force ? '1' : '0', keys.taskKeyPrefix(qname), keys.groupKeyPrefix(qname)],
       ),

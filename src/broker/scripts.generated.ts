@@ -1121,7 +1121,7 @@ end
 return { fields[1], state, nextProcessAt, fields[3] or '' }
 `);
 
-export const inspectArchiveAll = defineScript('inspect-archive-all', 3, String.raw`-- Archives every task of one state: the pending list, the scheduled or retry set, or one group's
+export const inspectArchiveAll = defineScript('inspect-archive-all', 4, String.raw`-- Archives every task of one state: the pending list, the scheduled or retry set, or one group's
 -- aggregating tasks. Mirrors asynq's archiveAll, archiveAllPending and archiveAllAggregating
 -- (score now, message unchanged, archive trimmed by age and size). Unlike asynq, trimmed tasks
 -- lose their hashes and unique locks with their ids, and an id whose hash is missing is dropped.
@@ -1129,6 +1129,7 @@ export const inspectArchiveAll = defineScript('inspect-archive-all', 3, String.r
 -- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry or :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:archived
 -- KEYS[3] -> asynq:{<qname>}:groups
+-- KEYS[4] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; records are dropped)
 -- ARGV[1] -> 'list' or 'zset': the source's type
 -- ARGV[2] -> group name when KEYS[1] is a group, else ''
 -- ARGV[3] -> now, unix seconds (the archived score)
@@ -1140,7 +1141,9 @@ export const inspectArchiveAll = defineScript('inspect-archive-all', 3, String.r
 
 -- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
 -- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
--- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot. Every
+-- removal also drops the task's precise due record (dueKey, asynq:{<qname>}:x:due: a taskmill
+-- extension the forwarder would otherwise drop only once its time has passed).
 
 -- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
 -- a newer task took after this one's expired is not ours to delete).
@@ -1151,11 +1154,13 @@ local function releaseUniqueLock(taskKey, id)
   end
 end
 
--- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
-local function deleteTaskHash(taskKeyPrefix, id)
+-- Deletes a task's hash, its due record and, if it holds it, its unique lock. The caller removes
+-- the id from its container.
+local function deleteTaskHash(taskKeyPrefix, dueKey, id)
   local taskKey = taskKeyPrefix .. id
   releaseUniqueLock(taskKey, id)
   redis.call('DEL', taskKey)
+  redis.call('ZREM', dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
@@ -1170,7 +1175,7 @@ end
 
 -- Removes a task id from the container its state names: the pending list, its group, or the
 -- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
-local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
@@ -1178,13 +1183,15 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state
     leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
+    -- Only scheduled and retry tasks have one; the task is no longer due at that time.
+    redis.call('ZREM', dueKey, id)
   end
 end
 
 -- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
 -- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
 -- before the caller adds its tasks, so a task archived now is never the one trimmed.
-local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, adding)
   local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
   local keep = sizeBound - 1 - adding
   local excess = {}
@@ -1195,7 +1202,7 @@ local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, add
   end
   for _, list in ipairs({ stale, excess }) do
     for _, id in ipairs(list) do
-      deleteTaskHash(taskKeyPrefix, id)
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
       redis.call('ZREM', archivedKey, id)
     end
   end
@@ -1203,6 +1210,7 @@ end
 local sourceKey = KEYS[1]
 local archivedKey = KEYS[2]
 local groupsKey = KEYS[3]
+local dueKey = KEYS[4]
 local kind = ARGV[1]
 local group = ARGV[2]
 local now = ARGV[3]
@@ -1216,12 +1224,13 @@ if kind == 'list' then
 else
   ids = redis.call('ZRANGE', sourceKey, 0, -1)
 end
-trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, #ids)
+trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, #ids)
 local moved = 0
 for _, id in ipairs(ids) do
   local taskKey = taskKeyPrefix .. id
   if redis.call('EXISTS', taskKey) == 1 then
     redis.call('ZADD', archivedKey, now, id)
+    redis.call('ZREM', dueKey, id)
     redis.call('HSET', taskKey, 'state', 'archived')
     moved = moved + 1
   end
@@ -1231,17 +1240,18 @@ if group ~= '' then
   redis.call('SREM', groupsKey, group)
 end
 -- More tasks than the archive holds: drop the surplus as asynq's trim after the move does.
-trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, 0)
+trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 0)
 return moved
 `);
 
-export const inspectArchiveTask = defineScript('inspect-archive-task', 2, String.raw`-- Archives one task that is not active and not archived yet. Mirrors asynq's archiveTask: the
+export const inspectArchiveTask = defineScript('inspect-archive-task', 3, String.raw`-- Archives one task that is not active and not archived yet. Mirrors asynq's archiveTask: the
 -- message is unchanged (no error recorded), the archived score is now, and the archive is trimmed
 -- by age and size. Unlike asynq, the trimmed tasks' hashes (and unique locks) are deleted with
 -- their ids, as asynq's own archive script does since v0.25.
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:archived
+-- KEYS[3] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; the record is dropped)
 -- ARGV[1] -> task id
 -- ARGV[2] -> now, unix seconds (the archived score)
 -- ARGV[3] -> age cutoff, unix seconds: archived tasks scored at or before it are deleted
@@ -1255,7 +1265,9 @@ export const inspectArchiveTask = defineScript('inspect-archive-task', 2, String
 
 -- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
 -- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
--- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot. Every
+-- removal also drops the task's precise due record (dueKey, asynq:{<qname>}:x:due: a taskmill
+-- extension the forwarder would otherwise drop only once its time has passed).
 
 -- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
 -- a newer task took after this one's expired is not ours to delete).
@@ -1266,11 +1278,13 @@ local function releaseUniqueLock(taskKey, id)
   end
 end
 
--- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
-local function deleteTaskHash(taskKeyPrefix, id)
+-- Deletes a task's hash, its due record and, if it holds it, its unique lock. The caller removes
+-- the id from its container.
+local function deleteTaskHash(taskKeyPrefix, dueKey, id)
   local taskKey = taskKeyPrefix .. id
   releaseUniqueLock(taskKey, id)
   redis.call('DEL', taskKey)
+  redis.call('ZREM', dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
@@ -1285,7 +1299,7 @@ end
 
 -- Removes a task id from the container its state names: the pending list, its group, or the
 -- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
-local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
@@ -1293,13 +1307,15 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state
     leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
+    -- Only scheduled and retry tasks have one; the task is no longer due at that time.
+    redis.call('ZREM', dueKey, id)
   end
 end
 
 -- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
 -- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
 -- before the caller adds its tasks, so a task archived now is never the one trimmed.
-local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, adding)
   local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
   local keep = sizeBound - 1 - adding
   local excess = {}
@@ -1310,13 +1326,14 @@ local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, add
   end
   for _, list in ipairs({ stale, excess }) do
     for _, id in ipairs(list) do
-      deleteTaskHash(taskKeyPrefix, id)
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
       redis.call('ZREM', archivedKey, id)
     end
   end
 end
 local taskKey = KEYS[1]
 local archivedKey = KEYS[2]
+local dueKey = KEYS[3]
 local id = ARGV[1]
 local now = ARGV[2]
 local ageCutoff = ARGV[3]
@@ -1332,14 +1349,14 @@ end
 if state == 'archived' or state == 'active' then
   return state
 end
-leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
-trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, 1)
+leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 1)
 redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'state', 'archived')
 return 1
 `);
 
-export const inspectDeleteAll = defineScript('inspect-delete-all', 2, String.raw`-- Deletes every task of one state: pending, scheduled, retry, archived, completed, or one group's
+export const inspectDeleteAll = defineScript('inspect-delete-all', 3, String.raw`-- Deletes every task of one state: pending, scheduled, retry, archived, completed, or one group's
 -- aggregating tasks. Mirrors asynq's deleteAll, deleteAllPending and deleteAllAggregating, but
 -- releases the unique locks of every one of them (asynq skips this for pending and aggregating
 -- tasks, leaving locks that name deleted tasks).
@@ -1347,6 +1364,7 @@ export const inspectDeleteAll = defineScript('inspect-delete-all', 2, String.raw
 -- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry, :archived, :completed or
 --            :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:groups
+-- KEYS[3] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; records are dropped)
 -- ARGV[1] -> 'list' or 'zset': the source's type
 -- ARGV[2] -> group name when KEYS[1] is a group, else ''
 -- ARGV[3] -> task key prefix asynq:{<qname>}:t:
@@ -1355,7 +1373,9 @@ export const inspectDeleteAll = defineScript('inspect-delete-all', 2, String.raw
 
 -- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
 -- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
--- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot. Every
+-- removal also drops the task's precise due record (dueKey, asynq:{<qname>}:x:due: a taskmill
+-- extension the forwarder would otherwise drop only once its time has passed).
 
 -- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
 -- a newer task took after this one's expired is not ours to delete).
@@ -1366,11 +1386,13 @@ local function releaseUniqueLock(taskKey, id)
   end
 end
 
--- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
-local function deleteTaskHash(taskKeyPrefix, id)
+-- Deletes a task's hash, its due record and, if it holds it, its unique lock. The caller removes
+-- the id from its container.
+local function deleteTaskHash(taskKeyPrefix, dueKey, id)
   local taskKey = taskKeyPrefix .. id
   releaseUniqueLock(taskKey, id)
   redis.call('DEL', taskKey)
+  redis.call('ZREM', dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
@@ -1385,7 +1407,7 @@ end
 
 -- Removes a task id from the container its state names: the pending list, its group, or the
 -- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
-local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
@@ -1393,13 +1415,15 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state
     leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
+    -- Only scheduled and retry tasks have one; the task is no longer due at that time.
+    redis.call('ZREM', dueKey, id)
   end
 end
 
 -- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
 -- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
 -- before the caller adds its tasks, so a task archived now is never the one trimmed.
-local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, adding)
   local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
   local keep = sizeBound - 1 - adding
   local excess = {}
@@ -1410,13 +1434,14 @@ local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, add
   end
   for _, list in ipairs({ stale, excess }) do
     for _, id in ipairs(list) do
-      deleteTaskHash(taskKeyPrefix, id)
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
       redis.call('ZREM', archivedKey, id)
     end
   end
 end
 local sourceKey = KEYS[1]
 local groupsKey = KEYS[2]
+local dueKey = KEYS[3]
 local kind = ARGV[1]
 local group = ARGV[2]
 local taskKeyPrefix = ARGV[3]
@@ -1430,7 +1455,7 @@ end
 local deleted = 0
 for _, id in ipairs(ids) do
   deleted = deleted + redis.call('EXISTS', taskKeyPrefix .. id)
-  deleteTaskHash(taskKeyPrefix, id)
+  deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 redis.call('DEL', sourceKey)
 if group ~= '' then
@@ -1439,12 +1464,12 @@ end
 return deleted
 `);
 
-export const inspectDeleteQueue = defineScript('inspect-delete-queue', 10, String.raw`-- Deletes a queue's tasks and containers. Without force it refuses when any task exists (asynq
+export const inspectDeleteQueue = defineScript('inspect-delete-queue', 11, String.raw`-- Deletes a queue's tasks and containers. Without force it refuses when any task exists (asynq
 -- checks only pending, active, scheduled, retry and archived; completed and aggregating tasks
 -- count here too). With force it refuses while tasks are active, as asynq does, and otherwise
 -- deletes every task listed in any container, group or aggregation set (with its unique lock),
--- the containers, the groups and the paused flag. The processed/failed counters stay, as asynq's
--- do. The caller removes the name from asynq:queues, which lives in another hash slot.
+-- the containers, the groups, the paused flag and the due records. The processed/failed counters
+-- stay, as asynq's do. The caller removes the name from asynq:queues, in another hash slot.
 --
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:active
@@ -1456,6 +1481,7 @@ export const inspectDeleteQueue = defineScript('inspect-delete-queue', 10, Strin
 -- KEYS[8] -> asynq:{<qname>}:groups
 -- KEYS[9] -> asynq:{<qname>}:aggregation_sets
 -- KEYS[10] -> asynq:{<qname>}:paused
+-- KEYS[11] -> asynq:{<qname>}:x:due (taskmill extension: precise due times)
 -- ARGV[1] -> '1' to delete the tasks too, '0' to refuse when there are any
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
@@ -1464,7 +1490,9 @@ export const inspectDeleteQueue = defineScript('inspect-delete-queue', 10, Strin
 
 -- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
 -- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
--- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot. Every
+-- removal also drops the task's precise due record (dueKey, asynq:{<qname>}:x:due: a taskmill
+-- extension the forwarder would otherwise drop only once its time has passed).
 
 -- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
 -- a newer task took after this one's expired is not ours to delete).
@@ -1475,11 +1503,13 @@ local function releaseUniqueLock(taskKey, id)
   end
 end
 
--- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
-local function deleteTaskHash(taskKeyPrefix, id)
+-- Deletes a task's hash, its due record and, if it holds it, its unique lock. The caller removes
+-- the id from its container.
+local function deleteTaskHash(taskKeyPrefix, dueKey, id)
   local taskKey = taskKeyPrefix .. id
   releaseUniqueLock(taskKey, id)
   redis.call('DEL', taskKey)
+  redis.call('ZREM', dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
@@ -1494,7 +1524,7 @@ end
 
 -- Removes a task id from the container its state names: the pending list, its group, or the
 -- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
-local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
@@ -1502,13 +1532,15 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state
     leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
+    -- Only scheduled and retry tasks have one; the task is no longer due at that time.
+    redis.call('ZREM', dueKey, id)
   end
 end
 
 -- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
 -- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
 -- before the caller adds its tasks, so a task archived now is never the one trimmed.
-local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, adding)
   local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
   local keep = sizeBound - 1 - adding
   local excess = {}
@@ -1519,7 +1551,7 @@ local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, add
   end
   for _, list in ipairs({ stale, excess }) do
     for _, id in ipairs(list) do
-      deleteTaskHash(taskKeyPrefix, id)
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
       redis.call('ZREM', archivedKey, id)
     end
   end
@@ -1534,6 +1566,7 @@ local leaseKey = KEYS[7]
 local groupsKey = KEYS[8]
 local aggregationSetsKey = KEYS[9]
 local pausedKey = KEYS[10]
+local dueKey = KEYS[11]
 local force = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
@@ -1564,24 +1597,25 @@ end
 
 for _, key in ipairs(lists) do
   for _, id in ipairs(redis.call('LRANGE', key, 0, -1)) do
-    deleteTaskHash(taskKeyPrefix, id)
+    deleteTaskHash(taskKeyPrefix, dueKey, id)
   end
   redis.call('DEL', key)
 end
 for _, key in ipairs(sets) do
   for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-    deleteTaskHash(taskKeyPrefix, id)
+    deleteTaskHash(taskKeyPrefix, dueKey, id)
   end
   redis.call('DEL', key)
 end
-redis.call('DEL', leaseKey, groupsKey, aggregationSetsKey, pausedKey)
+redis.call('DEL', leaseKey, groupsKey, aggregationSetsKey, pausedKey, dueKey)
 return 1
 `);
 
-export const inspectDeleteTask = defineScript('inspect-delete-task', 1, String.raw`-- Deletes one task that is not active. Mirrors asynq's deleteTask: the id leaves its container,
+export const inspectDeleteTask = defineScript('inspect-delete-task', 2, String.raw`-- Deletes one task that is not active. Mirrors asynq's deleteTask: the id leaves its container,
 -- the unique lock is released when it still names this task, and the hash is deleted.
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
+-- KEYS[2] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; the record is dropped)
 -- ARGV[1] -> task id
 -- ARGV[2] -> queue key prefix asynq:{<qname>}:
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
@@ -1591,7 +1625,9 @@ export const inspectDeleteTask = defineScript('inspect-delete-task', 1, String.r
 
 -- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
 -- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
--- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot. Every
+-- removal also drops the task's precise due record (dueKey, asynq:{<qname>}:x:due: a taskmill
+-- extension the forwarder would otherwise drop only once its time has passed).
 
 -- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
 -- a newer task took after this one's expired is not ours to delete).
@@ -1602,11 +1638,13 @@ local function releaseUniqueLock(taskKey, id)
   end
 end
 
--- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
-local function deleteTaskHash(taskKeyPrefix, id)
+-- Deletes a task's hash, its due record and, if it holds it, its unique lock. The caller removes
+-- the id from its container.
+local function deleteTaskHash(taskKeyPrefix, dueKey, id)
   local taskKey = taskKeyPrefix .. id
   releaseUniqueLock(taskKey, id)
   redis.call('DEL', taskKey)
+  redis.call('ZREM', dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
@@ -1621,7 +1659,7 @@ end
 
 -- Removes a task id from the container its state names: the pending list, its group, or the
 -- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
-local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
@@ -1629,13 +1667,15 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state
     leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
+    -- Only scheduled and retry tasks have one; the task is no longer due at that time.
+    redis.call('ZREM', dueKey, id)
   end
 end
 
 -- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
 -- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
 -- before the caller adds its tasks, so a task archived now is never the one trimmed.
-local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, adding)
   local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
   local keep = sizeBound - 1 - adding
   local excess = {}
@@ -1646,12 +1686,13 @@ local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, add
   end
   for _, list in ipairs({ stale, excess }) do
     for _, id in ipairs(list) do
-      deleteTaskHash(taskKeyPrefix, id)
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
       redis.call('ZREM', archivedKey, id)
     end
   end
 end
 local taskKey = KEYS[1]
+local dueKey = KEYS[2]
 local id = ARGV[1]
 local queueKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
@@ -1664,8 +1705,8 @@ end
 if state == 'active' then
   return state
 end
-leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
-deleteTaskHash(taskKeyPrefix, id)
+leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+deleteTaskHash(taskKeyPrefix, dueKey, id)
 return 1
 `);
 
@@ -1827,7 +1868,7 @@ end
 return math.floor(bytes)
 `);
 
-export const inspectRunAll = defineScript('inspect-run-all', 3, String.raw`-- Moves every task of a sorted set (scheduled, retry, archived, or one group's aggregating tasks)
+export const inspectRunAll = defineScript('inspect-run-all', 4, String.raw`-- Moves every task of a sorted set (scheduled, retry, archived, or one group's aggregating tasks)
 -- to the pending list. Mirrors asynq's runAll and runAllAggregating (no pending_since, as Go; the
 -- earliest score is pushed first, so it runs first). An id whose hash is missing is dropped
 -- rather than pushed, so no dangling id reaches the pending list.
@@ -1835,6 +1876,7 @@ export const inspectRunAll = defineScript('inspect-run-all', 3, String.raw`-- Mo
 -- KEYS[1] -> the source: asynq:{<qname>}:scheduled, :retry, :archived or :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:pending
 -- KEYS[3] -> asynq:{<qname>}:groups
+-- KEYS[4] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; records are dropped)
 -- ARGV[1] -> group name when KEYS[1] is a group, else ''
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
@@ -1845,6 +1887,7 @@ export const inspectRunAll = defineScript('inspect-run-all', 3, String.raw`-- Mo
 local sourceKey = KEYS[1]
 local pendingKey = KEYS[2]
 local groupsKey = KEYS[3]
+local dueKey = KEYS[4]
 local group = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local wakeChannel = ARGV[3]
@@ -1855,6 +1898,7 @@ for _, id in ipairs(redis.call('ZRANGE', sourceKey, 0, -1)) do
   local taskKey = taskKeyPrefix .. id
   if redis.call('EXISTS', taskKey) == 1 then
     redis.call('LPUSH', pendingKey, id)
+    redis.call('ZREM', dueKey, id)
     redis.call('HSET', taskKey, 'state', 'pending')
     moved = moved + 1
   end
@@ -1869,12 +1913,13 @@ end
 return moved
 `);
 
-export const inspectRunTask = defineScript('inspect-run-task', 2, String.raw`-- Moves one task to the pending list so that it runs next time a worker is free, from any state
+export const inspectRunTask = defineScript('inspect-run-task', 3, String.raw`-- Moves one task to the pending list so that it runs next time a worker is free, from any state
 -- but pending and active. Mirrors asynq's runTask: pending_since is not set (Go's Inspector does
 -- not set it either, so the dump after RunTask matches Go's), the unique lock is kept.
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:pending
+-- KEYS[3] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; the record is dropped)
 -- ARGV[1] -> task id
 -- ARGV[2] -> queue key prefix asynq:{<qname>}:
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
@@ -1886,7 +1931,9 @@ export const inspectRunTask = defineScript('inspect-run-task', 2, String.raw`-- 
 
 -- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
 -- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
--- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot. Every
+-- removal also drops the task's precise due record (dueKey, asynq:{<qname>}:x:due: a taskmill
+-- extension the forwarder would otherwise drop only once its time has passed).
 
 -- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
 -- a newer task took after this one's expired is not ours to delete).
@@ -1897,11 +1944,13 @@ local function releaseUniqueLock(taskKey, id)
   end
 end
 
--- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
-local function deleteTaskHash(taskKeyPrefix, id)
+-- Deletes a task's hash, its due record and, if it holds it, its unique lock. The caller removes
+-- the id from its container.
+local function deleteTaskHash(taskKeyPrefix, dueKey, id)
   local taskKey = taskKeyPrefix .. id
   releaseUniqueLock(taskKey, id)
   redis.call('DEL', taskKey)
+  redis.call('ZREM', dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
@@ -1916,7 +1965,7 @@ end
 
 -- Removes a task id from the container its state names: the pending list, its group, or the
 -- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
-local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
@@ -1924,13 +1973,15 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state
     leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
+    -- Only scheduled and retry tasks have one; the task is no longer due at that time.
+    redis.call('ZREM', dueKey, id)
   end
 end
 
 -- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
 -- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
 -- before the caller adds its tasks, so a task archived now is never the one trimmed.
-local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, adding)
   local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
   local keep = sizeBound - 1 - adding
   local excess = {}
@@ -1941,13 +1992,14 @@ local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, add
   end
   for _, list in ipairs({ stale, excess }) do
     for _, id in ipairs(list) do
-      deleteTaskHash(taskKeyPrefix, id)
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
       redis.call('ZREM', archivedKey, id)
     end
   end
 end
 local taskKey = KEYS[1]
 local pendingKey = KEYS[2]
+local dueKey = KEYS[3]
 local id = ARGV[1]
 local queueKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
@@ -1960,7 +2012,7 @@ end
 if state == 'pending' or state == 'active' then
   return state
 end
-leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
 if redis.call('LPUSH', pendingKey, id) == 1 then
   redis.call('PUBLISH', wakeChannel, '1')
 end

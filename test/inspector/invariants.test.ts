@@ -68,6 +68,8 @@ async function seedQueue(options: { active?: boolean } = {}): Promise<void> {
     { msg: taskMsg({ id: 'gb', groupKey: 'g1' }), score: now },
   ]);
   await seedGroup(env.raw, 'g2', [{ msg: taskMsg({ id: 'gc', groupKey: 'g2' }), score: now }]);
+  // The precise due times taskmill's clients and servers record beside asynq's whole seconds.
+  for (const id of ['s1', 's2', 'r1', 'r2']) await env.raw.zadd(keys.dueKey(Q), later * 1000 + 250, id);
   assert.deepEqual(await queueInvariantViolations(env.raw, Q), [], 'the seeded queue is consistent');
 }
 
@@ -183,5 +185,8 @@ describe('queueInvariantViolations finds what it must', () => {
       `unique lock ${keys.uniqueKey(Q, 't', 'abc')} names gone, which has no task hash`,
       'group empty is listed but empty',
     ]);
+    await env.raw.flushall();
+    await env.raw.zadd(keys.dueKey(Q), now, 'gone');
+    assert.deepEqual(await queueInvariantViolations(env.raw, Q), ['due record of gone (state none)']);
   });
 });

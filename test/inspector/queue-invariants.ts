@@ -3,7 +3,8 @@
  * queue: each id in a container (pending, active, scheduled, retry, archived, completed, lease, a
  * group, an aggregation set) has its task hash with the matching state; each task hash is listed
  * in exactly the container its state names (active: the active list and the lease set); each
- * unique lock names an existing task that holds it; each listed group is non-empty. asynqmon's
+ * unique lock names an existing task that holds it; each listed group is non-empty; each precise
+ * due record (taskmill's `x:due`) belongs to a scheduled or retry task. asynqmon's
  * memory script breaks on a dangling id, and a stale lock blocks unique enqueues for its TTL.
  */
 import type { Redis } from 'ioredis';
@@ -74,6 +75,12 @@ export async function queueInvariantViolations(r: Redis, qname: string): Promise
     else if (hash.uniqueKey !== '' && hash.uniqueKey !== key) {
       problems.push(`unique lock ${key} names ${holder}, whose hash holds ${hash.uniqueKey}`);
     }
+  }
+
+  for (const id of await r.zrange(`${prefix}x:due`, 0, -1)) {
+    const state = hashes.get(id)?.state;
+    if (state !== 'scheduled' && state !== 'retry')
+      problems.push(`due record of ${id} (state ${state ?? 'none'})`);
   }
 
   for (const group of await r.smembers(`${prefix}groups`)) {

@@ -6,6 +6,7 @@
 -- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry or :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:archived
 -- KEYS[3] -> asynq:{<qname>}:groups
+-- KEYS[4] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; records are dropped)
 -- ARGV[1] -> 'list' or 'zset': the source's type
 -- ARGV[2] -> group name when KEYS[1] is a group, else ''
 -- ARGV[3] -> now, unix seconds (the archived score)
@@ -19,6 +20,7 @@
 local sourceKey = KEYS[1]
 local archivedKey = KEYS[2]
 local groupsKey = KEYS[3]
+local dueKey = KEYS[4]
 local kind = ARGV[1]
 local group = ARGV[2]
 local now = ARGV[3]
@@ -32,12 +34,13 @@ if kind == 'list' then
 else
   ids = redis.call('ZRANGE', sourceKey, 0, -1)
 end
-trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, #ids)
+trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, #ids)
 local moved = 0
 for _, id in ipairs(ids) do
   local taskKey = taskKeyPrefix .. id
   if redis.call('EXISTS', taskKey) == 1 then
     redis.call('ZADD', archivedKey, now, id)
+    redis.call('ZREM', dueKey, id)
     redis.call('HSET', taskKey, 'state', 'archived')
     moved = moved + 1
   end
@@ -47,5 +50,5 @@ if group ~= '' then
   redis.call('SREM', groupsKey, group)
 end
 -- More tasks than the archive holds: drop the surplus as asynq's trim after the move does.
-trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, 0)
+trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 0)
 return moved

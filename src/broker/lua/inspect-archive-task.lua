@@ -5,6 +5,7 @@
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:archived
+-- KEYS[3] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; the record is dropped)
 -- ARGV[1] -> task id
 -- ARGV[2] -> now, unix seconds (the archived score)
 -- ARGV[3] -> age cutoff, unix seconds: archived tasks scored at or before it are deleted
@@ -19,6 +20,7 @@
 --!include lib/task-removal.lua
 local taskKey = KEYS[1]
 local archivedKey = KEYS[2]
+local dueKey = KEYS[3]
 local id = ARGV[1]
 local now = ARGV[2]
 local ageCutoff = ARGV[3]
@@ -34,8 +36,8 @@ end
 if state == 'archived' or state == 'active' then
   return state
 end
-leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
-trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, 1)
+leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 1)
 redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'state', 'archived')
 return 1

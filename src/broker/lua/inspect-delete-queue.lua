@@ -2,8 +2,8 @@
 -- checks only pending, active, scheduled, retry and archived; completed and aggregating tasks
 -- count here too). With force it refuses while tasks are active, as asynq does, and otherwise
 -- deletes every task listed in any container, group or aggregation set (with its unique lock),
--- the containers, the groups and the paused flag. The processed/failed counters stay, as asynq's
--- do. The caller removes the name from asynq:queues, which lives in another hash slot.
+-- the containers, the groups, the paused flag and the due records. The processed/failed counters
+-- stay, as asynq's do. The caller removes the name from asynq:queues, in another hash slot.
 --
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:active
@@ -15,6 +15,7 @@
 -- KEYS[8] -> asynq:{<qname>}:groups
 -- KEYS[9] -> asynq:{<qname>}:aggregation_sets
 -- KEYS[10] -> asynq:{<qname>}:paused
+-- KEYS[11] -> asynq:{<qname>}:x:due (taskmill extension: precise due times)
 -- ARGV[1] -> '1' to delete the tasks too, '0' to refuse when there are any
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
@@ -32,6 +33,7 @@ local leaseKey = KEYS[7]
 local groupsKey = KEYS[8]
 local aggregationSetsKey = KEYS[9]
 local pausedKey = KEYS[10]
+local dueKey = KEYS[11]
 local force = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
@@ -62,15 +64,15 @@ end
 
 for _, key in ipairs(lists) do
   for _, id in ipairs(redis.call('LRANGE', key, 0, -1)) do
-    deleteTaskHash(taskKeyPrefix, id)
+    deleteTaskHash(taskKeyPrefix, dueKey, id)
   end
   redis.call('DEL', key)
 end
 for _, key in ipairs(sets) do
   for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-    deleteTaskHash(taskKeyPrefix, id)
+    deleteTaskHash(taskKeyPrefix, dueKey, id)
   end
   redis.call('DEL', key)
 end
-redis.call('DEL', leaseKey, groupsKey, aggregationSetsKey, pausedKey)
+redis.call('DEL', leaseKey, groupsKey, aggregationSetsKey, pausedKey, dueKey)
 return 1

@@ -2,6 +2,7 @@
 -- the unique lock is released when it still names this task, and the hash is deleted.
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
+-- KEYS[2] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; the record is dropped)
 -- ARGV[1] -> task id
 -- ARGV[2] -> queue key prefix asynq:{<qname>}:
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
@@ -11,6 +12,7 @@
 
 --!include lib/task-removal.lua
 local taskKey = KEYS[1]
+local dueKey = KEYS[2]
 local id = ARGV[1]
 local queueKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
@@ -23,6 +25,6 @@ end
 if state == 'active' then
   return state
 end
-leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
-deleteTaskHash(taskKeyPrefix, id)
+leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+deleteTaskHash(taskKeyPrefix, dueKey, id)
 return 1

@@ -6,6 +6,7 @@
 -- KEYS[1] -> the source: asynq:{<qname>}:scheduled, :retry, :archived or :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:pending
 -- KEYS[3] -> asynq:{<qname>}:groups
+-- KEYS[4] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; records are dropped)
 -- ARGV[1] -> group name when KEYS[1] is a group, else ''
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
@@ -16,6 +17,7 @@
 local sourceKey = KEYS[1]
 local pendingKey = KEYS[2]
 local groupsKey = KEYS[3]
+local dueKey = KEYS[4]
 local group = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local wakeChannel = ARGV[3]
@@ -26,6 +28,7 @@ for _, id in ipairs(redis.call('ZRANGE', sourceKey, 0, -1)) do
   local taskKey = taskKeyPrefix .. id
   if redis.call('EXISTS', taskKey) == 1 then
     redis.call('LPUSH', pendingKey, id)
+    redis.call('ZREM', dueKey, id)
     redis.call('HSET', taskKey, 'state', 'pending')
     moved = moved + 1
   end

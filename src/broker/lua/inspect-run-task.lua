@@ -4,6 +4,7 @@
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:pending
+-- KEYS[3] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; the record is dropped)
 -- ARGV[1] -> task id
 -- ARGV[2] -> queue key prefix asynq:{<qname>}:
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
@@ -16,6 +17,7 @@
 --!include lib/task-removal.lua
 local taskKey = KEYS[1]
 local pendingKey = KEYS[2]
+local dueKey = KEYS[3]
 local id = ARGV[1]
 local queueKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
@@ -28,7 +30,7 @@ end
 if state == 'pending' or state == 'active' then
   return state
 end
-leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
 if redis.call('LPUSH', pendingKey, id) == 1 then
   redis.call('PUBLISH', wakeChannel, '1')
 end

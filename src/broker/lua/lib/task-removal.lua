@@ -1,6 +1,8 @@
 -- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
 -- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
--- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot.
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot. Every
+-- removal also drops the task's precise due record (dueKey, asynq:{<qname>}:x:due: a taskmill
+-- extension the forwarder would otherwise drop only once its time has passed).
 
 -- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
 -- a newer task took after this one's expired is not ours to delete).
@@ -11,11 +13,13 @@ local function releaseUniqueLock(taskKey, id)
   end
 end
 
--- Deletes a task's hash and, if it holds it, its unique lock. The caller removes the id.
-local function deleteTaskHash(taskKeyPrefix, id)
+-- Deletes a task's hash, its due record and, if it holds it, its unique lock. The caller removes
+-- the id from its container.
+local function deleteTaskHash(taskKeyPrefix, dueKey, id)
   local taskKey = taskKeyPrefix .. id
   releaseUniqueLock(taskKey, id)
   redis.call('DEL', taskKey)
+  redis.call('ZREM', dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
@@ -30,7 +34,7 @@ end
 
 -- Removes a task id from the container its state names: the pending list, its group, or the
 -- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
-local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state)
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
@@ -38,13 +42,15 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, taskKey, id, state
     leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
+    -- Only scheduled and retry tasks have one; the task is no longer due at that time.
+    redis.call('ZREM', dueKey, id)
   end
 end
 
 -- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
 -- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
 -- before the caller adds its tasks, so a task archived now is never the one trimmed.
-local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, adding)
+local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, adding)
   local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
   local keep = sizeBound - 1 - adding
   local excess = {}
@@ -55,7 +61,7 @@ local function trimArchive(archivedKey, taskKeyPrefix, ageCutoff, sizeBound, add
   end
   for _, list in ipairs({ stale, excess }) do
     for _, id in ipairs(list) do
-      deleteTaskHash(taskKeyPrefix, id)
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
       redis.call('ZREM', archivedKey, id)
     end
   end
