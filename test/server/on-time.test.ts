@@ -121,6 +121,35 @@ describe('tasks on time', () => {
     }
   });
 
+  test('with three servers on the queue, every scheduled task runs once, on time', async () => {
+    const due = new Map<string, number>();
+    const runs = new Map<string, number[]>();
+    const servers = [0, 1, 2].map(() => env.server({ concurrency: 4, forwardInterval: NO_POLL }));
+    for (const server of servers) {
+      await server.start((task) => {
+        runs.set(task.id, [...(runs.get(task.id) ?? []), Date.now()]);
+        return Promise.resolve();
+      });
+    }
+    const client = env.client();
+    try {
+      for (let i = 0; i < 30; i++) {
+        const at = dueIn(200 + ((i * 97) % 900));
+        const info = await client.enqueue(new Task('shared', String(i), { processAt: new Date(at) }));
+        due.set(info.id, at);
+      }
+      await waitFor(() => runs.size === due.size, { message: 'every task ran' });
+      for (const [id, at] of due) {
+        const starts = runs.get(id) as number[];
+        assert.equal(starts.length, 1, `task ${id} ran ${starts.length} times`);
+        assert.ok((starts[0] as number) >= at, `task ${id} started early`);
+      }
+    } finally {
+      for (const server of servers) await server.shutdown();
+      await client.close();
+    }
+  });
+
   test('a task a Go producer scheduled (whole-second score, no record) is forwarded at its second', async () => {
     const started = new Map<string, number>();
     const scoreSec = Math.floor(Date.now() / 1000) + 1;
