@@ -258,6 +258,9 @@ export function diagnosticRows(): MetricRow[] {
     better: 'lower',
   });
   rows.push(
+    // What an application sees at start, apart from the rest (the headline p99 counts both).
+    latencyCost('p99 of the first second (cold start)', 'firstSecondP99Ms', 'ms'),
+    latencyCost('p99 after the first second', 'afterFirstSecondP99Ms', 'ms'),
     latencyCost('JS heap allocated/task (producer + worker)', 'allocatedBytesPerTask', 'bytes'),
     latencyCost('garbage collections', 'gcPer1000Tasks', 'per 1,000 tasks'),
     latencyCost('GC pause/task', 'gcUsPerTask', 'µs'),
