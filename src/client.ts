@@ -133,13 +133,6 @@ export class Client {
       if (queued === 1) process.nextTick(this.#flushQueued);
       // A long burst goes out in pieces so Redis stores one while the next is prepared.
       else if (queued >= COALESCE_PIECE) this.#flushQueued();
-    }).catch((err: unknown) => {
-      // The script call carried the whole tick's tasks; each caller hears about its own.
-      if (err instanceof EnqueueOutcomeUnknownError && err.taskIds.length > 1) {
-        const cause = err.cause instanceof Error ? err.cause : err;
-        throw new EnqueueOutcomeUnknownError(prepared.msg.queue, [prepared.msg.id], cause.message, { cause });
-      }
-      throw err;
     });
     if (!result.ok) throw result.error;
     return result.info;
@@ -148,18 +141,24 @@ export class Client {
   /**
    * Sends the enqueue() calls of the tick that just ended. process.nextTick runs once the current
    * burst of synchronous code and promise continuations is over, so concurrent callers coalesce
-   * without any added delay.
+   * without any added delay. Plain loops and no per-call error wrapper: a lone enqueue (a task at a
+   * time, the latency case) takes this path once per task, and every closure or promise here is
+   * allocated per task.
    */
   readonly #flushQueued = (): void => {
     const batch = this.#queued;
     if (batch.length === 0) return;
     this.#queued = [];
-    this.#send(
-      batch.map((q) => q.prepared),
-      this.#clock.now(),
-    ).then(
-      (results) => batch.forEach((q, i) => q.resolve(results[i] as BulkEnqueueResult)),
-      (err: unknown) => batch.forEach((q) => q.reject(err)),
+    const prepared: Prepared[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) prepared[i] = (batch[i] as QueuedEnqueue).prepared;
+    this.#send(prepared, this.#clock.now()).then(
+      (results) => {
+        for (let i = 0; i < batch.length; i++)
+          (batch[i] as QueuedEnqueue).resolve(results[i] as BulkEnqueueResult);
+      },
+      (err: unknown) => {
+        for (const q of batch) q.reject(errorForCaller(err, q.prepared));
+      },
     );
   };
 
@@ -367,6 +366,16 @@ export class Client {
       },
     };
   }
+}
+
+/**
+ * The error one enqueue() caller gets when its coalesced script call failed: the call carried the
+ * whole tick's tasks, and each caller hears about its own.
+ */
+function errorForCaller(err: unknown, prepared: Prepared): unknown {
+  if (!(err instanceof EnqueueOutcomeUnknownError) || err.taskIds.length <= 1) return err;
+  const cause = err.cause instanceof Error ? err.cause : err;
+  return new EnqueueOutcomeUnknownError(prepared.msg.queue, [prepared.msg.id], cause.message, { cause });
 }
 
 /** What enqueue takes: a Task, or a task definition (from defineTask) with its payload. */

@@ -2,8 +2,8 @@
  * One attempt of a task: from a leased message to its written outcome.
  *
  * Running. The attempt's deadline is asynq's: the earlier of start + timeout and the task's
- * deadline. Each attempt gets an AbortLatch that fires on that deadline (a ClockTimer, so weeks
- * away work too), cancellation, a lost lease, or the end of the shutdown grace period; the worker
+ * deadline. Each attempt gets an AbortLatch that fires on that deadline (one DeadlineWatch timer
+ * for every running attempt, a ClockTimer, so weeks away work too), cancellation, a lost lease, or the end of the shutdown grace period; the worker
  * then stops waiting for the handler (a handler that never settles cannot hold a slot) and records
  * the outcome. An attempt aborted before its handler was called (canceled while prefetched, or its
  * deadline already past) ends without calling it.
@@ -22,7 +22,7 @@ import { ClosedError, TaskTimeoutError, coerceError } from '../errors.js';
 import { type Logger, errorMessage } from '../logger.js';
 import type { Handler, IncomingTask } from '../mux.js';
 import { AbortLatch } from './abort-latch.js';
-import { ClockTimer } from './clock-timer.js';
+import { DeadlineWatch } from './deadline-watch.js';
 import type { HeldTask, Lease } from './lease.js';
 import type { OutcomePolicy } from './outcome-policy.js';
 import type { StateWriter } from './state-writer.js';
@@ -62,19 +62,26 @@ export interface AttemptRunnerParams {
   acknowledge(task: HeldTask, revoked: boolean): Promise<void>;
   /**
    * The handler is over (or was never called: `ran` false) and its slot is free; called before the
-   * outcome is written. `key` is the one given to {@link AttemptRunner.run}.
+   * outcome is written.
    */
-  onHandlerDone(key: string, task: ActiveTask, ran: boolean): void;
+  onHandlerDone(task: ActiveTask, ran: boolean): void;
   /** The outcome is written (or handed to the syncer, or not written: see the file header). */
-  onRecorded(key: string): void;
+  onRecorded(task: ActiveTask): void;
 }
 
 /** Runs attempts; see the file header. */
 export class AttemptRunner {
   readonly #p: AttemptRunnerParams;
+  readonly #deadlines: DeadlineWatch;
 
   constructor(params: AttemptRunnerParams) {
     this.#p = params;
+    this.#deadlines = new DeadlineWatch(params.clock);
+  }
+
+  /** Disarms the deadline timer once no attempt will run any more. */
+  close(): void {
+    this.#deadlines.close();
   }
 
   /** The attempt of a leased task starting at `now`; with `canceled` it is over before it runs. */
@@ -91,7 +98,7 @@ export class AttemptRunner {
   }
 
   /** Runs the attempt's handler, then records the outcome. Never rejects on the handler's account. */
-  async run(key: string, task: ActiveTask): Promise<void> {
+  async run(task: ActiveTask): Promise<void> {
     const { clock } = this.#p;
     const incoming = incomingTask(task.msg);
     let error: Error | undefined;
@@ -102,18 +109,17 @@ export class AttemptRunner {
     } else if (remaining <= 0) {
       error = new TaskTimeoutError();
     } else {
-      // Timeouts and deadlines may lie weeks ahead, beyond what one setTimeout can wait.
-      const timer = new ClockTimer(clock, task.deadline, () => task.abort.abort(new TaskTimeoutError()));
+      this.#deadlines.watch(task);
       error = await this.#callHandler(task, incoming);
-      timer.cancel();
+      this.#deadlines.unwatch(task);
       task.abort.onAbort(undefined);
       ran = true;
     }
-    this.#p.onHandlerDone(key, task, ran);
+    this.#p.onHandlerDone(task, ran);
     try {
       await this.#record(task, incoming, error);
     } finally {
-      this.#p.onRecorded(key);
+      this.#p.onRecorded(task);
     }
   }
 
@@ -162,9 +168,23 @@ export class AttemptRunner {
     });
   }
 
-  async #record(task: ActiveTask, incoming: IncomingTask, error: Error | undefined): Promise<void> {
-    const { clock, logger, policy, writer } = this.#p;
-    const now = clock.now();
+  /**
+   * Writes the outcome. Not async: a success (nearly every task) returns the acknowledgement's own
+   * promise instead of wrapping it in one more.
+   */
+  #record(task: ActiveTask, incoming: IncomingTask, error: Error | undefined): Promise<void> {
+    const now = this.#p.clock.now();
+    if (error === undefined && task.lease.isValid(now)) return this.#p.acknowledge(task, false);
+    return this.#recordOther(task, incoming, error, now);
+  }
+
+  async #recordOther(
+    task: ActiveTask,
+    incoming: IncomingTask,
+    error: Error | undefined,
+    now: number,
+  ): Promise<void> {
+    const { logger, policy, writer } = this.#p;
     const { msg, lease } = task;
     if (error instanceof ShutdownAbort) {
       if (lease.isValid(now)) await writer.requeue(msg.queue, [msg.id], `task ${msg.queue}/${msg.id}`, lease);

@@ -80,10 +80,13 @@ export class Processor implements Component {
   readonly #prefetch: PrefetchBuffer;
   readonly #attempts: AttemptRunner;
   readonly #writer: StateWriter;
-  /** Tasks whose handler is running, by `queue\0id`; counts against concurrency. */
-  readonly #running = new Map<string, ActiveTask>();
+  /**
+   * Tasks whose handler is running; counts against concurrency. Sets of the attempts themselves:
+   * a key string per task would be built and hashed on every task's path.
+   */
+  readonly #running = new Set<ActiveTask>();
   /** Tasks whose handler is over but whose outcome is not yet written; leases still extended. */
-  readonly #finishing = new Map<string, ActiveTask>();
+  readonly #finishing = new Set<ActiveTask>();
   /** How many tracked promises (attempts, writes, flushes) are unsettled; shutdown waits for zero. */
   #inflight = 0;
   #drainWaiters: (() => void)[] = [];
@@ -181,8 +184,9 @@ export class Processor implements Component {
   async shutdown(): Promise<void> {
     await this.stop();
     if (this.#running.size > 0) await waitAtMost(this.#p.shutdownTimeout, this.onIdle());
-    for (const task of this.#running.values()) task.abort.abort(new ShutdownAbort());
+    for (const task of this.#running) task.abort.abort(new ShutdownAbort());
     while (this.#inflight > 0) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
+    this.#attempts.close();
   }
 
   /** Resolves once no handler is running. */
@@ -193,12 +197,12 @@ export class Processor implements Component {
 
   /** Tasks with a running handler (for worker info). */
   runningTasks(): ActiveTask[] {
-    return [...this.#running.values()];
+    return [...this.#running];
   }
 
   /** Every task this server holds a lease on: running, finishing or prefetched (for lease extension). */
   leasedTasks(): HeldTask[] {
-    return [...this.#running.values(), ...this.#finishing.values(), ...this.#prefetch.tasks];
+    return [...this.#running, ...this.#finishing, ...this.#prefetch.tasks];
   }
 
   /**
@@ -208,7 +212,7 @@ export class Processor implements Component {
    */
   cancel(taskId: string): boolean {
     let found = false;
-    for (const task of this.#running.values()) {
+    for (const task of this.#running) {
       if (task.msg.id === taskId) {
         task.abort.abort(new TaskCanceledError());
         found = true;
@@ -216,7 +220,7 @@ export class Processor implements Component {
     }
     const held = this.#prefetch.take(taskId);
     if (held) {
-      this.#start(held.queue, held.msg, held.lease, this.#p.clock.now(), new TaskCanceledError());
+      this.#start(held.msg, held.lease, this.#p.clock.now(), new TaskCanceledError());
       found = true;
     }
     return found;
@@ -230,7 +234,7 @@ export class Processor implements Component {
    * the host slept) does not make happen sooner.
    */
   abortExpired(now: number): void {
-    for (const task of this.#running.values()) {
+    for (const task of this.#running) {
       // The deadline first: it says why the attempt is over even when the lease lapsed with it.
       if (task.deadline <= now) task.abort.abort(new TaskTimeoutError());
       else if (!task.lease.isValid(now)) task.abort.abort(new LeaseExpiredError());
@@ -304,18 +308,17 @@ export class Processor implements Component {
     }
     const lease = new Lease(leaseExpiry);
     if (this.#running.size < this.#p.concurrency) {
-      this.#start(queue, msg, lease, now);
+      this.#start(msg, lease, now);
       return;
     }
     this.#prefetch.hold(queue, msg, lease, now);
   }
 
   /** Runs a task's attempt; with `canceled`, the attempt ends at once without calling the handler. */
-  #start(queue: string, msg: TaskMessage, lease: Lease, now: number, canceled?: Error): void {
+  #start(msg: TaskMessage, lease: Lease, now: number, canceled?: Error): void {
     const task = this.#attempts.prepare(msg, lease, now, canceled);
-    const key = `${queue}\0${msg.id}`;
-    this.#running.set(key, task);
-    this.#track(this.#attempts.run(key, task));
+    this.#running.add(task);
+    this.#track(this.#attempts.run(task));
   }
 
   /** Fills free slots with prefetched tasks, oldest first. */
@@ -325,14 +328,14 @@ export class Processor implements Component {
       const task = this.#prefetch.takeOldest();
       if (!task) break;
       // Expired while waiting (a stalled event loop): a recoverer may own it now.
-      if (task.lease.isValid(now)) this.#start(task.queue, task.msg, task.lease, now);
+      if (task.lease.isValid(now)) this.#start(task.msg, task.lease, now);
     }
   }
 
   /** An attempt's handler is over: its slot goes to the next task; its outcome is still to write. */
-  readonly #onHandlerDone = (key: string, task: ActiveTask, ran: boolean): void => {
-    this.#running.delete(key);
-    this.#finishing.set(key, task);
+  readonly #onHandlerDone = (task: ActiveTask, ran: boolean): void => {
+    this.#running.delete(task);
+    this.#finishing.add(task);
     const now = this.#p.clock.now();
     // Only a handler that ran says how fast handlers are: an attempt ended before its handler
     // (canceled while prefetched, deadline already passed) must not resume a paused prefetch.
@@ -344,8 +347,8 @@ export class Processor implements Component {
     this.#fetch.slotFreed();
   };
 
-  readonly #onRecorded = (key: string): void => {
-    this.#finishing.delete(key);
+  readonly #onRecorded = (task: ActiveTask): void => {
+    this.#finishing.delete(task);
   };
 
   #notifyIdle(): void {
