@@ -308,7 +308,13 @@ export class RDB implements Broker {
     for (;;) {
       const [n, more, next] = (await this.#script(
         scripts.forward,
-        [keys.scheduledKey(qname), keys.retryKey(qname), keys.pendingKey(qname), keys.dueKey(qname)],
+        [
+          keys.scheduledKey(qname),
+          keys.retryKey(qname),
+          keys.pendingKey(qname),
+          keys.dueKey(qname),
+          keys.allGroups(qname),
+        ],
         [
           now,
           keys.taskKeyPrefix(qname),

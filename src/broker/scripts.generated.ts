@@ -936,10 +936,12 @@ announceDue(dueChannel)
 return results
 `);
 
-export const forward = defineScript('forward', 4, String.raw`-- Moves due tasks of one queue from its scheduled and retry ZSETs into the pending list (or back
+export const forward = defineScript('forward', 5, String.raw`-- Moves due tasks of one queue from its scheduled and retry ZSETs into the pending list (or back
 -- into their group when the task hash has a 'group' field), and says when the next one is due.
--- Mirrors asynq's forward script (run for both sets), including its quirk of not re-adding the
--- group name to the groups set, with one taskmill extension: precise due times.
+-- Mirrors asynq's forward script (run for both sets), with one taskmill extension, precise due
+-- times, and one fix: a task going back into its group registers the group name in the groups set
+-- (asynq's does not, so the task waited, unseen by every aggregator, until another task joined the
+-- group; Go peers now simply find the group registered).
 --
 -- A task our clients or servers scheduled has a record in the due ZSET (unix ms, lib/due.lua) and
 -- moves once that time has come, never before, whereas asynq's whole-second score alone would move
@@ -956,6 +958,7 @@ export const forward = defineScript('forward', 4, String.raw`-- Moves due tasks 
 -- KEYS[2] -> asynq:{<qname>}:retry
 -- KEYS[3] -> asynq:{<qname>}:pending
 -- KEYS[4] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms)
+-- KEYS[5] -> asynq:{<qname>}:groups
 -- ARGV[1] -> now, whole unix ms
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> now, unix nanoseconds (pending_since)
@@ -971,6 +974,7 @@ local scheduledKey = KEYS[1]
 local retryKey = KEYS[2]
 local pendingKey = KEYS[3]
 local dueKey = KEYS[4]
+local groupsKey = KEYS[5]
 local nowMsText = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local nowNanos = ARGV[3]
@@ -992,6 +996,7 @@ local function move(sourceKey, id)
     redis.call('ZADD', groupKeyPrefix .. group, nowSecText, id)
     redis.call('ZREM', sourceKey, id)
     redis.call('HSET', taskKey, 'state', 'aggregating')
+    redis.call('SADD', groupsKey, group)
   else
     redis.call('LPUSH', pendingKey, id)
     pushed = pushed + 1

@@ -70,7 +70,7 @@ describe('RDB.forwardIfReady', () => {
       );
     });
 
-    test(`a due ${tc.name} task with a group field goes to the group ZSET, state aggregating, no SADD to groups`, async () => {
+    test(`a due ${tc.name} task with a group field goes to the group ZSET, state aggregating, group registered`, async () => {
       const grouped: ZEntry = { msg: taskMsg({ id: 'g1', groupKey: 'batch' }), score: nowSec - 5 };
       await tc.seed(env.raw, [grouped], { group: 'batch' });
 
@@ -84,10 +84,11 @@ describe('RDB.forwardIfReady', () => {
         state: 'aggregating',
         group: 'batch',
       });
-      // asynq's quirk, kept for compatibility: the group is not registered in the groups set.
+      // Registered so that aggregators visit it (asynq's forward leaves it out: docs/groups.md).
+      assert.deepEqual(await env.raw.smembers(keys.allGroups(Q)), ['batch']);
       assert.deepEqual(
         await getKeys(env.raw),
-        sortStrings([keys.groupKey(Q, 'batch'), keys.taskKey(Q, 'g1')]),
+        sortStrings([keys.groupKey(Q, 'batch'), keys.taskKey(Q, 'g1'), keys.allGroups(Q)]),
       );
     });
   }

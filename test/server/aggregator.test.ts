@@ -14,6 +14,7 @@ import {
   Task,
   type TaskInfo,
 } from '../../src/index.js';
+import { seedRetry, taskMsg } from '../helpers/seed.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -257,6 +258,35 @@ describe('Aggregator', () => {
     assert.deepEqual(handled, ['a\nb']);
     assert.deepEqual(await groupKeys(env.raw), []);
     assert.deepEqual(await env.raw.keys(`${keys.taskKeyPrefix(Q)}*`), []);
+  });
+
+  test('a failed task forwarded back into its group (run out of it by an inspector) is aggregated', async () => {
+    // The state asynq leaves when an inspector ran an aggregating task and its attempt failed: a
+    // retry task whose hash keeps the group name, due now, and the group no longer registered.
+    await seedRetry(
+      env.raw,
+      [
+        {
+          msg: taskMsg({ id: 'r1', type: 'item', groupKey: 'g1', payload: 'again' }),
+          score: Math.floor(Date.now() / 1000) - 1,
+        },
+      ],
+      {
+        group: 'g1',
+      },
+    );
+    const handled: string[] = [];
+    const server = env.server({
+      groupGracePeriod: 1000,
+      groupCheckInterval: 100,
+      groupAggregator: joinPayloads,
+    });
+    await server.start((task) => {
+      handled.push(`${task.type} ${task.payload.toString()}`);
+    });
+    await waitFor(() => handled.length === 1, { message: 'the aggregate of the forwarded task' });
+    assert.deepEqual(handled, ['batch again']);
+    await server.shutdown();
   });
 
   test('shutdown does not wait for a hung aggregate function; its set stays for the recoverer', async () => {
