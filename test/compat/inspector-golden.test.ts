@@ -414,3 +414,53 @@ describe('scheduler cases: entries and enqueue history written by a Go Scheduler
     }
   });
 });
+
+describe('group cases: aggregating tasks as Go stored them', () => {
+  test('groups(), getQueueInfo and listTasks(aggregating) read a Go group', async () => {
+    const golden = JSON.parse(
+      readFileSync(fileURLToPath(new URL('./golden/asynq-v0.26.0/group.json', import.meta.url)), 'utf8'),
+    ) as { steps: (ExtraStep & { output: GoldenTaskInfo[] })[] };
+    const [step] = golden.steps as [ExtraStep & { output: GoldenTaskInfo[] }];
+    await seedDump(env.raw, fromGolden(step.redis_after));
+    const inspector = new Inspector(env.redis.url);
+    try {
+      assert.deepEqual(await inspector.groups('default'), [{ group: 'g1', size: 2 }]);
+      const info = await inspector.getQueueInfo('default');
+      assert.deepEqual([info.aggregating, info.groups, info.size], [2, 1, 2]);
+      const listed = await inspector.listTasks('default', 'aggregating', { group: 'g1' });
+      // Equal scores: the group set orders them by id, as Go's listing does.
+      const want = step.output.map(goldenTask).sort((a, b) => (a.id < b.id ? -1 : 1));
+      assert.deepEqual(listed.map(ourTask), want);
+    } finally {
+      await inspector.close();
+    }
+  });
+
+  test("group_max_size: PauseQueue and UnpauseQueue leave Go's states", async () => {
+    const steps = loadExtra('group_max_size');
+    for (const [i, step] of steps.entries()) {
+      if (step.kind !== 'inspector') continue;
+      await env.raw.flushall();
+      const before = steps[i - 1] as ExtraStep;
+      await seedDump(env.raw, fromGolden(before.redis_after));
+      const offset = Date.now() - before.redis_after.dumped_at_unix_ms;
+      const clock = { now: () => Date.now() - offset };
+      const inspector = new Inspector(env.redis.url, { clock });
+      try {
+        const startMs = clock.now();
+        await runStep(inspector, step, clock);
+        const endMs = clock.now();
+        const expected = fromGolden(step.redis_after);
+        await acceptPausedTime(expected, step, { startMs, endMs });
+        // Times in the seeded state were written by the earlier Go steps: compared against themselves.
+        const seeded = steps.slice(0, i).map((s) => ({ golden: window(s), ours: window(s) }));
+        const problems = compareDump(await dumpRedis(env.raw), expected, {
+          steps: [...seeded, { golden: window(step), ours: { startMs, endMs } }],
+        });
+        assert.deepEqual(problems, [], `after ${step.args.join(' ')}`);
+      } finally {
+        await inspector.close();
+      }
+    }
+  });
+});
