@@ -261,6 +261,19 @@ export class MessageDecodeError extends TaskmillError {
   }
 }
 
+/**
+ * A scheduler entry's spec or time zone is invalid: thrown by `Scheduler.register` (and logged for
+ * a provider's entry) before anything is written to Redis.
+ */
+export class InvalidScheduleError extends TaskmillError {
+  constructor(
+    readonly spec: string,
+    reason: string,
+  ) {
+    super('ERR_INVALID_SCHEDULE', `invalid schedule ${JSON.stringify(spec)}: ${reason}`);
+  }
+}
+
 /** True when `err` or anything in its `cause` chain is an instance of `type` (Go's errors.Is). */
 export function hasCause(err: unknown, type: abstract new (...args: never[]) => Error): boolean {
   const seen = new Set<unknown>();

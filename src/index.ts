@@ -58,9 +58,18 @@ export {
   TaskCanceledError,
   LeaseExpiredError,
   MessageDecodeError,
+  InvalidScheduleError,
   hasCause,
 } from './errors.js';
 export { type Logger, type LogLevel, consoleLogger, silentLogger } from './logger.js';
 export { type Clock, SimulatedClock } from './base/clock.js';
 export { SECOND, MINUTE, HOUR, DAY } from './base/time.js';
 export type { RedisConnOpt } from './broker/redis.js';
+export {
+  Scheduler,
+  type SchedulerOptions,
+  type SchedulerState,
+  type PeriodicEnqueueEvent,
+} from './scheduler/scheduler.js';
+export type { PeriodicEntry, MisfirePolicy } from './scheduler/entry.js';
+export type { EntryProvider } from './scheduler/provider-sync.js';

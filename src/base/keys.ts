@@ -223,3 +223,12 @@ export function dueKey(qname: string): string {
 export function dueChannel(qname: string): string {
   return `${extensionKeyPrefix(qname)}due`;
 }
+
+/**
+ * STRING holding the last tick (epoch ms) a scheduler enqueued for one periodic entry:
+ * `asynq:{q}:x:sched:<entryId>`. Checked and advanced by the script that enqueues the tick's task,
+ * so any number of taskmill schedulers enqueue each tick once. Go peers never read it.
+ */
+export function schedulerTickKey(qname: string, entryId: string): string {
+  return `${extensionKeyPrefix(qname)}sched:${entryId}`;
+}

@@ -1,0 +1,94 @@
+-- Enqueues the task of one periodic entry's tick, and of missed ticks its misfire policy catches up,
+-- at most once per tick among any number of schedulers (taskmill extension). The entry's tick record
+-- holds the newest tick already enqueued; a candidate tick at or before it was enqueued by another
+-- scheduler (or an earlier run of this call) and is skipped. Checking and advancing the record in
+-- the same script that writes the task makes "claim the tick" and "enqueue its task" one atomic step
+-- on the queue's slot: no tick is enqueued twice, and none is claimed without its task.
+--
+-- Missed ticks (every candidate but the required one) are only enqueued when a record exists: a
+-- scheduler with no record cannot tell missed ticks from ticks before the entry existed. A tick whose
+-- task could not be created (task id conflict, unique lock held) still counts as handled, as it does
+-- for asynq, so other schedulers do not try it again.
+--
+-- The task is written as asynq's enqueue/schedule scripts write it (pending with pending_since, or
+-- scheduled), optionally under a uniqueness lock, and an empty pending list that becomes non-empty
+-- publishes on the wake-up channel as enqueue.lua does.
+--
+-- KEYS[1] -> asynq:{<qname>}:x:sched:<entry id> (tick record: newest enqueued tick, unix ms)
+-- KEYS[2] -> asynq:{<qname>}:pending
+-- KEYS[3] -> asynq:{<qname>}:scheduled
+-- ARGV[1] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[2] -> current unix time in nanoseconds (pending_since)
+-- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake
+-- ARGV[4] -> TTL of the tick record in milliseconds
+-- ARGV[5] -> the required tick (unix ms), or "" when every candidate is a missed tick
+-- ARGV[6] -> unique lock key, or "" when the task is not unique
+-- ARGV[7] -> unique lock TTL in whole seconds
+-- ARGV[8..] -> per candidate tick, oldest first: tick (unix ms), task id, encoded TaskMessage,
+--              process-at (unix seconds, "0" = pending now)
+--
+-- Returns one integer per candidate: 1 created, 0 task id conflict, -1 unique lock held, -2 tick
+-- already handled (or a missed tick with no record to tell).
+
+local tickKey = KEYS[1]
+local pendingKey = KEYS[2]
+local scheduledKey = KEYS[3]
+local taskKeyPrefix = ARGV[1]
+local nowNanos = ARGV[2]
+local wakeChannel = ARGV[3]
+local recordTtlMs = ARGV[4]
+local requiredTick = ARGV[5]
+local uniqueKey = ARGV[6]
+local uniqueTtl = ARGV[7]
+
+local stored = redis.call('GET', tickKey)
+local last = tonumber(stored) or -1
+local newest = nil
+local wake = false
+local results = {}
+
+for i = 8, #ARGV, 4 do
+  local tick = ARGV[i]
+  local id = ARGV[i + 1]
+  local msg = ARGV[i + 2]
+  local processAt = ARGV[i + 3]
+  local taskKey = taskKeyPrefix .. id
+  local result
+  if tonumber(tick) <= last or (not stored and tick ~= requiredTick) then
+    result = -2
+  else
+    newest = tick
+    last = tonumber(tick)
+    if redis.call('EXISTS', taskKey) == 1 then
+      result = 0
+    elseif uniqueKey ~= '' and not redis.call('SET', uniqueKey, id, 'NX', 'EX', uniqueTtl) then
+      result = -1
+    else
+      result = 1
+      if processAt == '0' then
+        redis.call('HSET', taskKey, 'msg', msg, 'state', 'pending', 'pending_since', nowNanos)
+        if uniqueKey ~= '' then
+          redis.call('HSET', taskKey, 'unique_key', uniqueKey)
+        end
+        if redis.call('LPUSH', pendingKey, id) == 1 then
+          wake = true
+        end
+      else
+        redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled')
+        if uniqueKey ~= '' then
+          redis.call('HSET', taskKey, 'unique_key', uniqueKey)
+        end
+        redis.call('ZADD', scheduledKey, processAt, id)
+      end
+    end
+  end
+  results[#results + 1] = result
+end
+
+if newest then
+  redis.call('SET', tickKey, newest, 'PX', recordTtlMs)
+end
+if wake then
+  redis.call('PUBLISH', wakeChannel, '1')
+end
+return results
