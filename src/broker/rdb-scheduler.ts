@@ -9,7 +9,12 @@ import * as scripts from './scripts.generated.js';
 import * as keys from '../base/keys.js';
 import type { SchedulerEntry, TaskMessage } from '../base/message.js';
 import { unixNanosString, unixSeconds } from '../base/time.js';
-import { decodeSchedulerEntry, encodeSchedulerEnqueueEvent, encodeSchedulerEntry, encodeTaskMessage } from '../base/wire.js';
+import {
+  decodeSchedulerEntry,
+  encodeSchedulerEnqueueEvent,
+  encodeSchedulerEntry,
+  encodeTaskMessage,
+} from '../base/wire.js';
 
 /** How many enqueue events asynq keeps per entry. */
 export const MAX_HISTORY_EVENTS = 1000;
@@ -26,7 +31,12 @@ export interface TickCandidate {
 /** What {@link SchedulerRDB.enqueueTicks} did with each candidate, in order. */
 export type TickOutcome = 'created' | 'conflict' | 'duplicate' | 'handled';
 
-const OUTCOMES: Record<number, TickOutcome> = { 1: 'created', 0: 'conflict', [-1]: 'duplicate', [-2]: 'handled' };
+const OUTCOMES: Record<number, TickOutcome> = {
+  1: 'created',
+  0: 'conflict',
+  [-1]: 'duplicate',
+  [-2]: 'handled',
+};
 
 /** Redis access for a Scheduler. Nothing else in the scheduler talks to Redis. */
 export class SchedulerRDB {
@@ -67,7 +77,8 @@ export class SchedulerRDB {
       unique?.key ?? '',
       unique?.ttlSec ?? 0,
     ];
-    for (const c of candidates) args.push(String(c.tickMs), c.msg.id, encodeTaskMessage(c.msg), c.processAtSec);
+    for (const c of candidates)
+      args.push(String(c.tickMs), c.msg.id, encodeTaskMessage(c.msg), c.processAtSec);
     const registered = this.#run('SADD asynq:queues', () => this.#conn.redis.sadd(keys.ALL_QUEUES, qname));
     const reply = this.#script(
       scripts.schedulerEnqueue,

@@ -80,7 +80,9 @@ export function resolveEntry(entry: PeriodicEntry, defaultTimezone = DEFAULT_TIM
   const { queue } = resolveEnqueueOptions([entry.task.options, entry.options], Date.now());
   const catchUp = resolveMisfire(entry.misfire);
   if (entry.name !== undefined && (typeof entry.name !== 'string' || entry.name.trim() === '')) {
-    throw new InvalidOptionError(`Expected \`name\` to be a non-blank string, got ${describeValue(entry.name)}`);
+    throw new InvalidOptionError(
+      `Expected \`name\` to be a non-blank string, got ${describeValue(entry.name)}`,
+    );
   }
   const key = entry.name ?? `hash:${definitionHash(entry, schedule.timezone)}`;
   return {

@@ -66,7 +66,8 @@ export function parseGoDuration(text: string): number {
     const [, digits = '', unit = ''] = part;
     const perUnit = GO_UNITS[unit];
     if (perUnit === undefined) throw new Error(`unknown unit "${unit}" in duration ${JSON.stringify(text)}`);
-    if (digits === '' || digits === '.') throw new Error(`missing number in duration ${JSON.stringify(text)}`);
+    if (digits === '' || digits === '.')
+      throw new Error(`missing number in duration ${JSON.stringify(text)}`);
     ms += Number(digits) * perUnit;
   }
   return ms;
@@ -75,7 +76,10 @@ export function parseGoDuration(text: string): number {
 /** Checks an IANA zone name with the runtime's own zone database. */
 export function checkTimezone(spec: string, timezone: unknown): string {
   if (typeof timezone !== 'string' || timezone.trim() === '') {
-    throw new InvalidScheduleError(spec, `time zone must be a non-blank IANA zone name, got ${String(timezone)}`);
+    throw new InvalidScheduleError(
+      spec,
+      `time zone must be a non-blank IANA zone name, got ${String(timezone)}`,
+    );
   }
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });

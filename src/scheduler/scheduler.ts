@@ -17,10 +17,22 @@ import { SchedulerRDB, type TickCandidate } from '../broker/rdb-scheduler.js';
 import { type RedisConnOpt, openConnection } from '../broker/redis.js';
 import { type Clock, realClock } from '../base/clock.js';
 import { DAY, SECOND } from '../base/time.js';
-import { ClosedError, DuplicateTaskError, InvalidOptionError, TaskIdConflictError, type TaskmillError } from '../errors.js';
+import {
+  ClosedError,
+  DuplicateTaskError,
+  InvalidOptionError,
+  TaskIdConflictError,
+  type TaskmillError,
+} from '../errors.js';
 import { type Logger, consoleLogger, errorMessage } from '../logger.js';
 import type { TaskInfo } from '../task.js';
-import { checkConnectionArgument, checkOptionsBag, expectOption, optionalClock, optionalFunction } from '../validate.js';
+import {
+  checkConnectionArgument,
+  checkOptionsBag,
+  expectOption,
+  optionalClock,
+  optionalFunction,
+} from '../validate.js';
 import { MAX_TIMER_MS } from '../server/clock-timer.js';
 import { type PeriodicEntry, type ResolvedEntry, resolveEntry } from './entry.js';
 import { createdTaskInfo, prepareTicks } from './periodic-task.js';
@@ -115,7 +127,9 @@ export class Scheduler {
     const heartbeatInterval = checkInterval('heartbeatInterval', options.heartbeatInterval, 10 * SECOND);
     const providerInterval = checkInterval('providerInterval', options.providerInterval, 3 * 60 * SECOND);
     this.#timezone =
-      options.timezone === undefined ? DEFAULT_TIMEZONE : checkTimezone('(scheduler option)', options.timezone);
+      options.timezone === undefined
+        ? DEFAULT_TIMEZONE
+        : checkTimezone('(scheduler option)', options.timezone);
     this.#clock = optionalClock(options.clock) ?? realClock;
     this.#logger = options.logger ?? consoleLogger();
     this.#postEnqueue = optionalFunction('postEnqueue', options.postEnqueue);
@@ -209,7 +223,9 @@ export class Scheduler {
   }
 
   #add(entry: ResolvedEntry): void {
-    const ticker = new EntryTicker(entry, this.#clock, (e, tick) => this.#track(this.#enqueue(e, tick, true)));
+    const ticker = new EntryTicker(entry, this.#clock, (e, tick) =>
+      this.#track(this.#enqueue(e, tick, true)),
+    );
     this.#tickers.set(entry.id, ticker);
     if (this.#status === 'running') {
       this.#arm(ticker);
@@ -279,10 +295,16 @@ export class Scheduler {
           this.#rdb
             .recordEnqueueEvent(entry.id, candidate.msg.id, now)
             .catch((err: unknown) =>
-              this.#logger.warn(`scheduler: could not record the enqueue of entry ${entry.id}: ${errorMessage(err)}`),
+              this.#logger.warn(
+                `scheduler: could not record the enqueue of entry ${entry.id}: ${errorMessage(err)}`,
+              ),
             ),
         );
-        this.#notify({ entryId: entry.id, tick: new Date(candidate.tickMs), info: createdTaskInfo(candidate, now) });
+        this.#notify({
+          entryId: entry.id,
+          tick: new Date(candidate.tickMs),
+          info: createdTaskInfo(candidate, now),
+        });
       } else if (outcome === 'conflict') {
         const error = new TaskIdConflictError(candidate.msg.queue, candidate.msg.id);
         this.#report(entry, candidate.tickMs, error, error.message);
@@ -295,7 +317,9 @@ export class Scheduler {
   }
 
   #report(entry: ResolvedEntry, tickMs: number, error: Error, message: string): void {
-    this.#logger.error(`scheduler: entry ${entry.id} (${entry.schedule.spec}), tick ${new Date(tickMs).toISOString()}: ${message}`);
+    this.#logger.error(
+      `scheduler: entry ${entry.id} (${entry.schedule.spec}), tick ${new Date(tickMs).toISOString()}: ${message}`,
+    );
     this.#notify({ entryId: entry.id, tick: new Date(tickMs), error });
   }
 
@@ -311,6 +335,11 @@ export class Scheduler {
 
 function checkInterval(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  expectOption(name, value, Number.isInteger(v) && v > 0 && v <= MAX_TIMER_MS, 'a positive integer number of milliseconds');
+  expectOption(
+    name,
+    value,
+    Number.isInteger(v) && v > 0 && v <= MAX_TIMER_MS,
+    'a positive integer number of milliseconds',
+  );
   return v;
 }

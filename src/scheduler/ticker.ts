@@ -19,16 +19,24 @@ export class EntryTicker {
   readonly entry: ResolvedEntry;
   readonly #clock: Clock;
   readonly #onTick: (entry: ResolvedEntry, tickMs: number) => void;
+  readonly #maxStepMs: number | undefined;
   #timer: ClockTimer | undefined;
   /** The last tick fired, epoch ms; undefined until the first. */
   prevMs: number | undefined;
   /** The tick armed, epoch ms; undefined when stopped or when the schedule never fires again. */
   nextMs: number | undefined;
 
-  constructor(entry: ResolvedEntry, clock: Clock, onTick: (entry: ResolvedEntry, tickMs: number) => void) {
+  /** `maxStepMs` bounds each underlying timeout (tests that move a simulated clock shorten it). */
+  constructor(
+    entry: ResolvedEntry,
+    clock: Clock,
+    onTick: (entry: ResolvedEntry, tickMs: number) => void,
+    maxStepMs?: number,
+  ) {
     this.entry = entry;
     this.#clock = clock;
     this.#onTick = onTick;
+    this.#maxStepMs = maxStepMs;
   }
 
   /** Arms the first tick after now. */
@@ -46,7 +54,7 @@ export class EntryTicker {
   #arm(at: number | undefined): void {
     this.nextMs = at;
     if (at === undefined) return;
-    this.#timer = new ClockTimer(this.#clock, at, this.#fire);
+    this.#timer = new ClockTimer(this.#clock, at, this.#fire, this.#maxStepMs);
   }
 
   readonly #fire = (): void => {
