@@ -196,8 +196,9 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.#status !== 'new') throw new ClosedError('scheduler');
     this.#status = 'running';
-    await this.#sync?.sync();
     for (const ticker of this.#tickers.values()) this.#arm(ticker);
+    // Entries the provider adds are armed as they are added (the scheduler is running now).
+    await this.#sync?.sync();
     this.#state.start();
     this.#sync?.start();
   }

@@ -39,8 +39,9 @@ export class EntryTicker {
     this.#maxStepMs = maxStepMs;
   }
 
-  /** Arms the first tick after now. */
+  /** Arms the first tick after now (re-arms if already armed). */
   start(): void {
+    this.#timer?.cancel();
     this.#arm(this.entry.schedule.nextAfter(this.#clock.now()));
   }
 
