@@ -7,7 +7,8 @@ import { type OwnedConnection, closeConnection } from './redis.js';
 import { type Script, type ScriptArg, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
 import * as keys from '../base/keys.js';
-import type { SchedulerEntry, TaskMessage } from '../base/message.js';
+import type { EnqueueItem } from './broker.js';
+import type { SchedulerEntry } from '../base/message.js';
 import { unixNanosString, unixSeconds } from '../base/time.js';
 import {
   decodeSchedulerEntry,
@@ -23,9 +24,8 @@ export const MAX_HISTORY_EVENTS = 1000;
 export interface TickCandidate {
   /** The tick, epoch ms. */
   tickMs: number;
-  msg: TaskMessage;
-  /** Process-at in unix seconds, 0 = pending now. */
-  processAtSec: number;
+  /** The task as a client would enqueue it (its unique key and TTL are the same for every tick). */
+  item: EnqueueItem;
 }
 
 /** What {@link SchedulerRDB.enqueueTicks} did with each candidate, in order. */
@@ -64,25 +64,35 @@ export class SchedulerRDB {
     entryId: string,
     candidates: readonly TickCandidate[],
     requiredTickMs: number | undefined,
-    unique: { key: string; ttlSec: number } | undefined,
     recordTtlMs: number,
     nowMs: number,
   ): Promise<TickOutcome[]> {
+    const first = candidates[0]?.item;
     const args: ScriptArg[] = [
       keys.taskKeyPrefix(qname),
       unixNanosString(nowMs),
       keys.wakeChannel(qname),
       Math.max(1, Math.ceil(recordTtlMs)),
       requiredTickMs === undefined ? '' : String(requiredTickMs),
-      unique?.key ?? '',
-      unique?.ttlSec ?? 0,
+      first?.uniqueKey ?? '',
+      first?.uniqueTtlSec ?? 0,
+      keys.dueChannel(qname),
+      keys.groupKeyPrefix(qname),
+      unixSeconds(nowMs),
     ];
-    for (const c of candidates)
-      args.push(String(c.tickMs), c.msg.id, encodeTaskMessage(c.msg), c.processAtSec);
+    for (const { tickMs, item } of candidates) {
+      args.push(String(tickMs), item.msg.id, encodeTaskMessage(item.msg), item.processAtMs, item.group ?? '');
+    }
     const registered = this.#run('SADD asynq:queues', () => this.#conn.redis.sadd(keys.ALL_QUEUES, qname));
     const reply = this.#script(
       scripts.schedulerEnqueue,
-      [keys.schedulerTickKey(qname, entryId), keys.pendingKey(qname), keys.scheduledKey(qname)],
+      [
+        keys.schedulerTickKey(qname, entryId),
+        keys.pendingKey(qname),
+        keys.scheduledKey(qname),
+        keys.dueKey(qname),
+        keys.allGroups(qname),
+      ],
       args,
     );
     const [, codes] = await Promise.all([registered, reply]);

@@ -2254,7 +2254,7 @@ announceDue(dueChannel)
 return 1
 `);
 
-export const schedulerEnqueue = defineScript('scheduler-enqueue', 3, String.raw`-- Enqueues the task of one periodic entry's tick, and of missed ticks its misfire policy catches up,
+export const schedulerEnqueue = defineScript('scheduler-enqueue', 5, String.raw`-- Enqueues the task of one periodic entry's tick, and of missed ticks its misfire policy catches up,
 -- at most once per tick among any number of schedulers (taskmill extension). The entry's tick record
 -- holds the newest tick already enqueued; a candidate tick at or before it was enqueued by another
 -- scheduler (or an earlier run of this call) and is skipped. Checking and advancing the record in
@@ -2266,13 +2266,16 @@ export const schedulerEnqueue = defineScript('scheduler-enqueue', 3, String.raw`
 -- task could not be created (task id conflict, unique lock held) still counts as handled, as it does
 -- for asynq, so other schedulers do not try it again.
 --
--- The task is written as asynq's enqueue/schedule scripts write it (pending with pending_since, or
--- scheduled), optionally under a uniqueness lock, and an empty pending list that becomes non-empty
--- publishes on the wake-up channel as enqueue.lua does.
+-- Each task is written as enqueue.lua writes a client's: pending (with pending_since; an empty
+-- pending list that becomes non-empty publishes on the wake-up channel), scheduled (asynq's
+-- whole-second score plus the precise due record, lib/due.lua), or added to its group (state
+-- aggregating, lib/aggregation.lua), optionally under a uniqueness lock.
 --
 -- KEYS[1] -> asynq:{<qname>}:x:sched:<entry id> (tick record: newest enqueued tick, unix ms)
 -- KEYS[2] -> asynq:{<qname>}:pending
 -- KEYS[3] -> asynq:{<qname>}:scheduled
+-- KEYS[4] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms)
+-- KEYS[5] -> asynq:{<qname>}:groups
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake
@@ -2280,15 +2283,79 @@ export const schedulerEnqueue = defineScript('scheduler-enqueue', 3, String.raw`
 -- ARGV[5] -> the required tick (unix ms), or "" when every candidate is a missed tick
 -- ARGV[6] -> unique lock key, or "" when the task is not unique
 -- ARGV[7] -> unique lock TTL in whole seconds
--- ARGV[8..] -> per candidate tick, oldest first: tick (unix ms), task id, encoded TaskMessage,
---              process-at (unix seconds, "0" = pending now)
+-- ARGV[8] -> due channel asynq:{<qname>}:x:due
+-- ARGV[9] -> group key prefix asynq:{<qname>}:g:
+-- ARGV[10] -> current unix time in seconds (a grouped task's score in its group)
+-- ARGV[11..] -> per candidate tick, oldest first: tick (unix ms), task id, encoded TaskMessage,
+--              process-at (whole unix ms, "0" = now), group ("" = none)
 --
 -- Returns one integer per candidate: 1 created, 0 task id conflict, -1 unique lock held, -2 tick
 -- already handled (or a missed tick with no record to tell).
 
+-- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
+-- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
+-- seconds and Go's Inspector parses them as integers, so the score stays floor(due / 1000) and the
+-- due time in ms goes to the due ZSET (task id -> unix ms) beside it. The record counts only while
+-- the task's score in scheduled or retry is floor(record / 1000) (forward.lua checks), so a record
+-- that a path leaves behind when the task moves on is harmless.
+--
+-- The due channel tells waiting forwarders about a due time earlier than every record they could
+-- have read, once per script call: the earliest this call added, when it is earlier than the
+-- earliest record before the call.
+
+-- The earliest record before this call's first addDue (math.huge when none), read once.
+local dueBefore = nil
+-- The earliest due time this call added, or nil.
+local dueAdded = nil
+
+-- Adds task id to setKey (scheduled or retry) with asynq's whole-second score, and its precise
+-- due time dueMs (a string of whole unix ms) to dueKey.
+local function addDue(setKey, dueKey, id, dueMs)
+  local ms = tonumber(dueMs)
+  if dueBefore == nil then
+    local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
+    dueBefore = first[2] and tonumber(first[2]) or math.huge
+  end
+  redis.call('ZADD', setKey, string.format('%d', math.floor(ms / 1000)), id)
+  redis.call('ZADD', dueKey, dueMs, id)
+  if dueAdded == nil or ms < dueAdded then
+    dueAdded = ms
+  end
+end
+
+-- Publishes the earliest due time this call added on channel when it is earlier than every
+-- record before the call. PUBLISH creates no key: Go peers see nothing of it.
+local function announceDue(channel)
+  if dueAdded and dueAdded < dueBefore then
+    redis.call('PUBLISH', channel, string.format('%d', dueAdded))
+  end
+end
+-- Library: groups and aggregation sets (asynq's layout, protocol §6.3 of docs/protocol.md).
+
+-- Adds a new task to its group as asynq's addToGroup does: hash with state 'aggregating' and the
+-- group name, group ZSET scored with the time it was added (unix seconds), group name registered
+-- in the queue's groups set so that aggregators visit it. (asynq writes no unique_key field here
+-- even for a unique task; neither does this, so Go's Inspector sees the same hash.)
+local function addToGroup(taskKey, msg, groupKey, groupsKey, group, id, nowSec)
+  redis.call('HSET', taskKey, 'msg', msg, 'state', 'aggregating', 'group', group)
+  redis.call('ZADD', groupKey, nowSec, id)
+  redis.call('SADD', groupsKey, group)
+end
+
+-- Deletes an aggregation set as asynq's deleteAggregationSet does: the hashes of its tasks, the
+-- set, and its registration in aggregation_sets.
+local function deleteAggregationSet(setKey, aggregationSetsKey, taskKeyPrefix)
+  for _, id in ipairs(redis.call('ZRANGE', setKey, 0, -1)) do
+    redis.call('DEL', taskKeyPrefix .. id)
+  end
+  redis.call('DEL', setKey)
+  redis.call('ZREM', aggregationSetsKey, setKey)
+end
 local tickKey = KEYS[1]
 local pendingKey = KEYS[2]
 local scheduledKey = KEYS[3]
+local dueKey = KEYS[4]
+local groupsKey = KEYS[5]
 local taskKeyPrefix = ARGV[1]
 local nowNanos = ARGV[2]
 local wakeChannel = ARGV[3]
@@ -2296,6 +2363,9 @@ local recordTtlMs = ARGV[4]
 local requiredTick = ARGV[5]
 local uniqueKey = ARGV[6]
 local uniqueTtl = ARGV[7]
+local dueChannel = ARGV[8]
+local groupKeyPrefix = ARGV[9]
+local nowSec = ARGV[10]
 
 local stored = redis.call('GET', tickKey)
 local last = tonumber(stored) or -1
@@ -2303,11 +2373,12 @@ local newest = nil
 local wake = false
 local results = {}
 
-for i = 8, #ARGV, 4 do
+for i = 11, #ARGV, 5 do
   local tick = ARGV[i]
   local id = ARGV[i + 1]
   local msg = ARGV[i + 2]
   local processAt = ARGV[i + 3]
+  local group = ARGV[i + 4]
   local taskKey = taskKeyPrefix .. id
   local result
   if tonumber(tick) <= last or (not stored and tick ~= requiredTick) then
@@ -2319,22 +2390,26 @@ for i = 8, #ARGV, 4 do
       result = 0
     elseif uniqueKey ~= '' and not redis.call('SET', uniqueKey, id, 'NX', 'EX', uniqueTtl) then
       result = -1
+    elseif group ~= '' then
+      result = 1
+      addToGroup(taskKey, msg, groupKeyPrefix .. group, groupsKey, group, id, nowSec)
     else
       result = 1
+      local state = processAt == '0' and 'pending' or 'scheduled'
       if processAt == '0' then
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'pending', 'pending_since', nowNanos)
-        if uniqueKey ~= '' then
-          redis.call('HSET', taskKey, 'unique_key', uniqueKey)
-        end
+        redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', nowNanos)
+      else
+        redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+      end
+      if uniqueKey ~= '' then
+        redis.call('HSET', taskKey, 'unique_key', uniqueKey)
+      end
+      if processAt == '0' then
         if redis.call('LPUSH', pendingKey, id) == 1 then
           wake = true
         end
       else
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled')
-        if uniqueKey ~= '' then
-          redis.call('HSET', taskKey, 'unique_key', uniqueKey)
-        end
-        redis.call('ZADD', scheduledKey, processAt, id)
+        addDue(scheduledKey, dueKey, id, processAt)
       end
     end
   end
@@ -2347,6 +2422,7 @@ end
 if wake then
   redis.call('PUBLISH', wakeChannel, '1')
 end
+announceDue(dueChannel)
 return results
 `);
 

@@ -263,9 +263,9 @@ export class Scheduler {
     const ticks = entry.schedule.ticksBefore(atMs, entry.catchUp);
     if (required) ticks.push(atMs);
     if (ticks.length === 0) return;
-    let prepared;
+    let candidates: TickCandidate[];
     try {
-      prepared = prepareTicks(entry, ticks, now);
+      candidates = prepareTicks(entry, ticks, now);
     } catch (err) {
       this.#report(entry, atMs, err as Error, `cannot build the task: ${errorMessage(err)}`);
       return;
@@ -278,9 +278,8 @@ export class Scheduler {
       outcomes = await this.#rdb.enqueueTicks(
         entry.queue,
         entry.id,
-        prepared.candidates,
+        candidates,
         required ? atMs : undefined,
-        prepared.unique,
         recordTtl,
         now,
       );
@@ -290,11 +289,11 @@ export class Scheduler {
     }
     const history: Promise<void>[] = [];
     outcomes.forEach((outcome, i) => {
-      const candidate = prepared.candidates[i] as TickCandidate;
+      const candidate = candidates[i] as TickCandidate;
       if (outcome === 'created') {
         history.push(
           this.#rdb
-            .recordEnqueueEvent(entry.id, candidate.msg.id, now)
+            .recordEnqueueEvent(entry.id, candidate.item.msg.id, now)
             .catch((err: unknown) =>
               this.#logger.warn(
                 `scheduler: could not record the enqueue of entry ${entry.id}: ${errorMessage(err)}`,
@@ -307,10 +306,10 @@ export class Scheduler {
           info: createdTaskInfo(candidate, now),
         });
       } else if (outcome === 'conflict') {
-        const error = new TaskIdConflictError(candidate.msg.queue, candidate.msg.id);
+        const error = new TaskIdConflictError(candidate.item.msg.queue, candidate.item.msg.id);
         this.#report(entry, candidate.tickMs, error, error.message);
       } else if (outcome === 'duplicate') {
-        const error = new DuplicateTaskError(candidate.msg.queue, prepared.unique?.key ?? '');
+        const error = new DuplicateTaskError(candidate.item.msg.queue, candidate.item.uniqueKey);
         this.#report(entry, candidate.tickMs, error, error.message);
       }
     });

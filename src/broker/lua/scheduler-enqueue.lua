@@ -10,13 +10,16 @@
 -- task could not be created (task id conflict, unique lock held) still counts as handled, as it does
 -- for asynq, so other schedulers do not try it again.
 --
--- The task is written as asynq's enqueue/schedule scripts write it (pending with pending_since, or
--- scheduled), optionally under a uniqueness lock, and an empty pending list that becomes non-empty
--- publishes on the wake-up channel as enqueue.lua does.
+-- Each task is written as enqueue.lua writes a client's: pending (with pending_since; an empty
+-- pending list that becomes non-empty publishes on the wake-up channel), scheduled (asynq's
+-- whole-second score plus the precise due record, lib/due.lua), or added to its group (state
+-- aggregating, lib/aggregation.lua), optionally under a uniqueness lock.
 --
 -- KEYS[1] -> asynq:{<qname>}:x:sched:<entry id> (tick record: newest enqueued tick, unix ms)
 -- KEYS[2] -> asynq:{<qname>}:pending
 -- KEYS[3] -> asynq:{<qname>}:scheduled
+-- KEYS[4] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms)
+-- KEYS[5] -> asynq:{<qname>}:groups
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake
@@ -24,15 +27,22 @@
 -- ARGV[5] -> the required tick (unix ms), or "" when every candidate is a missed tick
 -- ARGV[6] -> unique lock key, or "" when the task is not unique
 -- ARGV[7] -> unique lock TTL in whole seconds
--- ARGV[8..] -> per candidate tick, oldest first: tick (unix ms), task id, encoded TaskMessage,
---              process-at (unix seconds, "0" = pending now)
+-- ARGV[8] -> due channel asynq:{<qname>}:x:due
+-- ARGV[9] -> group key prefix asynq:{<qname>}:g:
+-- ARGV[10] -> current unix time in seconds (a grouped task's score in its group)
+-- ARGV[11..] -> per candidate tick, oldest first: tick (unix ms), task id, encoded TaskMessage,
+--              process-at (whole unix ms, "0" = now), group ("" = none)
 --
 -- Returns one integer per candidate: 1 created, 0 task id conflict, -1 unique lock held, -2 tick
 -- already handled (or a missed tick with no record to tell).
 
+--!include lib/due.lua
+--!include lib/aggregation.lua
 local tickKey = KEYS[1]
 local pendingKey = KEYS[2]
 local scheduledKey = KEYS[3]
+local dueKey = KEYS[4]
+local groupsKey = KEYS[5]
 local taskKeyPrefix = ARGV[1]
 local nowNanos = ARGV[2]
 local wakeChannel = ARGV[3]
@@ -40,6 +50,9 @@ local recordTtlMs = ARGV[4]
 local requiredTick = ARGV[5]
 local uniqueKey = ARGV[6]
 local uniqueTtl = ARGV[7]
+local dueChannel = ARGV[8]
+local groupKeyPrefix = ARGV[9]
+local nowSec = ARGV[10]
 
 local stored = redis.call('GET', tickKey)
 local last = tonumber(stored) or -1
@@ -47,11 +60,12 @@ local newest = nil
 local wake = false
 local results = {}
 
-for i = 8, #ARGV, 4 do
+for i = 11, #ARGV, 5 do
   local tick = ARGV[i]
   local id = ARGV[i + 1]
   local msg = ARGV[i + 2]
   local processAt = ARGV[i + 3]
+  local group = ARGV[i + 4]
   local taskKey = taskKeyPrefix .. id
   local result
   if tonumber(tick) <= last or (not stored and tick ~= requiredTick) then
@@ -63,22 +77,26 @@ for i = 8, #ARGV, 4 do
       result = 0
     elseif uniqueKey ~= '' and not redis.call('SET', uniqueKey, id, 'NX', 'EX', uniqueTtl) then
       result = -1
+    elseif group ~= '' then
+      result = 1
+      addToGroup(taskKey, msg, groupKeyPrefix .. group, groupsKey, group, id, nowSec)
     else
       result = 1
+      local state = processAt == '0' and 'pending' or 'scheduled'
       if processAt == '0' then
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'pending', 'pending_since', nowNanos)
-        if uniqueKey ~= '' then
-          redis.call('HSET', taskKey, 'unique_key', uniqueKey)
-        end
+        redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', nowNanos)
+      else
+        redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+      end
+      if uniqueKey ~= '' then
+        redis.call('HSET', taskKey, 'unique_key', uniqueKey)
+      end
+      if processAt == '0' then
         if redis.call('LPUSH', pendingKey, id) == 1 then
           wake = true
         end
       else
-        redis.call('HSET', taskKey, 'msg', msg, 'state', 'scheduled')
-        if uniqueKey ~= '' then
-          redis.call('HSET', taskKey, 'unique_key', uniqueKey)
-        end
-        redis.call('ZADD', scheduledKey, processAt, id)
+        addDue(scheduledKey, dueKey, id, processAt)
       end
     end
   end
@@ -91,4 +109,5 @@ end
 if wake then
   redis.call('PUBLISH', wakeChannel, '1')
 end
+announceDue(dueChannel)
 return results
