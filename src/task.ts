@@ -160,6 +160,11 @@ export interface TaskInfo {
   group: string;
   /** The result a handler wrote, if any. */
   result: Buffer | undefined;
+  /**
+   * Set on active tasks listed by `Inspector.listTasks`: true when the task's lease has expired,
+   * so no live worker holds it any more (the recoverer retries it). asynq's IsOrphaned.
+   */
+  isOrphaned?: boolean;
 }
 
 function assertTaskType(type: unknown): asserts type is string {

@@ -19,7 +19,7 @@ export type ContainerState =
 export interface RawListedTask {
   id: string;
   msg: Buffer;
-  /** Unix seconds for sorted-set containers; undefined for the pending and active lists. */
+  /** Unix seconds: the sorted-set score, the lease expiry of an active task; undefined for pending. */
   score: number | undefined;
   result: Buffer | undefined;
 }
@@ -81,8 +81,13 @@ export class RDBInspectTasks {
   ): Promise<RawListedTask[]> {
     const reply = (await this.#script(
       scripts.inspectListTasks,
-      [containerKey(qname, state, group)],
-      [isList(state) ? 'list' : 'zset', first, last, keys.taskKeyPrefix(qname)],
+      [containerKey(qname, state, group), keys.leaseKey(qname)],
+      [
+        state === 'active' ? 'active' : isList(state) ? 'list' : 'zset',
+        first,
+        last,
+        keys.taskKeyPrefix(qname),
+      ],
     )) as Buffer[];
     const out: RawListedTask[] = [];
     for (let i = 0; i < reply.length; i += 4) {

@@ -55,7 +55,11 @@ export async function listTasks(
         : (state === 'scheduled' || state === 'retry') && t.score !== undefined
           ? new Date(t.score * 1000)
           : undefined;
-    return toTaskInfo(decodeStored(queue, t.id, t.msg), state, next, t.result);
+    const info = toTaskInfo(decodeStored(queue, t.id, t.msg), state, next, t.result);
+    // Orphaned as Go's ListActiveTasks says: the lease expired at or before now (a task without a
+    // lease entry has none to keep).
+    if (state === 'active') info.isOrphaned = (t.score ?? 0) <= Math.floor(nowMs / 1000);
+    return info;
   });
 }
 

@@ -76,7 +76,11 @@ describe('listTasks', () => {
 
   test('active tasks and a group’s aggregating tasks are listed; groups() gives their sizes', async () => {
     await register();
-    await seedActive(env.raw, [{ msg: taskMsg({ id: 'a1' }), score: now + 30 }]);
+    await seedActive(env.raw, [
+      { msg: taskMsg({ id: 'a1' }), score: now + 30 },
+      // Its lease ran out: no live worker holds it (asynq's IsOrphaned).
+      { msg: taskMsg({ id: 'a2' }), score: now - 10 },
+    ]);
     await seedGroup(env.raw, 'g1', [
       { msg: taskMsg({ id: 'g-b', groupKey: 'g1' }), score: now + 1 },
       { msg: taskMsg({ id: 'g-a', groupKey: 'g1' }), score: now },
@@ -84,8 +88,11 @@ describe('listTasks', () => {
     await seedGroup(env.raw, 'g2', [{ msg: taskMsg({ id: 'g-c', groupKey: 'g2' }), score: now }]);
     const inspector = env.inspector();
     assert.deepEqual(
-      (await inspector.listTasks(Q, 'active')).map((t) => t.id),
-      ['a1'],
+      (await inspector.listTasks(Q, 'active')).map((t) => [t.id, t.isOrphaned]),
+      [
+        ['a1', false],
+        ['a2', true],
+      ],
     );
     const g1 = await inspector.listTasks(Q, 'aggregating', { group: 'g1' });
     assert.deepEqual(
