@@ -65,9 +65,11 @@ export interface AggregatorParams {
   queues: readonly string[];
   /** How often groups are checked, in ms. */
   intervalMs: number;
-  /** When a group is due, in ms (grace period, max delay) and tasks (max size). */
+  /** A group is due once its newest task waited this long (ms, whole seconds). */
   gracePeriodMs: number;
+  /** A group is due once its oldest task waited this long (ms, whole seconds); 0 = no limit. */
   maxDelayMs: number;
+  /** A group is due once it holds this many tasks, and an aggregate takes at most this many; 0 = no limit. */
   maxSize: number;
 }
 
@@ -93,6 +95,7 @@ export class Aggregator implements Component {
     };
   }
 
+  /** Starts checking, first after one interval (as asynq's ticker). */
   start(): void {
     this.#loop = every(this.#p.intervalMs, () => this.#exec());
   }
