@@ -7,11 +7,15 @@
  *
  * Handlers: `demo:ok` succeeds, `demo:flaky` fails twice then succeeds, `demo:doomed` always fails
  * and ends in the archive, `demo:slow` overruns its 1 s timeout and is retried, then archived.
+ * A scheduler enqueues `demo:tick` every 5 seconds (a periodic entry), and `demo:event` tasks wait
+ * in one group per user until the worker's aggregator turns each group into one `demo:digest`.
  * Ctrl-C shuts everything down cleanly and stops the private Redis.
  *
  * The live line's counts come from Redis (the Inspector), as asynq counts them: `processed` is
  * every finished attempt, `failed attempts` the attempts that failed (retried or archived), so
- * `ok` = processed − failed attempts. The queue sizes are read in the same pass.
+ * `ok` = processed − failed attempts. The queue sizes are read in the same pass. The second line
+ * counts the periodic ticks enqueued and when the next one is due (from the scheduler's entry in
+ * Redis), the events waiting in groups, and the digests the aggregator made and the handler ran.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +24,10 @@ import {
   Client,
   Inspector,
   SECOND,
+  Scheduler,
   ServeMux,
   Server,
+  Task,
   consoleLogger,
   defineTask,
   type EnqueueOptions,
@@ -36,8 +42,25 @@ const ok = defineTask<{ n: number }>('demo:ok');
 const flaky = defineTask<{ n: number }>('demo:flaky', { options: { maxRetry: 5 } });
 const doomed = defineTask<{ n: number }>('demo:doomed', { options: { maxRetry: 2 } });
 const slow = defineTask<{ n: number }>('demo:slow', { options: { maxRetry: 1, timeout: 1 * SECOND } });
+const tick = defineTask<Record<string, never>>('demo:tick');
+const event = defineTask<{ user: string; n: number }>('demo:event');
+const digest = defineTask<{ user: string; events: number[] }>('demo:digest');
+
+let ticksHandled = 0;
+let digestsHandled = 0;
+let eventsDigested = 0;
 
 const mux = new ServeMux()
+  .handle(tick, async () => {
+    ticksHandled++;
+  })
+  .handle(digest, async (task) => {
+    digestsHandled++;
+    eventsDigested += task.payload.events.length;
+  })
+  .handle(event, async () => {
+    // Only reached if a group task is run on its own (e.g. from an Inspector); normally aggregated.
+  })
   .handle(ok, async (task, ctx) => {
     await ctx.writeResult(JSON.stringify({ doubled: task.payload.n * 2 }));
   })
@@ -83,16 +106,27 @@ async function main(): Promise<void> {
     logger,
     // Short delays so retries show up within seconds (production keeps asynq's backoff).
     retryDelay: () => 1 * SECOND,
-    forwardInterval: 500,
-    taskCheckInterval: 200,
+    // A group becomes one digest 1 s after its newest event, or at 5 events.
+    groupGracePeriod: 1 * SECOND,
+    groupMaxSize: 5,
+    groupCheckInterval: 500,
+    groupAggregator: (group, tasks) =>
+      new Task(
+        digest.type,
+        digest.encode({ user: group, events: tasks.map((t) => event.decode(t.payload).n) }),
+      ),
   });
+  const scheduler = new Scheduler(url, { logger, heartbeatInterval: 2 * SECOND });
+  scheduler.register({ spec: '@every 5s', task: new Task(tick.type, tick.encode({})), name: 'demo:tick' });
   const client = new Client(url);
   const inspector = new Inspector(url);
   await server.start(mux);
+  await scheduler.start();
 
   const queues = ['critical', 'default', 'low'];
   let n = 0;
   let enqueued = 0;
+  let eventsEnqueued = 0;
   const produce = async () => {
     n++;
     const queue = queues[n % queues.length] as string;
@@ -103,6 +137,12 @@ async function main(): Promise<void> {
     else if (pick < 9) await client.enqueue(doomed, { n }, options);
     else await client.enqueue(slow, { n }, options);
     enqueued++;
+    // Every other round, an event for one of three users; each user's events form a group.
+    if (n % 2 === 0) {
+      const user = `user-${(n / 2) % 3}`;
+      await client.enqueue(event, { user, n }, { group: user });
+      eventsEnqueued++;
+    }
   };
   const producer = setInterval(
     () => void produce().catch((err) => console.error(`enqueue failed: ${String(err)}`)),
@@ -112,7 +152,16 @@ async function main(): Promise<void> {
   const started = Date.now();
   const report = async () => {
     const infos = await Promise.all(queues.map((q) => inspector.getQueueInfo(q).catch(() => undefined)));
-    type Count = 'pending' | 'active' | 'retry' | 'archived' | 'completed' | 'processedTotal' | 'failedTotal';
+    type Count =
+      | 'pending'
+      | 'active'
+      | 'retry'
+      | 'archived'
+      | 'completed'
+      | 'aggregating'
+      | 'groups'
+      | 'processedTotal'
+      | 'failedTotal';
     const sum = (key: Count) => infos.reduce((total, info) => total + (info?.[key] ?? 0), 0);
     const t = ((Date.now() - started) / 1000).toFixed(0).padStart(3);
     const processed = sum('processedTotal');
@@ -121,6 +170,21 @@ async function main(): Promise<void> {
       `[${t}s] enqueued ${enqueued} | processed ${processed} = ${processed - failed} ok + ${failed} failed attempts` +
         ` | pending ${sum('pending')} active ${sum('active')} retry ${sum('retry')}` +
         ` archived ${sum('archived')} completed ${sum('completed')}`,
+    );
+    const entries = await inspector.schedulerEntries().catch(() => []);
+    const entry = entries.find((e) => e.taskType === tick.type);
+    // The entry's `next` is what the scheduler last wrote to Redis (every heartbeat).
+    const dueInMs = entry ? entry.next.getTime() - Date.now() : undefined;
+    const next =
+      dueInMs === undefined
+        ? 'not listed yet'
+        : dueInMs > 0
+          ? `next in ${(dueInMs / 1000).toFixed(1)}s`
+          : 'due now';
+    console.log(
+      `       cron: ${ticksHandled} ticks run (@every 5s, ${next})` +
+        ` | groups: ${eventsEnqueued} events enqueued, ${eventsDigested} of them in ${digestsHandled} digests run,` +
+        ` ${sum('aggregating')} waiting in ${sum('groups')} groups`,
     );
   };
   const reporter = setInterval(() => void report().catch(() => {}), 1000);
@@ -139,6 +203,7 @@ async function main(): Promise<void> {
   clearInterval(producer);
   clearInterval(reporter);
   await report();
+  await scheduler.shutdown();
   await server.shutdown();
   await client.close();
   await inspector.close();

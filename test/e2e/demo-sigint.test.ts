@@ -4,7 +4,8 @@
  * its private redis-server, whatever order the group's processes get and forward the signal in, and
  * even when the demo's process is not scheduled for a while when the signal comes (a loaded
  * machine: the test stops it for a moment with SIGSTOP). Uses no shared Redis: REDIS_URL is removed
- * from the demo's environment, so it starts its own.
+ * from the demo's environment, so it starts its own. Before the Ctrl-C, its periodic entry and its
+ * group aggregation must both have shown up in the live lines.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -108,6 +109,15 @@ describe('npm run demo', () => {
       message: `the demo's first live line; output so far:\n${output}`,
     });
     assert.ok(await accepts(port), 'the private redis-server answers while the demo runs');
+    // The periodic entry fires (every 5 s) and the aggregator turns grouped events into digests.
+    await waitFor(() => /cron: [1-9]\d* ticks run/.test(output), {
+      timeout: 60_000,
+      message: `a periodic tick in the live line; output so far:\n${output}`,
+    });
+    await waitFor(() => /in [1-9]\d* digests run/.test(output), {
+      timeout: 60_000,
+      message: `a digest in the live line; output so far:\n${output}`,
+    });
 
     // The demo's process is descheduled when Ctrl-C comes, as on a busy machine: whatever else in the
     // group reacts meanwhile must not cut its cleanup short. The stop lasts a fixed time because
@@ -130,6 +140,8 @@ describe('npm run demo', () => {
 
     // Every live line adds up: processed = ok + failed attempts.
     const lines = output.split('\n').filter((l) => /^\[\s*\d+s\]/.test(l));
+    const groupLines = output.split('\n').filter((l) => /^\s+cron: /.test(l));
+    assert.equal(groupLines.length, lines.length, 'a cron and groups line under every live line');
     assert.ok(lines.length >= 2, `live lines:\n${lines.join('\n')}`);
     for (const line of lines) {
       const counts = liveCounts(line);
