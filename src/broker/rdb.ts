@@ -14,6 +14,7 @@ import type {
 import { callRedis, isCommandTimeout } from './errors.js';
 import { EnqueueOutcomeUnknownError, RedisUnavailableError } from '../errors.js';
 import { type OwnedConnection, closeConnection } from './redis.js';
+import { hotKeys } from './hot-keys.js';
 import { type Script, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
 import * as keys from '../base/keys.js';
@@ -76,10 +77,11 @@ export class RDB implements Broker {
    * -2 the item's aggregation set is no longer registered (nothing created).
    */
   async enqueue(qname: string, items: readonly EnqueueItem[], nowMs: number): Promise<number[]> {
+    const hot = hotKeys(qname);
     const args: (string | Uint8Array | number)[] = [
-      keys.taskKeyPrefix(qname),
+      hot.taskKeyPrefix,
       unixNanosString(nowMs),
-      keys.wakeChannel(qname),
+      hot.wakeChannel,
       keys.HANDOFF_CHANNEL_PREFIX,
       qname,
     ];
@@ -97,9 +99,10 @@ export class RDB implements Broker {
     }
     args.push(
       index,
-      Buffer.concat(messages),
-      keys.dueChannel(qname),
-      keys.groupKeyPrefix(qname),
+      // One message is sent as it is (the direct encoder makes a Buffer); several are joined.
+      messages.length === 1 && Buffer.isBuffer(messages[0]) ? messages[0] : Buffer.concat(messages),
+      hot.dueChannel,
+      hot.groupKeyPrefix,
       unixSeconds(nowMs),
     );
     // A command can only have reached Redis if the connection was ready when it was issued or
@@ -109,22 +112,7 @@ export class RDB implements Broker {
     const conn = this.#conn;
     const mayBeSent = conn.redis.status === 'ready';
     const readyCount = conn.readyCount();
-    const reply = await this.#script(
-      scripts.enqueue,
-      [
-        keys.pendingKey(qname),
-        keys.scheduledKey(qname),
-        keys.activeKey(qname),
-        keys.leaseKey(qname),
-        keys.pausedKey(qname),
-        keys.idleKey(qname),
-        keys.idleSlotsKey(qname),
-        keys.dueKey(qname),
-        keys.allGroups(qname),
-        keys.allAggregationSets(qname),
-      ],
-      args,
-    ).catch((err: unknown) => {
+    const reply = await this.#script(scripts.enqueue, hot.enqueueKeys, args).catch((err: unknown) => {
       if (
         err instanceof RedisUnavailableError &&
         (mayBeSent || conn.readyCount() !== readyCount || isCommandTimeout(err))
@@ -164,8 +152,9 @@ export class RDB implements Broker {
     idle?: IdleRegistration,
   ): Promise<DoneAndDequeueResult> {
     const nowSec = unixSeconds(nowMs);
+    const hot = hotKeys(qname);
     const args: (string | Uint8Array | number)[] = [
-      keys.taskKeyPrefix(qname),
+      hot.taskKeyPrefix,
       leaseExpirySec,
       count,
       unixSeconds(nowMs + STATS_TTL_MS),
@@ -187,17 +176,7 @@ export class RDB implements Broker {
     }
     const [codes, flat, registered] = (await this.#script(
       scripts.doneAndDequeue,
-      [
-        keys.pendingKey(qname),
-        keys.pausedKey(qname),
-        keys.activeKey(qname),
-        keys.leaseKey(qname),
-        keys.completedKey(qname),
-        keys.processedKey(qname, new Date(nowMs)),
-        keys.processedTotalKey(qname),
-        keys.idleKey(qname),
-        keys.idleSlotsKey(qname),
-      ],
+      hot.doneKeys(nowMs),
       args,
     )) as [number[], Buffer[], number];
     const leased: DequeuedTask[] = [];
