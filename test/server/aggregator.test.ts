@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import * as keys from '../../src/base/keys.js';
+import { encodeTaskMessage } from '../../src/base/wire.js';
 import {
   type Clock,
   type GroupAggregateFunction,
@@ -287,6 +288,40 @@ describe('Aggregator', () => {
     await waitFor(() => handled.length === 1, { message: 'the aggregate of the forwarded task' });
     assert.deepEqual(handled, ['batch again']);
     await server.shutdown();
+  });
+
+  test('a stale set left by a dead Go aggregator is reclaimed and aggregated by a taskmill server', async () => {
+    // Exactly what Go's aggregationCheck leaves when its aggregator dies before the enqueue: the
+    // tasks in g:<group>:<uuid> with their group scores, the set in aggregation_sets scored with
+    // its deadline (here past), and the group name gone from the groups set.
+    const nowSec = Math.floor(Date.now() / 1000);
+    const setKey = `${keys.groupKey(Q, 'g1')}:5c4ef0a3-8f0e-4f51-9a8e-0d7b0f0c1e2a`;
+    for (const [i, id] of ['go-1', 'go-2'].entries()) {
+      await env.raw.hset(keys.taskKey(Q, id), {
+        msg: Buffer.from(encodeTaskMessage(taskMsg({ id, type: 'item', groupKey: 'g1', payload: id }))),
+        state: 'aggregating',
+        group: 'g1',
+      });
+      await env.raw.zadd(setKey, nowSec - 200 + i, id);
+    }
+    await env.raw.zadd(keys.allAggregationSets(Q), nowSec - 1, setKey);
+    const handled: string[] = [];
+    const server = env.server({
+      groupGracePeriod: 1000,
+      groupCheckInterval: 100,
+      groupAggregator: joinPayloads,
+    });
+    await server.start((task) => {
+      handled.push(task.payload.toString());
+    });
+    await waitFor(() => handled.length === 1, { message: 'the aggregate of the Go set' });
+    assert.deepEqual(handled, ['go-1\ngo-2']);
+    await waitFor(async () => (await env.raw.get(keys.processedTotalKey(Q))) === '1', {
+      message: 'processed',
+    });
+    await server.shutdown();
+    assert.deepEqual(await groupKeys(env.raw), []);
+    assert.deepEqual(await env.raw.keys(`${keys.taskKeyPrefix(Q)}*`), []);
   });
 
   test('shutdown does not wait for a hung aggregate function; its set stays for the recoverer', async () => {
