@@ -51,21 +51,46 @@ local moved = 0
 local pushed = 0
 local more = 0
 
+-- Pushes and set removals wait for the end of each step and go out as one variadic command each:
+-- a forward of many tasks then costs Redis about half the commands. A variadic LPUSH leaves the
+-- same order as one LPUSH per id.
+local pushIds = {}
+local removals = {}
+
+local function removeLater(key, id)
+  local ids = removals[key]
+  if not ids then
+    ids = {}
+    removals[key] = ids
+  end
+  ids[#ids + 1] = id
+end
+
+local function flush()
+  if #pushIds > 0 then
+    redis.call('LPUSH', pendingKey, unpack(pushIds))
+    pushed = pushed + #pushIds
+    pushIds = {}
+  end
+  for key, ids in pairs(removals) do
+    redis.call('ZREM', key, unpack(ids))
+  end
+  removals = {}
+end
+
 local function move(sourceKey, id)
   local taskKey = taskKeyPrefix .. id
   local group = redis.call('HGET', taskKey, 'group')
   if group and group ~= '' then
     redis.call('ZADD', groupKeyPrefix .. group, nowSecText, id)
-    redis.call('ZREM', sourceKey, id)
     redis.call('HSET', taskKey, 'state', 'aggregating')
     redis.call('SADD', groupsKey, group)
   else
-    redis.call('LPUSH', pendingKey, id)
-    pushed = pushed + 1
-    redis.call('ZREM', sourceKey, id)
+    pushIds[#pushIds + 1] = id
     redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
   end
-  redis.call('ZREM', dueKey, id)
+  removeLater(sourceKey, id)
+  removeLater(dueKey, id)
   moved = moved + 1
 end
 
@@ -84,9 +109,10 @@ for i = 1, #due, 2 do
   elseif sameSecond(redis.call('ZSCORE', retryKey, id), recordMs) then
     move(retryKey, id)
   else
-    redis.call('ZREM', dueKey, id)
+    removeLater(dueKey, id)
   end
 end
+flush()
 local left = limit - #due / 2
 if left <= 0 then
   more = 1
@@ -99,6 +125,7 @@ for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
     for _, id in ipairs(ids) do
       move(sourceKey, id)
     end
+    flush()
     left = left - #ids
     if left <= 0 then
       more = 1
@@ -119,6 +146,7 @@ for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
         movedHere = movedHere + 1
       end
     end
+    flush()
     left = left - #ids
     -- A full page that moved nothing would come back the same: only ask again after progress.
     if #ids == page and movedHere > 0 then
