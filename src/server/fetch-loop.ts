@@ -80,11 +80,25 @@ export interface FetchLoopParams {
   onEnd(): void;
 }
 
-/** A success waiting to be written. */
-interface PendingAck {
+/** A success waiting to be written; also the DoneItem the script call takes. */
+interface PendingAck extends DoneItem {
   readonly task: HeldTask;
-  readonly revoked: boolean;
+}
+
+/**
+ * The successes of one queue that go out in the same call, and the one promise their attempts wait
+ * on: a promise per success would be allocated on every task's path, and they all settle together.
+ */
+interface AckBatch {
+  readonly items: PendingAck[];
+  readonly written: Promise<void>;
   readonly resolve: () => void;
+}
+
+function newAckBatch(): AckBatch {
+  let resolve!: () => void;
+  const written = new Promise<void>((r) => (resolve = r));
+  return { items: [], written, resolve };
 }
 
 /** Leases tasks and acknowledges successes; see the file header. */
@@ -92,7 +106,7 @@ export class FetchLoop {
   readonly #p: FetchLoopParams;
   readonly #nextQueueOrder: () => readonly string[];
   /** Successful tasks waiting to be acknowledged, per queue. */
-  readonly #acks = new Map<string, PendingAck[]>();
+  readonly #acks = new Map<string, AckBatch>();
   /** Queues whose acknowledgements a flusher (used once the loop has ended) is sending. */
   readonly #flushing = new Set<string>();
   /** Aborted by stop(): ends the error back-off. */
@@ -203,14 +217,12 @@ export class FetchLoop {
   /** Queues a success; resolves once it is written (or handed to the syncer). */
   acknowledge(task: HeldTask, revoked: boolean): Promise<void> {
     const queue = task.msg.queue;
-    return new Promise<void>((resolve) => {
-      const entry: PendingAck = { task, revoked, resolve };
-      const list = this.#acks.get(queue);
-      if (list) list.push(entry);
-      else this.#acks.set(queue, [entry]);
-      if (!this.#stopped) this.slotFreed();
-      else if (!this.#flushing.has(queue)) this.#p.track(this.#flushAcks(queue));
-    });
+    let batch = this.#acks.get(queue);
+    if (!batch) this.#acks.set(queue, (batch = newAckBatch()));
+    batch.items.push({ task, msg: task.msg, revoked });
+    if (!this.#stopped) this.slotFreed();
+    else if (!this.#flushing.has(queue)) this.#p.track(this.#flushAcks(queue));
+    return batch.written;
   }
 
   /** Waits until {@link resume} is called or, when given, `ms` pass. */
@@ -290,7 +302,8 @@ export class FetchLoop {
    */
   async #cycle(queue: string, count: number): Promise<number> {
     const { broker, clock, leaseDuration } = this.#p;
-    const acks = this.#takeAcks(queue);
+    const batch = this.#takeAcks(queue);
+    const acks = batch?.items ?? NO_ACKS;
     const wasIdle = this.#idleOn.has(queue);
     if (count <= 0 && acks.length === 0 && !wasIdle) return 0;
     const now = clock.now();
@@ -301,24 +314,19 @@ export class FetchLoop {
     if (idle) this.#idleOn.add(queue);
     let leased: DequeuedTask[];
     try {
-      const result = await broker.doneAndDequeue(
-        queue,
-        toDoneItems(acks),
-        count,
-        leaseExpiry / 1000,
-        now,
-        idle,
-      );
+      const result = await broker.doneAndDequeue(queue, acks, count, leaseExpiry / 1000, now, idle);
       if (!result.registered) this.#idleOn.delete(queue);
       if (result.registered && idle && idle.ttl > 0)
         this.#offered.set(queue, { slots: idle.slots, taken: 0 });
       else this.#offered.delete(queue);
       this.#acknowledged(acks, result.doneCodes);
+      batch?.resolve();
       leased = result.leased;
     } catch (err) {
       // A registration left behind expires by itself; a fresh call must not depend on it.
       if (!wasIdle) this.#idleOn.delete(queue);
       this.#ackFailed(queue, acks, err);
+      batch?.resolve();
       throw err;
     }
     if (leased.length > 0) this.#p.accept(queue, leased, now, leaseExpiry);
@@ -342,11 +350,10 @@ export class FetchLoop {
     };
   }
 
-  #takeAcks(queue: string): PendingAck[] {
-    const acks = this.#acks.get(queue);
-    if (!acks) return [];
-    this.#acks.delete(queue);
-    return acks;
+  #takeAcks(queue: string): AckBatch | undefined {
+    const batch = this.#acks.get(queue);
+    if (batch) this.#acks.delete(queue);
+    return batch;
   }
 
   /**
@@ -373,10 +380,8 @@ export class FetchLoop {
 
   #acknowledged(acks: readonly PendingAck[], codes: readonly number[]): void {
     for (let i = 0; i < acks.length; i++) {
-      const ack = acks[i] as PendingAck;
       if (codes[i] !== 1)
-        this.#p.logger.warn(`Task ${ack.task.msg.id} was no longer active when acknowledged`);
-      ack.resolve();
+        this.#p.logger.warn(`Task ${(acks[i] as PendingAck).msg.id} was no longer active when acknowledged`);
     }
   }
 
@@ -386,7 +391,7 @@ export class FetchLoop {
     const { broker, clock, logger, syncer } = this.#p;
     logger.warn(`Failed to acknowledge ${acks.length} task(s), will retry: ${errorMessage(err)}`);
     for (const ack of acks) {
-      const items = toDoneItems([ack]);
+      const items = [ack];
       syncer.add({
         description: `done ${queue}/${ack.task.msg.id}`,
         deadline: ack.task.lease.expiresAt,
@@ -394,11 +399,8 @@ export class FetchLoop {
           await broker.doneAndDequeue(queue, items, 0, 0, clock.now());
         },
       });
-      ack.resolve();
     }
   }
 }
 
-function toDoneItems(acks: readonly PendingAck[]): DoneItem[] {
-  return acks.map(({ task, revoked }) => ({ msg: task.msg, revoked }));
-}
+const NO_ACKS: readonly PendingAck[] = [];
