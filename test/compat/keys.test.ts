@@ -78,6 +78,7 @@ const PINNED: Record<string, [unknown, string][]> = {
   idleSlotsKey: [[keys.idleSlotsKey('default'), 'asynq:{default}:x:handoff-slots']],
   dueKey: [[keys.dueKey('default'), 'asynq:{default}:x:due']],
   dueChannel: [[keys.dueChannel('default'), 'asynq:{default}:x:due']],
+  schedulerTickKey: [[keys.schedulerTickKey('default', ID), `asynq:{default}:x:sched:${ID}`]],
   // Per server, not per queue: a channel, so no hash tag is needed.
   HANDOFF_CHANNEL_PREFIX: [[keys.HANDOFF_CHANNEL_PREFIX, 'asynq:x:handoff:']],
   handoffChannel: [[keys.handoffChannel(ID), `asynq:x:handoff:${ID}`]],
