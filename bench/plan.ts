@@ -68,6 +68,13 @@ export function buildPlan(quick: boolean): Measurement[] {
       params: { count: quick ? 10_000 : 100_000, concurrency: 10 },
       timeoutMs: 300_000,
     },
+    // Periodic ticks (bench/scenarios/periodic.ts): one entry every second, `count` ticks measured.
+    {
+      id: 'periodic',
+      scenario: 'periodic',
+      params: { count: quick ? 8 : 30, everyMs: 1_000 },
+      timeoutMs: quick ? 60_000 : 90_000,
+    },
   ];
 }
 
@@ -210,6 +217,7 @@ function onTimeRows(plan: Measurement[]): MetricRow[] {
   return [
     ...lateness('delayed', `${count('delayed')} tasks due at one moment`, 'lateness'),
     ...lateness('retries', `Retry after 1 s (${count('retries')} tasks)`, 'retryLateness'),
+    ...lateness('periodic', `Periodic ticks every 1 s (${count('periodic')} ticks)`, 'tickLateness'),
     {
       label: `10 weighted queues, ${count('weighted')} tasks, concurrency 10`,
       measurements: ['weighted'],

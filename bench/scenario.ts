@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { enqueueBulk, enqueueSingle } from './scenarios/enqueue.js';
 import { idleLatency, steadyLatency } from './scenarios/latency.js';
 import { delayedTasks, retryLateness, weightedQueues } from './scenarios/on-time.js';
+import { periodicTicks } from './scenarios/periodic.js';
 import { processing } from './scenarios/process.js';
 import { SCENARIO_NAMES, type Scenario, type ScenarioName, type ScenarioParams } from './scenarios/types.js';
 import { createBullmq } from './systems/bullmq.js';
@@ -22,6 +23,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   delayed: delayedTasks,
   retries: retryLateness,
   weighted: weightedQueues,
+  periodic: periodicTicks,
 };
 
 function usage(message: string): never {

@@ -11,6 +11,8 @@ export const SCENARIO_NAMES = [
   'delayed',
   'retries',
   'weighted',
+  // Periodic ticks (periodic.ts).
+  'periodic',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -36,6 +38,8 @@ export interface ScenarioParams {
   idleMs?: number;
   /** delayed: how long after the first enqueue call every task is due. */
   leadMs?: number;
+  /** periodic: the entry's interval in ms (`count` is then the number of ticks measured). */
+  everyMs?: number;
   /** retries: delay before the second attempt. */
   retryDelayMs?: number;
   /** Hard limit for the whole scenario process. */

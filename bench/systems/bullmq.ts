@@ -11,8 +11,10 @@ import {
   type BenchSystem,
   type OnTimeWorkerSetup,
   PLANNED_FAILURE,
+  type PeriodicSetup,
   type WorkerSetup,
   countKeys,
+  makePayload,
 } from './system.js';
 
 const QUEUE = 'bench';
@@ -38,6 +40,9 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
     return q;
   };
   let onTimeWorkers: Worker<BenchPayload>[] = [];
+  let periodicWorker: Worker | undefined;
+  /** The job scheduler of the periodic scenario. */
+  const SCHEDULER_ID = 'bench-tick';
 
   return {
     name: 'bullmq',
@@ -105,6 +110,37 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
       });
       await Promise.all(onTimeWorkers.map((w) => w.waitUntilReady()));
     },
+    async startPeriodic(setup: PeriodicSetup) {
+      periodicWorker = new Worker(
+        QUEUE,
+        async (job) => {
+          const startedAt = Date.now();
+          // A job scheduler's job id is `repeat:<scheduler id>:<ms it is due at>` (job.delay reads
+          // 0 once the job was promoted, and job.timestamp is when the job was created).
+          setup.onTick(Number(job.id?.slice(job.id.lastIndexOf(':') + 1)), startedAt);
+        },
+        {
+          connection: { ...connection, maxRetriesPerRequest: null },
+          concurrency: 10,
+          removeOnComplete: { count: 0 },
+          removeOnFail: { count: 1000 },
+        },
+      );
+      periodicWorker.on('error', (err) => errors.push(`worker: ${err.message}`));
+      periodicWorker.on('failed', (_job, err) => errors.push(`job failed: ${err.message}`));
+      await periodicWorker.waitUntilReady();
+      // BullMQ's job schedulers (the successor of repeatable jobs), with its every-interval.
+      await queue.upsertJobScheduler(
+        SCHEDULER_ID,
+        { every: setup.everyMs },
+        { name: 'tick', data: makePayload(0) },
+      );
+    },
+    async stopPeriodic() {
+      await queue.removeJobScheduler(SCHEDULER_ID);
+      await periodicWorker?.close();
+      periodicWorker = undefined;
+    },
     async stopWorker() {
       await worker?.close();
       worker = undefined;
@@ -120,6 +156,7 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
     async close() {
       await worker?.close();
       await Promise.all(onTimeWorkers.map((w) => w.close()));
+      await periodicWorker?.close();
       await Promise.all([...queues.values()].map((q) => q.close()));
     },
   };

@@ -64,7 +64,24 @@ export interface OnTimeWorkerSetup {
 /** The message of the planned first-attempt failures (they are not reported as errors). */
 export const PLANNED_FAILURE = 'bench: planned first-attempt failure';
 
+// --- Periodic ticks (bench/scenarios/periodic.ts). ---
+
+/** One periodic entry and a worker for its tasks. */
+export interface PeriodicSetup {
+  /** The entry's interval in ms (whole seconds). */
+  everyMs: number;
+  /**
+   * Called once per task run: the tick it belongs to (epoch ms, the time the system meant it to
+   * run at) and when its handler started (Date.now()). Must stay trivial.
+   */
+  onTick: (tickMs: number, startedAtMs: number) => void;
+}
+
 export interface BenchSystem {
+  /** Registers one periodic entry (taskmill: a Scheduler; BullMQ: a job scheduler) and starts a worker. */
+  startPeriodic(setup: PeriodicSetup): Promise<void>;
+  /** Removes the entry and stops its worker. */
+  stopPeriodic(): Promise<void>;
   /** Enqueues a batch with the system's bulk API, into a queue, due at a time, retried once. */
   enqueueBulkTo(payloads: readonly BenchPayload[], setup: EnqueueSetup): Promise<void>;
   /** Starts the worker of the on-time scenarios; stopWorker stops it. */

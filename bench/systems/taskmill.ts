@@ -1,12 +1,13 @@
 /** taskmill behind the bench interface: Client.enqueue / enqueueMany, one Server with a typed route. */
 import type { Redis } from 'ioredis';
-import { Client, Server, ServeMux, defineTask, silentLogger } from '../../src/index.js';
+import { Client, Scheduler, Server, ServeMux, Task, defineTask, silentLogger } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
 import {
   type BenchPayload,
   type BenchSystem,
   type OnTimeWorkerSetup,
   PLANNED_FAILURE,
+  type PeriodicSetup,
   type WorkerSetup,
   countKeys,
 } from './system.js';
@@ -18,6 +19,7 @@ const benchTask = defineTask<BenchPayload>('bench');
 export function createTaskmill(url: string, probe: Redis): BenchSystem {
   const client = new Client(url);
   let server: Server | undefined;
+  let scheduler: Scheduler | undefined;
   const errors: string[] = [];
 
   return {
@@ -69,6 +71,46 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
       });
       await server.start(mux);
     },
+    async startPeriodic(setup: PeriodicSetup) {
+      // The tick of each task comes from the scheduler's postEnqueue; its handler may start before
+      // that callback runs (the worker and the scheduler race on the reply), so whichever comes
+      // second reports the pair.
+      const ticks = new Map<string, number>();
+      const starts = new Map<string, number>();
+      const mux = new ServeMux().handle('bench:tick', (_task, ctx) => {
+        const startedAt = Date.now();
+        const tick = ticks.get(ctx.taskId);
+        if (tick === undefined) starts.set(ctx.taskId, startedAt);
+        else setup.onTick(tick, startedAt);
+      });
+      server = new Server(url, {
+        concurrency: 10,
+        queues: { [QUEUE]: 1 },
+        logger: silentLogger,
+        errorHandler: (err) => errors.push(err.message),
+      });
+      await server.start(mux);
+      scheduler = new Scheduler(url, {
+        logger: silentLogger,
+        postEnqueue: (event) => {
+          if (!event.info) {
+            errors.push(`periodic enqueue failed: ${event.error?.message ?? ''}`);
+            return;
+          }
+          const startedAt = starts.get(event.info.id);
+          if (startedAt === undefined) ticks.set(event.info.id, event.tick.getTime());
+          else setup.onTick(event.tick.getTime(), startedAt);
+        },
+      });
+      scheduler.register({ spec: `@every ${setup.everyMs / 1000}s`, task: new Task('bench:tick') });
+      await scheduler.start();
+    },
+    async stopPeriodic() {
+      await scheduler?.shutdown();
+      scheduler = undefined;
+      await server?.shutdown();
+      server = undefined;
+    },
     async stopWorker() {
       await server?.shutdown();
       server = undefined;
@@ -92,6 +134,7 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
       return counts;
     },
     async close() {
+      await scheduler?.shutdown();
       await server?.shutdown();
       await client.close();
     },
