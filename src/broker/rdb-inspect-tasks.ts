@@ -33,6 +33,12 @@ export type TaskOpResult = 'ok' | 'missing' | string;
 /** asynq's archive bounds: archived tasks older than 90 days, or beyond 9,999, are deleted. */
 const ARCHIVE_MAX_AGE_MS = 90 * DAY;
 const ARCHIVE_SIZE_BOUND = 10_000;
+/**
+ * Tasks per call of a bulk script: small enough that one call stays in the low milliseconds (Redis
+ * runs nothing else meanwhile, and the client's command timeout bounds each call), large enough
+ * that a million tasks take a thousand calls.
+ */
+export const BULK_BATCH = 1000;
 
 /** The container key of a state (a group's set for `aggregating`). */
 function containerKey(qname: string, state: ContainerState, group: string | undefined): string {
@@ -155,10 +161,29 @@ export class RDBInspectTasks {
     );
   }
 
+  /**
+   * Repeats one batch of a bulk script until its source is empty, and returns the tasks it acted
+   * on. The rounds are bounded by the source's size at the first call, so a source that producers
+   * keep filling (a busy pending list) does not keep the call going: like Go's, it acts on the
+   * tasks there when it starts (each batch is atomic; the whole is not).
+   */
+  async #batches(run: () => Promise<unknown>): Promise<number> {
+    let total = 0;
+    let rounds = 0;
+    let maxRounds = 1;
+    for (;;) {
+      const [taken, done, left] = ((await run()) as number[]).map(Number) as [number, number, number];
+      total += done;
+      if (rounds === 0) maxRounds = Math.max(1, Math.ceil((taken + left) / BULK_BATCH));
+      rounds++;
+      if (left === 0 || taken === 0 || rounds >= maxRounds) return total;
+    }
+  }
+
   /** Moves every task of a sorted-set state (or a group) to pending; returns how many. */
   async runAll(qname: string, state: ContainerState, group: string | undefined): Promise<number> {
-    return Number(
-      await this.#script(
+    return this.#batches(() =>
+      this.#script(
         scripts.inspectRunAll,
         [
           containerKey(qname, state, group),
@@ -166,7 +191,12 @@ export class RDBInspectTasks {
           keys.allGroups(qname),
           keys.dueKey(qname),
         ],
-        [state === 'aggregating' ? (group ?? '') : '', keys.taskKeyPrefix(qname), keys.wakeChannel(qname)],
+        [
+          state === 'aggregating' ? (group ?? '') : '',
+          keys.taskKeyPrefix(qname),
+          keys.wakeChannel(qname),
+          BULK_BATCH,
+        ],
       ),
     );
   }
@@ -178,8 +208,8 @@ export class RDBInspectTasks {
     group: string | undefined,
     nowMs: number,
   ): Promise<number> {
-    return Number(
-      await this.#script(
+    return this.#batches(() =>
+      this.#script(
         scripts.inspectArchiveAll,
         [
           containerKey(qname, state, group),
@@ -194,6 +224,7 @@ export class RDBInspectTasks {
           unixSeconds(nowMs - ARCHIVE_MAX_AGE_MS),
           ARCHIVE_SIZE_BOUND,
           keys.taskKeyPrefix(qname),
+          BULK_BATCH,
         ],
       ),
     );
@@ -201,14 +232,15 @@ export class RDBInspectTasks {
 
   /** Deletes every task of a state (or a group) with their unique locks; returns how many. */
   async deleteAll(qname: string, state: ContainerState, group: string | undefined): Promise<number> {
-    return Number(
-      await this.#script(
+    return this.#batches(() =>
+      this.#script(
         scripts.inspectDeleteAll,
         [containerKey(qname, state, group), keys.allGroups(qname), keys.dueKey(qname)],
         [
           isList(state) ? 'list' : 'zset',
           state === 'aggregating' ? (group ?? '') : '',
           keys.taskKeyPrefix(qname),
+          BULK_BATCH,
         ],
       ),
     );

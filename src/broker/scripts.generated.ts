@@ -1154,10 +1154,12 @@ end
 return { fields[1], state, nextProcessAt, fields[3] or '' }
 `);
 
-export const inspectArchiveAll = defineScript('inspect-archive-all', 4, String.raw`-- Archives every task of one state: the pending list, the scheduled or retry set, or one group's
--- aggregating tasks. Mirrors asynq's archiveAll, archiveAllPending and archiveAllAggregating
--- (score now, message unchanged, archive trimmed by age and size). Unlike asynq, trimmed tasks
--- lose their hashes and unique locks with their ids, and an id whose hash is missing is dropped.
+export const inspectArchiveAll = defineScript('inspect-archive-all', 4, String.raw`-- Archives a batch of the tasks of one state: the pending list, the scheduled or retry set, or
+-- one group's aggregating tasks; the caller repeats until the source is empty. Mirrors asynq's
+-- archiveAll, archiveAllPending and archiveAllAggregating (score now, message unchanged, archive
+-- trimmed by age and size), in batches so that a large source never blocks Redis in one call.
+-- Unlike asynq, trimmed tasks lose their hashes and unique locks with their ids, and an id whose
+-- hash is missing is dropped.
 --
 -- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry or :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:archived
@@ -1169,8 +1171,9 @@ export const inspectArchiveAll = defineScript('inspect-archive-all', 4, String.r
 -- ARGV[4] -> age cutoff, unix seconds: archived tasks scored at or before it are deleted
 -- ARGV[5] -> size bound: the archive keeps at most ARGV[5] - 1 tasks (asynq passes 10000)
 -- ARGV[6] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[7] -> batch size: at most this many ids are taken
 --
--- Returns the number of tasks archived.
+-- Returns { ids taken, tasks archived, ids left in the source }.
 
 -- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
 -- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
@@ -1240,6 +1243,32 @@ local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBo
     end
   end
 end
+
+-- Takes up to batch ids off a bulk operation's source: the oldest end of a list (its right end,
+-- where the next task runs from) or the lowest scores of a sorted set. The ids leave the source
+-- here; the bulk scripts work in batches so that no single call blocks Redis for long.
+local function takeBatch(sourceKey, kind, batch)
+  local ids
+  if kind == 'list' then
+    ids = redis.call('LRANGE', sourceKey, -batch, -1)
+    if #ids > 0 then
+      redis.call('LTRIM', sourceKey, 0, -(#ids + 1))
+    end
+  else
+    ids = redis.call('ZRANGE', sourceKey, 0, batch - 1)
+    for _, id in ipairs(ids) do
+      redis.call('ZREM', sourceKey, id)
+    end
+  end
+  return ids
+end
+
+-- After a batch of a group's tasks left it: the group leaves the groups set once empty.
+local function dropGroupIfEmpty(groupsKey, sourceKey, group)
+  if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
 local sourceKey = KEYS[1]
 local archivedKey = KEYS[2]
 local groupsKey = KEYS[3]
@@ -1250,13 +1279,9 @@ local now = ARGV[3]
 local ageCutoff = ARGV[4]
 local sizeBound = tonumber(ARGV[5])
 local taskKeyPrefix = ARGV[6]
+local batch = tonumber(ARGV[7])
 
-local ids
-if kind == 'list' then
-  ids = redis.call('LRANGE', sourceKey, 0, -1)
-else
-  ids = redis.call('ZRANGE', sourceKey, 0, -1)
-end
+local ids = takeBatch(sourceKey, kind, batch)
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, #ids)
 local moved = 0
 for _, id in ipairs(ids) do
@@ -1268,13 +1293,16 @@ for _, id in ipairs(ids) do
     moved = moved + 1
   end
 end
-redis.call('DEL', sourceKey)
-if group ~= '' then
-  redis.call('SREM', groupsKey, group)
-end
+dropGroupIfEmpty(groupsKey, sourceKey, group)
 -- More tasks than the archive holds: drop the surplus as asynq's trim after the move does.
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 0)
-return moved
+local left
+if kind == 'list' then
+  left = redis.call('LLEN', sourceKey)
+else
+  left = redis.call('ZCARD', sourceKey)
+end
+return { #ids, moved, left }
 `);
 
 export const inspectArchiveTask = defineScript('inspect-archive-task', 3, String.raw`-- Archives one task that is not active and not archived yet. Mirrors asynq's archiveTask: the
@@ -1364,6 +1392,32 @@ local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBo
     end
   end
 end
+
+-- Takes up to batch ids off a bulk operation's source: the oldest end of a list (its right end,
+-- where the next task runs from) or the lowest scores of a sorted set. The ids leave the source
+-- here; the bulk scripts work in batches so that no single call blocks Redis for long.
+local function takeBatch(sourceKey, kind, batch)
+  local ids
+  if kind == 'list' then
+    ids = redis.call('LRANGE', sourceKey, -batch, -1)
+    if #ids > 0 then
+      redis.call('LTRIM', sourceKey, 0, -(#ids + 1))
+    end
+  else
+    ids = redis.call('ZRANGE', sourceKey, 0, batch - 1)
+    for _, id in ipairs(ids) do
+      redis.call('ZREM', sourceKey, id)
+    end
+  end
+  return ids
+end
+
+-- After a batch of a group's tasks left it: the group leaves the groups set once empty.
+local function dropGroupIfEmpty(groupsKey, sourceKey, group)
+  if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
 local taskKey = KEYS[1]
 local archivedKey = KEYS[2]
 local dueKey = KEYS[3]
@@ -1389,10 +1443,11 @@ redis.call('HSET', taskKey, 'state', 'archived')
 return 1
 `);
 
-export const inspectDeleteAll = defineScript('inspect-delete-all', 3, String.raw`-- Deletes every task of one state: pending, scheduled, retry, archived, completed, or one group's
--- aggregating tasks. Mirrors asynq's deleteAll, deleteAllPending and deleteAllAggregating, but
--- releases the unique locks of every one of them (asynq skips this for pending and aggregating
--- tasks, leaving locks that name deleted tasks).
+export const inspectDeleteAll = defineScript('inspect-delete-all', 3, String.raw`-- Deletes a batch of the tasks of one state: pending, scheduled, retry, archived, completed, or
+-- one group's aggregating tasks; the caller repeats until the source is empty. Mirrors asynq's
+-- deleteAll, deleteAllPending and deleteAllAggregating, in batches so that a large source never
+-- blocks Redis in one call, and releases the unique locks of every one of them (asynq skips this
+-- for pending and aggregating tasks, leaving locks that name deleted tasks).
 --
 -- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry, :archived, :completed or
 --            :g:<group>
@@ -1401,8 +1456,9 @@ export const inspectDeleteAll = defineScript('inspect-delete-all', 3, String.raw
 -- ARGV[1] -> 'list' or 'zset': the source's type
 -- ARGV[2] -> group name when KEYS[1] is a group, else ''
 -- ARGV[3] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[4] -> batch size: at most this many ids are taken
 --
--- Returns the number of tasks deleted.
+-- Returns { ids taken, tasks deleted, ids left in the source }.
 
 -- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
 -- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
@@ -1472,29 +1528,54 @@ local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBo
     end
   end
 end
+
+-- Takes up to batch ids off a bulk operation's source: the oldest end of a list (its right end,
+-- where the next task runs from) or the lowest scores of a sorted set. The ids leave the source
+-- here; the bulk scripts work in batches so that no single call blocks Redis for long.
+local function takeBatch(sourceKey, kind, batch)
+  local ids
+  if kind == 'list' then
+    ids = redis.call('LRANGE', sourceKey, -batch, -1)
+    if #ids > 0 then
+      redis.call('LTRIM', sourceKey, 0, -(#ids + 1))
+    end
+  else
+    ids = redis.call('ZRANGE', sourceKey, 0, batch - 1)
+    for _, id in ipairs(ids) do
+      redis.call('ZREM', sourceKey, id)
+    end
+  end
+  return ids
+end
+
+-- After a batch of a group's tasks left it: the group leaves the groups set once empty.
+local function dropGroupIfEmpty(groupsKey, sourceKey, group)
+  if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
 local sourceKey = KEYS[1]
 local groupsKey = KEYS[2]
 local dueKey = KEYS[3]
 local kind = ARGV[1]
 local group = ARGV[2]
 local taskKeyPrefix = ARGV[3]
+local batch = tonumber(ARGV[4])
 
-local ids
-if kind == 'list' then
-  ids = redis.call('LRANGE', sourceKey, 0, -1)
-else
-  ids = redis.call('ZRANGE', sourceKey, 0, -1)
-end
+local ids = takeBatch(sourceKey, kind, batch)
 local deleted = 0
 for _, id in ipairs(ids) do
   deleted = deleted + redis.call('EXISTS', taskKeyPrefix .. id)
   deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
-redis.call('DEL', sourceKey)
-if group ~= '' then
-  redis.call('SREM', groupsKey, group)
+dropGroupIfEmpty(groupsKey, sourceKey, group)
+local left
+if kind == 'list' then
+  left = redis.call('LLEN', sourceKey)
+else
+  left = redis.call('ZCARD', sourceKey)
 end
-return deleted
+return { #ids, deleted, left }
 `);
 
 export const inspectDeleteQueue = defineScript('inspect-delete-queue', 11, String.raw`-- Deletes a queue's tasks and containers. Without force it refuses when any task exists (asynq
@@ -1587,6 +1668,32 @@ local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBo
       deleteTaskHash(taskKeyPrefix, dueKey, id)
       redis.call('ZREM', archivedKey, id)
     end
+  end
+end
+
+-- Takes up to batch ids off a bulk operation's source: the oldest end of a list (its right end,
+-- where the next task runs from) or the lowest scores of a sorted set. The ids leave the source
+-- here; the bulk scripts work in batches so that no single call blocks Redis for long.
+local function takeBatch(sourceKey, kind, batch)
+  local ids
+  if kind == 'list' then
+    ids = redis.call('LRANGE', sourceKey, -batch, -1)
+    if #ids > 0 then
+      redis.call('LTRIM', sourceKey, 0, -(#ids + 1))
+    end
+  else
+    ids = redis.call('ZRANGE', sourceKey, 0, batch - 1)
+    for _, id in ipairs(ids) do
+      redis.call('ZREM', sourceKey, id)
+    end
+  end
+  return ids
+end
+
+-- After a batch of a group's tasks left it: the group leaves the groups set once empty.
+local function dropGroupIfEmpty(groupsKey, sourceKey, group)
+  if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
+    redis.call('SREM', groupsKey, group)
   end
 end
 local pendingKey = KEYS[1]
@@ -1722,6 +1829,32 @@ local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBo
       deleteTaskHash(taskKeyPrefix, dueKey, id)
       redis.call('ZREM', archivedKey, id)
     end
+  end
+end
+
+-- Takes up to batch ids off a bulk operation's source: the oldest end of a list (its right end,
+-- where the next task runs from) or the lowest scores of a sorted set. The ids leave the source
+-- here; the bulk scripts work in batches so that no single call blocks Redis for long.
+local function takeBatch(sourceKey, kind, batch)
+  local ids
+  if kind == 'list' then
+    ids = redis.call('LRANGE', sourceKey, -batch, -1)
+    if #ids > 0 then
+      redis.call('LTRIM', sourceKey, 0, -(#ids + 1))
+    end
+  else
+    ids = redis.call('ZRANGE', sourceKey, 0, batch - 1)
+    for _, id in ipairs(ids) do
+      redis.call('ZREM', sourceKey, id)
+    end
+  end
+  return ids
+end
+
+-- After a batch of a group's tasks left it: the group leaves the groups set once empty.
+local function dropGroupIfEmpty(groupsKey, sourceKey, group)
+  if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
+    redis.call('SREM', groupsKey, group)
   end
 end
 local taskKey = KEYS[1]
@@ -1909,10 +2042,11 @@ end
 return math.floor(bytes)
 `);
 
-export const inspectRunAll = defineScript('inspect-run-all', 4, String.raw`-- Moves every task of a sorted set (scheduled, retry, archived, or one group's aggregating tasks)
--- to the pending list. Mirrors asynq's runAll and runAllAggregating (no pending_since, as Go; the
--- earliest score is pushed first, so it runs first). An id whose hash is missing is dropped
--- rather than pushed, so no dangling id reaches the pending list.
+export const inspectRunAll = defineScript('inspect-run-all', 4, String.raw`-- Moves a batch of the tasks of a sorted set (scheduled, retry, archived, or one group's
+-- aggregating tasks) to the pending list; the caller repeats until the set is empty. Mirrors
+-- asynq's runAll and runAllAggregating (no pending_since, as Go; the earliest score is pushed
+-- first, so it runs first), in batches so that a large set never blocks Redis in one call. An id
+-- whose hash is missing is dropped rather than pushed, so no dangling id reaches the pending list.
 --
 -- KEYS[1] -> the source: asynq:{<qname>}:scheduled, :retry, :archived or :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:pending
@@ -1922,9 +2056,104 @@ export const inspectRunAll = defineScript('inspect-run-all', 4, String.raw`-- Mo
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
 --            pending list was empty, as in enqueue.lua)
+-- ARGV[4] -> batch size: at most this many ids are taken
 --
--- Returns the number of tasks moved.
+-- Returns { ids taken, tasks moved, ids left in the source }.
 
+-- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
+-- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot. Every
+-- removal also drops the task's precise due record (dueKey, asynq:{<qname>}:x:due: a taskmill
+-- extension the forwarder would otherwise drop only once its time has passed).
+
+-- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
+-- a newer task took after this one's expired is not ours to delete).
+local function releaseUniqueLock(taskKey, id)
+  local lock = redis.call('HGET', taskKey, 'unique_key')
+  if lock and lock ~= '' and redis.call('GET', lock) == id then
+    redis.call('DEL', lock)
+  end
+end
+
+-- Deletes a task's hash, its due record and, if it holds it, its unique lock. The caller removes
+-- the id from its container.
+local function deleteTaskHash(taskKeyPrefix, dueKey, id)
+  local taskKey = taskKeyPrefix .. id
+  releaseUniqueLock(taskKey, id)
+  redis.call('DEL', taskKey)
+  redis.call('ZREM', dueKey, id)
+end
+
+-- Removes a task id from its group's sorted set, and the group name from the groups set once the
+-- group is empty (the aggregator visits only the groups listed there).
+local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
+  local groupKey = groupKeyPrefix .. group
+  redis.call('ZREM', groupKey, id)
+  if redis.call('ZCARD', groupKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
+
+-- Removes a task id from the container its state names: the pending list, its group, or the
+-- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+  if state == 'pending' then
+    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+  elseif state == 'aggregating' then
+    local group = redis.call('HGET', taskKey, 'group') or ''
+    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+  else
+    redis.call('ZREM', queueKeyPrefix .. state, id)
+    -- Only scheduled and retry tasks have one; the task is no longer due at that time.
+    redis.call('ZREM', dueKey, id)
+  end
+end
+
+-- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
+-- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
+-- before the caller adds its tasks, so a task archived now is never the one trimmed.
+local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, adding)
+  local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
+  local keep = sizeBound - 1 - adding
+  local excess = {}
+  if keep <= 0 then
+    excess = redis.call('ZRANGE', archivedKey, 0, -1)
+  else
+    excess = redis.call('ZRANGE', archivedKey, 0, -(keep + 1))
+  end
+  for _, list in ipairs({ stale, excess }) do
+    for _, id in ipairs(list) do
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
+      redis.call('ZREM', archivedKey, id)
+    end
+  end
+end
+
+-- Takes up to batch ids off a bulk operation's source: the oldest end of a list (its right end,
+-- where the next task runs from) or the lowest scores of a sorted set. The ids leave the source
+-- here; the bulk scripts work in batches so that no single call blocks Redis for long.
+local function takeBatch(sourceKey, kind, batch)
+  local ids
+  if kind == 'list' then
+    ids = redis.call('LRANGE', sourceKey, -batch, -1)
+    if #ids > 0 then
+      redis.call('LTRIM', sourceKey, 0, -(#ids + 1))
+    end
+  else
+    ids = redis.call('ZRANGE', sourceKey, 0, batch - 1)
+    for _, id in ipairs(ids) do
+      redis.call('ZREM', sourceKey, id)
+    end
+  end
+  return ids
+end
+
+-- After a batch of a group's tasks left it: the group leaves the groups set once empty.
+local function dropGroupIfEmpty(groupsKey, sourceKey, group)
+  if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
 local sourceKey = KEYS[1]
 local pendingKey = KEYS[2]
 local groupsKey = KEYS[3]
@@ -1932,26 +2161,25 @@ local dueKey = KEYS[4]
 local group = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local wakeChannel = ARGV[3]
+local batch = tonumber(ARGV[4])
 
 local wasEmpty = redis.call('LLEN', pendingKey) == 0
+local ids = takeBatch(sourceKey, 'zset', batch)
 local moved = 0
-for _, id in ipairs(redis.call('ZRANGE', sourceKey, 0, -1)) do
+for _, id in ipairs(ids) do
   local taskKey = taskKeyPrefix .. id
   if redis.call('EXISTS', taskKey) == 1 then
     redis.call('LPUSH', pendingKey, id)
-    redis.call('ZREM', dueKey, id)
     redis.call('HSET', taskKey, 'state', 'pending')
+    redis.call('ZREM', dueKey, id)
     moved = moved + 1
   end
 end
-redis.call('DEL', sourceKey)
-if group ~= '' then
-  redis.call('SREM', groupsKey, group)
-end
+dropGroupIfEmpty(groupsKey, sourceKey, group)
 if wasEmpty and moved > 0 then
   redis.call('PUBLISH', wakeChannel, '1')
 end
-return moved
+return { #ids, moved, redis.call('ZCARD', sourceKey) }
 `);
 
 export const inspectRunTask = defineScript('inspect-run-task', 3, String.raw`-- Moves one task to the pending list so that it runs next time a worker is free, from any state
@@ -2036,6 +2264,32 @@ local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBo
       deleteTaskHash(taskKeyPrefix, dueKey, id)
       redis.call('ZREM', archivedKey, id)
     end
+  end
+end
+
+-- Takes up to batch ids off a bulk operation's source: the oldest end of a list (its right end,
+-- where the next task runs from) or the lowest scores of a sorted set. The ids leave the source
+-- here; the bulk scripts work in batches so that no single call blocks Redis for long.
+local function takeBatch(sourceKey, kind, batch)
+  local ids
+  if kind == 'list' then
+    ids = redis.call('LRANGE', sourceKey, -batch, -1)
+    if #ids > 0 then
+      redis.call('LTRIM', sourceKey, 0, -(#ids + 1))
+    end
+  else
+    ids = redis.call('ZRANGE', sourceKey, 0, batch - 1)
+    for _, id in ipairs(ids) do
+      redis.call('ZREM', sourceKey, id)
+    end
+  end
+  return ids
+end
+
+-- After a batch of a group's tasks left it: the group leaves the groups set once empty.
+local function dropGroupIfEmpty(groupsKey, sourceKey, group)
+  if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
+    redis.call('SREM', groupsKey, group)
   end
 end
 local taskKey = KEYS[1]

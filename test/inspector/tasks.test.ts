@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as keys from '../../src/base/keys.js';
 import { unixSeconds } from '../../src/base/time.js';
-import { decodeTaskMessage } from '../../src/base/wire.js';
+import { decodeTaskMessage, encodeTaskMessage } from '../../src/base/wire.js';
 import {
   InvalidOptionError,
   QueueNotEmptyError,
@@ -16,6 +16,7 @@ import {
   TaskStateError,
 } from '../../src/index.js';
 import { useTestEnv } from '../helpers/setup.js';
+import { queueInvariantViolations } from './queue-invariants.js';
 import { waitFor } from '../helpers/wait.js';
 import { seedActive, seedArchived, seedGroup, seedPending, seedScheduled, taskMsg } from '../helpers/seed.js';
 
@@ -208,6 +209,45 @@ describe('with a server', () => {
     await waitFor(() => seen.includes(info.id), { timeout: 5000 });
     await server.shutdown();
     await client.close();
+    await inspector.close();
+  });
+});
+
+describe('bulk operations over more than one batch', () => {
+  test('run, archive and delete all of 2,500 tasks: counts, run order, nothing left behind', async () => {
+    await register();
+    const n = 2500;
+    const multi = env.raw.multi();
+    for (let i = 0; i < n; i++) {
+      const id = `s${String(i).padStart(5, '0')}`;
+      multi.hset(
+        keys.taskKey(Q, id),
+        'msg',
+        Buffer.from(encodeTaskMessage(taskMsg({ id }))),
+        'state',
+        'scheduled',
+      );
+      // Reverse id order, so the order by score is not the order by id.
+      multi.zadd(keys.scheduledKey(Q), now + n - i, id);
+    }
+    await multi.exec();
+    const inspector = env.inspector();
+    assert.equal(await inspector.runAllTasks(Q, 'scheduled'), n);
+    // The earliest due runs first: the right end of the list holds the lowest score.
+    const runOrder = (await env.raw.lrange(keys.pendingKey(Q), 0, -1)).reverse();
+    assert.equal(runOrder.length, n);
+    assert.equal(runOrder[0], `s${String(n - 1).padStart(5, '0')}`);
+    assert.equal(runOrder[n - 1], 's00000');
+    assert.equal(await env.raw.exists(keys.scheduledKey(Q)), 0);
+    assert.deepEqual(await queueInvariantViolations(env.raw, Q), []);
+
+    assert.equal(await inspector.archiveAllTasks(Q, 'pending'), n);
+    assert.equal(await env.raw.exists(keys.pendingKey(Q)), 0);
+    assert.equal(await env.raw.zcard(keys.archivedKey(Q)), n);
+    assert.deepEqual(await queueInvariantViolations(env.raw, Q), []);
+
+    assert.equal(await inspector.deleteAllTasks(Q, 'archived'), n);
+    assert.deepEqual(await env.raw.keys(`asynq:{${Q}}:*`), []);
     await inspector.close();
   });
 });

@@ -1,7 +1,9 @@
--- Archives every task of one state: the pending list, the scheduled or retry set, or one group's
--- aggregating tasks. Mirrors asynq's archiveAll, archiveAllPending and archiveAllAggregating
--- (score now, message unchanged, archive trimmed by age and size). Unlike asynq, trimmed tasks
--- lose their hashes and unique locks with their ids, and an id whose hash is missing is dropped.
+-- Archives a batch of the tasks of one state: the pending list, the scheduled or retry set, or
+-- one group's aggregating tasks; the caller repeats until the source is empty. Mirrors asynq's
+-- archiveAll, archiveAllPending and archiveAllAggregating (score now, message unchanged, archive
+-- trimmed by age and size), in batches so that a large source never blocks Redis in one call.
+-- Unlike asynq, trimmed tasks lose their hashes and unique locks with their ids, and an id whose
+-- hash is missing is dropped.
 --
 -- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry or :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:archived
@@ -13,8 +15,9 @@
 -- ARGV[4] -> age cutoff, unix seconds: archived tasks scored at or before it are deleted
 -- ARGV[5] -> size bound: the archive keeps at most ARGV[5] - 1 tasks (asynq passes 10000)
 -- ARGV[6] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[7] -> batch size: at most this many ids are taken
 --
--- Returns the number of tasks archived.
+-- Returns { ids taken, tasks archived, ids left in the source }.
 
 --!include lib/task-removal.lua
 local sourceKey = KEYS[1]
@@ -27,13 +30,9 @@ local now = ARGV[3]
 local ageCutoff = ARGV[4]
 local sizeBound = tonumber(ARGV[5])
 local taskKeyPrefix = ARGV[6]
+local batch = tonumber(ARGV[7])
 
-local ids
-if kind == 'list' then
-  ids = redis.call('LRANGE', sourceKey, 0, -1)
-else
-  ids = redis.call('ZRANGE', sourceKey, 0, -1)
-end
+local ids = takeBatch(sourceKey, kind, batch)
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, #ids)
 local moved = 0
 for _, id in ipairs(ids) do
@@ -45,10 +44,13 @@ for _, id in ipairs(ids) do
     moved = moved + 1
   end
 end
-redis.call('DEL', sourceKey)
-if group ~= '' then
-  redis.call('SREM', groupsKey, group)
-end
+dropGroupIfEmpty(groupsKey, sourceKey, group)
 -- More tasks than the archive holds: drop the surplus as asynq's trim after the move does.
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 0)
-return moved
+local left
+if kind == 'list' then
+  left = redis.call('LLEN', sourceKey)
+else
+  left = redis.call('ZCARD', sourceKey)
+end
+return { #ids, moved, left }

@@ -1,7 +1,8 @@
--- Deletes every task of one state: pending, scheduled, retry, archived, completed, or one group's
--- aggregating tasks. Mirrors asynq's deleteAll, deleteAllPending and deleteAllAggregating, but
--- releases the unique locks of every one of them (asynq skips this for pending and aggregating
--- tasks, leaving locks that name deleted tasks).
+-- Deletes a batch of the tasks of one state: pending, scheduled, retry, archived, completed, or
+-- one group's aggregating tasks; the caller repeats until the source is empty. Mirrors asynq's
+-- deleteAll, deleteAllPending and deleteAllAggregating, in batches so that a large source never
+-- blocks Redis in one call, and releases the unique locks of every one of them (asynq skips this
+-- for pending and aggregating tasks, leaving locks that name deleted tasks).
 --
 -- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry, :archived, :completed or
 --            :g:<group>
@@ -10,8 +11,9 @@
 -- ARGV[1] -> 'list' or 'zset': the source's type
 -- ARGV[2] -> group name when KEYS[1] is a group, else ''
 -- ARGV[3] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[4] -> batch size: at most this many ids are taken
 --
--- Returns the number of tasks deleted.
+-- Returns { ids taken, tasks deleted, ids left in the source }.
 
 --!include lib/task-removal.lua
 local sourceKey = KEYS[1]
@@ -20,20 +22,19 @@ local dueKey = KEYS[3]
 local kind = ARGV[1]
 local group = ARGV[2]
 local taskKeyPrefix = ARGV[3]
+local batch = tonumber(ARGV[4])
 
-local ids
-if kind == 'list' then
-  ids = redis.call('LRANGE', sourceKey, 0, -1)
-else
-  ids = redis.call('ZRANGE', sourceKey, 0, -1)
-end
+local ids = takeBatch(sourceKey, kind, batch)
 local deleted = 0
 for _, id in ipairs(ids) do
   deleted = deleted + redis.call('EXISTS', taskKeyPrefix .. id)
   deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
-redis.call('DEL', sourceKey)
-if group ~= '' then
-  redis.call('SREM', groupsKey, group)
+dropGroupIfEmpty(groupsKey, sourceKey, group)
+local left
+if kind == 'list' then
+  left = redis.call('LLEN', sourceKey)
+else
+  left = redis.call('ZCARD', sourceKey)
 end
-return deleted
+return { #ids, deleted, left }

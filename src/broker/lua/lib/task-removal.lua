@@ -66,3 +66,29 @@ local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBo
     end
   end
 end
+
+-- Takes up to batch ids off a bulk operation's source: the oldest end of a list (its right end,
+-- where the next task runs from) or the lowest scores of a sorted set. The ids leave the source
+-- here; the bulk scripts work in batches so that no single call blocks Redis for long.
+local function takeBatch(sourceKey, kind, batch)
+  local ids
+  if kind == 'list' then
+    ids = redis.call('LRANGE', sourceKey, -batch, -1)
+    if #ids > 0 then
+      redis.call('LTRIM', sourceKey, 0, -(#ids + 1))
+    end
+  else
+    ids = redis.call('ZRANGE', sourceKey, 0, batch - 1)
+    for _, id in ipairs(ids) do
+      redis.call('ZREM', sourceKey, id)
+    end
+  end
+  return ids
+end
+
+-- After a batch of a group's tasks left it: the group leaves the groups set once empty.
+local function dropGroupIfEmpty(groupsKey, sourceKey, group)
+  if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
