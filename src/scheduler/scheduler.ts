@@ -28,6 +28,7 @@ import { type Logger, consoleLogger, errorMessage } from '../logger.js';
 import type { TaskInfo } from '../task.js';
 import {
   checkConnectionArgument,
+  describeValue,
   checkOptionsBag,
   expectOption,
   optionalClock,
@@ -119,7 +120,7 @@ export class Scheduler {
 
   /**
    * Checks the options; nothing connects until start().
-   * @throws InvalidOptionError naming the bad option; InvalidScheduleError for a bad `timezone`
+   * @throws InvalidOptionError naming the bad option (a `timezone` that is no IANA zone included)
    */
   constructor(redis: RedisConnOpt, options: SchedulerOptions = {}) {
     checkConnectionArgument(redis);
@@ -127,9 +128,7 @@ export class Scheduler {
     const heartbeatInterval = checkInterval('heartbeatInterval', options.heartbeatInterval, 10 * SECOND);
     const providerInterval = checkInterval('providerInterval', options.providerInterval, 3 * 60 * SECOND);
     this.#timezone =
-      options.timezone === undefined
-        ? DEFAULT_TIMEZONE
-        : checkTimezone('(scheduler option)', options.timezone);
+      options.timezone === undefined ? DEFAULT_TIMEZONE : checkTimezoneOption(options.timezone);
     this.#clock = optionalClock(options.clock) ?? realClock;
     this.#logger = options.logger ?? consoleLogger();
     this.#postEnqueue = optionalFunction('postEnqueue', options.postEnqueue);
@@ -330,6 +329,17 @@ export class Scheduler {
     } catch (err) {
       this.#logger.error(`scheduler: postEnqueue threw: ${errorMessage(err)}`);
     }
+  }
+}
+
+/** The scheduler-wide zone is an option like any other: a bad one is an InvalidOptionError. */
+function checkTimezoneOption(timezone: unknown): string {
+  try {
+    return checkTimezone('', timezone);
+  } catch {
+    throw new InvalidOptionError(
+      `Expected \`timezone\` to be an IANA time zone name, got ${describeValue(timezone)}`,
+    );
   }
 }
 

@@ -221,7 +221,7 @@ describe('entries', () => {
       () => s.register({ spec: '@daily', timezone: 'Nowhere/Land', task: new Task('t') }),
       InvalidScheduleError,
     );
-    assert.throws(() => new Scheduler(env.redis.url, { timezone: 'Nowhere/Land' }), InvalidScheduleError);
+    assert.throws(() => new Scheduler(env.redis.url, { timezone: 'Nowhere/Land' }), InvalidOptionError);
     assert.throws(() => new Scheduler(env.redis.url, { heartbeatInterval: 0 }), InvalidOptionError);
     s.register({ spec: '@daily', task: new Task('t') });
     assert.throws(() => s.register({ spec: '@daily', task: new Task('t') }), InvalidOptionError);
