@@ -111,17 +111,17 @@ const ticksIn = (from: number, to: number) => created.filter((c) => c.tick > fro
 const SECOND = 1000;
 
 test('three schedulers in three processes: one task per tick, a SIGKILL changes nothing, misfire policies hold after a downtime', async () => {
-  // Phase 1: three schedulers, ~18 ticks.
+  // Phase 1: three schedulers, ~16 ticks.
   const all = await Promise.all([startChild(), startChild(), startChild()]);
   const allReady = Math.max(...all.map((c) => c.readyAt));
-  await ticksLater(18);
+  await ticksLater(16);
 
-  // Phase 2: one of them is SIGKILLed between two ticks; the other two go on, ~14 ticks.
+  // Phase 2: one of them is SIGKILLed between two ticks; the other two go on, ~12 ticks.
   await midSecond();
   const [victim, ...survivors] = all as [Child, Child, Child];
   await victim.kill();
   const killedAt = Date.now();
-  await ticksLater(14);
+  await ticksLater(12);
   const phase2End = Date.now();
 
   // Every tick from when all three ran to the end of phase 2 was enqueued once, without a gap.
