@@ -1200,12 +1200,25 @@ local function deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
--- group is empty (the aggregator visits only the groups listed there).
+-- group is empty (the aggregator visits only the groups listed there). Returns whether the id was
+-- in the group.
 local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
   local groupKey = groupKeyPrefix .. group
-  redis.call('ZREM', groupKey, id)
+  local removed = redis.call('ZREM', groupKey, id)
   if redis.call('ZCARD', groupKey) == 0 then
     redis.call('SREM', groupsKey, group)
+  end
+  return removed == 1
+end
+
+-- Removes an aggregating task's id from the aggregation set an aggregation in progress moved it
+-- into: otherwise enqueueing the set's aggregate would delete this task's hash with the set, and a
+-- reclaim would put the id back into its group, wherever the task is by then. Ids are unique in a
+-- queue, so removing it from every registered set touches only the one holding it. (asynq's
+-- inspector refuses to run, archive or delete such a task.)
+local function leaveAggregationSets(aggregationSetsKey, id)
+  for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+    redis.call('ZREM', setKey, id)
   end
 end
 
@@ -1216,7 +1229,9 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, i
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
-    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+    if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
+      leaveAggregationSets(queueKeyPrefix .. 'aggregation_sets', id)
+    end
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
     -- Only scheduled and retry tasks have one; the task is no longer due at that time.
@@ -1349,12 +1364,25 @@ local function deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
--- group is empty (the aggregator visits only the groups listed there).
+-- group is empty (the aggregator visits only the groups listed there). Returns whether the id was
+-- in the group.
 local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
   local groupKey = groupKeyPrefix .. group
-  redis.call('ZREM', groupKey, id)
+  local removed = redis.call('ZREM', groupKey, id)
   if redis.call('ZCARD', groupKey) == 0 then
     redis.call('SREM', groupsKey, group)
+  end
+  return removed == 1
+end
+
+-- Removes an aggregating task's id from the aggregation set an aggregation in progress moved it
+-- into: otherwise enqueueing the set's aggregate would delete this task's hash with the set, and a
+-- reclaim would put the id back into its group, wherever the task is by then. Ids are unique in a
+-- queue, so removing it from every registered set touches only the one holding it. (asynq's
+-- inspector refuses to run, archive or delete such a task.)
+local function leaveAggregationSets(aggregationSetsKey, id)
+  for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+    redis.call('ZREM', setKey, id)
   end
 end
 
@@ -1365,7 +1393,9 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, i
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
-    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+    if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
+      leaveAggregationSets(queueKeyPrefix .. 'aggregation_sets', id)
+    end
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
     -- Only scheduled and retry tasks have one; the task is no longer due at that time.
@@ -1485,12 +1515,25 @@ local function deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
--- group is empty (the aggregator visits only the groups listed there).
+-- group is empty (the aggregator visits only the groups listed there). Returns whether the id was
+-- in the group.
 local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
   local groupKey = groupKeyPrefix .. group
-  redis.call('ZREM', groupKey, id)
+  local removed = redis.call('ZREM', groupKey, id)
   if redis.call('ZCARD', groupKey) == 0 then
     redis.call('SREM', groupsKey, group)
+  end
+  return removed == 1
+end
+
+-- Removes an aggregating task's id from the aggregation set an aggregation in progress moved it
+-- into: otherwise enqueueing the set's aggregate would delete this task's hash with the set, and a
+-- reclaim would put the id back into its group, wherever the task is by then. Ids are unique in a
+-- queue, so removing it from every registered set touches only the one holding it. (asynq's
+-- inspector refuses to run, archive or delete such a task.)
+local function leaveAggregationSets(aggregationSetsKey, id)
+  for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+    redis.call('ZREM', setKey, id)
   end
 end
 
@@ -1501,7 +1544,9 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, i
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
-    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+    if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
+      leaveAggregationSets(queueKeyPrefix .. 'aggregation_sets', id)
+    end
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
     -- Only scheduled and retry tasks have one; the task is no longer due at that time.
@@ -1627,12 +1672,25 @@ local function deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
--- group is empty (the aggregator visits only the groups listed there).
+-- group is empty (the aggregator visits only the groups listed there). Returns whether the id was
+-- in the group.
 local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
   local groupKey = groupKeyPrefix .. group
-  redis.call('ZREM', groupKey, id)
+  local removed = redis.call('ZREM', groupKey, id)
   if redis.call('ZCARD', groupKey) == 0 then
     redis.call('SREM', groupsKey, group)
+  end
+  return removed == 1
+end
+
+-- Removes an aggregating task's id from the aggregation set an aggregation in progress moved it
+-- into: otherwise enqueueing the set's aggregate would delete this task's hash with the set, and a
+-- reclaim would put the id back into its group, wherever the task is by then. Ids are unique in a
+-- queue, so removing it from every registered set touches only the one holding it. (asynq's
+-- inspector refuses to run, archive or delete such a task.)
+local function leaveAggregationSets(aggregationSetsKey, id)
+  for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+    redis.call('ZREM', setKey, id)
   end
 end
 
@@ -1643,7 +1701,9 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, i
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
-    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+    if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
+      leaveAggregationSets(queueKeyPrefix .. 'aggregation_sets', id)
+    end
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
     -- Only scheduled and retry tasks have one; the task is no longer due at that time.
@@ -1788,12 +1848,25 @@ local function deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
--- group is empty (the aggregator visits only the groups listed there).
+-- group is empty (the aggregator visits only the groups listed there). Returns whether the id was
+-- in the group.
 local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
   local groupKey = groupKeyPrefix .. group
-  redis.call('ZREM', groupKey, id)
+  local removed = redis.call('ZREM', groupKey, id)
   if redis.call('ZCARD', groupKey) == 0 then
     redis.call('SREM', groupsKey, group)
+  end
+  return removed == 1
+end
+
+-- Removes an aggregating task's id from the aggregation set an aggregation in progress moved it
+-- into: otherwise enqueueing the set's aggregate would delete this task's hash with the set, and a
+-- reclaim would put the id back into its group, wherever the task is by then. Ids are unique in a
+-- queue, so removing it from every registered set touches only the one holding it. (asynq's
+-- inspector refuses to run, archive or delete such a task.)
+local function leaveAggregationSets(aggregationSetsKey, id)
+  for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+    redis.call('ZREM', setKey, id)
   end
 end
 
@@ -1804,7 +1877,9 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, i
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
-    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+    if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
+      leaveAggregationSets(queueKeyPrefix .. 'aggregation_sets', id)
+    end
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
     -- Only scheduled and retry tasks have one; the task is no longer due at that time.
@@ -2085,12 +2160,25 @@ local function deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
--- group is empty (the aggregator visits only the groups listed there).
+-- group is empty (the aggregator visits only the groups listed there). Returns whether the id was
+-- in the group.
 local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
   local groupKey = groupKeyPrefix .. group
-  redis.call('ZREM', groupKey, id)
+  local removed = redis.call('ZREM', groupKey, id)
   if redis.call('ZCARD', groupKey) == 0 then
     redis.call('SREM', groupsKey, group)
+  end
+  return removed == 1
+end
+
+-- Removes an aggregating task's id from the aggregation set an aggregation in progress moved it
+-- into: otherwise enqueueing the set's aggregate would delete this task's hash with the set, and a
+-- reclaim would put the id back into its group, wherever the task is by then. Ids are unique in a
+-- queue, so removing it from every registered set touches only the one holding it. (asynq's
+-- inspector refuses to run, archive or delete such a task.)
+local function leaveAggregationSets(aggregationSetsKey, id)
+  for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+    redis.call('ZREM', setKey, id)
   end
 end
 
@@ -2101,7 +2189,9 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, i
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
-    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+    if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
+      leaveAggregationSets(queueKeyPrefix .. 'aggregation_sets', id)
+    end
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
     -- Only scheduled and retry tasks have one; the task is no longer due at that time.
@@ -2223,12 +2313,25 @@ local function deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 
 -- Removes a task id from its group's sorted set, and the group name from the groups set once the
--- group is empty (the aggregator visits only the groups listed there).
+-- group is empty (the aggregator visits only the groups listed there). Returns whether the id was
+-- in the group.
 local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
   local groupKey = groupKeyPrefix .. group
-  redis.call('ZREM', groupKey, id)
+  local removed = redis.call('ZREM', groupKey, id)
   if redis.call('ZCARD', groupKey) == 0 then
     redis.call('SREM', groupsKey, group)
+  end
+  return removed == 1
+end
+
+-- Removes an aggregating task's id from the aggregation set an aggregation in progress moved it
+-- into: otherwise enqueueing the set's aggregate would delete this task's hash with the set, and a
+-- reclaim would put the id back into its group, wherever the task is by then. Ids are unique in a
+-- queue, so removing it from every registered set touches only the one holding it. (asynq's
+-- inspector refuses to run, archive or delete such a task.)
+local function leaveAggregationSets(aggregationSetsKey, id)
+  for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+    redis.call('ZREM', setKey, id)
   end
 end
 
@@ -2239,7 +2342,9 @@ local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, i
     redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
-    leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id)
+    if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
+      leaveAggregationSets(queueKeyPrefix .. 'aggregation_sets', id)
+    end
   else
     redis.call('ZREM', queueKeyPrefix .. state, id)
     -- Only scheduled and retry tasks have one; the task is no longer due at that time.

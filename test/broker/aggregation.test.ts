@@ -351,3 +351,52 @@ describe('RDB.reclaimStaleAggregationSets (asynq reclaimStaleAggregationSets)', 
     );
   });
 });
+
+describe('inspector operations on a task inside an aggregation set', () => {
+  const rules = { gracePeriodSec: 60, maxDelaySec: 0, maxSize: 0 };
+  const aggregate = taskMsg({ id: 'agg', type: 'aggregated', payload: 'a\nb\nc' });
+
+  for (const op of ['runTask', 'deleteTask', 'archiveTask'] as const) {
+    test(`${op} takes the id out of the set: the aggregate's enqueue and a reclaim leave that task alone`, async () => {
+      await seedGroup(env.raw, G, [
+        { msg: msg('a'), score: nowSec - 100 },
+        { msg: msg('b'), score: nowSec - 90 },
+        { msg: msg('c'), score: nowSec - 80 },
+      ]);
+      const set = await broker.rdb.aggregationCheck(Q, G, nowMs, rules);
+      assert.ok(set);
+      const inspector = env.inspector();
+      await inspector[op](Q, 'b');
+      await inspector.close();
+      assert.deepEqual(
+        (await getZSetEntries(env.raw, set.key)).map((m) => m.id),
+        ['a', 'c'],
+      );
+      const stateOfB = (await getTaskHash(env.raw, Q, 'b'))?.state;
+      assert.equal(stateOfB, { runTask: 'pending', deleteTask: undefined, archiveTask: 'archived' }[op]);
+
+      // A reclaim puts back only the tasks still in the set.
+      const stale = await broker.rdb.reclaimStaleAggregationSets(Q, nowMs + 121_000);
+      assert.equal(stale, 2);
+      assert.deepEqual(
+        (await getZSetEntries(env.raw, keys.groupKey(Q, G))).map((m) => m.id),
+        ['a', 'c'],
+      );
+
+      // The next aggregation's enqueue deletes a and c only: b keeps its hash where it is.
+      const again = await broker.rdb.aggregationCheck(Q, G, nowMs, rules);
+      assert.ok(again);
+      const item: EnqueueItem = {
+        msg: aggregate,
+        processAtMs: 0,
+        uniqueKey: '',
+        uniqueTtlSec: 0,
+        aggregationSet: again.key,
+      };
+      assert.deepEqual(await broker.rdb.enqueue(Q, [item], nowMs), [1]);
+      assert.equal((await getTaskHash(env.raw, Q, 'b'))?.state, stateOfB);
+      assert.equal(await getTaskHash(env.raw, Q, 'a'), undefined);
+      assert.equal(await getTaskHash(env.raw, Q, 'c'), undefined);
+    });
+  }
+});
