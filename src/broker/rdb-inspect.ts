@@ -5,7 +5,7 @@ import * as scripts from './scripts.generated.js';
 import * as keys from '../base/keys.js';
 import { unixSeconds } from '../base/time.js';
 import { RDBInspectServers } from './rdb-inspect-servers.js';
-import { RDBInspectTasks } from './rdb-inspect-tasks.js';
+import { BULK_BATCH, RDBInspectTasks } from './rdb-inspect-tasks.js';
 
 /** asynq's memoryUsage sampling: 20 tasks per container, 5 groups. */
 const MEMORY_TASK_SAMPLE = 20;
@@ -154,32 +154,38 @@ export class RDBInspect {
   }
 
   /**
-   * Deletes the queue's containers (and with `force` its tasks), then its name from
-   * `asynq:queues`. Returns `'ok'`, or why it refused: `'not-empty'` (no force, tasks exist) or
-   * `'active'` (force, tasks are running).
+   * Deletes the queue's containers (and with `force` its tasks, in batches of {@link BULK_BATCH}
+   * per script call), then its name from `asynq:queues`. Returns `'ok'`, or why it refused:
+   * `'not-empty'` (no force, tasks exist), `'active'` (force, tasks are running; batches deleted
+   * before a task became active stay deleted), `'busy'` (force, tasks kept arriving for as many
+   * rounds as the queue's size when it started needed).
    */
-  async deleteQueue(qname: string, force: boolean): Promise<'ok' | 'not-empty' | 'active'> {
-    const reply = await this.#run('inspect-delete-queue', () =>
-      runScript(
-        this.#conn.redis,
-        scripts.inspectDeleteQueue,
-        [
-          keys.pendingKey(qname),
-          keys.activeKey(qname),
-          keys.scheduledKey(qname),
-          keys.retryKey(qname),
-          keys.archivedKey(qname),
-          keys.completedKey(qname),
-          keys.leaseKey(qname),
-          keys.allGroups(qname),
-          keys.allAggregationSets(qname),
-          keys.pausedKey(qname),
-          keys.dueKey(qname),
-        ],
-        [force ? '1' : '0', keys.taskKeyPrefix(qname), keys.groupKeyPrefix(qname)],
-      ),
-    );
-    if (reply !== 1) return String(reply) as 'not-empty' | 'active';
+  async deleteQueue(qname: string, force: boolean): Promise<'ok' | 'not-empty' | 'active' | 'busy'> {
+    const keyList = [
+      keys.pendingKey(qname),
+      keys.activeKey(qname),
+      keys.scheduledKey(qname),
+      keys.retryKey(qname),
+      keys.archivedKey(qname),
+      keys.completedKey(qname),
+      keys.leaseKey(qname),
+      keys.allGroups(qname),
+      keys.allAggregationSets(qname),
+      keys.pausedKey(qname),
+      keys.dueKey(qname),
+    ];
+    const args = [force ? '1' : '0', keys.taskKeyPrefix(qname), keys.groupKeyPrefix(qname), BULK_BATCH];
+    let maxRounds = Infinity;
+    for (let round = 1; ; round++) {
+      const reply = await this.#run('inspect-delete-queue', () =>
+        runScript(this.#conn.redis, scripts.inspectDeleteQueue, keyList, args),
+      );
+      if (reply === 1) break;
+      if (!Array.isArray(reply)) return String(reply) as 'not-empty' | 'active';
+      // A batch went and `left` tasks remain: bound the rounds by the size seen at the start.
+      if (round === 1) maxRounds = 2 + Math.ceil(Number(reply[1]) / BULK_BATCH);
+      if (round >= maxRounds) return 'busy';
+    }
     // asynq:queues is in another hash slot, so this is a second command, as in Go.
     await this.#run('SREM', () => this.#conn.redis.srem(keys.ALL_QUEUES, qname));
     return 'ok';

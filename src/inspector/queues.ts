@@ -40,4 +40,10 @@ export async function deleteQueue(rdb: RDBInspect, queue: string, force: boolean
   if (result === 'active') {
     throw new QueueNotEmptyError(queue, 'it has active tasks (a worker is running them), even with force');
   }
+  if (result === 'busy') {
+    throw new QueueNotEmptyError(
+      queue,
+      'tasks kept arriving while it was deleted (stop its producers first)',
+    );
+  }
 }

@@ -250,4 +250,34 @@ describe('bulk operations over more than one batch', () => {
     assert.deepEqual(await env.raw.keys(`asynq:{${Q}}:*`), []);
     await inspector.close();
   });
+
+  test('deleteQueue with force deletes a queue of 2,500 tasks in several states over several calls', async () => {
+    await register();
+    const states = ['pending', 'scheduled', 'retry', 'archived', 'completed'] as const;
+    const multi = env.raw.multi();
+    for (let i = 0; i < 2500; i++) {
+      const id = `t${i}`;
+      const state = states[i % states.length] as (typeof states)[number];
+      const lock = keys.uniqueKey(Q, 'u', id);
+      const msg = taskMsg({ id, uniqueKey: lock });
+      multi.hset(
+        keys.taskKey(Q, id),
+        'msg',
+        Buffer.from(encodeTaskMessage(msg)),
+        'state',
+        state,
+        'unique_key',
+        lock,
+      );
+      multi.set(lock, id, 'EX', 3600);
+      if (state === 'pending') multi.lpush(keys.pendingKey(Q), id);
+      else multi.zadd(`asynq:{${Q}}:${state}`, now + i, id);
+    }
+    await multi.exec();
+    const inspector = env.inspector();
+    await inspector.deleteQueue(Q, { force: true });
+    assert.deepEqual(await env.raw.keys(`asynq:{${Q}}:*`), []);
+    assert.deepEqual(await inspector.queues(), []);
+    await inspector.close();
+  });
 });

@@ -2,8 +2,9 @@
 -- checks only pending, active, scheduled, retry and archived; completed and aggregating tasks
 -- count here too). With force it refuses while tasks are active, as asynq does, and otherwise
 -- deletes every task listed in any container, group or aggregation set (with its unique lock),
--- the containers, the groups, the paused flag and the due records. The processed/failed counters
--- stay, as asynq's do. The caller removes the name from asynq:queues, in another hash slot.
+-- the containers, the groups, the paused flag and the due records, in batches over several calls.
+-- The processed/failed counters stay, as asynq's do. The caller removes the name from
+-- asynq:queues, in another hash slot.
 --
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:active
@@ -19,8 +20,11 @@
 -- ARGV[1] -> '1' to delete the tasks too, '0' to refuse when there are any
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
+-- ARGV[4] -> batch size (force): at most this many tasks are deleted per call
 --
--- Returns 1 when deleted, 'not-empty' (without force) or 'active' (with force) when refused.
+-- Returns 1 when deleted, 'not-empty' (without force) or 'active' (with force) when refused, or
+-- { 'more', tasks left } when this call deleted a batch of tasks and the caller must call again
+-- (a large queue is deleted over several calls so that none blocks Redis for long).
 
 --!include lib/task-removal.lua
 local pendingKey = KEYS[1]
@@ -37,6 +41,7 @@ local dueKey = KEYS[11]
 local force = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
+local batch = tonumber(ARGV[4])
 
 local lists = { pendingKey, activeKey }
 local sets = { scheduledKey, retryKey, archivedKey, completedKey }
@@ -62,17 +67,37 @@ elseif redis.call('LLEN', activeKey) > 0 then
   return 'active'
 end
 
-for _, key in ipairs(lists) do
-  for _, id in ipairs(redis.call('LRANGE', key, 0, -1)) do
-    deleteTaskHash(taskKeyPrefix, dueKey, id)
+-- Delete up to a batch of tasks (none are left without force; active is empty with force).
+local budget = batch
+local function drain(key, kind)
+  while budget > 0 do
+    local ids = takeBatch(key, kind, budget)
+    if #ids == 0 then
+      return
+    end
+    for _, id in ipairs(ids) do
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
+    end
+    budget = budget - #ids
   end
-  redis.call('DEL', key)
+end
+for _, key in ipairs(lists) do
+  drain(key, 'list')
 end
 for _, key in ipairs(sets) do
-  for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-    deleteTaskHash(taskKeyPrefix, dueKey, id)
+  drain(key, 'zset')
+end
+if budget == 0 then
+  local left = 0
+  for _, key in ipairs(lists) do
+    left = left + redis.call('LLEN', key)
   end
-  redis.call('DEL', key)
+  for _, key in ipairs(sets) do
+    left = left + redis.call('ZCARD', key)
+  end
+  if left > 0 then
+    return { 'more', left }
+  end
 end
 redis.call('DEL', leaseKey, groupsKey, aggregationSetsKey, pausedKey, dueKey)
 return 1
