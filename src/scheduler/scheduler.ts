@@ -117,6 +117,8 @@ export class Scheduler {
   /** Enqueue calls in flight, awaited by shutdown. */
   readonly #inFlight = new Set<Promise<void>>();
   #status: SchedulerState = 'new';
+  /** A heartbeat for changed entries is queued (see #beatSoon). */
+  #beatQueued = false;
 
   /**
    * Checks the options; nothing connects until start().
@@ -229,7 +231,7 @@ export class Scheduler {
     this.#tickers.set(entry.id, ticker);
     if (this.#status === 'running') {
       this.#arm(ticker);
-      void this.#state.beat();
+      this.#beatSoon();
     }
   }
 
@@ -238,13 +240,29 @@ export class Scheduler {
     if (!ticker) return;
     ticker.stop();
     this.#tickers.delete(id);
-    if (this.#status === 'running') void this.#state.beat();
+    if (this.#status === 'running') this.#beatSoon();
   }
 
   /** Arms an entry and, when its policy catches up, enqueues ticks missed while no scheduler ran. */
   #arm(ticker: EntryTicker): void {
     ticker.start();
     if (ticker.entry.catchUp > 0) this.#track(this.#enqueue(ticker.entry, this.#clock.now(), false));
+  }
+
+  /**
+   * Writes the heartbeat once the current burst of changes is over (a provider sync adds or
+   * removes many entries at once), tracked so that shutdown waits for it before clearing the
+   * state: a beat landing after the clean-up would list the entries again.
+   */
+  #beatSoon(): void {
+    if (this.#beatQueued) return;
+    this.#beatQueued = true;
+    this.#track(
+      Promise.resolve().then(() => {
+        this.#beatQueued = false;
+        if (this.#status === 'running') return this.#state.beat();
+      }),
+    );
   }
 
   #track(work: Promise<void>): void {
