@@ -9,7 +9,7 @@ import type { OwnedConnection } from './redis.js';
 import { type Script, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
 import * as keys from '../base/keys.js';
-import { DAY, unixSeconds } from '../base/time.js';
+import { DAY, unixNanosString, unixSeconds } from '../base/time.js';
 
 /** A state whose tasks sit in one container; `aggregating` needs a group. */
 export type ContainerState =
@@ -109,13 +109,19 @@ export class RDBInspectTasks {
     return out;
   }
 
-  /** Moves a task (not pending, not active) to pending. */
-  async run(qname: string, id: string): Promise<TaskOpResult> {
+  /** Moves a task (not pending, not active) to pending, with pending_since = `nowMs`. */
+  async run(qname: string, id: string, nowMs: number): Promise<TaskOpResult> {
     return opResult(
       await this.#script(
         scripts.inspectRunTask,
         [keys.taskKey(qname, id), keys.pendingKey(qname), keys.dueKey(qname)],
-        [id, keys.queueKeyPrefix(qname), keys.groupKeyPrefix(qname), keys.wakeChannel(qname)],
+        [
+          id,
+          keys.queueKeyPrefix(qname),
+          keys.groupKeyPrefix(qname),
+          keys.wakeChannel(qname),
+          unixNanosString(nowMs),
+        ],
       ),
     );
   }
@@ -181,7 +187,12 @@ export class RDBInspectTasks {
   }
 
   /** Moves every task of a sorted-set state (or a group) to pending; returns how many. */
-  async runAll(qname: string, state: ContainerState, group: string | undefined): Promise<number> {
+  async runAll(
+    qname: string,
+    state: ContainerState,
+    group: string | undefined,
+    nowMs: number,
+  ): Promise<number> {
     return this.#batches(() =>
       this.#script(
         scripts.inspectRunAll,
@@ -196,6 +207,7 @@ export class RDBInspectTasks {
           keys.taskKeyPrefix(qname),
           keys.wakeChannel(qname),
           BULK_BATCH,
+          unixNanosString(nowMs),
         ],
       ),
     );

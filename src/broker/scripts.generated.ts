@@ -2144,8 +2144,8 @@ return math.floor(bytes)
 
 export const inspectRunAll = defineScript('inspect-run-all', 4, String.raw`-- Moves a batch of the tasks of a sorted set (scheduled, retry, archived, or one group's
 -- aggregating tasks) to the pending list; the caller repeats until the set is empty. Mirrors
--- asynq's runAll and runAllAggregating (no pending_since, as Go; the earliest score is pushed
--- first, so it runs first), in batches so that a large set never blocks Redis in one call. An id
+-- asynq's runAll and runAllAggregating (the earliest score is pushed first, so it runs first; unlike
+-- Go, pending_since is set, as on every other path into the pending list, so queue latency counts), in batches so that a large set never blocks Redis in one call. An id
 -- whose hash is missing is dropped rather than pushed, so no dangling id reaches the pending list.
 --
 -- KEYS[1] -> the source: asynq:{<qname>}:scheduled, :retry, :archived or :g:<group>
@@ -2157,6 +2157,7 @@ export const inspectRunAll = defineScript('inspect-run-all', 4, String.raw`-- Mo
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
 --            pending list was empty, as in enqueue.lua)
 -- ARGV[4] -> batch size: at most this many ids are taken
+-- ARGV[5] -> now, unix nanoseconds (pending_since)
 --
 -- Returns { ids taken, tasks moved, ids left in the source }.
 
@@ -2277,6 +2278,7 @@ local group = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local wakeChannel = ARGV[3]
 local batch = tonumber(ARGV[4])
+local nowNanos = ARGV[5]
 
 local wasEmpty = redis.call('LLEN', pendingKey) == 0
 local ids = takeBatch(sourceKey, 'zset', batch)
@@ -2285,7 +2287,7 @@ for _, id in ipairs(ids) do
   local taskKey = taskKeyPrefix .. id
   if redis.call('EXISTS', taskKey) == 1 then
     redis.call('LPUSH', pendingKey, id)
-    redis.call('HSET', taskKey, 'state', 'pending')
+    redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
     redis.call('ZREM', dueKey, id)
     moved = moved + 1
   end
@@ -2298,8 +2300,10 @@ return { #ids, moved, redis.call('ZCARD', sourceKey) }
 `);
 
 export const inspectRunTask = defineScript('inspect-run-task', 3, String.raw`-- Moves one task to the pending list so that it runs next time a worker is free, from any state
--- but pending and active. Mirrors asynq's runTask: pending_since is not set (Go's Inspector does
--- not set it either, so the dump after RunTask matches Go's), the unique lock is kept.
+-- but pending and active. Mirrors asynq's runTask (the unique lock is kept) with one difference:
+-- pending_since is set, as on every other path into the pending list, so that queue latency counts
+-- from the run (Go's RunTask leaves it unset, and a Go Inspector then reads the queue's latency as
+-- 0 while the task waits).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:pending
@@ -2309,6 +2313,7 @@ export const inspectRunTask = defineScript('inspect-run-task', 3, String.raw`-- 
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
 -- ARGV[4] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
 --            pending list was empty, as in enqueue.lua)
+-- ARGV[5] -> now, unix nanoseconds (pending_since)
 --
 -- Returns 1 when moved, 0 when the task does not exist, or its state ('pending', 'active') when
 -- that state does not allow the move.
@@ -2429,6 +2434,7 @@ local id = ARGV[1]
 local queueKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
 local wakeChannel = ARGV[4]
+local nowNanos = ARGV[5]
 
 local state = redis.call('HGET', taskKey, 'state')
 if not state then
@@ -2441,7 +2447,7 @@ leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
 if redis.call('LPUSH', pendingKey, id) == 1 then
   redis.call('PUBLISH', wakeChannel, '1')
 end
-redis.call('HSET', taskKey, 'state', 'pending')
+redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
 return 1
 `);
 

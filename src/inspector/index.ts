@@ -211,7 +211,7 @@ export class Inspector {
    * @throws QueueNotFoundError, TaskNotFoundError, TaskStateError (pending or active)
    */
   async runTask(queue: string, taskId: string): Promise<void> {
-    await this.#onTask(queue, taskId, (rdb) => runTask(rdb, queue, taskId));
+    await this.#onTask(queue, taskId, (rdb) => runTask(rdb, queue, taskId, this.#clock.now()));
   }
 
   /**

@@ -78,8 +78,8 @@ export async function getTaskInfo(
 }
 
 /** Moves a task to pending. @throws TaskNotFoundError, TaskStateError (pending, active) */
-export async function runTask(rdb: RDBInspect, queue: string, taskId: string): Promise<void> {
-  expectOk(await rdb.tasks.run(queue, taskId), queue, taskId, 'run');
+export async function runTask(rdb: RDBInspect, queue: string, taskId: string, nowMs: number): Promise<void> {
+  expectOk(await rdb.tasks.run(queue, taskId, nowMs), queue, taskId, 'run');
 }
 
 /** Archives a task. @throws TaskNotFoundError, TaskStateError (archived, active) */
@@ -153,7 +153,7 @@ export async function allTasks(
   const group = checkBulk(operation, state, options);
   switch (operation) {
     case 'run':
-      return rdb.tasks.runAll(queue, state, group);
+      return rdb.tasks.runAll(queue, state, group, nowMs);
     case 'archive':
       return rdb.tasks.archiveAll(queue, state, group, nowMs);
     case 'delete':

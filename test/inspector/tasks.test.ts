@@ -8,9 +8,11 @@ import * as keys from '../../src/base/keys.js';
 import { unixSeconds } from '../../src/base/time.js';
 import { decodeTaskMessage, encodeTaskMessage } from '../../src/base/wire.js';
 import {
+  Inspector,
   InvalidOptionError,
   QueueNotEmptyError,
   QueueNotFoundError,
+  SimulatedClock,
   Task,
   TaskNotFoundError,
   TaskStateError,
@@ -279,5 +281,33 @@ describe('bulk operations over more than one batch', () => {
     assert.deepEqual(await env.raw.keys(`asynq:{${Q}}:*`), []);
     assert.deepEqual(await inspector.queues(), []);
     await inspector.close();
+  });
+});
+
+describe('queue latency after a run', () => {
+  test('a task run to pending (one, or all of a state) counts its wait from the run, as every other path into pending', async () => {
+    await register();
+    const clock = new SimulatedClock(Date.now());
+    const inspector = new Inspector(env.redis.url, { clock });
+    try {
+      await seedArchived(env.raw, [{ msg: taskMsg({ id: 'one' }), score: now }]);
+      await inspector.runTask(Q, 'one');
+      clock.advance(5000);
+      assert.equal((await inspector.getQueueInfo(Q)).latency, 5000);
+
+      await inspector.deleteAllTasks(Q, 'pending');
+      await seedScheduled(env.raw, [
+        { msg: taskMsg({ id: 'a' }), score: now + 3600 },
+        { msg: taskMsg({ id: 'b' }), score: now + 3600 },
+      ]);
+      const ranAt = clock.now();
+      assert.equal(await inspector.runAllTasks(Q, 'scheduled'), 2);
+      clock.advance(7000);
+      const info = await inspector.getQueueInfo(Q);
+      assert.equal(info.pending, 2);
+      assert.equal(info.latency, clock.now() - ranAt);
+    } finally {
+      await inspector.close();
+    }
   });
 });

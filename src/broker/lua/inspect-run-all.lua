@@ -1,7 +1,7 @@
 -- Moves a batch of the tasks of a sorted set (scheduled, retry, archived, or one group's
 -- aggregating tasks) to the pending list; the caller repeats until the set is empty. Mirrors
--- asynq's runAll and runAllAggregating (no pending_since, as Go; the earliest score is pushed
--- first, so it runs first), in batches so that a large set never blocks Redis in one call. An id
+-- asynq's runAll and runAllAggregating (the earliest score is pushed first, so it runs first; unlike
+-- Go, pending_since is set, as on every other path into the pending list, so queue latency counts), in batches so that a large set never blocks Redis in one call. An id
 -- whose hash is missing is dropped rather than pushed, so no dangling id reaches the pending list.
 --
 -- KEYS[1] -> the source: asynq:{<qname>}:scheduled, :retry, :archived or :g:<group>
@@ -13,6 +13,7 @@
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
 --            pending list was empty, as in enqueue.lua)
 -- ARGV[4] -> batch size: at most this many ids are taken
+-- ARGV[5] -> now, unix nanoseconds (pending_since)
 --
 -- Returns { ids taken, tasks moved, ids left in the source }.
 
@@ -25,6 +26,7 @@ local group = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local wakeChannel = ARGV[3]
 local batch = tonumber(ARGV[4])
+local nowNanos = ARGV[5]
 
 local wasEmpty = redis.call('LLEN', pendingKey) == 0
 local ids = takeBatch(sourceKey, 'zset', batch)
@@ -33,7 +35,7 @@ for _, id in ipairs(ids) do
   local taskKey = taskKeyPrefix .. id
   if redis.call('EXISTS', taskKey) == 1 then
     redis.call('LPUSH', pendingKey, id)
-    redis.call('HSET', taskKey, 'state', 'pending')
+    redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
     redis.call('ZREM', dueKey, id)
     moved = moved + 1
   end

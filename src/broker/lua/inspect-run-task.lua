@@ -1,6 +1,8 @@
 -- Moves one task to the pending list so that it runs next time a worker is free, from any state
--- but pending and active. Mirrors asynq's runTask: pending_since is not set (Go's Inspector does
--- not set it either, so the dump after RunTask matches Go's), the unique lock is kept.
+-- but pending and active. Mirrors asynq's runTask (the unique lock is kept) with one difference:
+-- pending_since is set, as on every other path into the pending list, so that queue latency counts
+-- from the run (Go's RunTask leaves it unset, and a Go Inspector then reads the queue's latency as
+-- 0 while the task waits).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:pending
@@ -10,6 +12,7 @@
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
 -- ARGV[4] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
 --            pending list was empty, as in enqueue.lua)
+-- ARGV[5] -> now, unix nanoseconds (pending_since)
 --
 -- Returns 1 when moved, 0 when the task does not exist, or its state ('pending', 'active') when
 -- that state does not allow the move.
@@ -22,6 +25,7 @@ local id = ARGV[1]
 local queueKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
 local wakeChannel = ARGV[4]
+local nowNanos = ARGV[5]
 
 local state = redis.call('HGET', taskKey, 'state')
 if not state then
@@ -34,5 +38,5 @@ leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
 if redis.call('LPUSH', pendingKey, id) == 1 then
   redis.call('PUBLISH', wakeChannel, '1')
 end
-redis.call('HSET', taskKey, 'state', 'pending')
+redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
 return 1
