@@ -331,6 +331,9 @@ export class Scheduler {
       }
     });
     await Promise.all(history);
+    // The entry's next and previous run moved: write them now rather than at the next heartbeat,
+    // so an Inspector never shows a next run that has already passed.
+    if (required && this.#status === 'running') this.#beatSoon();
   }
 
   #report(entry: ResolvedEntry, tickMs: number, error: Error, message: string): void {

@@ -71,3 +71,29 @@ test('an entry run by a server in the same process is listed by the Inspector wi
   await server.shutdown();
   await inspector.close();
 });
+
+test("a tick rewrites the entry's next and previous run at once, not at the next heartbeat", async () => {
+  const scheduler = new Scheduler(env.redis.url, {
+    logger: silentLogger,
+    // Far longer than the test: only the write after a tick can change what the Inspector lists.
+    heartbeatInterval: 60_000,
+  });
+  const inspector = env.inspector();
+  try {
+    scheduler.register({ spec: '@every 1s', task: new Task('report:fresh') });
+    await scheduler.start();
+    const [first] = await inspector.schedulerEntries();
+    assert.ok(first);
+    assert.equal(first.prev, undefined);
+    const [after] = await waitFor(async () => {
+      const entries = await inspector.schedulerEntries();
+      return entries[0]?.prev ? entries : undefined;
+    });
+    assert.ok(after?.prev);
+    assert.equal(after.prev.getTime(), first.next.getTime());
+    assert.equal(after.next.getTime() - after.prev.getTime(), 1000);
+  } finally {
+    await scheduler.shutdown();
+    await inspector.close();
+  }
+});
