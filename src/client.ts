@@ -9,7 +9,7 @@ import {
   TaskmillError,
 } from './errors.js';
 import type { EnqueueOptions } from './options.js';
-import { type PreparedEnqueue, prepareEnqueue } from './prepare-enqueue.js';
+import { type PreparedEnqueue, createdTaskInfo, prepareEnqueue } from './prepare-enqueue.js';
 import { Task, type TaskDefinition, type TaskInfo } from './task.js';
 import { checkConnectionArgument, checkOptionsBag, expectOption, optionalClock } from './validate.js';
 
@@ -340,31 +340,7 @@ export class Client {
   #result(p: Prepared, code: number | undefined, now: number): BulkEnqueueResult {
     if (code === 0) return { ok: false, error: new TaskIdConflictError(p.msg.queue, p.msg.id) };
     if (code === -1) return { ok: false, error: new DuplicateTaskError(p.msg.queue, p.item.uniqueKey) };
-    const scheduled = p.item.processAtMs !== 0;
-    // Go reports no next process time (the zero time) for a task waiting in its group.
-    const aggregating = p.item.group !== '';
-    return {
-      ok: true,
-      info: {
-        id: p.msg.id,
-        queue: p.msg.queue,
-        type: p.msg.type,
-        payload: Buffer.from(p.msg.payload),
-        headers: p.msg.headers,
-        state: scheduled ? 'scheduled' : aggregating ? 'aggregating' : 'pending',
-        maxRetry: p.msg.retry,
-        retried: 0,
-        lastError: '',
-        lastFailedAt: undefined,
-        timeout: p.msg.timeout * 1000,
-        deadline: p.msg.deadline ? new Date(p.msg.deadline * 1000) : undefined,
-        retention: p.msg.retention * 1000,
-        completedAt: undefined,
-        nextProcessAt: aggregating ? undefined : new Date(scheduled ? p.resolved.processAtMs : now),
-        group: p.msg.groupKey,
-        result: undefined,
-      },
-    };
+    return { ok: true, info: createdTaskInfo(p.item, now) };
   }
 }
 

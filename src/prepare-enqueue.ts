@@ -9,6 +9,7 @@ import * as keys from './base/keys.js';
 import { type TaskMessage, newTaskMessage } from './base/message.js';
 import { PayloadTooLargeError } from './errors.js';
 import { type EnqueueOptions, type ResolvedEnqueueOptions, resolveEnqueueOptions } from './options.js';
+import type { TaskInfo } from './task.js';
 
 /** A task ready to be sent: its message, the broker's item and the options it was made from. */
 export interface PreparedEnqueue {
@@ -65,5 +66,35 @@ export function prepareEnqueue(
     msg,
     resolved,
     item: { msg, processAtMs, uniqueKey, uniqueTtlSec, group, aggregationSet: '' },
+  };
+}
+
+/**
+ * What an enqueue reports for a task it created from `item` at `nowMs`: Go's TaskInfo of a new
+ * task (the Client's result and the Scheduler's `postEnqueue` event alike).
+ */
+export function createdTaskInfo(item: EnqueueItem, nowMs: number): TaskInfo {
+  const { msg, processAtMs } = item;
+  const scheduled = processAtMs !== 0;
+  // Go reports no next process time (the zero time) for a task waiting in its group.
+  const aggregating = !scheduled && item.group !== undefined && item.group !== '';
+  return {
+    id: msg.id,
+    queue: msg.queue,
+    type: msg.type,
+    payload: Buffer.from(msg.payload),
+    headers: msg.headers,
+    state: scheduled ? 'scheduled' : aggregating ? 'aggregating' : 'pending',
+    maxRetry: msg.retry,
+    retried: 0,
+    lastError: '',
+    lastFailedAt: undefined,
+    timeout: msg.timeout * 1000,
+    deadline: msg.deadline ? new Date(msg.deadline * 1000) : undefined,
+    retention: msg.retention * 1000,
+    completedAt: undefined,
+    nextProcessAt: aggregating ? undefined : new Date(scheduled ? processAtMs : nowMs),
+    group: msg.groupKey,
+    result: undefined,
   };
 }

@@ -36,7 +36,8 @@ import {
 } from '../validate.js';
 import { MAX_TIMER_MS } from '../server/clock-timer.js';
 import { type PeriodicEntry, type ResolvedEntry, resolveEntry } from './entry.js';
-import { createdTaskInfo, prepareTicks } from './periodic-task.js';
+import { prepareTicks } from './periodic-task.js';
+import { createdTaskInfo } from '../prepare-enqueue.js';
 import { type EntryProvider, ProviderSync } from './provider-sync.js';
 import { DEFAULT_TIMEZONE, checkTimezone } from './schedule.js';
 import { SchedulerStateWriter } from './state-writer.js';
@@ -320,7 +321,7 @@ export class Scheduler {
         this.#notify({
           entryId: entry.id,
           tick: new Date(candidate.tickMs),
-          info: createdTaskInfo(candidate, now),
+          info: createdTaskInfo(candidate.item, now),
         });
       } else if (outcome === 'conflict') {
         const error = new TaskIdConflictError(candidate.item.msg.queue, candidate.item.msg.id);
