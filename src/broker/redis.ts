@@ -118,12 +118,15 @@ export function openConnection(opt: RedisConnOpt, extra: RedisOptions = {}): Own
 /** Opens a second connection with the same settings (e.g. for SUBSCRIBE or blocking commands). */
 export function duplicateConnection(conn: OwnedConnection): OwnedConnection {
   // Subscribers and blocking readers wait for a reconnect rather than failing their command: a
-  // subscription that timed out would never be made again (ioredis re-subscribes only what
-  // succeeded), so the command timeout is off here and callers bound what they wait for.
+  // subscription that timed out would never be made again, so the command timeout is off here and
+  // callers bound what they wait for. ioredis's own re-subscription after a reconnect is off too:
+  // its promise has no handler, so a close during a reconnect (a shutdown) turned it into an
+  // unhandled rejection; the Subscriber re-subscribes itself on 'ready'.
   const dup = conn.redis.duplicate({
     lazyConnect: true,
     maxRetriesPerRequest: null,
     commandTimeout: undefined,
+    autoResubscribe: false,
   });
   return { ...openConnection(dup), owned: true };
 }

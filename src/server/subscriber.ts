@@ -40,8 +40,8 @@ export interface HandoffMessage {
  * anywhere (our inspector, the asynq CLI, asynqmon), on the wake-up channels of the served
  * queues, so an idle processor fetches new work at once instead of at its next poll, on their due
  * channels, so the forwarder re-arms for a task due earlier than it waits for, and on this
- * server's hand-off channel, where enqueues deliver tasks leased to it. ioredis re-subscribes
- * after a reconnect.
+ * server's hand-off channel, where enqueues deliver tasks leased to it. It subscribes again after
+ * each reconnect.
  */
 export class Subscriber implements Component {
   readonly #p: SubscriberParams;
@@ -54,9 +54,17 @@ export class Subscriber implements Component {
   };
   #subscribing?: Promise<void>;
   #subscribed = false;
-  // ioredis has re-sent the subscriptions by the time it reports a reconnected connection ready.
+  #channels: string[] = [];
+  // The connection's own re-subscription is off (see duplicateConnection): after a reconnect the
+  // channels are subscribed again here, where a failure (a stop while reconnecting) is handled.
   readonly #onReconnected = () => {
-    if (this.#subscribed) this.#p.onReady?.();
+    if (!this.#subscribed) return;
+    this.#p.connection.redis.subscribe(...this.#channels).then(
+      () => {
+        if (this.#subscribed) this.#p.onReady?.();
+      },
+      (err: unknown) => this.#p.logger.debug(`Failed to subscribe again: ${errorMessage(err)}`),
+    );
   };
 
   constructor(params: SubscriberParams) {
@@ -71,6 +79,7 @@ export class Subscriber implements Component {
     redis.on('ready', this.#onReconnected);
     const channels = [CANCEL_CHANNEL, ...this.#p.wakeChannels, ...(this.#p.dueChannels?.keys() ?? [])];
     if (this.#p.handoffChannel !== undefined) channels.push(this.#p.handoffChannel);
+    this.#channels = channels;
     this.#subscribing = redis.subscribe(...channels).then(
       () => {
         this.#subscribed = true;
