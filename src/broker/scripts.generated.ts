@@ -699,6 +699,22 @@ local function redisTimeMs()
   local time = redis.call('TIME')
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
 -- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
 -- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
 -- seconds and Go's Inspector parses them as integers, so the score stays floor(due / 1000) and the
@@ -782,20 +798,6 @@ local nowSec = ARGV[10]
 -- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
 -- ahead of one that went pending).
 local canHandOff = nil
-
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
-  end
-end
 
 -- Redis's clock in unix ms, read once in this call when first needed.
 local redisNowMs = nil
@@ -1284,6 +1286,14 @@ local function dropGroupIfEmpty(groupsKey, sourceKey, group)
     redis.call('SREM', groupsKey, group)
   end
 end
+
+-- How many ids a container holds: a list (pending, active) or a sorted set (kind 'zset').
+local function containerSize(key, kind)
+  if kind == 'list' then
+    return redis.call('LLEN', key)
+  end
+  return redis.call('ZCARD', key)
+end
 local sourceKey = KEYS[1]
 local archivedKey = KEYS[2]
 local groupsKey = KEYS[3]
@@ -1311,13 +1321,7 @@ end
 dropGroupIfEmpty(groupsKey, sourceKey, group)
 -- More tasks than the archive holds: drop the surplus as asynq's trim after the move does.
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 0)
-local left
-if kind == 'list' then
-  left = redis.call('LLEN', sourceKey)
-else
-  left = redis.call('ZCARD', sourceKey)
-end
-return { #ids, moved, left }
+return { #ids, moved, containerSize(sourceKey, kind) }
 `);
 
 export const inspectArchiveTask = defineScript('inspect-archive-task', 3, String.raw`-- Archives one task that is not active and not archived yet. Mirrors asynq's archiveTask: the
@@ -1447,6 +1451,14 @@ local function dropGroupIfEmpty(groupsKey, sourceKey, group)
   if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
     redis.call('SREM', groupsKey, group)
   end
+end
+
+-- How many ids a container holds: a list (pending, active) or a sorted set (kind 'zset').
+local function containerSize(key, kind)
+  if kind == 'list' then
+    return redis.call('LLEN', key)
+  end
+  return redis.call('ZCARD', key)
 end
 local taskKey = KEYS[1]
 local archivedKey = KEYS[2]
@@ -1599,6 +1611,14 @@ local function dropGroupIfEmpty(groupsKey, sourceKey, group)
     redis.call('SREM', groupsKey, group)
   end
 end
+
+-- How many ids a container holds: a list (pending, active) or a sorted set (kind 'zset').
+local function containerSize(key, kind)
+  if kind == 'list' then
+    return redis.call('LLEN', key)
+  end
+  return redis.call('ZCARD', key)
+end
 local sourceKey = KEYS[1]
 local groupsKey = KEYS[2]
 local dueKey = KEYS[3]
@@ -1614,13 +1634,7 @@ for _, id in ipairs(ids) do
   deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 dropGroupIfEmpty(groupsKey, sourceKey, group)
-local left
-if kind == 'list' then
-  left = redis.call('LLEN', sourceKey)
-else
-  left = redis.call('ZCARD', sourceKey)
-end
-return { #ids, deleted, left }
+return { #ids, deleted, containerSize(sourceKey, kind) }
 `);
 
 export const inspectDeleteQueue = defineScript('inspect-delete-queue', 11, String.raw`-- Deletes a queue's tasks and containers. Without force it refuses when any task exists (asynq
@@ -1759,6 +1773,14 @@ local function dropGroupIfEmpty(groupsKey, sourceKey, group)
   if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
     redis.call('SREM', groupsKey, group)
   end
+end
+
+-- How many ids a container holds: a list (pending, active) or a sorted set (kind 'zset').
+local function containerSize(key, kind)
+  if kind == 'list' then
+    return redis.call('LLEN', key)
+  end
+  return redis.call('ZCARD', key)
 end
 local pendingKey = KEYS[1]
 local activeKey = KEYS[2]
@@ -1956,6 +1978,14 @@ local function dropGroupIfEmpty(groupsKey, sourceKey, group)
   if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
     redis.call('SREM', groupsKey, group)
   end
+end
+
+-- How many ids a container holds: a list (pending, active) or a sorted set (kind 'zset').
+local function containerSize(key, kind)
+  if kind == 'list' then
+    return redis.call('LLEN', key)
+  end
+  return redis.call('ZCARD', key)
 end
 local taskKey = KEYS[1]
 local dueKey = KEYS[2]
@@ -2270,6 +2300,14 @@ local function dropGroupIfEmpty(groupsKey, sourceKey, group)
     redis.call('SREM', groupsKey, group)
   end
 end
+
+-- How many ids a container holds: a list (pending, active) or a sorted set (kind 'zset').
+local function containerSize(key, kind)
+  if kind == 'list' then
+    return redis.call('LLEN', key)
+  end
+  return redis.call('ZCARD', key)
+end
 local sourceKey = KEYS[1]
 local pendingKey = KEYS[2]
 local groupsKey = KEYS[3]
@@ -2426,6 +2464,14 @@ local function dropGroupIfEmpty(groupsKey, sourceKey, group)
   if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
     redis.call('SREM', groupsKey, group)
   end
+end
+
+-- How many ids a container holds: a list (pending, active) or a sorted set (kind 'zset').
+local function containerSize(key, kind)
+  if kind == 'list' then
+    return redis.call('LLEN', key)
+  end
+  return redis.call('ZCARD', key)
 end
 local taskKey = KEYS[1]
 local pendingKey = KEYS[2]
@@ -2718,6 +2764,22 @@ export const schedulerEnqueue = defineScript('scheduler-enqueue', 5, String.raw`
 -- Returns one integer per candidate: 1 created, 0 task id conflict, -1 unique lock held, -2 tick
 -- already handled (or a missed tick with no record to tell).
 
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
 -- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
 -- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
 -- seconds and Go's Inspector parses them as integers, so the score stays floor(due / 1000) and the
@@ -2821,20 +2883,13 @@ for i = 11, #ARGV, 5 do
       addToGroup(taskKey, msg, groupKeyPrefix .. group, groupsKey, group, id, nowSec)
     else
       result = 1
-      local state = processAt == '0' and 'pending' or 'scheduled'
       if processAt == '0' then
-        redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', nowNanos)
-      else
-        redis.call('HSET', taskKey, 'msg', msg, 'state', state)
-      end
-      if uniqueKey ~= '' then
-        redis.call('HSET', taskKey, 'unique_key', uniqueKey)
-      end
-      if processAt == '0' then
+        writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
         if redis.call('LPUSH', pendingKey, id) == 1 then
           wake = true
         end
       else
+        writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
         addDue(scheduledKey, dueKey, id, processAt)
       end
     end

@@ -73,6 +73,7 @@
 -- its aggregation set is no longer registered (reclaimed, or already consumed).
 
 --!include lib/idle.lua
+--!include lib/write-task.lua
 --!include lib/due.lua
 --!include lib/aggregation.lua
 local pendingKey = KEYS[1]
@@ -99,20 +100,6 @@ local nowSec = ARGV[10]
 -- nil: not checked yet in this call; false: no hand-off in this call (so later tasks cannot jump
 -- ahead of one that went pending).
 local canHandOff = nil
-
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
-  end
-end
 
 -- Redis's clock in unix ms, read once in this call when first needed.
 local redisNowMs = nil

@@ -47,10 +47,4 @@ end
 dropGroupIfEmpty(groupsKey, sourceKey, group)
 -- More tasks than the archive holds: drop the surplus as asynq's trim after the move does.
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 0)
-local left
-if kind == 'list' then
-  left = redis.call('LLEN', sourceKey)
-else
-  left = redis.call('ZCARD', sourceKey)
-end
-return { #ids, moved, left }
+return { #ids, moved, containerSize(sourceKey, kind) }

@@ -31,10 +31,4 @@ for _, id in ipairs(ids) do
   deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 dropGroupIfEmpty(groupsKey, sourceKey, group)
-local left
-if kind == 'list' then
-  left = redis.call('LLEN', sourceKey)
-else
-  left = redis.call('ZCARD', sourceKey)
-end
-return { #ids, deleted, left }
+return { #ids, deleted, containerSize(sourceKey, kind) }

@@ -36,6 +36,7 @@
 -- Returns one integer per candidate: 1 created, 0 task id conflict, -1 unique lock held, -2 tick
 -- already handled (or a missed tick with no record to tell).
 
+--!include lib/write-task.lua
 --!include lib/due.lua
 --!include lib/aggregation.lua
 local tickKey = KEYS[1]
@@ -82,20 +83,13 @@ for i = 11, #ARGV, 5 do
       addToGroup(taskKey, msg, groupKeyPrefix .. group, groupsKey, group, id, nowSec)
     else
       result = 1
-      local state = processAt == '0' and 'pending' or 'scheduled'
       if processAt == '0' then
-        redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', nowNanos)
-      else
-        redis.call('HSET', taskKey, 'msg', msg, 'state', state)
-      end
-      if uniqueKey ~= '' then
-        redis.call('HSET', taskKey, 'unique_key', uniqueKey)
-      end
-      if processAt == '0' then
+        writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
         if redis.call('LPUSH', pendingKey, id) == 1 then
           wake = true
         end
       else
+        writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
         addDue(scheduledKey, dueKey, id, processAt)
       end
     end

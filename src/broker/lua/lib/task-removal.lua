@@ -107,3 +107,11 @@ local function dropGroupIfEmpty(groupsKey, sourceKey, group)
     redis.call('SREM', groupsKey, group)
   end
 end
+
+-- How many ids a container holds: a list (pending, active) or a sorted set (kind 'zset').
+local function containerSize(key, kind)
+  if kind == 'list' then
+    return redis.call('LLEN', key)
+  end
+  return redis.call('ZCARD', key)
+end
