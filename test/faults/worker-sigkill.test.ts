@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, describe, test } from 'node:test';
 import { idleKey, idleSlotsKey } from '../../src/base/keys.js';
 import { Task, type TaskInfo } from '../../src/index.js';
+import { killChild, trackChildren } from '../helpers/children.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -21,8 +21,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LEASE_MS = 2000;
 const STARTED = 'test:started';
 
-/** Every child started by this file, so none outlives it whatever a test does. */
-const children = new Set<ChildProcess>();
+const children = trackChildren();
 
 interface Worker {
   proc: ChildProcess;
@@ -38,8 +37,7 @@ function startWorker(settings: Record<string, string>): Worker {
     env: { ...process.env, ...settings },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  children.add(proc);
-  proc.once('exit', () => children.delete(proc));
+  children.track(proc);
   let stdout = '';
   let stderr = '';
   const listeners = new Set<() => void>();
@@ -77,9 +75,7 @@ function startWorker(settings: Record<string, string>): Worker {
     },
     async kill() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = once(proc, 'exit');
-      proc.kill('SIGKILL');
-      await exited;
+      await killChild(proc);
       assert.equal(proc.signalCode, 'SIGKILL');
     },
   };
@@ -105,18 +101,8 @@ async function startIdleWorker(extra: Record<string, string> = {}): Promise<Work
   return worker;
 }
 
-async function killAll(): Promise<void> {
-  await Promise.all(
-    [...children].map(async (proc) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = once(proc, 'exit');
-      proc.kill('SIGKILL');
-      await exited;
-    }),
-  );
-}
-afterEach(killAll);
-after(killAll);
+afterEach(children.killAll);
+after(children.killAll);
 
 /** The keys of the default queue that must be empty once every task is done. */
 async function assertQueueEmpty(): Promise<void> {

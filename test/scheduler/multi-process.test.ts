@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { getPendingIds } from '../helpers/seed.js';
+import { killChild, trackChildren } from '../helpers/children.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -29,7 +29,7 @@ interface Created {
 
 const created: Created[] = [];
 const errors: string[] = [];
-const children = new Set<ChildProcess>();
+const children = trackChildren();
 let nextChild = 0;
 
 interface Child {
@@ -47,8 +47,7 @@ async function startChild(misfire = 'skip'): Promise<Child> {
     env: { ...process.env, REDIS_URL: env.redis.url, MISFIRE: misfire },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  children.add(proc);
-  proc.once('exit', () => children.delete(proc));
+  children.track(proc);
   let buffered = '';
   let stderr = '';
   let readyAt = 0;
@@ -74,24 +73,11 @@ async function startChild(misfire = 'skip'): Promise<Child> {
     proc,
     n,
     readyAt,
-    async kill() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = once(proc, 'exit');
-      proc.kill('SIGKILL');
-      await exited;
-    },
+    kill: () => killChild(proc),
   };
 }
 
-after(async () => {
-  await Promise.all(
-    [...children].map(async (proc) => {
-      const exited = once(proc, 'exit');
-      proc.kill('SIGKILL');
-      await exited;
-    }),
-  );
-});
+after(children.killAll);
 
 /** Waits until the wall clock is `ms` past a whole second: between two ticks, away from enqueues. */
 async function midSecond(ms = 500): Promise<void> {

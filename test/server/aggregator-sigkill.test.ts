@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, describe, test } from 'node:test';
 import * as keys from '../../src/base/keys.js';
 import { type Clock, Task } from '../../src/index.js';
+import { killChild, trackChildren } from '../helpers/children.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -21,7 +21,7 @@ const WORKER = fileURLToPath(new URL('../fixtures/aggregator-worker.ts', import.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const Q = 'default';
 
-const children = new Set<ChildProcess>();
+const children = trackChildren();
 
 /** Starts the fixture and resolves with the child once it printed a line matching `pattern`. */
 function startAggregator(pattern: RegExp): { proc: ChildProcess; reached: Promise<string> } {
@@ -30,8 +30,7 @@ function startAggregator(pattern: RegExp): { proc: ChildProcess; reached: Promis
     env: { ...process.env, REDIS_URL: env.redis.url },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  children.add(proc);
-  proc.once('exit', () => children.delete(proc));
+  children.track(proc);
   let stdout = '';
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -55,18 +54,8 @@ function startAggregator(pattern: RegExp): { proc: ChildProcess; reached: Promis
   return { proc, reached };
 }
 
-async function killAll(): Promise<void> {
-  await Promise.all(
-    [...children].map(async (proc) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = once(proc, 'exit');
-      proc.kill('SIGKILL');
-      await exited;
-    }),
-  );
-}
-afterEach(killAll);
-after(killAll);
+afterEach(children.killAll);
+after(children.killAll);
 
 describe('aggregator killed midway', () => {
   test('SIGKILL between creating the aggregation set and enqueueing the aggregate: aggregated later, exactly once', async () => {
@@ -85,9 +74,7 @@ describe('aggregator killed midway', () => {
     assert.equal(sets.length, 2, 'one aggregation set');
     const [setKey, deadline] = sets as [string, string];
     assert.deepEqual(await env.raw.zrange(setKey, 0, -1), ['t-p1', 't-p2', 't-p3']);
-    const exited = once(child.proc, 'exit');
-    child.proc.kill('SIGKILL');
-    await exited;
+    await killChild(child.proc);
     assert.equal(child.proc.signalCode, 'SIGKILL');
     assert.equal(await env.raw.zcard(keys.groupKey(Q, 'g1')), 0);
 
