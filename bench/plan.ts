@@ -68,6 +68,13 @@ export function buildPlan(quick: boolean): Measurement[] {
       params: { count: quick ? 10_000 : 100_000, concurrency: 10 },
       timeoutMs: 300_000,
     },
+    // Per-task priority (bench/scenarios/priority.ts): plain then mixed-level tasks, concurrency 10.
+    {
+      id: 'priority',
+      scenario: 'priority',
+      params: { count: processCount, batch: 1_000, concurrency: 10, pollIntervalMs: PROCESSING_POLL_MS },
+      timeoutMs: 600_000,
+    },
     // Periodic ticks (bench/scenarios/periodic.ts): one entry every second, `count` ticks measured.
     {
       id: 'periodic',
@@ -93,7 +100,7 @@ export interface MetricRow {
   /** Samples are pooled from these measurements. */
   measurements: string[];
   metric: string;
-  unit: 'tasks/s' | 'ms' | 'bytes' | 'µs' | 'commands' | 'per 1,000 tasks' | 'tasks';
+  unit: 'tasks/s' | 'ms' | 'bytes' | 'µs' | 'commands' | 'per 1,000 tasks' | 'tasks' | 'ratio';
   better: Better;
   target?: Target;
 }
@@ -156,6 +163,7 @@ export function headlineRows(plan: Measurement[]): MetricRow[] {
       target: { text: '< 2 ms', met: (t) => t < 2 },
     },
     ...onTimeRows(plan),
+    ...priorityRows(plan),
     {
       label: 'Redis memory per waiting task (all pre-fills)',
       measurements: ['process-c1', 'process-c10', 'process-c100'],
@@ -186,6 +194,35 @@ export function headlineRows(plan: Measurement[]): MetricRow[] {
       metric: 'nodeCpuUsPerTask',
       unit: 'µs',
       better: 'lower',
+    },
+  ];
+}
+
+/** Per-task priority (issue 14 item 1): prioritized processing beside plain, and beside BullMQ. */
+function priorityRows(plan: Measurement[]): MetricRow[] {
+  const count = Number(plan.find((m) => m.id === 'priority')?.params.count ?? NaN).toLocaleString('en-US');
+  return [
+    {
+      label: `Processing ${count} prioritized tasks (8 levels), concurrency 10`,
+      measurements: ['priority'],
+      metric: 'tasksPerSec',
+      unit: 'tasks/s',
+      better: 'higher',
+    },
+    {
+      label: `The same run's ${count} plain tasks, concurrency 10`,
+      measurements: ['priority'],
+      metric: 'plainTasksPerSec',
+      unit: 'tasks/s',
+      better: 'higher',
+    },
+    {
+      label: 'Prioritized rate / plain rate (same run)',
+      measurements: ['priority'],
+      metric: 'prioritizedVsPlain',
+      unit: 'ratio',
+      better: 'higher',
+      target: { text: 'taskmill ≥ 0.8', met: (t) => t >= 0.8 },
     },
   ];
 }

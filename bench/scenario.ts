@@ -9,6 +9,7 @@ import { idleLatency, steadyLatency } from './scenarios/latency.js';
 import { delayedTasks, retryLateness, weightedQueues } from './scenarios/on-time.js';
 import { periodicTicks } from './scenarios/periodic.js';
 import { processing } from './scenarios/process.js';
+import { prioritized } from './scenarios/priority.js';
 import { SCENARIO_NAMES, type Scenario, type ScenarioName, type ScenarioParams } from './scenarios/types.js';
 import { createBullmq } from './systems/bullmq.js';
 import { type BenchSystem, SYSTEMS, type SystemName } from './systems/system.js';
@@ -24,6 +25,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   retries: retryLateness,
   weighted: weightedQueues,
   periodic: periodicTicks,
+  priority: prioritized,
 };
 
 function usage(message: string): never {

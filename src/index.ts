@@ -31,6 +31,7 @@ export {
   type TaskState,
 } from './task.js';
 export type { EnqueueOptions } from './options.js';
+export { PRIORITY, type PriorityName } from './priority.js';
 export {
   TaskmillError,
   InvalidOptionError,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, InvalidQueueNameError } from './errors.js';
 import { wholeSeconds } from './base/time.js';
 import { checkOptionEntry, checkOptionsObject, describeValue } from './validate.js';
+import { NORMAL_PRIORITY, type PriorityName, resolvePriority } from './priority.js';
 
 /**
  * Per-task options. Set them on a task definition, a {@link Task}, or an `enqueue` call; the call
@@ -57,6 +58,14 @@ export interface EnqueueOptions {
    * `processIn` is scheduled instead and, when due, runs on its own: it is never aggregated.
    */
   group?: string;
+  /**
+   * Priority inside the queue: an integer from 0 to 100 or a name (the `PRIORITY` constants: `'low'` 25,
+   * `'normal'` 50, `'high'` 75, `'critical'` 100). A worker takes the queue's waiting tasks highest
+   * level first, in enqueue order within a level. Strict: lower levels wait while higher ones have
+   * tasks (see docs/workflows.md "Priority"). Go workers only run normal-level tasks.
+   * @defaultValue `'normal'` (50)
+   */
+  priority?: number | PriorityName;
 }
 
 /** Options after merging and validation, in the units the broker writes. */
@@ -74,6 +83,8 @@ export interface ResolvedEnqueueOptions {
   headers: Record<string, string>;
   /** Group name, or '' for none. */
   group: string;
+  /** Priority level 0-100 (50 = normal). */
+  priority: number;
 }
 
 /** asynq's defaults. */
@@ -121,6 +132,7 @@ const ENQUEUE_OPTION_NAMES: ReadonlySet<string> = new Set(
     unique: true,
     headers: true,
     group: true,
+    priority: true,
   } satisfies Record<keyof EnqueueOptions, true>),
 );
 
@@ -257,5 +269,6 @@ export function resolveEnqueueOptions(
     uniqueTtlMs,
     headers,
     group,
+    priority: merged.priority === undefined ? NORMAL_PRIORITY : resolvePriority(merged.priority),
   };
 }

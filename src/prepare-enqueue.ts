@@ -10,6 +10,7 @@ import { type TaskMessage, newTaskMessage } from './base/message.js';
 import { PayloadTooLargeError } from './errors.js';
 import { type EnqueueOptions, type ResolvedEnqueueOptions, resolveEnqueueOptions } from './options.js';
 import type { TaskInfo } from './task.js';
+import { NORMAL_PRIORITY } from './priority.js';
 
 /** A task ready to be sent: its message, the broker's item and the options it was made from. */
 export interface PreparedEnqueue {
@@ -65,7 +66,15 @@ export function prepareEnqueue(
   return {
     msg,
     resolved,
-    item: { msg, processAtMs, uniqueKey, uniqueTtlSec, group, aggregationSet: '' },
+    item: {
+      msg,
+      processAtMs,
+      uniqueKey,
+      uniqueTtlSec,
+      group,
+      aggregationSet: '',
+      priority: resolved.priority,
+    },
   };
 }
 
@@ -96,5 +105,6 @@ export function createdTaskInfo(item: EnqueueItem, nowMs: number): TaskInfo {
     nextProcessAt: aggregating ? undefined : new Date(scheduled ? processAtMs : nowMs),
     group: msg.groupKey,
     result: undefined,
+    priority: item.priority ?? NORMAL_PRIORITY,
   };
 }

@@ -160,6 +160,8 @@ export interface TaskInfo {
   group: string;
   /** The result a handler wrote, if any. */
   result: Buffer | undefined;
+  /** Priority level inside the queue, 0-100 (50, normal, when enqueued without `priority`). */
+  priority: number;
   /**
    * Set on active tasks listed by `Inspector.listTasks`: true when the task's lease has expired,
    * so no live worker holds it any more (the recoverer retries it). asynq's IsOrphaned.

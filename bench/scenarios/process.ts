@@ -7,19 +7,32 @@ import { snapshot } from '../redis-info.js';
 import { Counter, waitUntil } from '../wait.js';
 import { prefill } from './enqueue.js';
 import { assertEmpty, assertExactlyOnce, measurePhase, total } from './measure.js';
-import { type Scenario, need, remaining } from './types.js';
+import { type Scenario, type ScenarioContext, type ScenarioOutput, need, remaining } from './types.js';
 
 /** A run that makes no progress for this long has stalled. */
 const STALL_MS = 30_000;
 
 export const processing: Scenario = async (ctx) => {
+  const batch = need(ctx.params, 'batch');
+  return processPrefilled(ctx, () => prefill(ctx.system, need(ctx.params, 'count'), batch));
+};
+
+/**
+ * The processing run after `fill` stored `count` waiting tasks 0..count-1 (untimed): also used by
+ * the priority scenario, whose fill gives the tasks priority levels.
+ */
+export async function processPrefilled(
+  ctx: ScenarioContext,
+  fill: () => Promise<void>,
+): Promise<ScenarioOutput> {
   const { system, probe, params } = ctx;
   const count = need(params, 'count');
   const concurrency = need(params, 'concurrency');
-  const batch = need(params, 'batch');
 
   const before = await snapshot(probe);
-  await prefill(system, count, batch);
+  await fill();
+  const waiting = total(await system.leftovers(false));
+  if (waiting !== count) throw new Error(`${system.name}: expected ${count} waiting tasks, found ${waiting}`);
   const after = await snapshot(probe);
   const memoryBytesPerWaitingTask = (after.usedMemory - before.usedMemory) / count;
 
@@ -54,4 +67,4 @@ export const processing: Scenario = async (ctx) => {
   assertEmpty(system, await system.leftovers(true), 'after processing');
   const { redisCommands, ...metrics } = m;
   return { metrics: { ...metrics, memoryBytesPerWaitingTask }, details: { redisCommands } };
-};
+}

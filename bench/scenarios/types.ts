@@ -13,6 +13,8 @@ export const SCENARIO_NAMES = [
   'weighted',
   // Periodic ticks (periodic.ts).
   'periodic',
+  // Per-task priority (priority.ts).
+  'priority',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 

@@ -79,8 +79,9 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
       const timestamp = Date.now();
       const due =
         setup.dueAtMs === undefined ? {} : { timestamp, delay: Math.max(0, setup.dueAtMs - timestamp) };
+      const priority = setup.priority === undefined ? {} : { priority: 101 - setup.priority };
       await queueNamed(setup.queue ?? QUEUE).addBulk(
-        payloads.map((data) => ({ name: 'bench', data, opts: { ...retry, ...due } })),
+        payloads.map((data) => ({ name: 'bench', data, opts: { ...retry, ...due, ...priority } })),
       );
     },
     async startOnTimeWorker(setup: OnTimeWorkerSetup) {

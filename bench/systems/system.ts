@@ -45,6 +45,11 @@ export interface EnqueueSetup {
   dueAtMs?: number;
   /** The tasks may be retried once, this many ms after a failure (BullMQ sets it per job). */
   retryDelayMs?: number;
+  /**
+   * Priority level on taskmill's scale, 0-100 (higher first); BullMQ gets 101 - level (its 1 is
+   * the highest). Undefined: none.
+   */
+  priority?: number;
 }
 
 /** A worker for the on-time scenarios. */

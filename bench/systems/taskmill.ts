@@ -49,6 +49,7 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
       const results = await client.enqueueMany(benchTask, payloads, {
         queue: setup.queue ?? QUEUE,
         ...(setup.dueAtMs === undefined ? {} : { processAt: new Date(setup.dueAtMs) }),
+        ...(setup.priority === undefined ? {} : { priority: setup.priority }),
       });
       const failed = results.find((r) => !r.ok);
       if (failed && !failed.ok) throw new Error(`enqueueMany: ${failed.error.message}`);
@@ -126,8 +127,18 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
         .zcard(keys.scheduledKey(QUEUE))
         .zcard(keys.archivedKey(QUEUE))
         .zcard(keys.completedKey(QUEUE))
+        .zcard(keys.prioKey(QUEUE))
         .exec();
-      const names = ['pending', 'active', 'lease', 'retry', 'scheduled', 'archived', 'completed'];
+      const names = [
+        'pending',
+        'active',
+        'lease',
+        'retry',
+        'scheduled',
+        'archived',
+        'completed',
+        'prioritized',
+      ];
       const counts: Record<string, number> = {};
       names.forEach((name, i) => (counts[name] = Number(reply?.[i]?.[1] ?? NaN)));
       if (thorough) counts.taskHashes = await countKeys(probe, `${keys.taskKeyPrefix(QUEUE)}*`);

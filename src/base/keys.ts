@@ -232,3 +232,18 @@ export function dueChannel(qname: string): string {
 export function schedulerTickKey(qname: string, entryId: string): string {
   return `${extensionKeyPrefix(qname)}sched:${entryId}`;
 }
+
+/**
+ * ZSET of the pending tasks with a priority level other than normal (50): `asynq:{q}:x:prio`,
+ * scored so that ZRANGE order is higher level first, FIFO within a level (see
+ * src/broker/lua/lib/priority.lua). Normal-level tasks stay in the pending list. Go peers never
+ * read it.
+ */
+export function prioKey(qname: string): string {
+  return `${extensionKeyPrefix(qname)}prio`;
+}
+
+/** STRING counter giving {@link prioKey}'s entries their order within a level: `asynq:{q}:x:prio-seq`. */
+export function prioSeqKey(qname: string): string {
+  return `${extensionKeyPrefix(qname)}prio-seq`;
+}

@@ -33,6 +33,11 @@ export interface EnqueueItem {
    * enqueue.lua), and the task is not created when the set is no longer registered.
    */
   aggregationSet?: string;
+  /**
+   * Priority level 0-100; none or 50 (normal) keeps a pending task in asynq's pending list, any
+   * other level puts it in the queue's priority set (see lib/priority.lua).
+   */
+  priority?: number;
 }
 
 /** The rules that make a group due for aggregation (asynq's server options, in the script's units). */

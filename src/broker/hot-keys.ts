@@ -44,6 +44,7 @@ function build(qname: string): HotKeys {
   const idleSlots = keys.idleSlotsKey(qname);
   const completed = keys.completedKey(qname);
   const processedTotal = keys.processedTotalKey(qname);
+  const prio = keys.prioKey(qname);
   let doneDay = NaN;
   let doneKeys: readonly string[] = [];
   return {
@@ -58,6 +59,8 @@ function build(qname: string): HotKeys {
       keys.dueKey(qname),
       keys.allGroups(qname),
       keys.allAggregationSets(qname),
+      prio,
+      keys.prioSeqKey(qname),
     ],
     taskKeyPrefix: keys.taskKeyPrefix(qname),
     wakeChannel: keys.wakeChannel(qname),
@@ -77,6 +80,7 @@ function build(qname: string): HotKeys {
           processedTotal,
           idle,
           idleSlots,
+          prio,
         ];
       }
       return doneKeys;

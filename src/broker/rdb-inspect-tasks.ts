@@ -22,6 +22,8 @@ export interface RawListedTask {
   /** Unix seconds: the sorted-set score, the lease expiry of an active task; undefined for pending. */
   score: number | undefined;
   result: Buffer | undefined;
+  /** The hash's priority level field (x_prio), or undefined for normal. */
+  priority: string | undefined;
 }
 
 /**
@@ -54,7 +56,9 @@ function containerKey(qname: string, state: ContainerState, group: string | unde
   }
 }
 
-const isList = (state: ContainerState) => state === 'pending' || state === 'active';
+/** A bulk script's source kind: pending is the list and the priority set (lib/task-removal.lua). */
+const sourceKind = (state: ContainerState) =>
+  state === 'pending' ? 'pending' : state === 'active' ? 'list' : 'zset';
 
 function opResult(reply: unknown): TaskOpResult {
   if (reply === 1) return 'ok';
@@ -75,8 +79,10 @@ export class RDBInspectTasks {
   }
 
   /**
-   * Tasks `first..last` (inclusive ranks) of a state's container, in container order: for a list
-   * from the left (newest first), for a sorted set by ascending score.
+   * Tasks `first..last` (inclusive ranks) of a state's container, in container order: for the
+   * active list from the left (newest first), for a sorted set by ascending score, for pending in
+   * run order (non-negative ranks over prioritized tasks above normal, the pending list from its
+   * right end, then those below normal; see inspect-list-tasks.lua).
    */
   async list(
     qname: string,
@@ -87,23 +93,25 @@ export class RDBInspectTasks {
   ): Promise<RawListedTask[]> {
     const reply = (await this.#script(
       scripts.inspectListTasks,
-      [containerKey(qname, state, group), keys.leaseKey(qname)],
+      [containerKey(qname, state, group), keys.leaseKey(qname), keys.prioKey(qname)],
       [
-        state === 'active' ? 'active' : isList(state) ? 'list' : 'zset',
+        state === 'active' ? 'active' : state === 'pending' ? 'pending' : 'zset',
         first,
         last,
         keys.taskKeyPrefix(qname),
       ],
     )) as Buffer[];
     const out: RawListedTask[] = [];
-    for (let i = 0; i < reply.length; i += 4) {
+    for (let i = 0; i < reply.length; i += 5) {
       const score = (reply[i + 2] as Buffer).toString();
       const result = reply[i + 3] as Buffer;
+      const priority = (reply[i + 4] as Buffer).toString();
       out.push({
         id: (reply[i] as Buffer).toString(),
         msg: reply[i + 1] as Buffer,
         score: score === '' ? undefined : Number(score),
         result: result.length > 0 ? result : undefined,
+        priority: priority === '' ? undefined : priority,
       });
     }
     return out;
@@ -114,7 +122,13 @@ export class RDBInspectTasks {
     return opResult(
       await this.#script(
         scripts.inspectRunTask,
-        [keys.taskKey(qname, id), keys.pendingKey(qname), keys.dueKey(qname)],
+        [
+          keys.taskKey(qname, id),
+          keys.pendingKey(qname),
+          keys.dueKey(qname),
+          keys.prioKey(qname),
+          keys.prioSeqKey(qname),
+        ],
         [
           id,
           keys.queueKeyPrefix(qname),
@@ -201,6 +215,8 @@ export class RDBInspectTasks {
           keys.pendingKey(qname),
           keys.allGroups(qname),
           keys.dueKey(qname),
+          keys.prioKey(qname),
+          keys.prioSeqKey(qname),
         ],
         [
           state === 'aggregating' ? (group ?? '') : '',
@@ -228,9 +244,10 @@ export class RDBInspectTasks {
           keys.archivedKey(qname),
           keys.allGroups(qname),
           keys.dueKey(qname),
+          keys.prioKey(qname),
         ],
         [
-          isList(state) ? 'list' : 'zset',
+          sourceKind(state),
           state === 'aggregating' ? (group ?? '') : '',
           unixSeconds(nowMs),
           unixSeconds(nowMs - ARCHIVE_MAX_AGE_MS),
@@ -247,9 +264,9 @@ export class RDBInspectTasks {
     return this.#batches(() =>
       this.#script(
         scripts.inspectDeleteAll,
-        [containerKey(qname, state, group), keys.allGroups(qname), keys.dueKey(qname)],
+        [containerKey(qname, state, group), keys.allGroups(qname), keys.dueKey(qname), keys.prioKey(qname)],
         [
-          isList(state) ? 'list' : 'zset',
+          sourceKind(state),
           state === 'aggregating' ? (group ?? '') : '',
           keys.taskKeyPrefix(qname),
           BULK_BATCH,

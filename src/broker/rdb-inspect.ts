@@ -37,6 +37,8 @@ export interface RawTaskInfo {
   /** Unix seconds; 0 = none. */
   nextProcessAtSec: number;
   result: Buffer | undefined;
+  /** The hash's priority level field (x_prio), or undefined for normal. */
+  priority: string | undefined;
 }
 
 /**
@@ -91,6 +93,7 @@ export class RDBInspect {
           keys.failedTotalKey(qname),
           keys.pausedKey(qname),
           keys.allGroups(qname),
+          keys.prioKey(qname),
         ],
         [keys.taskKeyPrefix(qname), keys.groupKeyPrefix(qname)],
       ),
@@ -130,6 +133,7 @@ export class RDBInspect {
           keys.archivedKey(qname),
           keys.completedKey(qname),
           keys.allGroups(qname),
+          keys.prioKey(qname),
         ],
         [keys.taskKeyPrefix(qname), MEMORY_TASK_SAMPLE, MEMORY_GROUP_SAMPLE, keys.groupKeyPrefix(qname)],
       ),
@@ -173,6 +177,8 @@ export class RDBInspect {
       keys.allAggregationSets(qname),
       keys.pausedKey(qname),
       keys.dueKey(qname),
+      keys.prioKey(qname),
+      keys.prioSeqKey(qname),
     ];
     const args = [force ? '1' : '0', keys.taskKeyPrefix(qname), keys.groupKeyPrefix(qname), BULK_BATCH];
     let maxRounds = Infinity;
@@ -200,14 +206,15 @@ export class RDBInspect {
         [keys.taskKey(qname, id)],
         [id, unixSeconds(nowMs), keys.queueKeyPrefix(qname)],
       ),
-    )) as [Buffer, Buffer, Buffer | number, Buffer] | null;
+    )) as [Buffer, Buffer, Buffer | number, Buffer, Buffer] | null;
     if (!reply) return undefined;
-    const [msg, state, next, result] = reply;
+    const [msg, state, next, result, priority] = reply;
     return {
       msg,
       state: state.toString(),
       nextProcessAtSec: Number(String(next)),
       result: result.length > 0 ? result : undefined,
+      priority: priority.length > 0 ? priority.toString() : undefined,
     };
   }
 

@@ -7,6 +7,7 @@ import { type OwnedConnection, closeConnection } from './redis.js';
 import { type Script, type ScriptArg, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
 import * as keys from '../base/keys.js';
+import { NORMAL_PRIORITY } from '../priority.js';
 import type { EnqueueItem } from './broker.js';
 import type { SchedulerEntry } from '../base/message.js';
 import { unixNanosString, unixSeconds } from '../base/time.js';
@@ -81,7 +82,15 @@ export class SchedulerRDB {
       unixSeconds(nowMs),
     ];
     for (const { tickMs, item } of candidates) {
-      args.push(String(tickMs), item.msg.id, encodeTaskMessage(item.msg), item.processAtMs, item.group ?? '');
+      const priority = item.priority === undefined || item.priority === NORMAL_PRIORITY ? '' : item.priority;
+      args.push(
+        String(tickMs),
+        item.msg.id,
+        encodeTaskMessage(item.msg),
+        item.processAtMs,
+        item.group ?? '',
+        priority,
+      );
     }
     const registered = this.#run('SADD asynq:queues', () => this.#conn.redis.sadd(keys.ALL_QUEUES, qname));
     const reply = this.#script(
@@ -92,6 +101,8 @@ export class SchedulerRDB {
         keys.scheduledKey(qname),
         keys.dueKey(qname),
         keys.allGroups(qname),
+        keys.prioKey(qname),
+        keys.prioSeqKey(qname),
       ],
       args,
     );

@@ -18,6 +18,7 @@ import { hotKeys } from './hot-keys.js';
 import { type Script, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
 import * as keys from '../base/keys.js';
+import { NORMAL_PRIORITY } from '../priority.js';
 import type { ServerInfo, TaskMessage, WorkerInfo } from '../base/message.js';
 import { DAY, INT64_MAX, unixNanosString, unixSeconds } from '../base/time.js';
 import { encodeServerInfo, encodeTaskMessage, encodeWorkerInfo } from '../base/wire.js';
@@ -95,7 +96,8 @@ export class RDB implements Broker {
       messages[i] = encoded;
       const group = item.group ?? '';
       const set = item.aggregationSet ?? '';
-      index += `${Buffer.byteLength(id)}:${id}${encoded.byteLength}:${item.processAtMs}:${Buffer.byteLength(item.uniqueKey)}:${item.uniqueKey}${item.uniqueTtlSec}:${Buffer.byteLength(group)}:${group}${Buffer.byteLength(set)}:${set}`;
+      const priority = item.priority === undefined || item.priority === NORMAL_PRIORITY ? '' : item.priority;
+      index += `${Buffer.byteLength(id)}:${id}${encoded.byteLength}:${item.processAtMs}:${Buffer.byteLength(item.uniqueKey)}:${item.uniqueKey}${item.uniqueTtlSec}:${Buffer.byteLength(group)}:${group}${Buffer.byteLength(set)}:${set}${priority}:`;
     }
     args.push(
       index,
@@ -264,7 +266,13 @@ export class RDB implements Broker {
     if (ids.length === 0) return [];
     const reply = await this.#script(
       scripts.requeue,
-      [keys.activeKey(qname), keys.leaseKey(qname), keys.pendingKey(qname)],
+      [
+        keys.activeKey(qname),
+        keys.leaseKey(qname),
+        keys.pendingKey(qname),
+        keys.prioKey(qname),
+        keys.prioSeqKey(qname),
+      ],
       [keys.taskKeyPrefix(qname), unixNanosString(nowMs), ...ids],
     );
     return reply as number[];
@@ -293,6 +301,8 @@ export class RDB implements Broker {
           keys.pendingKey(qname),
           keys.dueKey(qname),
           keys.allGroups(qname),
+          keys.prioKey(qname),
+          keys.prioSeqKey(qname),
         ],
         [
           now,

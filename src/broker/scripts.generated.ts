@@ -251,7 +251,10 @@ redis.call('DEL', workersKey)
 return redis.status_reply('OK')
 `);
 
-export const currentStats = defineScript('current-stats', 12, String.raw`-- Reads the sizes and counters of one queue for the inspector. Mirrors asynq's currentStats script.
+export const currentStats = defineScript('current-stats', 13, String.raw`-- Reads the sizes and counters of one queue for the inspector. Mirrors asynq's currentStats script.
+-- taskmill extension: prioritized pending tasks (the x:prio ZSET, lib/priority.lua) count as
+-- pending, and the oldest pending_since considers them: per level present, its front (a requeued
+-- task) and the first task at its back (the earliest enqueued), two reads per level.
 --
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:active
@@ -265,11 +268,102 @@ export const currentStats = defineScript('current-stats', 12, String.raw`-- Read
 -- KEYS[10] -> asynq:{<qname>}:failed
 -- KEYS[11] -> asynq:{<qname>}:paused
 -- KEYS[12] -> asynq:{<qname>}:groups
+-- KEYS[13] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> group key prefix asynq:{<qname>}:g:
 --
 -- Returns a flat array of name, value pairs.
 
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
 local pendingKey = KEYS[1]
 local activeKey = KEYS[2]
 local scheduledKey = KEYS[3]
@@ -282,6 +376,7 @@ local processedTotalKey = KEYS[9]
 local failedTotalKey = KEYS[10]
 local pausedKey = KEYS[11]
 local groupsKey = KEYS[12]
+local prioKey = KEYS[13]
 local taskKeyPrefix = ARGV[1]
 local groupKeyPrefix = ARGV[2]
 
@@ -294,7 +389,7 @@ local function counter(key)
   return tonumber(redis.call('GET', key) or '0') or 0
 end
 
-put('pending', redis.call('LLEN', pendingKey))
+put('pending', redis.call('LLEN', pendingKey) + redis.call('ZCARD', prioKey))
 put('active', redis.call('LLEN', activeKey))
 put('scheduled', redis.call('ZCARD', scheduledKey))
 put('retry', redis.call('ZCARD', retryKey))
@@ -309,6 +404,32 @@ local head = redis.call('LRANGE', pendingKey, -1, -1)[1]
 local since = 0
 if head then
   since = redis.call('HGET', taskKeyPrefix .. head, 'pending_since') or 0
+end
+-- pending_since values are unix ns of equal length: as numbers they compare well enough to pick
+-- the oldest, and the field's own text is returned.
+local sinceNumber = tonumber(since) or 0
+local function consider(id)
+  if id then
+    local candidate = redis.call('HGET', taskKeyPrefix .. id, 'pending_since')
+    local value = tonumber(candidate)
+    if value and value > 0 and (sinceNumber == 0 or value < sinceNumber) then
+      since = candidate
+      sinceNumber = value
+    end
+  end
+end
+local cursor = '-inf'
+while true do
+  local first = redis.call('ZRANGE', prioKey, cursor, '+inf', 'BYSCORE', 'LIMIT', 0, 1, 'WITHSCORES')
+  if not first[1] then
+    break
+  end
+  local levelStart = math.floor(tonumber(first[2]) / PRIO_LEVEL_SPAN) * PRIO_LEVEL_SPAN
+  consider(first[1])
+  local back = string.format('%.0f', levelStart + PRIO_MIDDLE)
+  local levelEnd = string.format('(%.0f', levelStart + PRIO_LEVEL_SPAN)
+  consider(redis.call('ZRANGE', prioKey, back, levelEnd, 'BYSCORE', 'LIMIT', 0, 1)[1])
+  cursor = string.format('%.0f', levelStart + PRIO_LEVEL_SPAN)
 end
 put('oldest_pending_since', since)
 local groups = redis.call('SMEMBERS', groupsKey)
@@ -350,7 +471,7 @@ deleteTasks(completedKey, taskKeyPrefix, ids)
 return #ids
 `);
 
-export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- The worker's hot path in one call: first acknowledges finished tasks, then leases pending ones.
+export const doneAndDequeue = defineScript('done-and-dequeue', 10, String.raw`-- The worker's hot path in one call: first acknowledges finished tasks, then leases pending ones.
 -- A worker at low concurrency would otherwise pay two round trips and two script invocations per
 -- task (ack, then fetch the next); either half may be empty (ARGV[3] = 0, or no ack items).
 --
@@ -362,9 +483,12 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- 
 -- rewritten message carrying completed_at). Counters are bumped once per call, by the number done.
 --
 -- Leasing, per task: the effects of asynq's dequeue: RPOPLPUSH pending -> active, state=active,
--- pending_since removed, a lease entry. Nothing is leased while the queue is paused. Deliberate fix
--- of an asynq quirk: an id whose task hash is missing is dropped from the active list instead of
--- being leased as a hashless entry (which breaks asynqmon's memory-usage script).
+-- pending_since removed, a lease entry. Nothing is leased while the queue is paused. Per-task
+-- priority (taskmill extension, lib/priority.lua): tasks of the levels above normal come first,
+-- then the pending list, then the levels below. One EXISTS of both the paused flag and the
+-- priority ZSET replaces the paused check, so a plain queue pays no extra command for it.
+-- Deliberate fix of an asynq quirk: an id whose task hash is missing is dropped from the active
+-- list instead of being leased as a hashless entry (which breaks asynqmon's memory-usage script).
 --
 -- Idle registration (taskmill extension, see enqueue.lua's hand-off and lib/idle.lua): when this
 -- call found the pending list empty and its leases left some of the server's free slots (ARGV[11])
@@ -388,6 +512,8 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 9, String.raw`-- 
 --            Redis's clock)
 -- KEYS[9] -> asynq:{<qname>}:x:handoff-slots (HASH server id -> free slots × SLOT + BIAS + lease
 --            seconds + clock offset seconds; see lib/idle.lua)
+-- KEYS[10] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal; see
+--             lib/priority.lua)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> lease expiry of newly leased tasks, unix seconds
 -- ARGV[3] -> maximum number of tasks to lease (0: acknowledge only)
@@ -468,6 +594,96 @@ local function redisTimeMs()
   local time = redis.call('TIME')
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
 local pendingKey = KEYS[1]
 local pausedKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -477,6 +693,7 @@ local processedDayKey = KEYS[6]
 local processedTotalKey = KEYS[7]
 local idleKey = KEYS[8]
 local idleSlotsKey = KEYS[9]
+local prioKey = KEYS[10]
 local taskKeyPrefix = ARGV[1]
 local leaseExpiry = ARGV[2]
 local maxLeased = tonumber(ARGV[3])
@@ -544,27 +761,49 @@ end
 local leased = {}
 local leases = {}
 local emptied = false
-if maxLeased > 0 and redis.call('EXISTS', pausedKey) == 0 then
-  local taken = 0
+local taken = 0
+
+-- Leases one id already moved to the active list; an id without a hash leaves the list instead.
+local function lease(id)
+  taken = taken + 1
+  local taskKey = taskKeyPrefix .. id
+  local msg = redis.call('HGET', taskKey, 'msg')
+  if msg then
+    redis.call('HSET', taskKey, 'state', 'active')
+    redis.call('HDEL', taskKey, 'pending_since')
+    leases[#leases + 1] = leaseExpiry
+    leases[#leases + 1] = id
+    leased[#leased + 1] = id
+    leased[#leased + 1] = msg
+  else
+    redis.call('LREM', activeKey, 1, id)
+  end
+end
+
+-- Neither key exists on a plain, running queue: one command tells that, as the paused check alone did.
+local flags = maxLeased > 0 and redis.call('EXISTS', pausedKey, prioKey) or 0
+local prioritized = flags > 0 and redis.call('EXISTS', pausedKey) == 0
+if maxLeased > 0 and (flags == 0 or prioritized) then
+  if prioritized then
+    for _, id in ipairs(takePrioritized(prioKey, activeKey, maxLeased, true)) do
+      lease(id)
+    end
+  end
   while taken < maxLeased do
     local id = redis.call('RPOPLPUSH', pendingKey, activeKey)
     if not id then
       emptied = true
       break
     end
-    taken = taken + 1
-    local taskKey = taskKeyPrefix .. id
-    local msg = redis.call('HGET', taskKey, 'msg')
-    if msg then
-      redis.call('HSET', taskKey, 'state', 'active')
-      redis.call('HDEL', taskKey, 'pending_since')
-      leases[#leases + 1] = leaseExpiry
-      leases[#leases + 1] = id
-      leased[#leased + 1] = id
-      leased[#leased + 1] = msg
-    else
-      redis.call('LREM', activeKey, 1, id)
+    lease(id)
+  end
+  if emptied and prioritized then
+    local room = maxLeased - taken
+    local below = takePrioritized(prioKey, activeKey, room, false)
+    for _, id in ipairs(below) do
+      lease(id)
     end
+    emptied = #below < room
   end
   batched('ZADD', leaseKey, leases, 1000)
 end
@@ -596,7 +835,7 @@ end
 return { codes, leased, registered }
 `);
 
-export const enqueue = defineScript('enqueue', 10, String.raw`-- Creates one or more tasks in one queue: each goes to the pending list, or to the scheduled ZSET
+export const enqueue = defineScript('enqueue', 12, String.raw`-- Creates one or more tasks in one queue: each goes to the pending list, or to the scheduled ZSET
 -- when it has a future process-at time, optionally guarded by a uniqueness lock. Covers asynq's
 -- enqueue, enqueueUnique, schedule and scheduleUnique scripts with identical per-task effects, so a
 -- bulk enqueue of many tasks costs one round trip per queue.
@@ -633,16 +872,20 @@ export const enqueue = defineScript('enqueue', 10, String.raw`-- Creates one or 
 -- KEYS[8] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms; see lib/due.lua)
 -- KEYS[9] -> asynq:{<qname>}:groups
 -- KEYS[10] -> asynq:{<qname>}:aggregation_sets
+-- KEYS[11] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal; see
+--             lib/priority.lua)
+-- KEYS[12] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
 -- ARGV[4] -> hand-off channel prefix (the server id is appended)
 -- ARGV[5] -> queue name (part of the hand-off message)
 -- ARGV[6] -> the tasks' index: per task "<#id>:<id><#msg>:<process-at>:<#unique key>:<unique
---            key><unique TTL>:<#group>:<group><#set key>:<set key>", where process-at is whole
---            unix ms ("0" = pending now), the unique key is empty when the task is not unique and
---            the TTL is in whole seconds, the group is empty for a task not added to a group, and
---            the set key is empty unless the task is the aggregate of that aggregation set
+--            key><unique TTL>:<#group>:<group><#set key>:<set key><priority>:", where process-at
+--            is whole unix ms ("0" = pending now), the unique key is empty when the task is not
+--            unique and the TTL is in whole seconds, the group is empty for a task not added to a
+--            group, the set key is empty unless the task is the aggregate of that aggregation set,
+--            and the priority is a level 0-100, or empty for normal
 -- ARGV[7] -> the tasks' encoded TaskMessages, concatenated in index order
 -- ARGV[8] -> due channel asynq:{<qname>}:x:due (taskmill extension, see lib/due.lua)
 -- ARGV[9] -> group key prefix asynq:{<qname>}:g:
@@ -666,6 +909,11 @@ export const enqueue = defineScript('enqueue', 10, String.raw`-- Creates one or 
 -- its tasks are gone, so an aggregator killed at any point neither loses the tasks nor, once the
 -- stale set is reclaimed, aggregates them twice. (asynq enqueues the aggregate and deletes the set
 -- in two calls.)
+--
+-- Priority (taskmill extension, lib/priority.lua): a task with a level other than normal gets the
+-- hash field x_prio, and when pending it waits in the priority ZSET instead of the pending list. A
+-- hand-off needs the list and the ZSET empty, so it never jumps ahead of a waiting task of any
+-- level; an add that turns the ZSET non-empty wakes idle servers as a push to the list does.
 --
 -- Returns one integer per task, in order: 1 created, 0 task id conflict, -1 unique lock held, -2
 -- its aggregation set is no longer registered (reclaimed, or already consumed).
@@ -774,6 +1022,96 @@ local function deleteAggregationSet(setKey, aggregationSetsKey, taskKeyPrefix)
   redis.call('DEL', setKey)
   redis.call('ZREM', aggregationSetsKey, setKey)
 end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
 local pendingKey = KEYS[1]
 local scheduledKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -792,6 +1130,8 @@ local dueKey = KEYS[8]
 local dueChannel = ARGV[8]
 local groupsKey = KEYS[9]
 local aggregationSetsKey = KEYS[10]
+local prioKey = KEYS[11]
+local prioSeqKey = KEYS[12]
 local groupKeyPrefix = ARGV[9]
 local nowSec = ARGV[10]
 
@@ -830,7 +1170,8 @@ local function handOff(id, taskKey, msg, uniqueKey)
       return false
     end
     if canHandOff == nil then
-      canHandOff = redis.call('LLEN', pendingKey) == 0 and redis.call('EXISTS', pausedKey) == 0
+      canHandOff = redis.call('LLEN', pendingKey) == 0 and redis.call('EXISTS', prioKey) == 0
+        and redis.call('EXISTS', pausedKey) == 0
       if not canHandOff then
         return false
       end
@@ -895,6 +1236,7 @@ while at <= #index do
   local uniqueTtl = number()
   local group = counted()
   local setKey = counted()
+  local level = priorityLevel(number())
   local taskKey = taskKeyPrefix .. id
   local result = 1
   local created = false
@@ -916,8 +1258,10 @@ while at <= #index do
     created = true
     if not handOff(id, taskKey, msg, uniqueKey) then
       writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
-      local length = redis.call('LPUSH', pendingKey, id)
-      firstPushLength = firstPushLength or length
+      local length = pushPending(pendingKey, prioKey, prioSeqKey, id, level, false)
+      if length > 0 then
+        firstPushLength = firstPushLength or length
+      end
     end
   else
     created = true
@@ -925,20 +1269,23 @@ while at <= #index do
     -- asynq's whole-second score for Go peers, the precise time in the extension record.
     addDue(scheduledKey, dueKey, id, processAt)
   end
+  if created and level then
+    redis.call('HSET', taskKey, 'x_prio', level)
+  end
   if created and setKey ~= '' then
     deleteAggregationSet(setKey, aggregationSetsKey, taskKeyPrefix)
   end
   n = n + 1
   results[n] = result
 end
-if firstPushLength == 1 then
+if firstPushLength == 1 or prioritizedTurnedNonEmpty() then
   redis.call('PUBLISH', wakeChannel, '1')
 end
 announceDue(dueChannel)
 return results
 `);
 
-export const forward = defineScript('forward', 5, String.raw`-- Moves due tasks of one queue from its scheduled and retry ZSETs into the pending list (or back
+export const forward = defineScript('forward', 7, String.raw`-- Moves due tasks of one queue from its scheduled and retry ZSETs into the pending list (or back
 -- into their group when the task hash has a 'group' field), and says when the next one is due.
 -- Mirrors asynq's forward script (run for both sets), with one taskmill extension, precise due
 -- times, and one fix: a task going back into its group registers the group name in the groups set
@@ -961,6 +1308,8 @@ export const forward = defineScript('forward', 5, String.raw`-- Moves due tasks 
 -- KEYS[3] -> asynq:{<qname>}:pending
 -- KEYS[4] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms)
 -- KEYS[5] -> asynq:{<qname>}:groups
+-- KEYS[6] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal)
+-- KEYS[7] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> now, whole unix ms
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> now, unix nanoseconds (pending_since)
@@ -969,14 +1318,110 @@ export const forward = defineScript('forward', 5, String.raw`-- Moves due tasks 
 --            pending list was empty, as in enqueue.lua)
 -- ARGV[6] -> the most tasks to look at in this call
 --
+-- A task whose hash has a priority level (x_prio, lib/priority.lua) goes back to the back of its
+-- level in the priority ZSET instead of the pending list (Go's forwarder, which does not know the
+-- field, pushes it to the list: it then runs at the normal level).
+--
 -- Returns {moved, more, next}: how many tasks moved; 1 when the call stopped at its limit (call
 -- again), else 0; and when it is 0, the unix ms at which the next task becomes due (-1: none).
 
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
 local scheduledKey = KEYS[1]
 local retryKey = KEYS[2]
 local pendingKey = KEYS[3]
 local dueKey = KEYS[4]
 local groupsKey = KEYS[5]
+local prioKey = KEYS[6]
+local prioSeqKey = KEYS[7]
 local nowMsText = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local nowNanos = ARGV[3]
@@ -1020,11 +1465,16 @@ end
 
 local function move(sourceKey, id)
   local taskKey = taskKeyPrefix .. id
-  local group = redis.call('HGET', taskKey, 'group')
+  local fields = redis.call('HMGET', taskKey, 'group', 'x_prio')
+  local group = fields[1]
+  local level = priorityLevel(fields[2])
   if group and group ~= '' then
     redis.call('ZADD', groupKeyPrefix .. group, nowSecText, id)
     redis.call('HSET', taskKey, 'state', 'aggregating')
     redis.call('SADD', groupsKey, group)
+  elseif level then
+    addPrioritized(prioKey, prioSeqKey, id, level, false)
+    redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
   else
     pushIds[#pushIds + 1] = id
     redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
@@ -1095,7 +1545,7 @@ for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
   end
 end
 
-if pushed > 0 and redis.call('LLEN', pendingKey) == pushed then
+if (pushed > 0 and redis.call('LLEN', pendingKey) == pushed) or prioritizedTurnedNonEmpty() then
   redis.call('PUBLISH', wakeChannel, '1')
 end
 if more == 1 then
@@ -1128,14 +1578,16 @@ end
 return { moved, 0, nextMs }
 `);
 
-export const getTaskInfo = defineScript('get-task-info', 1, String.raw`-- Reads one task for the inspector. Mirrors asynq's getTaskInfo script.
+export const getTaskInfo = defineScript('get-task-info', 1, String.raw`-- Reads one task for the inspector. Mirrors asynq's getTaskInfo script, plus the task's priority
+-- level (taskmill extension, lib/priority.lua).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- ARGV[1] -> task id
 -- ARGV[2] -> now, unix seconds
 -- ARGV[3] -> queue key prefix asynq:{<qname>}:
 --
--- Returns msg, state, next process time (unix seconds; 0 = none), result; or nil when missing.
+-- Returns msg, state, next process time (unix seconds; 0 = none), result, priority level ('' =
+-- normal); or nil when missing.
 
 local taskKey = KEYS[1]
 local id = ARGV[1]
@@ -1145,7 +1597,7 @@ local queueKeyPrefix = ARGV[3]
 if redis.call('EXISTS', taskKey) == 0 then
   return nil
 end
-local fields = redis.call('HMGET', taskKey, 'msg', 'state', 'result')
+local fields = redis.call('HMGET', taskKey, 'msg', 'state', 'result', 'x_prio')
 local state = fields[2]
 local nextProcessAt = 0
 if state == 'scheduled' or state == 'retry' then
@@ -1153,10 +1605,10 @@ if state == 'scheduled' or state == 'retry' then
 elseif state == 'pending' then
   nextProcessAt = now
 end
-return { fields[1], state, nextProcessAt, fields[3] or '' }
+return { fields[1], state, nextProcessAt, fields[3] or '', fields[4] or '' }
 `);
 
-export const inspectArchiveAll = defineScript('inspect-archive-all', 4, String.raw`-- Archives a batch of the tasks of one state: the pending list, the scheduled or retry set, or
+export const inspectArchiveAll = defineScript('inspect-archive-all', 5, String.raw`-- Archives a batch of the tasks of one state: the pending list, the scheduled or retry set, or
 -- one group's aggregating tasks; the caller repeats until the source is empty. Mirrors asynq's
 -- archiveAll, archiveAllPending and archiveAllAggregating (score now, message unchanged, archive
 -- trimmed by age and size), in batches so that a large source never blocks Redis in one call.
@@ -1167,7 +1619,9 @@ export const inspectArchiveAll = defineScript('inspect-archive-all', 4, String.r
 -- KEYS[2] -> asynq:{<qname>}:archived
 -- KEYS[3] -> asynq:{<qname>}:groups
 -- KEYS[4] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; records are dropped)
--- ARGV[1] -> 'list' or 'zset': the source's type
+-- KEYS[5] -> asynq:{<qname>}:x:prio (taskmill extension: pending tasks with a priority level, part
+--            of the pending source after the list)
+-- ARGV[1] -> 'pending' (the list and the priority ZSET), 'list' or 'zset': the source's type
 -- ARGV[2] -> group name when KEYS[1] is a group, else ''
 -- ARGV[3] -> now, unix seconds (the archived score)
 -- ARGV[4] -> age cutoff, unix seconds: archived tasks scored at or before it are deleted
@@ -1224,11 +1678,14 @@ local function leaveAggregationSets(aggregationSetsKey, id)
   end
 end
 
--- Removes a task id from the container its state names: the pending list, its group, or the
--- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+-- Removes a task id from the container its state names: the pending list or the priority ZSET
+-- (x:prio, lib/priority.lua), its group, or the queue's sorted set of that state. Active tasks are
+-- never passed here (the scripts refuse them).
 local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
-    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+    if redis.call('LREM', queueKeyPrefix .. 'pending', 0, id) == 0 then
+      redis.call('ZREM', queueKeyPrefix .. 'x:prio', id)
+    end
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
     if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
@@ -1294,10 +1751,34 @@ local function containerSize(key, kind)
   end
   return redis.call('ZCARD', key)
 end
+
+-- The bulk scripts' source of the pending state: the list, then the priority ZSET (prioKey,
+-- lib/priority.lua). kind 'pending' names both; any other kind is takeBatch's.
+local function takeSourceBatch(sourceKey, prioKey, kind, batch)
+  if kind ~= 'pending' then
+    return takeBatch(sourceKey, kind, batch)
+  end
+  local ids = takeBatch(sourceKey, 'list', batch)
+  if #ids < batch then
+    for _, id in ipairs(takeBatch(prioKey, 'zset', batch - #ids)) do
+      ids[#ids + 1] = id
+    end
+  end
+  return ids
+end
+
+-- How many ids a bulk script's source holds (kind as takeSourceBatch's).
+local function sourceSize(sourceKey, prioKey, kind)
+  if kind ~= 'pending' then
+    return containerSize(sourceKey, kind)
+  end
+  return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
+end
 local sourceKey = KEYS[1]
 local archivedKey = KEYS[2]
 local groupsKey = KEYS[3]
 local dueKey = KEYS[4]
+local prioKey = KEYS[5]
 local kind = ARGV[1]
 local group = ARGV[2]
 local now = ARGV[3]
@@ -1306,7 +1787,7 @@ local sizeBound = tonumber(ARGV[5])
 local taskKeyPrefix = ARGV[6]
 local batch = tonumber(ARGV[7])
 
-local ids = takeBatch(sourceKey, kind, batch)
+local ids = takeSourceBatch(sourceKey, prioKey, kind, batch)
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, #ids)
 local moved = 0
 for _, id in ipairs(ids) do
@@ -1321,7 +1802,7 @@ end
 dropGroupIfEmpty(groupsKey, sourceKey, group)
 -- More tasks than the archive holds: drop the surplus as asynq's trim after the move does.
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 0)
-return { #ids, moved, containerSize(sourceKey, kind) }
+return { #ids, moved, sourceSize(sourceKey, prioKey, kind) }
 `);
 
 export const inspectArchiveTask = defineScript('inspect-archive-task', 3, String.raw`-- Archives one task that is not active and not archived yet. Mirrors asynq's archiveTask: the
@@ -1390,11 +1871,14 @@ local function leaveAggregationSets(aggregationSetsKey, id)
   end
 end
 
--- Removes a task id from the container its state names: the pending list, its group, or the
--- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+-- Removes a task id from the container its state names: the pending list or the priority ZSET
+-- (x:prio, lib/priority.lua), its group, or the queue's sorted set of that state. Active tasks are
+-- never passed here (the scripts refuse them).
 local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
-    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+    if redis.call('LREM', queueKeyPrefix .. 'pending', 0, id) == 0 then
+      redis.call('ZREM', queueKeyPrefix .. 'x:prio', id)
+    end
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
     if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
@@ -1460,6 +1944,29 @@ local function containerSize(key, kind)
   end
   return redis.call('ZCARD', key)
 end
+
+-- The bulk scripts' source of the pending state: the list, then the priority ZSET (prioKey,
+-- lib/priority.lua). kind 'pending' names both; any other kind is takeBatch's.
+local function takeSourceBatch(sourceKey, prioKey, kind, batch)
+  if kind ~= 'pending' then
+    return takeBatch(sourceKey, kind, batch)
+  end
+  local ids = takeBatch(sourceKey, 'list', batch)
+  if #ids < batch then
+    for _, id in ipairs(takeBatch(prioKey, 'zset', batch - #ids)) do
+      ids[#ids + 1] = id
+    end
+  end
+  return ids
+end
+
+-- How many ids a bulk script's source holds (kind as takeSourceBatch's).
+local function sourceSize(sourceKey, prioKey, kind)
+  if kind ~= 'pending' then
+    return containerSize(sourceKey, kind)
+  end
+  return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
+end
 local taskKey = KEYS[1]
 local archivedKey = KEYS[2]
 local dueKey = KEYS[3]
@@ -1485,7 +1992,7 @@ redis.call('HSET', taskKey, 'state', 'archived')
 return 1
 `);
 
-export const inspectDeleteAll = defineScript('inspect-delete-all', 3, String.raw`-- Deletes a batch of the tasks of one state: pending, scheduled, retry, archived, completed, or
+export const inspectDeleteAll = defineScript('inspect-delete-all', 4, String.raw`-- Deletes a batch of the tasks of one state: pending, scheduled, retry, archived, completed, or
 -- one group's aggregating tasks; the caller repeats until the source is empty. Mirrors asynq's
 -- deleteAll, deleteAllPending and deleteAllAggregating, in batches so that a large source never
 -- blocks Redis in one call, and releases the unique locks of every one of them (asynq skips this
@@ -1495,7 +2002,9 @@ export const inspectDeleteAll = defineScript('inspect-delete-all', 3, String.raw
 --            :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:groups
 -- KEYS[3] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; records are dropped)
--- ARGV[1] -> 'list' or 'zset': the source's type
+-- KEYS[4] -> asynq:{<qname>}:x:prio (taskmill extension: pending tasks with a priority level, part
+--            of the pending source after the list)
+-- ARGV[1] -> 'pending' (the list and the priority ZSET), 'list' or 'zset': the source's type
 -- ARGV[2] -> group name when KEYS[1] is a group, else ''
 -- ARGV[3] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[4] -> batch size: at most this many ids are taken
@@ -1549,11 +2058,14 @@ local function leaveAggregationSets(aggregationSetsKey, id)
   end
 end
 
--- Removes a task id from the container its state names: the pending list, its group, or the
--- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+-- Removes a task id from the container its state names: the pending list or the priority ZSET
+-- (x:prio, lib/priority.lua), its group, or the queue's sorted set of that state. Active tasks are
+-- never passed here (the scripts refuse them).
 local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
-    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+    if redis.call('LREM', queueKeyPrefix .. 'pending', 0, id) == 0 then
+      redis.call('ZREM', queueKeyPrefix .. 'x:prio', id)
+    end
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
     if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
@@ -1619,29 +2131,54 @@ local function containerSize(key, kind)
   end
   return redis.call('ZCARD', key)
 end
+
+-- The bulk scripts' source of the pending state: the list, then the priority ZSET (prioKey,
+-- lib/priority.lua). kind 'pending' names both; any other kind is takeBatch's.
+local function takeSourceBatch(sourceKey, prioKey, kind, batch)
+  if kind ~= 'pending' then
+    return takeBatch(sourceKey, kind, batch)
+  end
+  local ids = takeBatch(sourceKey, 'list', batch)
+  if #ids < batch then
+    for _, id in ipairs(takeBatch(prioKey, 'zset', batch - #ids)) do
+      ids[#ids + 1] = id
+    end
+  end
+  return ids
+end
+
+-- How many ids a bulk script's source holds (kind as takeSourceBatch's).
+local function sourceSize(sourceKey, prioKey, kind)
+  if kind ~= 'pending' then
+    return containerSize(sourceKey, kind)
+  end
+  return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
+end
 local sourceKey = KEYS[1]
 local groupsKey = KEYS[2]
 local dueKey = KEYS[3]
+local prioKey = KEYS[4]
 local kind = ARGV[1]
 local group = ARGV[2]
 local taskKeyPrefix = ARGV[3]
 local batch = tonumber(ARGV[4])
 
-local ids = takeBatch(sourceKey, kind, batch)
+local ids = takeSourceBatch(sourceKey, prioKey, kind, batch)
 local deleted = 0
 for _, id in ipairs(ids) do
   deleted = deleted + redis.call('EXISTS', taskKeyPrefix .. id)
   deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 dropGroupIfEmpty(groupsKey, sourceKey, group)
-return { #ids, deleted, containerSize(sourceKey, kind) }
+return { #ids, deleted, sourceSize(sourceKey, prioKey, kind) }
 `);
 
-export const inspectDeleteQueue = defineScript('inspect-delete-queue', 11, String.raw`-- Deletes a queue's tasks and containers. Without force it refuses when any task exists (asynq
+export const inspectDeleteQueue = defineScript('inspect-delete-queue', 13, String.raw`-- Deletes a queue's tasks and containers. Without force it refuses when any task exists (asynq
 -- checks only pending, active, scheduled, retry and archived; completed and aggregating tasks
--- count here too). With force it refuses while tasks are active, as asynq does, and otherwise
--- deletes every task listed in any container, group or aggregation set (with its unique lock),
--- the containers, the groups, the paused flag and the due records, in batches over several calls.
+-- count here too, and so do prioritized pending tasks). With force it refuses while tasks are
+-- active, as asynq does, and otherwise deletes every task listed in any container, group or
+-- aggregation set (with its unique lock), the containers, the groups, the paused flag, the due
+-- records and the priority sequence, in batches over several calls.
 -- The processed/failed counters stay, as asynq's do. The caller removes the name from
 -- asynq:queues, in another hash slot.
 --
@@ -1656,6 +2193,8 @@ export const inspectDeleteQueue = defineScript('inspect-delete-queue', 11, Strin
 -- KEYS[9] -> asynq:{<qname>}:aggregation_sets
 -- KEYS[10] -> asynq:{<qname>}:paused
 -- KEYS[11] -> asynq:{<qname>}:x:due (taskmill extension: precise due times)
+-- KEYS[12] -> asynq:{<qname>}:x:prio (taskmill extension: pending tasks with a priority level)
+-- KEYS[13] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> '1' to delete the tasks too, '0' to refuse when there are any
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
@@ -1712,11 +2251,14 @@ local function leaveAggregationSets(aggregationSetsKey, id)
   end
 end
 
--- Removes a task id from the container its state names: the pending list, its group, or the
--- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+-- Removes a task id from the container its state names: the pending list or the priority ZSET
+-- (x:prio, lib/priority.lua), its group, or the queue's sorted set of that state. Active tasks are
+-- never passed here (the scripts refuse them).
 local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
-    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+    if redis.call('LREM', queueKeyPrefix .. 'pending', 0, id) == 0 then
+      redis.call('ZREM', queueKeyPrefix .. 'x:prio', id)
+    end
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
     if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
@@ -1782,6 +2324,29 @@ local function containerSize(key, kind)
   end
   return redis.call('ZCARD', key)
 end
+
+-- The bulk scripts' source of the pending state: the list, then the priority ZSET (prioKey,
+-- lib/priority.lua). kind 'pending' names both; any other kind is takeBatch's.
+local function takeSourceBatch(sourceKey, prioKey, kind, batch)
+  if kind ~= 'pending' then
+    return takeBatch(sourceKey, kind, batch)
+  end
+  local ids = takeBatch(sourceKey, 'list', batch)
+  if #ids < batch then
+    for _, id in ipairs(takeBatch(prioKey, 'zset', batch - #ids)) do
+      ids[#ids + 1] = id
+    end
+  end
+  return ids
+end
+
+-- How many ids a bulk script's source holds (kind as takeSourceBatch's).
+local function sourceSize(sourceKey, prioKey, kind)
+  if kind ~= 'pending' then
+    return containerSize(sourceKey, kind)
+  end
+  return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
+end
 local pendingKey = KEYS[1]
 local activeKey = KEYS[2]
 local scheduledKey = KEYS[3]
@@ -1793,13 +2358,15 @@ local groupsKey = KEYS[8]
 local aggregationSetsKey = KEYS[9]
 local pausedKey = KEYS[10]
 local dueKey = KEYS[11]
+local prioKey = KEYS[12]
+local prioSeqKey = KEYS[13]
 local force = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
 local batch = tonumber(ARGV[4])
 
 local lists = { pendingKey, activeKey }
-local sets = { scheduledKey, retryKey, archivedKey, completedKey }
+local sets = { scheduledKey, retryKey, archivedKey, completedKey, prioKey }
 for _, group in ipairs(redis.call('SMEMBERS', groupsKey)) do
   sets[#sets + 1] = groupKeyPrefix .. group
 end
@@ -1854,7 +2421,7 @@ if budget == 0 then
     return { 'more', left }
   end
 end
-redis.call('DEL', leaseKey, groupsKey, aggregationSetsKey, pausedKey, dueKey)
+redis.call('DEL', leaseKey, groupsKey, aggregationSetsKey, pausedKey, dueKey, prioSeqKey)
 return 1
 `);
 
@@ -1917,11 +2484,14 @@ local function leaveAggregationSets(aggregationSetsKey, id)
   end
 end
 
--- Removes a task id from the container its state names: the pending list, its group, or the
--- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+-- Removes a task id from the container its state names: the pending list or the priority ZSET
+-- (x:prio, lib/priority.lua), its group, or the queue's sorted set of that state. Active tasks are
+-- never passed here (the scripts refuse them).
 local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
-    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+    if redis.call('LREM', queueKeyPrefix .. 'pending', 0, id) == 0 then
+      redis.call('ZREM', queueKeyPrefix .. 'x:prio', id)
+    end
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
     if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
@@ -1987,6 +2557,29 @@ local function containerSize(key, kind)
   end
   return redis.call('ZCARD', key)
 end
+
+-- The bulk scripts' source of the pending state: the list, then the priority ZSET (prioKey,
+-- lib/priority.lua). kind 'pending' names both; any other kind is takeBatch's.
+local function takeSourceBatch(sourceKey, prioKey, kind, batch)
+  if kind ~= 'pending' then
+    return takeBatch(sourceKey, kind, batch)
+  end
+  local ids = takeBatch(sourceKey, 'list', batch)
+  if #ids < batch then
+    for _, id in ipairs(takeBatch(prioKey, 'zset', batch - #ids)) do
+      ids[#ids + 1] = id
+    end
+  end
+  return ids
+end
+
+-- How many ids a bulk script's source holds (kind as takeSourceBatch's).
+local function sourceSize(sourceKey, prioKey, kind)
+  if kind ~= 'pending' then
+    return containerSize(sourceKey, kind)
+  end
+  return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
+end
 local taskKey = KEYS[1]
 local dueKey = KEYS[2]
 local id = ARGV[1]
@@ -2025,26 +2618,125 @@ end
 return out
 `);
 
-export const inspectListTasks = defineScript('inspect-list-tasks', 2, String.raw`-- Lists one page of a queue's tasks in one state, with their messages, scores and results, for
+export const inspectListTasks = defineScript('inspect-list-tasks', 3, String.raw`-- Lists one page of a queue's tasks in one state, with their messages, scores and results, for
 -- the inspector. Mirrors asynq's listMessages (pending, active: a list) and listZSetEntries
 -- (scheduled, retry, archived, completed, a group: a sorted set, ascending score). Unlike asynq it
 -- reads ids and hashes in one script, so a task that moves meanwhile is never listed without its
 -- message; an id whose hash is missing is skipped. Active tasks come with their lease expiry, from
 -- which the caller tells orphaned ones (asynq's IsOrphaned).
 --
+-- Pending ('pending') is listed in run order (taskmill extension, lib/priority.lua): the
+-- prioritized tasks of the levels above normal, the pending list from its right end, then the
+-- levels below normal; ranks count over the three parts as one.
+--
 -- KEYS[1] -> the container: asynq:{<qname>}:pending, :active, :scheduled, :retry, :archived,
 --            :completed or :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:lease (read for the active list only)
--- ARGV[1] -> 'list' (pending), 'active' (a list, with lease expiries) or 'zset'
--- ARGV[2] -> first index (LRANGE / ZRANGE by rank; negative counts from the right, as LRANGE's)
+-- KEYS[3] -> asynq:{<qname>}:x:prio (read for pending only)
+-- ARGV[1] -> 'pending' (the list and the priority ZSET, in run order), 'active' (a list, with
+--            lease expiries) or 'zset'
+-- ARGV[2] -> first index (LRANGE / ZRANGE by rank; negative counts from the right, as LRANGE's;
+--            pending: a rank in run order, not negative)
 -- ARGV[3] -> last index, inclusive
 -- ARGV[4] -> task key prefix asynq:{<qname>}:t:
 --
 -- Returns a flat array of id, msg, score (unix seconds: the sorted-set score, the lease expiry
--- for the active list, '' for pending), result ('' when none), in the container's order.
+-- for the active list, '' for pending), result ('' when none), priority level ('' = normal), in
+-- the container's order.
 
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
 local containerKey = KEYS[1]
 local leaseKey = KEYS[2]
+local prioKey = KEYS[3]
 local kind = ARGV[1]
 local first = ARGV[2]
 local last = ARGV[3]
@@ -2052,8 +2744,35 @@ local taskKeyPrefix = ARGV[4]
 
 local ids
 local scores = {}
-if kind == 'list' then
-  ids = redis.call('LRANGE', containerKey, first, last)
+if kind == 'pending' then
+  ids = {}
+  local from = tonumber(first)
+  local to = tonumber(last)
+  local function append(part)
+    for _, id in ipairs(part) do
+      ids[#ids + 1] = id
+    end
+  end
+  -- Each part covers ranks [offset, offset + size); a page takes what falls into it from each.
+  local above = redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END)
+  local listed = redis.call('LLEN', containerKey)
+  if from < above then
+    append(redis.call('ZRANGE', prioKey, from, math.min(to, above - 1)))
+  end
+  local offset = above
+  if listed > 0 and to >= offset and from < offset + listed then
+    -- Run order is from the right end: rank r of the list is index -(r + 1).
+    local a = math.max(from, offset) - offset
+    local b = math.min(to, offset + listed - 1) - offset
+    local part = redis.call('LRANGE', containerKey, -(b + 1), -(a + 1))
+    for i = #part, 1, -1 do
+      ids[#ids + 1] = part[i]
+    end
+  end
+  offset = offset + listed
+  if to >= offset then
+    append(redis.call('ZRANGE', prioKey, above + math.max(from, offset) - offset, above + to - offset))
+  end
 elseif kind == 'active' then
   ids = redis.call('LRANGE', containerKey, first, last)
   for i, id in ipairs(ids) do
@@ -2069,12 +2788,13 @@ else
 end
 local out = {}
 for i, id in ipairs(ids) do
-  local fields = redis.call('HMGET', taskKeyPrefix .. id, 'msg', 'result')
+  local fields = redis.call('HMGET', taskKeyPrefix .. id, 'msg', 'result', 'x_prio')
   if fields[1] then
     out[#out + 1] = id
     out[#out + 1] = fields[1]
     out[#out + 1] = scores[i] or ''
     out[#out + 1] = fields[2] or ''
+    out[#out + 1] = fields[3] or ''
   end
 end
 return out
@@ -2097,12 +2817,13 @@ redis.call('ZREMRANGEBYSCORE', heartbeatKey, '-inf', now - 1)
 return live
 `);
 
-export const inspectMemoryUsage = defineScript('inspect-memory-usage', 7, String.raw`-- Estimates the memory a queue's tasks use, as asynq's memoryUsage script does (so our number is
+export const inspectMemoryUsage = defineScript('inspect-memory-usage', 8, String.raw`-- Estimates the memory a queue's tasks use, as asynq's memoryUsage script does (so our number is
 -- the one Go's Inspector and asynqmon show): for the active and pending lists and the scheduled,
 -- retry, archived and completed sets, the average MEMORY USAGE of the first ARGV[2] task hashes
 -- times the container's size, plus the container itself; for groups, the average over up to
 -- ARGV[2] tasks of each of the first ARGV[3] groups times all aggregating tasks. A sampled id
--- without a hash counts 0 bytes (asynq v0.24's script fails on one).
+-- without a hash counts 0 bytes (asynq v0.24's script fails on one). taskmill's priority ZSET
+-- (pending tasks with a level other than normal) counts as one more container.
 --
 -- KEYS[1] -> asynq:{<qname>}:active
 -- KEYS[2] -> asynq:{<qname>}:pending
@@ -2111,6 +2832,7 @@ export const inspectMemoryUsage = defineScript('inspect-memory-usage', 7, String
 -- KEYS[5] -> asynq:{<qname>}:archived
 -- KEYS[6] -> asynq:{<qname>}:completed
 -- KEYS[7] -> asynq:{<qname>}:groups
+-- KEYS[8] -> asynq:{<qname>}:x:prio (taskmill extension: pending tasks with a priority level)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> task sample size (asynq: 20)
 -- ARGV[3] -> group sample size (asynq: 5)
@@ -2125,6 +2847,7 @@ local retryKey = KEYS[4]
 local archivedKey = KEYS[5]
 local completedKey = KEYS[6]
 local groupsKey = KEYS[7]
+local prioKey = KEYS[8]
 local taskKeyPrefix = ARGV[1]
 local sampleSize = tonumber(ARGV[2])
 local groupSampleSize = tonumber(ARGV[3])
@@ -2146,6 +2869,7 @@ local containers = {
   { retryKey, 'ZRANGE', 'ZCARD' },
   { archivedKey, 'ZRANGE', 'ZCARD' },
   { completedKey, 'ZRANGE', 'ZCARD' },
+  { prioKey, 'ZRANGE', 'ZCARD' },
 }
 for _, c in ipairs(containers) do
   local ids = redis.call(c[2], c[1], 0, sampleSize - 1)
@@ -2172,7 +2896,7 @@ end
 return math.floor(bytes)
 `);
 
-export const inspectRunAll = defineScript('inspect-run-all', 4, String.raw`-- Moves a batch of the tasks of a sorted set (scheduled, retry, archived, or one group's
+export const inspectRunAll = defineScript('inspect-run-all', 6, String.raw`-- Moves a batch of the tasks of a sorted set (scheduled, retry, archived, or one group's
 -- aggregating tasks) to the pending list; the caller repeats until the set is empty. Mirrors
 -- asynq's runAll and runAllAggregating (the earliest score is pushed first, so it runs first; unlike
 -- Go, pending_since is set, as on every other path into the pending list, so queue latency counts), in batches so that a large set never blocks Redis in one call. An id
@@ -2182,12 +2906,17 @@ export const inspectRunAll = defineScript('inspect-run-all', 4, String.raw`-- Mo
 -- KEYS[2] -> asynq:{<qname>}:pending
 -- KEYS[3] -> asynq:{<qname>}:groups
 -- KEYS[4] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; records are dropped)
+-- KEYS[5] -> asynq:{<qname>}:x:prio (taskmill extension: pending tasks with a priority level)
+-- KEYS[6] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> group name when KEYS[1] is a group, else ''
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
 --            pending list was empty, as in enqueue.lua)
 -- ARGV[4] -> batch size: at most this many ids are taken
 -- ARGV[5] -> now, unix nanoseconds (pending_since)
+--
+-- A task with a priority level (x_prio, lib/priority.lua) joins the back of its level in the
+-- priority ZSET instead of the pending list.
 --
 -- Returns { ids taken, tasks moved, ids left in the source }.
 
@@ -2238,11 +2967,14 @@ local function leaveAggregationSets(aggregationSetsKey, id)
   end
 end
 
--- Removes a task id from the container its state names: the pending list, its group, or the
--- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+-- Removes a task id from the container its state names: the pending list or the priority ZSET
+-- (x:prio, lib/priority.lua), its group, or the queue's sorted set of that state. Active tasks are
+-- never passed here (the scripts refuse them).
 local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
-    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+    if redis.call('LREM', queueKeyPrefix .. 'pending', 0, id) == 0 then
+      redis.call('ZREM', queueKeyPrefix .. 'x:prio', id)
+    end
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
     if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
@@ -2308,10 +3040,125 @@ local function containerSize(key, kind)
   end
   return redis.call('ZCARD', key)
 end
+
+-- The bulk scripts' source of the pending state: the list, then the priority ZSET (prioKey,
+-- lib/priority.lua). kind 'pending' names both; any other kind is takeBatch's.
+local function takeSourceBatch(sourceKey, prioKey, kind, batch)
+  if kind ~= 'pending' then
+    return takeBatch(sourceKey, kind, batch)
+  end
+  local ids = takeBatch(sourceKey, 'list', batch)
+  if #ids < batch then
+    for _, id in ipairs(takeBatch(prioKey, 'zset', batch - #ids)) do
+      ids[#ids + 1] = id
+    end
+  end
+  return ids
+end
+
+-- How many ids a bulk script's source holds (kind as takeSourceBatch's).
+local function sourceSize(sourceKey, prioKey, kind)
+  if kind ~= 'pending' then
+    return containerSize(sourceKey, kind)
+  end
+  return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
+end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
 local sourceKey = KEYS[1]
 local pendingKey = KEYS[2]
 local groupsKey = KEYS[3]
 local dueKey = KEYS[4]
+local prioKey = KEYS[5]
+local prioSeqKey = KEYS[6]
 local group = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local wakeChannel = ARGV[3]
@@ -2323,21 +3170,22 @@ local ids = takeBatch(sourceKey, 'zset', batch)
 local moved = 0
 for _, id in ipairs(ids) do
   local taskKey = taskKeyPrefix .. id
-  if redis.call('EXISTS', taskKey) == 1 then
-    redis.call('LPUSH', pendingKey, id)
+  local level = redis.call('HGET', taskKey, 'x_prio')
+  if level or redis.call('EXISTS', taskKey) == 1 then
+    pushPending(pendingKey, prioKey, prioSeqKey, id, priorityLevel(level), false)
     redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
     redis.call('ZREM', dueKey, id)
     moved = moved + 1
   end
 end
 dropGroupIfEmpty(groupsKey, sourceKey, group)
-if wasEmpty and moved > 0 then
+if (wasEmpty and moved > 0) or prioritizedTurnedNonEmpty() then
   redis.call('PUBLISH', wakeChannel, '1')
 end
 return { #ids, moved, redis.call('ZCARD', sourceKey) }
 `);
 
-export const inspectRunTask = defineScript('inspect-run-task', 3, String.raw`-- Moves one task to the pending list so that it runs next time a worker is free, from any state
+export const inspectRunTask = defineScript('inspect-run-task', 5, String.raw`-- Moves one task to the pending list so that it runs next time a worker is free, from any state
 -- but pending and active. Mirrors asynq's runTask (the unique lock is kept) with one difference:
 -- pending_since is set, as on every other path into the pending list, so that queue latency counts
 -- from the run (Go's RunTask leaves it unset, and a Go Inspector then reads the queue's latency as
@@ -2346,12 +3194,17 @@ export const inspectRunTask = defineScript('inspect-run-task', 3, String.raw`-- 
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:pending
 -- KEYS[3] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; the record is dropped)
+-- KEYS[4] -> asynq:{<qname>}:x:prio (taskmill extension: pending tasks with a priority level)
+-- KEYS[5] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> task id
 -- ARGV[2] -> queue key prefix asynq:{<qname>}:
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
 -- ARGV[4] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension; published when the
 --            pending list was empty, as in enqueue.lua)
 -- ARGV[5] -> now, unix nanoseconds (pending_since)
+--
+-- A task with a priority level (x_prio, lib/priority.lua) joins the back of its level in the
+-- priority ZSET instead of the pending list.
 --
 -- Returns 1 when moved, 0 when the task does not exist, or its state ('pending', 'active') when
 -- that state does not allow the move.
@@ -2403,11 +3256,14 @@ local function leaveAggregationSets(aggregationSetsKey, id)
   end
 end
 
--- Removes a task id from the container its state names: the pending list, its group, or the
--- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+-- Removes a task id from the container its state names: the pending list or the priority ZSET
+-- (x:prio, lib/priority.lua), its group, or the queue's sorted set of that state. Active tasks are
+-- never passed here (the scripts refuse them).
 local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
-    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+    if redis.call('LREM', queueKeyPrefix .. 'pending', 0, id) == 0 then
+      redis.call('ZREM', queueKeyPrefix .. 'x:prio', id)
+    end
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
     if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
@@ -2473,9 +3329,124 @@ local function containerSize(key, kind)
   end
   return redis.call('ZCARD', key)
 end
+
+-- The bulk scripts' source of the pending state: the list, then the priority ZSET (prioKey,
+-- lib/priority.lua). kind 'pending' names both; any other kind is takeBatch's.
+local function takeSourceBatch(sourceKey, prioKey, kind, batch)
+  if kind ~= 'pending' then
+    return takeBatch(sourceKey, kind, batch)
+  end
+  local ids = takeBatch(sourceKey, 'list', batch)
+  if #ids < batch then
+    for _, id in ipairs(takeBatch(prioKey, 'zset', batch - #ids)) do
+      ids[#ids + 1] = id
+    end
+  end
+  return ids
+end
+
+-- How many ids a bulk script's source holds (kind as takeSourceBatch's).
+local function sourceSize(sourceKey, prioKey, kind)
+  if kind ~= 'pending' then
+    return containerSize(sourceKey, kind)
+  end
+  return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
+end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
 local taskKey = KEYS[1]
 local pendingKey = KEYS[2]
 local dueKey = KEYS[3]
+local prioKey = KEYS[4]
+local prioSeqKey = KEYS[5]
 local id = ARGV[1]
 local queueKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
@@ -2490,7 +3461,8 @@ if state == 'pending' or state == 'active' then
   return state
 end
 leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
-if redis.call('LPUSH', pendingKey, id) == 1 then
+local level = priorityLevel(redis.call('HGET', taskKey, 'x_prio'))
+if pushPending(pendingKey, prioKey, prioSeqKey, id, level, false) == 1 or prioritizedTurnedNonEmpty() then
   redis.call('PUBLISH', wakeChannel, '1')
 end
 redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
@@ -2563,26 +3535,121 @@ end
 return out
 `);
 
-export const requeue = defineScript('requeue', 3, String.raw`-- Puts active tasks back at the head of the pending line: tasks a shutting-down server could not
+export const requeue = defineScript('requeue', 5, String.raw`-- Puts active tasks back at the head of the pending line: tasks a shutting-down server could not
 -- finish in time, and leased tasks that will not start where they are (prefetched ones given back,
 -- a hand-off that found no free slot). Per task it mirrors asynq's requeue script (RPUSH so the
 -- task runs next; no counter changes), with one deliberate fix: pending_since is set to the time
 -- the task went back. Go's requeue leaves the field out, so queue latency (now minus the head's
 -- pending_since) reads 0 while such a task waits; readers only use the field for latency, and the
--- next dequeue removes it as usual.
+-- next dequeue removes it as usual. A task with a priority level (x_prio, lib/priority.lua) goes
+-- back to the front of its level in the priority ZSET.
 --
 -- KEYS[1] -> asynq:{<qname>}:active
 -- KEYS[2] -> asynq:{<qname>}:lease
 -- KEYS[3] -> asynq:{<qname>}:pending
+-- KEYS[4] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal)
+-- KEYS[5] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3..] -> task ids
 --
 -- Returns one integer per task: 1 requeued, 0 not active in this queue.
 
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
 local activeKey = KEYS[1]
 local leaseKey = KEYS[2]
 local pendingKey = KEYS[3]
+local prioKey = KEYS[4]
+local prioSeqKey = KEYS[5]
 local taskKeyPrefix = ARGV[1]
 local nowNanos = ARGV[2]
 -- ARGV[3..]: the task ids.
@@ -2594,8 +3661,10 @@ for i = FIRST_ID, #ARGV do
   local result = 0
   if redis.call('LREM', activeKey, 0, id) > 0 then
     redis.call('ZREM', leaseKey, id)
-    redis.call('RPUSH', pendingKey, id)
-    redis.call('HSET', taskKeyPrefix .. id, 'state', 'pending', 'pending_since', nowNanos)
+    local taskKey = taskKeyPrefix .. id
+    local level = priorityLevel(redis.call('HGET', taskKey, 'x_prio'))
+    pushPending(pendingKey, prioKey, prioSeqKey, id, level, true)
+    redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
     result = 1
   end
   results[#results + 1] = result
@@ -2726,7 +3795,7 @@ announceDue(dueChannel)
 return 1
 `);
 
-export const schedulerEnqueue = defineScript('scheduler-enqueue', 5, String.raw`-- Enqueues the task of one periodic entry's tick, and of missed ticks its misfire policy catches up,
+export const schedulerEnqueue = defineScript('scheduler-enqueue', 7, String.raw`-- Enqueues the task of one periodic entry's tick, and of missed ticks its misfire policy catches up,
 -- at most once per tick among any number of schedulers (taskmill extension). The entry's tick record
 -- holds the newest tick already enqueued; a candidate tick at or before it was enqueued by another
 -- scheduler (or an earlier run of this call) and is skipped. Checking and advancing the record in
@@ -2748,6 +3817,8 @@ export const schedulerEnqueue = defineScript('scheduler-enqueue', 5, String.raw`
 -- KEYS[3] -> asynq:{<qname>}:scheduled
 -- KEYS[4] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms)
 -- KEYS[5] -> asynq:{<qname>}:groups
+-- KEYS[6] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal)
+-- KEYS[7] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake
@@ -2759,7 +3830,8 @@ export const schedulerEnqueue = defineScript('scheduler-enqueue', 5, String.raw`
 -- ARGV[9] -> group key prefix asynq:{<qname>}:g:
 -- ARGV[10] -> current unix time in seconds (a grouped task's score in its group)
 -- ARGV[11..] -> per candidate tick, oldest first: tick (unix ms), task id, encoded TaskMessage,
---              process-at (whole unix ms, "0" = now), group ("" = none)
+--              process-at (whole unix ms, "0" = now), group ("" = none), priority level ("" =
+--              normal; lib/priority.lua: the hash gets x_prio and a pending task the priority ZSET)
 --
 -- Returns one integer per candidate: 1 created, 0 task id conflict, -1 unique lock held, -2 tick
 -- already handled (or a missed tick with no record to tell).
@@ -2839,11 +3911,103 @@ local function deleteAggregationSet(setKey, aggregationSetsKey, taskKeyPrefix)
   redis.call('DEL', setKey)
   redis.call('ZREM', aggregationSetsKey, setKey)
 end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
 local tickKey = KEYS[1]
 local pendingKey = KEYS[2]
 local scheduledKey = KEYS[3]
 local dueKey = KEYS[4]
 local groupsKey = KEYS[5]
+local prioKey = KEYS[6]
+local prioSeqKey = KEYS[7]
 local taskKeyPrefix = ARGV[1]
 local nowNanos = ARGV[2]
 local wakeChannel = ARGV[3]
@@ -2861,12 +4025,13 @@ local newest = nil
 local wake = false
 local results = {}
 
-for i = 11, #ARGV, 5 do
+for i = 11, #ARGV, 6 do
   local tick = ARGV[i]
   local id = ARGV[i + 1]
   local msg = ARGV[i + 2]
   local processAt = ARGV[i + 3]
   local group = ARGV[i + 4]
+  local level = priorityLevel(ARGV[i + 5])
   local taskKey = taskKeyPrefix .. id
   local result
   if tonumber(tick) <= last or (not stored and tick ~= requiredTick) then
@@ -2885,13 +4050,16 @@ for i = 11, #ARGV, 5 do
       result = 1
       if processAt == '0' then
         writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
-        if redis.call('LPUSH', pendingKey, id) == 1 then
+        if pushPending(pendingKey, prioKey, prioSeqKey, id, level, false) == 1 then
           wake = true
         end
       else
         writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
         addDue(scheduledKey, dueKey, id, processAt)
       end
+    end
+    if result == 1 and level then
+      redis.call('HSET', taskKey, 'x_prio', level)
     end
   end
   results[#results + 1] = result
@@ -2900,7 +4068,7 @@ end
 if newest then
   redis.call('SET', tickKey, newest, 'PX', recordTtlMs)
 end
-if wake then
+if wake or prioritizedTurnedNonEmpty() then
   redis.call('PUBLISH', wakeChannel, '1')
 end
 announceDue(dueChannel)

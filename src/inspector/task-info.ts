@@ -3,6 +3,7 @@ import type { TaskMessage } from '../base/message.js';
 import { decodeTaskMessage } from '../base/wire.js';
 import { MessageDecodeError } from '../errors.js';
 import type { TaskInfo, TaskState } from '../task.js';
+import { NORMAL_PRIORITY } from '../priority.js';
 
 /** Decodes a stored message. @throws MessageDecodeError (corrupt bytes or a foreign writer) */
 export function decodeStored(queue: string, taskId: string, msg: Uint8Array): TaskMessage {
@@ -13,6 +14,12 @@ export function decodeStored(queue: string, taskId: string, msg: Uint8Array): Ta
   }
 }
 
+/** A stored x_prio field as a level: normal when absent, empty or not a level (a foreign writer). */
+function toPriority(stored: string | undefined): number {
+  const level = Number(stored);
+  return stored && Number.isInteger(level) && level >= 0 && level <= 100 ? level : NORMAL_PRIORITY;
+}
+
 /** Unix seconds → Date, with asynq's 0 = unset. */
 const fromSec = (s: number): Date | undefined => (s > 0 ? new Date(s * 1000) : undefined);
 
@@ -20,12 +27,14 @@ const fromSec = (s: number): Date | undefined => (s > 0 ? new Date(s * 1000) : u
  * The TaskInfo of a stored task (Go's newTaskInfo: seconds become Dates and milliseconds, 0 stays
  * unset).
  * @param nextProcessAt - when it runs next (scheduled/retry score, now for pending), else undefined
+ * @param priority - the hash's x_prio field ('' or undefined: normal)
  */
 export function toTaskInfo(
   msg: TaskMessage,
   state: TaskState,
   nextProcessAt: Date | undefined,
   result: Buffer | undefined,
+  priority: string | undefined,
 ): TaskInfo {
   return {
     id: msg.id,
@@ -45,5 +54,6 @@ export function toTaskInfo(
     nextProcessAt,
     group: msg.groupKey,
     result,
+    priority: toPriority(priority),
   };
 }

@@ -42,12 +42,13 @@ export async function listTasks(
   checkState(state);
   const group = checkGroup(state, options);
   const { first, last } = pageRange(options);
-  const isList = state === 'pending' || state === 'active';
-  // Lists are LPUSHed, so the next task to run is the rightmost: page 1 is the right end, read
-  // with negative indexes and reversed, as asynq's listMessages does.
-  const raw = isList
-    ? (await rdb.tasks.list(queue, state, group, -last - 1, -first - 1)).reverse()
-    : await rdb.tasks.list(queue, state, group, first, last);
+  // The active list is LPUSHed, so the oldest is the rightmost: page 1 is the right end, read with
+  // negative indexes and reversed, as asynq's listMessages does. Pending comes in run order from
+  // the script (prioritized tasks around the list).
+  const raw =
+    state === 'active'
+      ? (await rdb.tasks.list(queue, state, group, -last - 1, -first - 1)).reverse()
+      : await rdb.tasks.list(queue, state, group, first, last);
   return raw.map((t) => {
     const next =
       state === 'pending'
@@ -55,7 +56,7 @@ export async function listTasks(
         : (state === 'scheduled' || state === 'retry') && t.score !== undefined
           ? new Date(t.score * 1000)
           : undefined;
-    const info = toTaskInfo(decodeStored(queue, t.id, t.msg), state, next, t.result);
+    const info = toTaskInfo(decodeStored(queue, t.id, t.msg), state, next, t.result, t.priority);
     // Orphaned as Go's ListActiveTasks says: the lease expired at or before now (a task without a
     // lease entry has none to keep).
     if (state === 'active') info.isOrphaned = (t.score ?? 0) <= Math.floor(nowMs / 1000);
@@ -74,7 +75,7 @@ export async function getTaskInfo(
   if (!raw) throw new TaskNotFoundError(queue, taskId);
   const msg = decodeStored(queue, taskId, raw.msg);
   const next = raw.nextProcessAtSec > 0 ? new Date(raw.nextProcessAtSec * 1000) : undefined;
-  return toTaskInfo(msg, raw.state as TaskState, next, raw.result);
+  return toTaskInfo(msg, raw.state as TaskState, next, raw.result, raw.priority);
 }
 
 /** Moves a task to pending. @throws TaskNotFoundError, TaskStateError (pending, active) */

@@ -28,6 +28,7 @@ describe('resolveEnqueueOptions defaults', () => {
       uniqueTtlMs: 0,
       headers: {},
       group: '',
+      priority: 50,
     });
   });
 

@@ -24,6 +24,7 @@ const EXPECTED_EXPORTS = [
   'LeaseExpiredError',
   'MINUTE',
   'MessageDecodeError',
+  'PRIORITY',
   'PayloadTooLargeError',
   'QueueAlreadyPausedError',
   'QueueNotEmptyError',

@@ -17,6 +17,8 @@ describe('hotKeys', () => {
       keys.dueKey('hot-q'),
       keys.allGroups('hot-q'),
       keys.allAggregationSets('hot-q'),
+      keys.prioKey('hot-q'),
+      keys.prioSeqKey('hot-q'),
     ]);
     assert.equal(hot.taskKeyPrefix, keys.taskKeyPrefix('hot-q'));
     assert.equal(hot.wakeChannel, keys.wakeChannel('hot-q'));
@@ -38,6 +40,7 @@ describe('hotKeys', () => {
       keys.processedTotalKey('day-q'),
       keys.idleKey('day-q'),
       keys.idleSlotsKey('day-q'),
+      keys.prioKey('day-q'),
     ];
     const before = hot.doneKeys(lastMs);
     assert.deepEqual(before, list(lastMs));

@@ -79,6 +79,8 @@ const PINNED: Record<string, [unknown, string][]> = {
   dueKey: [[keys.dueKey('default'), 'asynq:{default}:x:due']],
   dueChannel: [[keys.dueChannel('default'), 'asynq:{default}:x:due']],
   schedulerTickKey: [[keys.schedulerTickKey('default', ID), `asynq:{default}:x:sched:${ID}`]],
+  prioKey: [[keys.prioKey('default'), 'asynq:{default}:x:prio']],
+  prioSeqKey: [[keys.prioSeqKey('default'), 'asynq:{default}:x:prio-seq']],
   // Per server, not per queue: a channel, so no hash tag is needed.
   HANDOFF_CHANNEL_PREFIX: [[keys.HANDOFF_CHANNEL_PREFIX, 'asynq:x:handoff:']],
   handoffChannel: [[keys.handoffChannel(ID), `asynq:x:handoff:${ID}`]],

@@ -10,9 +10,12 @@
 -- rewritten message carrying completed_at). Counters are bumped once per call, by the number done.
 --
 -- Leasing, per task: the effects of asynq's dequeue: RPOPLPUSH pending -> active, state=active,
--- pending_since removed, a lease entry. Nothing is leased while the queue is paused. Deliberate fix
--- of an asynq quirk: an id whose task hash is missing is dropped from the active list instead of
--- being leased as a hashless entry (which breaks asynqmon's memory-usage script).
+-- pending_since removed, a lease entry. Nothing is leased while the queue is paused. Per-task
+-- priority (taskmill extension, lib/priority.lua): tasks of the levels above normal come first,
+-- then the pending list, then the levels below. One EXISTS of both the paused flag and the
+-- priority ZSET replaces the paused check, so a plain queue pays no extra command for it.
+-- Deliberate fix of an asynq quirk: an id whose task hash is missing is dropped from the active
+-- list instead of being leased as a hashless entry (which breaks asynqmon's memory-usage script).
 --
 -- Idle registration (taskmill extension, see enqueue.lua's hand-off and lib/idle.lua): when this
 -- call found the pending list empty and its leases left some of the server's free slots (ARGV[11])
@@ -36,6 +39,8 @@
 --            Redis's clock)
 -- KEYS[9] -> asynq:{<qname>}:x:handoff-slots (HASH server id -> free slots × SLOT + BIAS + lease
 --            seconds + clock offset seconds; see lib/idle.lua)
+-- KEYS[10] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal; see
+--             lib/priority.lua)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> lease expiry of newly leased tasks, unix seconds
 -- ARGV[3] -> maximum number of tasks to lease (0: acknowledge only)
@@ -57,6 +62,7 @@
 
 --!include lib/stats.lua
 --!include lib/idle.lua
+--!include lib/priority.lua
 local pendingKey = KEYS[1]
 local pausedKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -66,6 +72,7 @@ local processedDayKey = KEYS[6]
 local processedTotalKey = KEYS[7]
 local idleKey = KEYS[8]
 local idleSlotsKey = KEYS[9]
+local prioKey = KEYS[10]
 local taskKeyPrefix = ARGV[1]
 local leaseExpiry = ARGV[2]
 local maxLeased = tonumber(ARGV[3])
@@ -133,27 +140,49 @@ end
 local leased = {}
 local leases = {}
 local emptied = false
-if maxLeased > 0 and redis.call('EXISTS', pausedKey) == 0 then
-  local taken = 0
+local taken = 0
+
+-- Leases one id already moved to the active list; an id without a hash leaves the list instead.
+local function lease(id)
+  taken = taken + 1
+  local taskKey = taskKeyPrefix .. id
+  local msg = redis.call('HGET', taskKey, 'msg')
+  if msg then
+    redis.call('HSET', taskKey, 'state', 'active')
+    redis.call('HDEL', taskKey, 'pending_since')
+    leases[#leases + 1] = leaseExpiry
+    leases[#leases + 1] = id
+    leased[#leased + 1] = id
+    leased[#leased + 1] = msg
+  else
+    redis.call('LREM', activeKey, 1, id)
+  end
+end
+
+-- Neither key exists on a plain, running queue: one command tells that, as the paused check alone did.
+local flags = maxLeased > 0 and redis.call('EXISTS', pausedKey, prioKey) or 0
+local prioritized = flags > 0 and redis.call('EXISTS', pausedKey) == 0
+if maxLeased > 0 and (flags == 0 or prioritized) then
+  if prioritized then
+    for _, id in ipairs(takePrioritized(prioKey, activeKey, maxLeased, true)) do
+      lease(id)
+    end
+  end
   while taken < maxLeased do
     local id = redis.call('RPOPLPUSH', pendingKey, activeKey)
     if not id then
       emptied = true
       break
     end
-    taken = taken + 1
-    local taskKey = taskKeyPrefix .. id
-    local msg = redis.call('HGET', taskKey, 'msg')
-    if msg then
-      redis.call('HSET', taskKey, 'state', 'active')
-      redis.call('HDEL', taskKey, 'pending_since')
-      leases[#leases + 1] = leaseExpiry
-      leases[#leases + 1] = id
-      leased[#leased + 1] = id
-      leased[#leased + 1] = msg
-    else
-      redis.call('LREM', activeKey, 1, id)
+    lease(id)
+  end
+  if emptied and prioritized then
+    local room = maxLeased - taken
+    local below = takePrioritized(prioKey, activeKey, room, false)
+    for _, id in ipairs(below) do
+      lease(id)
     end
+    emptied = #below < room
   end
   batched('ZADD', leaseKey, leases, 1000)
 end

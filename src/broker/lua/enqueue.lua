@@ -35,16 +35,20 @@
 -- KEYS[8] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms; see lib/due.lua)
 -- KEYS[9] -> asynq:{<qname>}:groups
 -- KEYS[10] -> asynq:{<qname>}:aggregation_sets
+-- KEYS[11] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal; see
+--             lib/priority.lua)
+-- KEYS[12] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
 -- ARGV[4] -> hand-off channel prefix (the server id is appended)
 -- ARGV[5] -> queue name (part of the hand-off message)
 -- ARGV[6] -> the tasks' index: per task "<#id>:<id><#msg>:<process-at>:<#unique key>:<unique
---            key><unique TTL>:<#group>:<group><#set key>:<set key>", where process-at is whole
---            unix ms ("0" = pending now), the unique key is empty when the task is not unique and
---            the TTL is in whole seconds, the group is empty for a task not added to a group, and
---            the set key is empty unless the task is the aggregate of that aggregation set
+--            key><unique TTL>:<#group>:<group><#set key>:<set key><priority>:", where process-at
+--            is whole unix ms ("0" = pending now), the unique key is empty when the task is not
+--            unique and the TTL is in whole seconds, the group is empty for a task not added to a
+--            group, the set key is empty unless the task is the aggregate of that aggregation set,
+--            and the priority is a level 0-100, or empty for normal
 -- ARGV[7] -> the tasks' encoded TaskMessages, concatenated in index order
 -- ARGV[8] -> due channel asynq:{<qname>}:x:due (taskmill extension, see lib/due.lua)
 -- ARGV[9] -> group key prefix asynq:{<qname>}:g:
@@ -69,6 +73,11 @@
 -- stale set is reclaimed, aggregates them twice. (asynq enqueues the aggregate and deletes the set
 -- in two calls.)
 --
+-- Priority (taskmill extension, lib/priority.lua): a task with a level other than normal gets the
+-- hash field x_prio, and when pending it waits in the priority ZSET instead of the pending list. A
+-- hand-off needs the list and the ZSET empty, so it never jumps ahead of a waiting task of any
+-- level; an add that turns the ZSET non-empty wakes idle servers as a push to the list does.
+--
 -- Returns one integer per task, in order: 1 created, 0 task id conflict, -1 unique lock held, -2
 -- its aggregation set is no longer registered (reclaimed, or already consumed).
 
@@ -76,6 +85,7 @@
 --!include lib/write-task.lua
 --!include lib/due.lua
 --!include lib/aggregation.lua
+--!include lib/priority.lua
 local pendingKey = KEYS[1]
 local scheduledKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -94,6 +104,8 @@ local dueKey = KEYS[8]
 local dueChannel = ARGV[8]
 local groupsKey = KEYS[9]
 local aggregationSetsKey = KEYS[10]
+local prioKey = KEYS[11]
+local prioSeqKey = KEYS[12]
 local groupKeyPrefix = ARGV[9]
 local nowSec = ARGV[10]
 
@@ -132,7 +144,8 @@ local function handOff(id, taskKey, msg, uniqueKey)
       return false
     end
     if canHandOff == nil then
-      canHandOff = redis.call('LLEN', pendingKey) == 0 and redis.call('EXISTS', pausedKey) == 0
+      canHandOff = redis.call('LLEN', pendingKey) == 0 and redis.call('EXISTS', prioKey) == 0
+        and redis.call('EXISTS', pausedKey) == 0
       if not canHandOff then
         return false
       end
@@ -197,6 +210,7 @@ while at <= #index do
   local uniqueTtl = number()
   local group = counted()
   local setKey = counted()
+  local level = priorityLevel(number())
   local taskKey = taskKeyPrefix .. id
   local result = 1
   local created = false
@@ -218,8 +232,10 @@ while at <= #index do
     created = true
     if not handOff(id, taskKey, msg, uniqueKey) then
       writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
-      local length = redis.call('LPUSH', pendingKey, id)
-      firstPushLength = firstPushLength or length
+      local length = pushPending(pendingKey, prioKey, prioSeqKey, id, level, false)
+      if length > 0 then
+        firstPushLength = firstPushLength or length
+      end
     end
   else
     created = true
@@ -227,13 +243,16 @@ while at <= #index do
     -- asynq's whole-second score for Go peers, the precise time in the extension record.
     addDue(scheduledKey, dueKey, id, processAt)
   end
+  if created and level then
+    redis.call('HSET', taskKey, 'x_prio', level)
+  end
   if created and setKey ~= '' then
     deleteAggregationSet(setKey, aggregationSetsKey, taskKeyPrefix)
   end
   n = n + 1
   results[n] = result
 end
-if firstPushLength == 1 then
+if firstPushLength == 1 or prioritizedTurnedNonEmpty() then
   redis.call('PUBLISH', wakeChannel, '1')
 end
 announceDue(dueChannel)

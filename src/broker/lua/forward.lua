@@ -21,6 +21,8 @@
 -- KEYS[3] -> asynq:{<qname>}:pending
 -- KEYS[4] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms)
 -- KEYS[5] -> asynq:{<qname>}:groups
+-- KEYS[6] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal)
+-- KEYS[7] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> now, whole unix ms
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> now, unix nanoseconds (pending_since)
@@ -29,14 +31,21 @@
 --            pending list was empty, as in enqueue.lua)
 -- ARGV[6] -> the most tasks to look at in this call
 --
+-- A task whose hash has a priority level (x_prio, lib/priority.lua) goes back to the back of its
+-- level in the priority ZSET instead of the pending list (Go's forwarder, which does not know the
+-- field, pushes it to the list: it then runs at the normal level).
+--
 -- Returns {moved, more, next}: how many tasks moved; 1 when the call stopped at its limit (call
 -- again), else 0; and when it is 0, the unix ms at which the next task becomes due (-1: none).
 
+--!include lib/priority.lua
 local scheduledKey = KEYS[1]
 local retryKey = KEYS[2]
 local pendingKey = KEYS[3]
 local dueKey = KEYS[4]
 local groupsKey = KEYS[5]
+local prioKey = KEYS[6]
+local prioSeqKey = KEYS[7]
 local nowMsText = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local nowNanos = ARGV[3]
@@ -80,11 +89,16 @@ end
 
 local function move(sourceKey, id)
   local taskKey = taskKeyPrefix .. id
-  local group = redis.call('HGET', taskKey, 'group')
+  local fields = redis.call('HMGET', taskKey, 'group', 'x_prio')
+  local group = fields[1]
+  local level = priorityLevel(fields[2])
   if group and group ~= '' then
     redis.call('ZADD', groupKeyPrefix .. group, nowSecText, id)
     redis.call('HSET', taskKey, 'state', 'aggregating')
     redis.call('SADD', groupsKey, group)
+  elseif level then
+    addPrioritized(prioKey, prioSeqKey, id, level, false)
+    redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
   else
     pushIds[#pushIds + 1] = id
     redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
@@ -155,7 +169,7 @@ for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
   end
 end
 
-if pushed > 0 and redis.call('LLEN', pendingKey) == pushed then
+if (pushed > 0 and redis.call('LLEN', pendingKey) == pushed) or prioritizedTurnedNonEmpty() then
   redis.call('PUBLISH', wakeChannel, '1')
 end
 if more == 1 then

@@ -1,11 +1,13 @@
--- Reads one task for the inspector. Mirrors asynq's getTaskInfo script.
+-- Reads one task for the inspector. Mirrors asynq's getTaskInfo script, plus the task's priority
+-- level (taskmill extension, lib/priority.lua).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- ARGV[1] -> task id
 -- ARGV[2] -> now, unix seconds
 -- ARGV[3] -> queue key prefix asynq:{<qname>}:
 --
--- Returns msg, state, next process time (unix seconds; 0 = none), result; or nil when missing.
+-- Returns msg, state, next process time (unix seconds; 0 = none), result, priority level ('' =
+-- normal); or nil when missing.
 
 local taskKey = KEYS[1]
 local id = ARGV[1]
@@ -15,7 +17,7 @@ local queueKeyPrefix = ARGV[3]
 if redis.call('EXISTS', taskKey) == 0 then
   return nil
 end
-local fields = redis.call('HMGET', taskKey, 'msg', 'state', 'result')
+local fields = redis.call('HMGET', taskKey, 'msg', 'state', 'result', 'x_prio')
 local state = fields[2]
 local nextProcessAt = 0
 if state == 'scheduled' or state == 'retry' then
@@ -23,4 +25,4 @@ if state == 'scheduled' or state == 'retry' then
 elseif state == 'pending' then
   nextProcessAt = now
 end
-return { fields[1], state, nextProcessAt, fields[3] or '' }
+return { fields[1], state, nextProcessAt, fields[3] or '', fields[4] or '' }

@@ -9,7 +9,9 @@
 -- KEYS[2] -> asynq:{<qname>}:archived
 -- KEYS[3] -> asynq:{<qname>}:groups
 -- KEYS[4] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; records are dropped)
--- ARGV[1] -> 'list' or 'zset': the source's type
+-- KEYS[5] -> asynq:{<qname>}:x:prio (taskmill extension: pending tasks with a priority level, part
+--            of the pending source after the list)
+-- ARGV[1] -> 'pending' (the list and the priority ZSET), 'list' or 'zset': the source's type
 -- ARGV[2] -> group name when KEYS[1] is a group, else ''
 -- ARGV[3] -> now, unix seconds (the archived score)
 -- ARGV[4] -> age cutoff, unix seconds: archived tasks scored at or before it are deleted
@@ -24,6 +26,7 @@ local sourceKey = KEYS[1]
 local archivedKey = KEYS[2]
 local groupsKey = KEYS[3]
 local dueKey = KEYS[4]
+local prioKey = KEYS[5]
 local kind = ARGV[1]
 local group = ARGV[2]
 local now = ARGV[3]
@@ -32,7 +35,7 @@ local sizeBound = tonumber(ARGV[5])
 local taskKeyPrefix = ARGV[6]
 local batch = tonumber(ARGV[7])
 
-local ids = takeBatch(sourceKey, kind, batch)
+local ids = takeSourceBatch(sourceKey, prioKey, kind, batch)
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, #ids)
 local moved = 0
 for _, id in ipairs(ids) do
@@ -47,4 +50,4 @@ end
 dropGroupIfEmpty(groupsKey, sourceKey, group)
 -- More tasks than the archive holds: drop the surplus as asynq's trim after the move does.
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 0)
-return { #ids, moved, containerSize(sourceKey, kind) }
+return { #ids, moved, sourceSize(sourceKey, prioKey, kind) }

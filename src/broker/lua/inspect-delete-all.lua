@@ -8,7 +8,9 @@
 --            :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:groups
 -- KEYS[3] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; records are dropped)
--- ARGV[1] -> 'list' or 'zset': the source's type
+-- KEYS[4] -> asynq:{<qname>}:x:prio (taskmill extension: pending tasks with a priority level, part
+--            of the pending source after the list)
+-- ARGV[1] -> 'pending' (the list and the priority ZSET), 'list' or 'zset': the source's type
 -- ARGV[2] -> group name when KEYS[1] is a group, else ''
 -- ARGV[3] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[4] -> batch size: at most this many ids are taken
@@ -19,16 +21,17 @@
 local sourceKey = KEYS[1]
 local groupsKey = KEYS[2]
 local dueKey = KEYS[3]
+local prioKey = KEYS[4]
 local kind = ARGV[1]
 local group = ARGV[2]
 local taskKeyPrefix = ARGV[3]
 local batch = tonumber(ARGV[4])
 
-local ids = takeBatch(sourceKey, kind, batch)
+local ids = takeSourceBatch(sourceKey, prioKey, kind, batch)
 local deleted = 0
 for _, id in ipairs(ids) do
   deleted = deleted + redis.call('EXISTS', taskKeyPrefix .. id)
   deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 dropGroupIfEmpty(groupsKey, sourceKey, group)
-return { #ids, deleted, containerSize(sourceKey, kind) }
+return { #ids, deleted, sourceSize(sourceKey, prioKey, kind) }

@@ -1,8 +1,9 @@
 -- Deletes a queue's tasks and containers. Without force it refuses when any task exists (asynq
 -- checks only pending, active, scheduled, retry and archived; completed and aggregating tasks
--- count here too). With force it refuses while tasks are active, as asynq does, and otherwise
--- deletes every task listed in any container, group or aggregation set (with its unique lock),
--- the containers, the groups, the paused flag and the due records, in batches over several calls.
+-- count here too, and so do prioritized pending tasks). With force it refuses while tasks are
+-- active, as asynq does, and otherwise deletes every task listed in any container, group or
+-- aggregation set (with its unique lock), the containers, the groups, the paused flag, the due
+-- records and the priority sequence, in batches over several calls.
 -- The processed/failed counters stay, as asynq's do. The caller removes the name from
 -- asynq:queues, in another hash slot.
 --
@@ -17,6 +18,8 @@
 -- KEYS[9] -> asynq:{<qname>}:aggregation_sets
 -- KEYS[10] -> asynq:{<qname>}:paused
 -- KEYS[11] -> asynq:{<qname>}:x:due (taskmill extension: precise due times)
+-- KEYS[12] -> asynq:{<qname>}:x:prio (taskmill extension: pending tasks with a priority level)
+-- KEYS[13] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> '1' to delete the tasks too, '0' to refuse when there are any
 -- ARGV[2] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
@@ -38,13 +41,15 @@ local groupsKey = KEYS[8]
 local aggregationSetsKey = KEYS[9]
 local pausedKey = KEYS[10]
 local dueKey = KEYS[11]
+local prioKey = KEYS[12]
+local prioSeqKey = KEYS[13]
 local force = ARGV[1]
 local taskKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
 local batch = tonumber(ARGV[4])
 
 local lists = { pendingKey, activeKey }
-local sets = { scheduledKey, retryKey, archivedKey, completedKey }
+local sets = { scheduledKey, retryKey, archivedKey, completedKey, prioKey }
 for _, group in ipairs(redis.call('SMEMBERS', groupsKey)) do
   sets[#sets + 1] = groupKeyPrefix .. group
 end
@@ -99,5 +104,5 @@ if budget == 0 then
     return { 'more', left }
   end
 end
-redis.call('DEL', leaseKey, groupsKey, aggregationSetsKey, pausedKey, dueKey)
+redis.call('DEL', leaseKey, groupsKey, aggregationSetsKey, pausedKey, dueKey, prioSeqKey)
 return 1

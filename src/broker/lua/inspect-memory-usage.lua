@@ -3,7 +3,8 @@
 -- retry, archived and completed sets, the average MEMORY USAGE of the first ARGV[2] task hashes
 -- times the container's size, plus the container itself; for groups, the average over up to
 -- ARGV[2] tasks of each of the first ARGV[3] groups times all aggregating tasks. A sampled id
--- without a hash counts 0 bytes (asynq v0.24's script fails on one).
+-- without a hash counts 0 bytes (asynq v0.24's script fails on one). taskmill's priority ZSET
+-- (pending tasks with a level other than normal) counts as one more container.
 --
 -- KEYS[1] -> asynq:{<qname>}:active
 -- KEYS[2] -> asynq:{<qname>}:pending
@@ -12,6 +13,7 @@
 -- KEYS[5] -> asynq:{<qname>}:archived
 -- KEYS[6] -> asynq:{<qname>}:completed
 -- KEYS[7] -> asynq:{<qname>}:groups
+-- KEYS[8] -> asynq:{<qname>}:x:prio (taskmill extension: pending tasks with a priority level)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> task sample size (asynq: 20)
 -- ARGV[3] -> group sample size (asynq: 5)
@@ -26,6 +28,7 @@ local retryKey = KEYS[4]
 local archivedKey = KEYS[5]
 local completedKey = KEYS[6]
 local groupsKey = KEYS[7]
+local prioKey = KEYS[8]
 local taskKeyPrefix = ARGV[1]
 local sampleSize = tonumber(ARGV[2])
 local groupSampleSize = tonumber(ARGV[3])
@@ -47,6 +50,7 @@ local containers = {
   { retryKey, 'ZRANGE', 'ZCARD' },
   { archivedKey, 'ZRANGE', 'ZCARD' },
   { completedKey, 'ZRANGE', 'ZCARD' },
+  { prioKey, 'ZRANGE', 'ZCARD' },
 }
 for _, c in ipairs(containers) do
   local ids = redis.call(c[2], c[1], 0, sampleSize - 1)

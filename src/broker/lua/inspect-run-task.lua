@@ -7,6 +7,8 @@
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:pending
 -- KEYS[3] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; the record is dropped)
+-- KEYS[4] -> asynq:{<qname>}:x:prio (taskmill extension: pending tasks with a priority level)
+-- KEYS[5] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> task id
 -- ARGV[2] -> queue key prefix asynq:{<qname>}:
 -- ARGV[3] -> group key prefix asynq:{<qname>}:g:
@@ -14,13 +16,19 @@
 --            pending list was empty, as in enqueue.lua)
 -- ARGV[5] -> now, unix nanoseconds (pending_since)
 --
+-- A task with a priority level (x_prio, lib/priority.lua) joins the back of its level in the
+-- priority ZSET instead of the pending list.
+--
 -- Returns 1 when moved, 0 when the task does not exist, or its state ('pending', 'active') when
 -- that state does not allow the move.
 
 --!include lib/task-removal.lua
+--!include lib/priority.lua
 local taskKey = KEYS[1]
 local pendingKey = KEYS[2]
 local dueKey = KEYS[3]
+local prioKey = KEYS[4]
+local prioSeqKey = KEYS[5]
 local id = ARGV[1]
 local queueKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
@@ -35,7 +43,8 @@ if state == 'pending' or state == 'active' then
   return state
 end
 leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
-if redis.call('LPUSH', pendingKey, id) == 1 then
+local level = priorityLevel(redis.call('HGET', taskKey, 'x_prio'))
+if pushPending(pendingKey, prioKey, prioSeqKey, id, level, false) == 1 or prioritizedTurnedNonEmpty() then
   redis.call('PUBLISH', wakeChannel, '1')
 end
 redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)

@@ -20,6 +20,8 @@
 -- KEYS[3] -> asynq:{<qname>}:scheduled
 -- KEYS[4] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms)
 -- KEYS[5] -> asynq:{<qname>}:groups
+-- KEYS[6] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal)
+-- KEYS[7] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake
@@ -31,7 +33,8 @@
 -- ARGV[9] -> group key prefix asynq:{<qname>}:g:
 -- ARGV[10] -> current unix time in seconds (a grouped task's score in its group)
 -- ARGV[11..] -> per candidate tick, oldest first: tick (unix ms), task id, encoded TaskMessage,
---              process-at (whole unix ms, "0" = now), group ("" = none)
+--              process-at (whole unix ms, "0" = now), group ("" = none), priority level ("" =
+--              normal; lib/priority.lua: the hash gets x_prio and a pending task the priority ZSET)
 --
 -- Returns one integer per candidate: 1 created, 0 task id conflict, -1 unique lock held, -2 tick
 -- already handled (or a missed tick with no record to tell).
@@ -39,11 +42,14 @@
 --!include lib/write-task.lua
 --!include lib/due.lua
 --!include lib/aggregation.lua
+--!include lib/priority.lua
 local tickKey = KEYS[1]
 local pendingKey = KEYS[2]
 local scheduledKey = KEYS[3]
 local dueKey = KEYS[4]
 local groupsKey = KEYS[5]
+local prioKey = KEYS[6]
+local prioSeqKey = KEYS[7]
 local taskKeyPrefix = ARGV[1]
 local nowNanos = ARGV[2]
 local wakeChannel = ARGV[3]
@@ -61,12 +67,13 @@ local newest = nil
 local wake = false
 local results = {}
 
-for i = 11, #ARGV, 5 do
+for i = 11, #ARGV, 6 do
   local tick = ARGV[i]
   local id = ARGV[i + 1]
   local msg = ARGV[i + 2]
   local processAt = ARGV[i + 3]
   local group = ARGV[i + 4]
+  local level = priorityLevel(ARGV[i + 5])
   local taskKey = taskKeyPrefix .. id
   local result
   if tonumber(tick) <= last or (not stored and tick ~= requiredTick) then
@@ -85,13 +92,16 @@ for i = 11, #ARGV, 5 do
       result = 1
       if processAt == '0' then
         writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
-        if redis.call('LPUSH', pendingKey, id) == 1 then
+        if pushPending(pendingKey, prioKey, prioSeqKey, id, level, false) == 1 then
           wake = true
         end
       else
         writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
         addDue(scheduledKey, dueKey, id, processAt)
       end
+    end
+    if result == 1 and level then
+      redis.call('HSET', taskKey, 'x_prio', level)
     end
   end
   results[#results + 1] = result
@@ -100,7 +110,7 @@ end
 if newest then
   redis.call('SET', tickKey, newest, 'PX', recordTtlMs)
 end
-if wake then
+if wake or prioritizedTurnedNonEmpty() then
   redis.call('PUBLISH', wakeChannel, '1')
 end
 announceDue(dueChannel)

@@ -45,11 +45,14 @@ local function leaveAggregationSets(aggregationSetsKey, id)
   end
 end
 
--- Removes a task id from the container its state names: the pending list, its group, or the
--- queue's sorted set of that state. Active tasks are never passed here (the scripts refuse them).
+-- Removes a task id from the container its state names: the pending list or the priority ZSET
+-- (x:prio, lib/priority.lua), its group, or the queue's sorted set of that state. Active tasks are
+-- never passed here (the scripts refuse them).
 local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
   if state == 'pending' then
-    redis.call('LREM', queueKeyPrefix .. 'pending', 0, id)
+    if redis.call('LREM', queueKeyPrefix .. 'pending', 0, id) == 0 then
+      redis.call('ZREM', queueKeyPrefix .. 'x:prio', id)
+    end
   elseif state == 'aggregating' then
     local group = redis.call('HGET', taskKey, 'group') or ''
     if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
@@ -114,4 +117,27 @@ local function containerSize(key, kind)
     return redis.call('LLEN', key)
   end
   return redis.call('ZCARD', key)
+end
+
+-- The bulk scripts' source of the pending state: the list, then the priority ZSET (prioKey,
+-- lib/priority.lua). kind 'pending' names both; any other kind is takeBatch's.
+local function takeSourceBatch(sourceKey, prioKey, kind, batch)
+  if kind ~= 'pending' then
+    return takeBatch(sourceKey, kind, batch)
+  end
+  local ids = takeBatch(sourceKey, 'list', batch)
+  if #ids < batch then
+    for _, id in ipairs(takeBatch(prioKey, 'zset', batch - #ids)) do
+      ids[#ids + 1] = id
+    end
+  end
+  return ids
+end
+
+-- How many ids a bulk script's source holds (kind as takeSourceBatch's).
+local function sourceSize(sourceKey, prioKey, kind)
+  if kind ~= 'pending' then
+    return containerSize(sourceKey, kind)
+  end
+  return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
 end
