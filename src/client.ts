@@ -1,4 +1,6 @@
 import { RDB } from './broker/rdb.js';
+import { type RawDebounceReply, enqueueDebouncedScript } from './broker/rdb-workflow.js';
+import { type CancelOptions, type CancelResult, cancelTask } from './cancel.js';
 import { type RedisConnOpt, openConnection } from './broker/redis.js';
 import { type Clock, realClock } from './base/clock.js';
 import {
@@ -261,6 +263,7 @@ export class Client {
   async #send(prepared: readonly Prepared[], now: number): Promise<BulkEnqueueResult[]> {
     if (this.#closed) throw new ClosedError('client');
     if (prepared.length === 0) return [];
+    if (prepared.some((p) => p.resolved.debounce)) return this.#sendWithDebounced(prepared, now);
     const queue = (prepared[0] as Prepared).msg.queue;
     if (prepared.length <= BULK_CHUNK && prepared.every((p) => p.msg.queue === queue)) {
       // The usual case (every enqueue() of a quiet tick, each enqueueMany piece): one queue, one
@@ -304,6 +307,60 @@ export class Client {
     return results;
   }
 
+  /**
+   * Sends a batch holding debounced tasks: each of those is its own script call (its window is
+   * decided in Redis, see enqueue-debounce.lua), the others go together as usual.
+   */
+  async #sendWithDebounced(prepared: readonly Prepared[], now: number): Promise<BulkEnqueueResult[]> {
+    const results: BulkEnqueueResult[] = new Array(prepared.length);
+    const plain: number[] = [];
+    const calls: Promise<void>[] = [];
+    await this.#register([...new Set(prepared.map((p) => p.msg.queue))], now);
+    prepared.forEach((p, i) => {
+      const debounce = p.resolved.debounce;
+      if (!debounce) {
+        plain.push(i);
+        return;
+      }
+      calls.push(
+        enqueueDebouncedScript(
+          this.#rdb.connection,
+          p.msg,
+          debounce.key,
+          debounce.window,
+          debounce.mode,
+          p.resolved.priority,
+          now,
+        ).then((reply) => {
+          results[i] = debouncedResult(p, reply, now);
+        }),
+      );
+    });
+    if (plain.length > 0) {
+      calls.push(
+        this.#send(
+          plain.map((i) => prepared[i] as Prepared),
+          now,
+        ).then((out) => plain.forEach((index, j) => (results[index] = out[j] as BulkEnqueueResult))),
+      );
+    }
+    await Promise.all(calls);
+    return results;
+  }
+
+  /**
+   * Cancels a task (one that `enqueue` returned, or any `{ queue, id }`): by default as asynq does
+   * (a running attempt is aborted and retried per policy); with `retry: false` for good (see
+   * {@link CancelOptions}).
+   * @throws TaskNotFoundError, TaskFinishedError (completed or archived), InvalidOptionError,
+   *   InvalidQueueNameError, RedisUnavailableError
+   */
+  async cancel(task: Pick<TaskInfo, 'queue' | 'id'>, options?: CancelOptions): Promise<CancelResult> {
+    if (this.#closed) throw new ClosedError('client');
+    expectOption('task', task, typeof task === 'object' && task !== null, 'an object with `queue` and `id`');
+    return cancelTask(this.#rdb.connection, task.queue, task.id, options);
+  }
+
   /** Whether `queue` must be (or is being) added to `asynq:queues` before its tasks are stored. */
   #needsRegistration(queue: string, now: number): boolean {
     return (
@@ -342,6 +399,14 @@ export class Client {
     if (code === -1) return { ok: false, error: new DuplicateTaskError(p.msg.queue, p.item.uniqueKey) };
     return { ok: true, info: createdTaskInfo(p.item, now) };
   }
+}
+
+/** The result of a debounced enqueue (see enqueue-debounce.lua's reply). */
+function debouncedResult(p: Prepared, reply: RawDebounceReply, now: number): BulkEnqueueResult {
+  if (reply.code === -1) return { ok: false, error: new TaskIdConflictError(p.msg.queue, p.msg.id) };
+  const throttle = p.resolved.debounce?.mode === 'throttle';
+  const item = { ...p.item, msg: { ...p.msg, id: reply.id }, processAtMs: throttle ? 0 : reply.untilMs };
+  return { ok: true, info: { ...createdTaskInfo(item, now), collapsed: reply.code === 1 } };
 }
 
 /**

@@ -120,6 +120,20 @@ export class TaskStateError extends TaskmillError {
   }
 }
 
+/**
+ * The task cannot be canceled because it is over: it completed (and is retained) or was archived.
+ * A task that completed without retention no longer exists: that is a {@link TaskNotFoundError}.
+ */
+export class TaskFinishedError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    readonly state: string,
+  ) {
+    super('ERR_TASK_FINISHED', `task ${taskId} in queue "${queue}" is already over: it is ${state}`);
+  }
+}
+
 /** Pausing a queue that is already paused. */
 export class QueueAlreadyPausedError extends TaskmillError {
   constructor(readonly queue: string) {

@@ -30,8 +30,9 @@ export {
   type TaskInfo,
   type TaskState,
 } from './task.js';
-export type { EnqueueOptions } from './options.js';
 export { PRIORITY, type PriorityName } from './priority.js';
+export type { EnqueueOptions, DebounceOptions } from './options.js';
+export type { CancelOptions, CancelResult } from './cancel.js';
 export {
   TaskmillError,
   InvalidOptionError,
@@ -42,6 +43,7 @@ export {
   DuplicateTaskError,
   TaskNotFoundError,
   TaskStateError,
+  TaskFinishedError,
   QueueNotFoundError,
   QueueNotEmptyError,
   QueueAlreadyPausedError,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, InvalidQueueNameError } from './errors.js';
 import { wholeSeconds } from './base/time.js';
-import { checkOptionEntry, checkOptionsObject, describeValue } from './validate.js';
 import { NORMAL_PRIORITY, type PriorityName, resolvePriority } from './priority.js';
+import { checkOptionEntry, checkOptionsBag, checkOptionsObject, describeValue } from './validate.js';
 
 /**
  * Per-task options. Set them on a task definition, a {@link Task}, or an `enqueue` call; the call
@@ -66,6 +66,29 @@ export interface EnqueueOptions {
    * @defaultValue `'normal'` (50)
    */
   priority?: number | PriorityName;
+  /**
+   * Collapse tasks enqueued with the same key in the same queue within a window into one (see
+   * {@link DebounceOptions}). Not combinable with `unique`, `group`, `processAt` or `processIn`.
+   */
+  debounce?: DebounceOptions;
+}
+
+/**
+ * Debounce or throttle: enqueues with the same `key` in the same queue within `window` ms make one
+ * task. The window opens at the first enqueue that finds none open and lasts `window` ms (it does
+ * not slide, so a steady stream still runs one task per window).
+ */
+export interface DebounceOptions {
+  /** Which enqueues collapse together (per queue); a non-blank string of at most 1000 characters. */
+  key: string;
+  /** The window's length in milliseconds (a positive integer). */
+  window: number;
+  /**
+   * `'debounce'`: one task runs when the window ends, with the payload and options of the last
+   * enqueue in it. `'throttle'`: the first enqueue's task runs at once; the rest of the window's
+   * enqueues are dropped. @defaultValue `'debounce'`
+   */
+  mode?: 'debounce' | 'throttle';
 }
 
 /** Options after merging and validation, in the units the broker writes. */
@@ -85,6 +108,8 @@ export interface ResolvedEnqueueOptions {
   group: string;
   /** Priority level 0-100 (50 = normal). */
   priority: number;
+  /** The debounce option, checked and complete; undefined for none. */
+  debounce: Required<DebounceOptions> | undefined;
 }
 
 /** asynq's defaults. */
@@ -133,6 +158,7 @@ const ENQUEUE_OPTION_NAMES: ReadonlySet<string> = new Set(
     headers: true,
     group: true,
     priority: true,
+    debounce: true,
   } satisfies Record<keyof EnqueueOptions, true>),
 );
 
@@ -253,6 +279,17 @@ export function resolveEnqueueOptions(
   // Like Go, only a time strictly in the future schedules the task; otherwise it is pending now.
   if (processAtMs <= nowMs) processAtMs = 0;
 
+  const debounce = merged.debounce === undefined ? undefined : checkDebounce(merged.debounce);
+  if (debounce) {
+    for (const other of ['unique', 'group', 'processAt', 'processIn'] as const) {
+      if (merged[other] !== undefined) {
+        throw new InvalidOptionError(
+          `\`debounce\` cannot be combined with \`${other}\`: the debounce window decides when and whether the task runs`,
+        );
+      }
+    }
+  }
+
   const deadlineSec = deadline ? Math.floor(deadline.getTime() / 1000) : 0;
   // asynq: with neither a timeout nor a deadline, the task gets the 30-minute default timeout.
   const timeoutSec =
@@ -270,5 +307,32 @@ export function resolveEnqueueOptions(
     headers,
     group,
     priority: merged.priority === undefined ? NORMAL_PRIORITY : resolvePriority(merged.priority),
+    debounce,
   };
+}
+
+const DEBOUNCE_OPTION_NAMES: ReadonlySet<string> = new Set(
+  Object.keys({ key: true, window: true, mode: true } satisfies Record<keyof DebounceOptions, true>),
+);
+
+/** Checks the debounce option. @throws {@link InvalidOptionError} */
+function checkDebounce(value: unknown): Required<DebounceOptions> {
+  checkOptionsBag('`debounce`', value, DEBOUNCE_OPTION_NAMES);
+  const { key, window, mode = 'debounce' } = value as DebounceOptions;
+  if (typeof key !== 'string' || key.trim() === '' || key.length > 1000) {
+    throw new InvalidOptionError(
+      `Expected \`debounce.key\` to be a non-blank string of at most 1000 characters, got ${describeValue(key)}`,
+    );
+  }
+  if (!Number.isSafeInteger(window) || window <= 0) {
+    throw new InvalidOptionError(
+      `Expected \`debounce.window\` to be a positive integer number of milliseconds, got ${describeValue(window)}`,
+    );
+  }
+  if (mode !== 'debounce' && mode !== 'throttle') {
+    throw new InvalidOptionError(
+      `Expected \`debounce.mode\` to be 'debounce' or 'throttle', got ${describeValue(mode)}`,
+    );
+  }
+  return { key, window, mode };
 }

@@ -167,6 +167,12 @@ export interface TaskInfo {
    * so no live worker holds it any more (the recoverer retries it). asynq's IsOrphaned.
    */
   isOrphaned?: boolean;
+  /**
+   * Set on what `enqueue` returns for a task with the `debounce` option: true when this enqueue
+   * collapsed into the window's existing task (whose id this info carries), false when it created
+   * the task.
+   */
+  collapsed?: boolean;
 }
 
 function assertTaskType(type: unknown): asserts type is string {

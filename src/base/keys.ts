@@ -247,3 +247,11 @@ export function prioKey(qname: string): string {
 export function prioSeqKey(qname: string): string {
   return `${extensionKeyPrefix(qname)}prio-seq`;
 }
+
+/**
+ * HASH of one open debounce or throttle window of a queue: `asynq:{q}:x:debounce:<key>`, holding
+ * the window's task id and its end (unix ms on Redis's clock); it expires with the window.
+ */
+export function debounceKey(qname: string, key: string): string {
+  return `${extensionKeyPrefix(qname)}debounce:${key}`;
+}

@@ -253,6 +253,11 @@ export class RDBInspect {
     await this.#run('PUBLISH', () => this.#conn.redis.publish(keys.CANCEL_CHANNEL, taskId));
   }
 
+  /** The underlying connection (for operations shared with the Client, e.g. cancel). */
+  get connection(): OwnedConnection {
+    return this.#conn;
+  }
+
   /** Closes the connection if it was opened here. */
   async close(): Promise<void> {
     await closeConnection(this.#conn);

@@ -214,9 +214,11 @@ export class RDB implements Broker {
         isFailure ? '1' : '0',
         INT64_MAX,
         keys.dueChannel(q),
+        keys.taskKeyPrefix(q),
       ],
     );
-    return reply === 1;
+    // 2: canceled without retry (cancel-task.lua); the task is over either way.
+    return reply === 1 || reply === 2;
   }
 
   /**
@@ -241,6 +243,7 @@ export class RDB implements Broker {
         keys.failedKey(q, now),
         keys.processedTotalKey(q),
         keys.failedTotalKey(q),
+        keys.dueKey(q),
       ],
       [
         msg.id,
@@ -254,7 +257,8 @@ export class RDB implements Broker {
         keys.taskKeyPrefix(q),
       ],
     );
-    return reply === 1;
+    // 2: canceled without retry (cancel-task.lua); the task is over either way.
+    return reply === 1 || reply === 2;
   }
 
   /**
@@ -272,6 +276,7 @@ export class RDB implements Broker {
         keys.pendingKey(qname),
         keys.prioKey(qname),
         keys.prioSeqKey(qname),
+        keys.dueKey(qname),
       ],
       [keys.taskKeyPrefix(qname), unixNanosString(nowMs), ...ids],
     );

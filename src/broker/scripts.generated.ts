@@ -138,8 +138,9 @@ redis.call('ZREMRANGEBYSCORE', aggregationSetsKey, '-inf', now)
 return reclaimed
 `);
 
-export const archive = defineScript('archive', 8, String.raw`-- Moves an active task to the archive (dead-letter ZSET) and trims the archive by age and size,
--- deleting the hashes of trimmed tasks. Mirrors asynq's (v0.25+) archive script.
+export const archive = defineScript('archive', 9, String.raw`-- Moves an active task to the archive (dead-letter ZSET) and trims the archive by age and size,
+-- deleting the hashes of trimmed tasks. Mirrors asynq's (v0.25+) archive script. A task canceled
+-- without retry (the x_cancel decision, lib/cancel.lua) is not archived: it ends as canceled.
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:active
@@ -149,6 +150,7 @@ export const archive = defineScript('archive', 8, String.raw`-- Moves an active 
 -- KEYS[6] -> asynq:{<qname>}:failed:<yyyy-mm-dd>
 -- KEYS[7] -> asynq:{<qname>}:processed
 -- KEYS[8] -> asynq:{<qname>}:failed
+-- KEYS[9] -> asynq:{<qname>}:x:due (a canceled task's due record is dropped with it)
 -- ARGV[1] -> task id
 -- ARGV[2] -> updated TaskMessage (error_msg and last_failed_at set; retried unchanged)
 -- ARGV[3] -> now, unix seconds (the archive score)
@@ -159,7 +161,7 @@ export const archive = defineScript('archive', 8, String.raw`-- Moves an active 
 -- ARGV[7] -> int64 max, where the totals wrap to 1
 -- ARGV[8] -> task key prefix asynq:{<qname>}:t:
 --
--- Returns 1 on success, 0 when the task is not active in this queue.
+-- Returns 1 on success, 0 when the task is not active in this queue, 2 when it was canceled.
 
 -- Library: asynq's per-queue counters. Daily counters (processed:<date>, failed:<date>) expire 90
 -- days after they are created; the totals (processed, failed) wrap to the added count once the
@@ -202,6 +204,170 @@ local function deleteTasks(setKey, taskKeyPrefix, ids)
     redis.call('ZREM', setKey, id)
   end
 end
+-- Library: cancelation without retry (taskmill extension, docs/workflows.md "Cancel"). A cancel
+-- with retry off sets the field x_cancel on an active task's hash in the same script that
+-- publishes asynq:cancel, so every script that would run the task again (retry, archive,
+-- requeue; the recoverer goes through retry and archive) finds the decision there and ends the
+-- task as canceled instead, whichever of them comes first. The field dies with the hash; Go's
+-- scripts rewrite only msg and state, so it also survives a Go worker's retry of the task.
+
+-- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
+-- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot. Every
+-- removal also drops the task's precise due record (dueKey, asynq:{<qname>}:x:due: a taskmill
+-- extension the forwarder would otherwise drop only once its time has passed).
+
+-- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
+-- a newer task took after this one's expired is not ours to delete).
+local function releaseUniqueLock(taskKey, id)
+  local lock = redis.call('HGET', taskKey, 'unique_key')
+  if lock and lock ~= '' and redis.call('GET', lock) == id then
+    redis.call('DEL', lock)
+  end
+end
+
+-- Deletes a task's hash, its due record and, if it holds it, its unique lock. The caller removes
+-- the id from its container.
+local function deleteTaskHash(taskKeyPrefix, dueKey, id)
+  local taskKey = taskKeyPrefix .. id
+  releaseUniqueLock(taskKey, id)
+  redis.call('DEL', taskKey)
+  redis.call('ZREM', dueKey, id)
+end
+
+-- Removes a task id from its group's sorted set, and the group name from the groups set once the
+-- group is empty (the aggregator visits only the groups listed there). Returns whether the id was
+-- in the group.
+local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
+  local groupKey = groupKeyPrefix .. group
+  local removed = redis.call('ZREM', groupKey, id)
+  if redis.call('ZCARD', groupKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+  return removed == 1
+end
+
+-- Removes an aggregating task's id from the aggregation set an aggregation in progress moved it
+-- into: otherwise enqueueing the set's aggregate would delete this task's hash with the set, and a
+-- reclaim would put the id back into its group, wherever the task is by then. Ids are unique in a
+-- queue, so removing it from every registered set touches only the one holding it. (asynq's
+-- inspector refuses to run, archive or delete such a task.)
+local function leaveAggregationSets(aggregationSetsKey, id)
+  for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+    redis.call('ZREM', setKey, id)
+  end
+end
+
+-- Removes a task id from the container its state names: the pending list or the priority ZSET
+-- (x:prio, lib/priority.lua), its group, or the queue's sorted set of that state. Active tasks are
+-- never passed here (the scripts refuse them).
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+  if state == 'pending' then
+    if redis.call('LREM', queueKeyPrefix .. 'pending', 0, id) == 0 then
+      redis.call('ZREM', queueKeyPrefix .. 'x:prio', id)
+    end
+  elseif state == 'aggregating' then
+    local group = redis.call('HGET', taskKey, 'group') or ''
+    if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
+      leaveAggregationSets(queueKeyPrefix .. 'aggregation_sets', id)
+    end
+  else
+    redis.call('ZREM', queueKeyPrefix .. state, id)
+    -- Only scheduled and retry tasks have one; the task is no longer due at that time.
+    redis.call('ZREM', dueKey, id)
+  end
+end
+
+-- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
+-- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
+-- before the caller adds its tasks, so a task archived now is never the one trimmed.
+local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, adding)
+  local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
+  local keep = sizeBound - 1 - adding
+  local excess = {}
+  if keep <= 0 then
+    excess = redis.call('ZRANGE', archivedKey, 0, -1)
+  else
+    excess = redis.call('ZRANGE', archivedKey, 0, -(keep + 1))
+  end
+  for _, list in ipairs({ stale, excess }) do
+    for _, id in ipairs(list) do
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
+      redis.call('ZREM', archivedKey, id)
+    end
+  end
+end
+
+-- Takes up to batch ids off a bulk operation's source: the oldest end of a list (its right end,
+-- where the next task runs from) or the lowest scores of a sorted set. The ids leave the source
+-- here; the bulk scripts work in batches so that no single call blocks Redis for long.
+local function takeBatch(sourceKey, kind, batch)
+  local ids
+  if kind == 'list' then
+    ids = redis.call('LRANGE', sourceKey, -batch, -1)
+    if #ids > 0 then
+      redis.call('LTRIM', sourceKey, 0, -(#ids + 1))
+    end
+  else
+    ids = redis.call('ZRANGE', sourceKey, 0, batch - 1)
+    for _, id in ipairs(ids) do
+      redis.call('ZREM', sourceKey, id)
+    end
+  end
+  return ids
+end
+
+-- After a batch of a group's tasks left it: the group leaves the groups set once empty.
+local function dropGroupIfEmpty(groupsKey, sourceKey, group)
+  if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
+
+-- How many ids a container holds: a list (pending, active) or a sorted set (kind 'zset').
+local function containerSize(key, kind)
+  if kind == 'list' then
+    return redis.call('LLEN', key)
+  end
+  return redis.call('ZCARD', key)
+end
+
+-- The bulk scripts' source of the pending state: the list, then the priority ZSET (prioKey,
+-- lib/priority.lua). kind 'pending' names both; any other kind is takeBatch's.
+local function takeSourceBatch(sourceKey, prioKey, kind, batch)
+  if kind ~= 'pending' then
+    return takeBatch(sourceKey, kind, batch)
+  end
+  local ids = takeBatch(sourceKey, 'list', batch)
+  if #ids < batch then
+    for _, id in ipairs(takeBatch(prioKey, 'zset', batch - #ids)) do
+      ids[#ids + 1] = id
+    end
+  end
+  return ids
+end
+
+-- How many ids a bulk script's source holds (kind as takeSourceBatch's).
+local function sourceSize(sourceKey, prioKey, kind)
+  if kind ~= 'pending' then
+    return containerSize(sourceKey, kind)
+  end
+  return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
+end
+
+-- The hash field holding the decision.
+local CANCEL_FIELD = 'x_cancel'
+
+-- Whether a cancel without retry was decided for the task of this hash.
+local function cancelDecided(taskKey)
+  return redis.call('HEXISTS', taskKey, CANCEL_FIELD) == 1
+end
+
+-- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
+-- canceled task is not kept; see docs/workflows.md for why).
+local function endCanceled(taskKeyPrefix, dueKey, id)
+  deleteTaskHash(taskKeyPrefix, dueKey, id)
+end
 local taskKey = KEYS[1]
 local activeKey = KEYS[2]
 local leaseKey = KEYS[3]
@@ -210,6 +376,7 @@ local processedDayKey = KEYS[5]
 local failedDayKey = KEYS[6]
 local processedTotalKey = KEYS[7]
 local failedTotalKey = KEYS[8]
+local dueKey = KEYS[9]
 local id = ARGV[1]
 local msg = ARGV[2]
 local now = ARGV[3]
@@ -223,6 +390,11 @@ if redis.call('LREM', activeKey, 0, id) == 0 then
   return 0
 end
 redis.call('ZREM', leaseKey, id)
+if cancelDecided(taskKey) then
+  endCanceled(taskKeyPrefix, dueKey, id)
+  countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
+  return 2
+end
 -- Trim before adding this task, unlike asynq, which adds first. Trimming afterwards can select this
 -- very task (a cutoff in the current second, or equal scores, which ZSETs order by member), delete
 -- its hash and leave the HSET below writing a hash that no container lists. Trimming the old tasks
@@ -233,6 +405,222 @@ redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'msg', msg, 'state', 'archived')
 countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
 return 1
+`);
+
+export const cancelTask = defineScript('cancel-task', 2, String.raw`-- Cancels one task (taskmill extension; asynq's inspector only publishes on asynq:cancel). With
+-- retry on it does what asynq's CancelProcessing does, for an active task only: publish its id
+-- on asynq:cancel, so the server running it aborts the attempt, which is then retried per policy.
+-- With retry off:
+--   - an active task gets the cancel decision (lib/cancel.lua) and the publish, in this one call,
+--     so no script can run the task again once the publish is out: its server's retry or
+--     archive, a requeue, or the recoverer after that server died all end it as canceled;
+--   - a pending, scheduled, retry or aggregating task leaves its container and ends as canceled
+--     at once.
+-- A completed or archived task is over: nothing changes.
+--
+-- KEYS[1] -> asynq:{<qname>}:t:<task_id>
+-- KEYS[2] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time; the record is dropped)
+-- ARGV[1] -> task id
+-- ARGV[2] -> queue key prefix asynq:{<qname>}:
+-- ARGV[3] -> group key prefix asynq:{<qname>}:g:
+-- ARGV[4] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[5] -> "1" to keep asynq's behaviour (retried), "0" to cancel without retry
+-- ARGV[6] -> cancel channel asynq:cancel
+--
+-- Returns 'missing' (no such task), 'signaled' (active: the publish went out; with retry off the
+-- decision is recorded), 'canceled' (it was waiting and is now canceled), or the task's state when
+-- nothing was done: 'completed' or 'archived' (finished), or a waiting state with retry on.
+
+-- Library: cancelation without retry (taskmill extension, docs/workflows.md "Cancel"). A cancel
+-- with retry off sets the field x_cancel on an active task's hash in the same script that
+-- publishes asynq:cancel, so every script that would run the task again (retry, archive,
+-- requeue; the recoverer goes through retry and archive) finds the decision there and ends the
+-- task as canceled instead, whichever of them comes first. The field dies with the hash; Go's
+-- scripts rewrite only msg and state, so it also survives a Go worker's retry of the task.
+
+-- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
+-- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot. Every
+-- removal also drops the task's precise due record (dueKey, asynq:{<qname>}:x:due: a taskmill
+-- extension the forwarder would otherwise drop only once its time has passed).
+
+-- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
+-- a newer task took after this one's expired is not ours to delete).
+local function releaseUniqueLock(taskKey, id)
+  local lock = redis.call('HGET', taskKey, 'unique_key')
+  if lock and lock ~= '' and redis.call('GET', lock) == id then
+    redis.call('DEL', lock)
+  end
+end
+
+-- Deletes a task's hash, its due record and, if it holds it, its unique lock. The caller removes
+-- the id from its container.
+local function deleteTaskHash(taskKeyPrefix, dueKey, id)
+  local taskKey = taskKeyPrefix .. id
+  releaseUniqueLock(taskKey, id)
+  redis.call('DEL', taskKey)
+  redis.call('ZREM', dueKey, id)
+end
+
+-- Removes a task id from its group's sorted set, and the group name from the groups set once the
+-- group is empty (the aggregator visits only the groups listed there). Returns whether the id was
+-- in the group.
+local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
+  local groupKey = groupKeyPrefix .. group
+  local removed = redis.call('ZREM', groupKey, id)
+  if redis.call('ZCARD', groupKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+  return removed == 1
+end
+
+-- Removes an aggregating task's id from the aggregation set an aggregation in progress moved it
+-- into: otherwise enqueueing the set's aggregate would delete this task's hash with the set, and a
+-- reclaim would put the id back into its group, wherever the task is by then. Ids are unique in a
+-- queue, so removing it from every registered set touches only the one holding it. (asynq's
+-- inspector refuses to run, archive or delete such a task.)
+local function leaveAggregationSets(aggregationSetsKey, id)
+  for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+    redis.call('ZREM', setKey, id)
+  end
+end
+
+-- Removes a task id from the container its state names: the pending list or the priority ZSET
+-- (x:prio, lib/priority.lua), its group, or the queue's sorted set of that state. Active tasks are
+-- never passed here (the scripts refuse them).
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+  if state == 'pending' then
+    if redis.call('LREM', queueKeyPrefix .. 'pending', 0, id) == 0 then
+      redis.call('ZREM', queueKeyPrefix .. 'x:prio', id)
+    end
+  elseif state == 'aggregating' then
+    local group = redis.call('HGET', taskKey, 'group') or ''
+    if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
+      leaveAggregationSets(queueKeyPrefix .. 'aggregation_sets', id)
+    end
+  else
+    redis.call('ZREM', queueKeyPrefix .. state, id)
+    -- Only scheduled and retry tasks have one; the task is no longer due at that time.
+    redis.call('ZREM', dueKey, id)
+  end
+end
+
+-- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
+-- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
+-- before the caller adds its tasks, so a task archived now is never the one trimmed.
+local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, adding)
+  local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
+  local keep = sizeBound - 1 - adding
+  local excess = {}
+  if keep <= 0 then
+    excess = redis.call('ZRANGE', archivedKey, 0, -1)
+  else
+    excess = redis.call('ZRANGE', archivedKey, 0, -(keep + 1))
+  end
+  for _, list in ipairs({ stale, excess }) do
+    for _, id in ipairs(list) do
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
+      redis.call('ZREM', archivedKey, id)
+    end
+  end
+end
+
+-- Takes up to batch ids off a bulk operation's source: the oldest end of a list (its right end,
+-- where the next task runs from) or the lowest scores of a sorted set. The ids leave the source
+-- here; the bulk scripts work in batches so that no single call blocks Redis for long.
+local function takeBatch(sourceKey, kind, batch)
+  local ids
+  if kind == 'list' then
+    ids = redis.call('LRANGE', sourceKey, -batch, -1)
+    if #ids > 0 then
+      redis.call('LTRIM', sourceKey, 0, -(#ids + 1))
+    end
+  else
+    ids = redis.call('ZRANGE', sourceKey, 0, batch - 1)
+    for _, id in ipairs(ids) do
+      redis.call('ZREM', sourceKey, id)
+    end
+  end
+  return ids
+end
+
+-- After a batch of a group's tasks left it: the group leaves the groups set once empty.
+local function dropGroupIfEmpty(groupsKey, sourceKey, group)
+  if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
+
+-- How many ids a container holds: a list (pending, active) or a sorted set (kind 'zset').
+local function containerSize(key, kind)
+  if kind == 'list' then
+    return redis.call('LLEN', key)
+  end
+  return redis.call('ZCARD', key)
+end
+
+-- The bulk scripts' source of the pending state: the list, then the priority ZSET (prioKey,
+-- lib/priority.lua). kind 'pending' names both; any other kind is takeBatch's.
+local function takeSourceBatch(sourceKey, prioKey, kind, batch)
+  if kind ~= 'pending' then
+    return takeBatch(sourceKey, kind, batch)
+  end
+  local ids = takeBatch(sourceKey, 'list', batch)
+  if #ids < batch then
+    for _, id in ipairs(takeBatch(prioKey, 'zset', batch - #ids)) do
+      ids[#ids + 1] = id
+    end
+  end
+  return ids
+end
+
+-- How many ids a bulk script's source holds (kind as takeSourceBatch's).
+local function sourceSize(sourceKey, prioKey, kind)
+  if kind ~= 'pending' then
+    return containerSize(sourceKey, kind)
+  end
+  return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
+end
+
+-- The hash field holding the decision.
+local CANCEL_FIELD = 'x_cancel'
+
+-- Whether a cancel without retry was decided for the task of this hash.
+local function cancelDecided(taskKey)
+  return redis.call('HEXISTS', taskKey, CANCEL_FIELD) == 1
+end
+
+-- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
+-- canceled task is not kept; see docs/workflows.md for why).
+local function endCanceled(taskKeyPrefix, dueKey, id)
+  deleteTaskHash(taskKeyPrefix, dueKey, id)
+end
+local taskKey = KEYS[1]
+local dueKey = KEYS[2]
+local id = ARGV[1]
+local queueKeyPrefix = ARGV[2]
+local groupKeyPrefix = ARGV[3]
+local taskKeyPrefix = ARGV[4]
+local retry = ARGV[5]
+local cancelChannel = ARGV[6]
+
+local state = redis.call('HGET', taskKey, 'state')
+if not state then
+  return 'missing'
+end
+if state == 'active' then
+  if retry == '0' then
+    redis.call('HSET', taskKey, CANCEL_FIELD, '1')
+  end
+  redis.call('PUBLISH', cancelChannel, id)
+  return 'signaled'
+end
+if retry == '1' or state == 'completed' or state == 'archived' then
+  return state
+end
+leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+endCanceled(taskKeyPrefix, dueKey, id)
+return 'canceled'
 `);
 
 export const clearServerState = defineScript('clear-server-state', 2, String.raw`-- Deletes a server's ServerInfo and WorkerInfo keys at shutdown. Mirrors asynq's clearServerState;
@@ -833,6 +1221,299 @@ if registered == 0 and mayHoldRegistration == '1' then
   dropIdle(idleKey, idleSlotsKey, server)
 end
 return { codes, leased, registered }
+`);
+
+export const enqueueDebounce = defineScript('enqueue-debounce', 6, String.raw`-- Enqueues one task under a debounce key (taskmill extension, docs/workflows.md "Debounce and
+-- throttle"): tasks with the same key in the same queue within a window collapse into one. The
+-- window starts at the enqueue that finds no open window (it never slides, so a steady stream of
+-- enqueues still runs a task every window) and is recorded in the debounce record, a HASH
+-- { id, until } that expires with the window.
+--
+-- - debounce: the first enqueue of a window creates a scheduled task due when the window ends
+--   (an ordinary asynq scheduled task, which Go peers see as such); a later enqueue within the
+--   window, while that task is still scheduled, replaces its message (the latest payload and
+--   options run) under the same id. Once the task has left the scheduled set (forwarded, run,
+--   deleted, canceled) it is never modified: the next enqueue opens a new window.
+-- - throttle: the first enqueue of a window creates a pending task (it runs now); later ones in
+--   the window are dropped.
+--
+-- The client sends the task's message without its id (protobuf field 3); the script appends the
+-- id field of the task that survives, so the replaced message carries the surviving id. Protobuf
+-- decoders (Go's and ours) accept fields in any order.
+--
+-- Priority (lib/priority.lua): the task carries the level of the call that created it or last
+-- replaced its message (x_prio); a throttled task waits at its level as any enqueued task.
+--
+-- The window is on the Redis server's clock (TIME), so producers with different clocks agree on
+-- it; the task's due time is that end, in Unix ms, as every due time is.
+--
+-- KEYS[1] -> asynq:{<qname>}:x:debounce:<key> (HASH id, until: window end, unix ms)
+-- KEYS[2] -> asynq:{<qname>}:pending
+-- KEYS[3] -> asynq:{<qname>}:scheduled
+-- KEYS[4] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms; see lib/due.lua)
+-- KEYS[5] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal)
+-- KEYS[6] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
+-- ARGV[1] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[2] -> id of the task to create when this call opens a window
+-- ARGV[3] -> the encoded TaskMessage without its id field
+-- ARGV[4] -> window length, ms
+-- ARGV[5] -> mode: 'debounce' or 'throttle'
+-- ARGV[6] -> current unix time in nanoseconds (pending_since of a throttled task)
+-- ARGV[7] -> wake-up channel asynq:{<qname>}:x:wake
+-- ARGV[8] -> due channel asynq:{<qname>}:x:due
+-- ARGV[9] -> priority level 0-100, or empty for normal
+--
+-- Returns { id, code, until }: code 0 when this call created task id (it opened a window), 1 when
+-- it collapsed into the window's task id (debounce: its message replaced; throttle: dropped), -1
+-- when the id to create is taken by another task (nothing changed); until is the window's end
+-- (unix ms; with debounce the task's due time), 0 with code -1.
+
+-- Library: the idle registrations of taskmill servers on one queue (taskmill extension; see
+-- enqueue.lua's hand-off and done-and-dequeue.lua's registration). A registration is an entry in
+-- the idle ZSET (server id -> expiry, unix ms on the Redis server's clock) and a value in the
+-- idle-slots HASH (server id -> free slots × SLOT + BIAS + lease seconds + the server's clock offset
+-- from Redis in seconds), packed so that enqueue.lua takes a slot and reads what it needs for the
+-- lease with one HINCRBY: each command in a script costs a few microseconds on the hand-off path.
+--
+-- Clocks (docs/clocks.md): the producer's clock takes no part. Registrations are judged by Redis's
+-- clock (TIME), and a handed-over task's lease score is Redis's time plus the server's offset plus
+-- its lease, which is the server's own clock, as the lease scores it writes itself are.
+
+-- One slot in an idle-slots value (broker.ts: IDLE_SLOT_UNIT).
+local SLOT = 10000000
+-- Keeps lease seconds + offset, negative for a server far behind Redis, positive below one slot
+-- (broker.ts: IDLE_LEASE_BIAS).
+local BIAS = 5000000
+
+-- Removes a server's registration.
+local function dropIdle(idleKey, idleSlotsKey, server)
+  redis.call('ZREM', idleKey, server)
+  redis.call('HDEL', idleSlotsKey, server)
+end
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
+-- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
+-- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
+-- seconds and Go's Inspector parses them as integers, so the score stays floor(due / 1000) and the
+-- due time in ms goes to the due ZSET (task id -> unix ms) beside it. The record counts only while
+-- the task's score in scheduled or retry is floor(record / 1000) (forward.lua checks), so a record
+-- that a path leaves behind when the task moves on is harmless.
+--
+-- The due channel tells waiting forwarders about a due time earlier than every record they could
+-- have read, once per script call: the earliest this call added, when it is earlier than the
+-- earliest record before the call.
+
+-- The earliest record before this call's first addDue (math.huge when none), read once.
+local dueBefore = nil
+-- The earliest due time this call added, or nil.
+local dueAdded = nil
+
+-- Adds task id to setKey (scheduled or retry) with asynq's whole-second score, and its precise
+-- due time dueMs (a string of whole unix ms) to dueKey.
+local function addDue(setKey, dueKey, id, dueMs)
+  local ms = tonumber(dueMs)
+  if dueBefore == nil then
+    local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
+    dueBefore = first[2] and tonumber(first[2]) or math.huge
+  end
+  redis.call('ZADD', setKey, string.format('%d', math.floor(ms / 1000)), id)
+  redis.call('ZADD', dueKey, dueMs, id)
+  if dueAdded == nil or ms < dueAdded then
+    dueAdded = ms
+  end
+end
+
+-- Publishes the earliest due time this call added on channel when it is earlier than every
+-- record before the call. PUBLISH creates no key: Go peers see nothing of it.
+local function announceDue(channel)
+  if dueAdded and dueAdded < dueBefore then
+    redis.call('PUBLISH', channel, string.format('%d', dueAdded))
+  end
+end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
+local recordKey = KEYS[1]
+local pendingKey = KEYS[2]
+local scheduledKey = KEYS[3]
+local dueKey = KEYS[4]
+local prioKey = KEYS[5]
+local prioSeqKey = KEYS[6]
+local taskKeyPrefix = ARGV[1]
+local newId = ARGV[2]
+local body = ARGV[3]
+local windowMs = tonumber(ARGV[4])
+local mode = ARGV[5]
+local nowNanos = ARGV[6]
+local wakeChannel = ARGV[7]
+local dueChannel = ARGV[8]
+local priorityArg = ARGV[9]
+local level = priorityLevel(priorityArg)
+
+-- The message with its id field (field 3, length-delimited: tag 0x1a) appended.
+local function withId(id)
+  local length = #id
+  local varint = ''
+  while length >= 128 do
+    varint = varint .. string.char(128 + length % 128)
+    length = math.floor(length / 128)
+  end
+  return body .. '\26' .. varint .. string.char(length) .. id
+end
+
+local now = redisTimeMs()
+local record = redis.call('HMGET', recordKey, 'id', 'until')
+local openId = record[1]
+if openId and tonumber(record[2]) > now then
+  if openId == newId then
+    -- This very call, sent again after an unanswered attempt.
+    return { openId, 0, record[2] }
+  end
+  if mode == 'throttle' then
+    return { openId, 1, record[2] }
+  end
+  local openKey = taskKeyPrefix .. openId
+  if redis.call('HGET', openKey, 'state') == 'scheduled' then
+    redis.call('HSET', openKey, 'msg', withId(openId))
+    if level then
+      redis.call('HSET', openKey, 'x_prio', level)
+    else
+      redis.call('HDEL', openKey, 'x_prio')
+    end
+    return { openId, 1, record[2] }
+  end
+end
+
+local taskKey = taskKeyPrefix .. newId
+if redis.call('EXISTS', taskKey) == 1 then
+  return { newId, -1, '0' }
+end
+local untilMs = now + windowMs
+if mode == 'throttle' then
+  writeTask(taskKey, withId(newId), 'pending', nowNanos, '')
+  if pushPending(pendingKey, prioKey, prioSeqKey, newId, level, false) == 1 or prioritizedTurnedNonEmpty() then
+    redis.call('PUBLISH', wakeChannel, '1')
+  end
+else
+  writeTask(taskKey, withId(newId), 'scheduled', nil, '')
+  addDue(scheduledKey, dueKey, newId, string.format('%d', untilMs))
+  announceDue(dueChannel)
+end
+if level then
+  redis.call('HSET', taskKey, 'x_prio', level)
+end
+local untilText = string.format('%d', untilMs)
+redis.call('HSET', recordKey, 'id', newId, 'until', untilText)
+redis.call('PEXPIRE', recordKey, windowMs)
+return { newId, 0, untilText }
 `);
 
 export const enqueue = defineScript('enqueue', 12, String.raw`-- Creates one or more tasks in one queue: each goes to the pending list, or to the scheduled ZSET
@@ -3535,25 +4216,27 @@ end
 return out
 `);
 
-export const requeue = defineScript('requeue', 5, String.raw`-- Puts active tasks back at the head of the pending line: tasks a shutting-down server could not
+export const requeue = defineScript('requeue', 6, String.raw`-- Puts active tasks back at the head of the pending line: tasks a shutting-down server could not
 -- finish in time, and leased tasks that will not start where they are (prefetched ones given back,
 -- a hand-off that found no free slot). Per task it mirrors asynq's requeue script (RPUSH so the
 -- task runs next; no counter changes), with one deliberate fix: pending_since is set to the time
 -- the task went back. Go's requeue leaves the field out, so queue latency (now minus the head's
 -- pending_since) reads 0 while such a task waits; readers only use the field for latency, and the
 -- next dequeue removes it as usual. A task with a priority level (x_prio, lib/priority.lua) goes
--- back to the front of its level in the priority ZSET.
+-- back to the front of its level in the priority ZSET. A task canceled without retry (the x_cancel
+-- decision, lib/cancel.lua) does not go back: it ends as canceled.
 --
 -- KEYS[1] -> asynq:{<qname>}:active
 -- KEYS[2] -> asynq:{<qname>}:lease
 -- KEYS[3] -> asynq:{<qname>}:pending
 -- KEYS[4] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal)
 -- KEYS[5] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
+-- KEYS[6] -> asynq:{<qname>}:x:due (a canceled task's due record is dropped with it)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3..] -> task ids
 --
--- Returns one integer per task: 1 requeued, 0 not active in this queue.
+-- Returns one integer per task: 1 requeued, 0 not active in this queue, 2 canceled.
 
 -- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
 -- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
@@ -3645,11 +4328,176 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: cancelation without retry (taskmill extension, docs/workflows.md "Cancel"). A cancel
+-- with retry off sets the field x_cancel on an active task's hash in the same script that
+-- publishes asynq:cancel, so every script that would run the task again (retry, archive,
+-- requeue; the recoverer goes through retry and archive) finds the decision there and ends the
+-- task as canceled instead, whichever of them comes first. The field dies with the hash; Go's
+-- scripts rewrite only msg and state, so it also survives a Go worker's retry of the task.
+
+-- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
+-- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot. Every
+-- removal also drops the task's precise due record (dueKey, asynq:{<qname>}:x:due: a taskmill
+-- extension the forwarder would otherwise drop only once its time has passed).
+
+-- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
+-- a newer task took after this one's expired is not ours to delete).
+local function releaseUniqueLock(taskKey, id)
+  local lock = redis.call('HGET', taskKey, 'unique_key')
+  if lock and lock ~= '' and redis.call('GET', lock) == id then
+    redis.call('DEL', lock)
+  end
+end
+
+-- Deletes a task's hash, its due record and, if it holds it, its unique lock. The caller removes
+-- the id from its container.
+local function deleteTaskHash(taskKeyPrefix, dueKey, id)
+  local taskKey = taskKeyPrefix .. id
+  releaseUniqueLock(taskKey, id)
+  redis.call('DEL', taskKey)
+  redis.call('ZREM', dueKey, id)
+end
+
+-- Removes a task id from its group's sorted set, and the group name from the groups set once the
+-- group is empty (the aggregator visits only the groups listed there). Returns whether the id was
+-- in the group.
+local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
+  local groupKey = groupKeyPrefix .. group
+  local removed = redis.call('ZREM', groupKey, id)
+  if redis.call('ZCARD', groupKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+  return removed == 1
+end
+
+-- Removes an aggregating task's id from the aggregation set an aggregation in progress moved it
+-- into: otherwise enqueueing the set's aggregate would delete this task's hash with the set, and a
+-- reclaim would put the id back into its group, wherever the task is by then. Ids are unique in a
+-- queue, so removing it from every registered set touches only the one holding it. (asynq's
+-- inspector refuses to run, archive or delete such a task.)
+local function leaveAggregationSets(aggregationSetsKey, id)
+  for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+    redis.call('ZREM', setKey, id)
+  end
+end
+
+-- Removes a task id from the container its state names: the pending list or the priority ZSET
+-- (x:prio, lib/priority.lua), its group, or the queue's sorted set of that state. Active tasks are
+-- never passed here (the scripts refuse them).
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+  if state == 'pending' then
+    if redis.call('LREM', queueKeyPrefix .. 'pending', 0, id) == 0 then
+      redis.call('ZREM', queueKeyPrefix .. 'x:prio', id)
+    end
+  elseif state == 'aggregating' then
+    local group = redis.call('HGET', taskKey, 'group') or ''
+    if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
+      leaveAggregationSets(queueKeyPrefix .. 'aggregation_sets', id)
+    end
+  else
+    redis.call('ZREM', queueKeyPrefix .. state, id)
+    -- Only scheduled and retry tasks have one; the task is no longer due at that time.
+    redis.call('ZREM', dueKey, id)
+  end
+end
+
+-- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
+-- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
+-- before the caller adds its tasks, so a task archived now is never the one trimmed.
+local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, adding)
+  local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
+  local keep = sizeBound - 1 - adding
+  local excess = {}
+  if keep <= 0 then
+    excess = redis.call('ZRANGE', archivedKey, 0, -1)
+  else
+    excess = redis.call('ZRANGE', archivedKey, 0, -(keep + 1))
+  end
+  for _, list in ipairs({ stale, excess }) do
+    for _, id in ipairs(list) do
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
+      redis.call('ZREM', archivedKey, id)
+    end
+  end
+end
+
+-- Takes up to batch ids off a bulk operation's source: the oldest end of a list (its right end,
+-- where the next task runs from) or the lowest scores of a sorted set. The ids leave the source
+-- here; the bulk scripts work in batches so that no single call blocks Redis for long.
+local function takeBatch(sourceKey, kind, batch)
+  local ids
+  if kind == 'list' then
+    ids = redis.call('LRANGE', sourceKey, -batch, -1)
+    if #ids > 0 then
+      redis.call('LTRIM', sourceKey, 0, -(#ids + 1))
+    end
+  else
+    ids = redis.call('ZRANGE', sourceKey, 0, batch - 1)
+    for _, id in ipairs(ids) do
+      redis.call('ZREM', sourceKey, id)
+    end
+  end
+  return ids
+end
+
+-- After a batch of a group's tasks left it: the group leaves the groups set once empty.
+local function dropGroupIfEmpty(groupsKey, sourceKey, group)
+  if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
+
+-- How many ids a container holds: a list (pending, active) or a sorted set (kind 'zset').
+local function containerSize(key, kind)
+  if kind == 'list' then
+    return redis.call('LLEN', key)
+  end
+  return redis.call('ZCARD', key)
+end
+
+-- The bulk scripts' source of the pending state: the list, then the priority ZSET (prioKey,
+-- lib/priority.lua). kind 'pending' names both; any other kind is takeBatch's.
+local function takeSourceBatch(sourceKey, prioKey, kind, batch)
+  if kind ~= 'pending' then
+    return takeBatch(sourceKey, kind, batch)
+  end
+  local ids = takeBatch(sourceKey, 'list', batch)
+  if #ids < batch then
+    for _, id in ipairs(takeBatch(prioKey, 'zset', batch - #ids)) do
+      ids[#ids + 1] = id
+    end
+  end
+  return ids
+end
+
+-- How many ids a bulk script's source holds (kind as takeSourceBatch's).
+local function sourceSize(sourceKey, prioKey, kind)
+  if kind ~= 'pending' then
+    return containerSize(sourceKey, kind)
+  end
+  return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
+end
+
+-- The hash field holding the decision.
+local CANCEL_FIELD = 'x_cancel'
+
+-- Whether a cancel without retry was decided for the task of this hash.
+local function cancelDecided(taskKey)
+  return redis.call('HEXISTS', taskKey, CANCEL_FIELD) == 1
+end
+
+-- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
+-- canceled task is not kept; see docs/workflows.md for why).
+local function endCanceled(taskKeyPrefix, dueKey, id)
+  deleteTaskHash(taskKeyPrefix, dueKey, id)
+end
 local activeKey = KEYS[1]
 local leaseKey = KEYS[2]
 local pendingKey = KEYS[3]
 local prioKey = KEYS[4]
 local prioSeqKey = KEYS[5]
+local dueKey = KEYS[6]
 local taskKeyPrefix = ARGV[1]
 local nowNanos = ARGV[2]
 -- ARGV[3..]: the task ids.
@@ -3662,10 +4510,15 @@ for i = FIRST_ID, #ARGV do
   if redis.call('LREM', activeKey, 0, id) > 0 then
     redis.call('ZREM', leaseKey, id)
     local taskKey = taskKeyPrefix .. id
-    local level = priorityLevel(redis.call('HGET', taskKey, 'x_prio'))
-    pushPending(pendingKey, prioKey, prioSeqKey, id, level, true)
-    redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
-    result = 1
+    if cancelDecided(taskKey) then
+      endCanceled(taskKeyPrefix, dueKey, id)
+      result = 2
+    else
+      local level = priorityLevel(redis.call('HGET', taskKey, 'x_prio'))
+      pushPending(pendingKey, prioKey, prioSeqKey, id, level, true)
+      redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
+      result = 1
+    end
   end
   results[#results + 1] = result
 end
@@ -3674,7 +4527,8 @@ return results
 
 export const retry = defineScript('retry', 9, String.raw`-- Moves an active task to the retry ZSET after a failed attempt. Mirrors asynq's retry script;
 -- taskmill extension: the retry time's milliseconds go to the due ZSET (see lib/due.lua), so our
--- forwarders start the retry on time, never before.
+-- forwarders start the retry on time, never before. A task canceled without retry (the x_cancel
+-- decision, lib/cancel.lua) is not retried: it ends as canceled.
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:active
@@ -3692,8 +4546,9 @@ export const retry = defineScript('retry', 9, String.raw`-- Moves an active task
 -- ARGV[5] -> "1" when the error counts as a failure (stats are counted), "0" otherwise
 -- ARGV[6] -> int64 max, where the totals wrap to 1
 -- ARGV[7] -> due channel asynq:{<qname>}:x:due (taskmill extension)
+-- ARGV[8] -> task key prefix asynq:{<qname>}:t:
 --
--- Returns 1 on success, 0 when the task is not active in this queue.
+-- Returns 1 on success, 0 when the task is not active in this queue, 2 when it was canceled.
 
 -- Library: asynq's per-queue counters. Daily counters (processed:<date>, failed:<date>) expire 90
 -- days after they are created; the totals (processed, failed) wrap to the added count once the
@@ -3765,6 +4620,170 @@ local function announceDue(channel)
     redis.call('PUBLISH', channel, string.format('%d', dueAdded))
   end
 end
+-- Library: cancelation without retry (taskmill extension, docs/workflows.md "Cancel"). A cancel
+-- with retry off sets the field x_cancel on an active task's hash in the same script that
+-- publishes asynq:cancel, so every script that would run the task again (retry, archive,
+-- requeue; the recoverer goes through retry and archive) finds the decision there and ends the
+-- task as canceled instead, whichever of them comes first. The field dies with the hash; Go's
+-- scripts rewrite only msg and state, so it also survives a Go worker's retry of the task.
+
+-- Library: taking a task out of its queue for the inspector scripts, so that no id is ever left
+-- without its hash, no hash without its id, and no unique lock naming a deleted task (issue 13
+-- item 5). Keys are built from the queue's prefixes, so they share the queue's hash slot. Every
+-- removal also drops the task's precise due record (dueKey, asynq:{<qname>}:x:due: a taskmill
+-- extension the forwarder would otherwise drop only once its time has passed).
+
+-- Releases the task's unique lock when the lock still names this task (asynq's rule: a lock that
+-- a newer task took after this one's expired is not ours to delete).
+local function releaseUniqueLock(taskKey, id)
+  local lock = redis.call('HGET', taskKey, 'unique_key')
+  if lock and lock ~= '' and redis.call('GET', lock) == id then
+    redis.call('DEL', lock)
+  end
+end
+
+-- Deletes a task's hash, its due record and, if it holds it, its unique lock. The caller removes
+-- the id from its container.
+local function deleteTaskHash(taskKeyPrefix, dueKey, id)
+  local taskKey = taskKeyPrefix .. id
+  releaseUniqueLock(taskKey, id)
+  redis.call('DEL', taskKey)
+  redis.call('ZREM', dueKey, id)
+end
+
+-- Removes a task id from its group's sorted set, and the group name from the groups set once the
+-- group is empty (the aggregator visits only the groups listed there). Returns whether the id was
+-- in the group.
+local function leaveGroup(groupsKey, groupKeyPrefix, group, id)
+  local groupKey = groupKeyPrefix .. group
+  local removed = redis.call('ZREM', groupKey, id)
+  if redis.call('ZCARD', groupKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+  return removed == 1
+end
+
+-- Removes an aggregating task's id from the aggregation set an aggregation in progress moved it
+-- into: otherwise enqueueing the set's aggregate would delete this task's hash with the set, and a
+-- reclaim would put the id back into its group, wherever the task is by then. Ids are unique in a
+-- queue, so removing it from every registered set touches only the one holding it. (asynq's
+-- inspector refuses to run, archive or delete such a task.)
+local function leaveAggregationSets(aggregationSetsKey, id)
+  for _, setKey in ipairs(redis.call('ZRANGE', aggregationSetsKey, 0, -1)) do
+    redis.call('ZREM', setKey, id)
+  end
+end
+
+-- Removes a task id from the container its state names: the pending list or the priority ZSET
+-- (x:prio, lib/priority.lua), its group, or the queue's sorted set of that state. Active tasks are
+-- never passed here (the scripts refuse them).
+local function leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+  if state == 'pending' then
+    if redis.call('LREM', queueKeyPrefix .. 'pending', 0, id) == 0 then
+      redis.call('ZREM', queueKeyPrefix .. 'x:prio', id)
+    end
+  elseif state == 'aggregating' then
+    local group = redis.call('HGET', taskKey, 'group') or ''
+    if not leaveGroup(queueKeyPrefix .. 'groups', groupKeyPrefix, group, id) then
+      leaveAggregationSets(queueKeyPrefix .. 'aggregation_sets', id)
+    end
+  else
+    redis.call('ZREM', queueKeyPrefix .. state, id)
+    -- Only scheduled and retry tasks have one; the task is no longer due at that time.
+    redis.call('ZREM', dueKey, id)
+  end
+end
+
+-- Trims the archive as a new archive does (asynq: older than the cutoff, beyond the size bound),
+-- deleting the trimmed tasks' hashes and locks rather than leaving them without an id. Trims
+-- before the caller adds its tasks, so a task archived now is never the one trimmed.
+local function trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, adding)
+  local stale = redis.call('ZRANGE', archivedKey, '-inf', ageCutoff, 'BYSCORE')
+  local keep = sizeBound - 1 - adding
+  local excess = {}
+  if keep <= 0 then
+    excess = redis.call('ZRANGE', archivedKey, 0, -1)
+  else
+    excess = redis.call('ZRANGE', archivedKey, 0, -(keep + 1))
+  end
+  for _, list in ipairs({ stale, excess }) do
+    for _, id in ipairs(list) do
+      deleteTaskHash(taskKeyPrefix, dueKey, id)
+      redis.call('ZREM', archivedKey, id)
+    end
+  end
+end
+
+-- Takes up to batch ids off a bulk operation's source: the oldest end of a list (its right end,
+-- where the next task runs from) or the lowest scores of a sorted set. The ids leave the source
+-- here; the bulk scripts work in batches so that no single call blocks Redis for long.
+local function takeBatch(sourceKey, kind, batch)
+  local ids
+  if kind == 'list' then
+    ids = redis.call('LRANGE', sourceKey, -batch, -1)
+    if #ids > 0 then
+      redis.call('LTRIM', sourceKey, 0, -(#ids + 1))
+    end
+  else
+    ids = redis.call('ZRANGE', sourceKey, 0, batch - 1)
+    for _, id in ipairs(ids) do
+      redis.call('ZREM', sourceKey, id)
+    end
+  end
+  return ids
+end
+
+-- After a batch of a group's tasks left it: the group leaves the groups set once empty.
+local function dropGroupIfEmpty(groupsKey, sourceKey, group)
+  if group ~= '' and redis.call('ZCARD', sourceKey) == 0 then
+    redis.call('SREM', groupsKey, group)
+  end
+end
+
+-- How many ids a container holds: a list (pending, active) or a sorted set (kind 'zset').
+local function containerSize(key, kind)
+  if kind == 'list' then
+    return redis.call('LLEN', key)
+  end
+  return redis.call('ZCARD', key)
+end
+
+-- The bulk scripts' source of the pending state: the list, then the priority ZSET (prioKey,
+-- lib/priority.lua). kind 'pending' names both; any other kind is takeBatch's.
+local function takeSourceBatch(sourceKey, prioKey, kind, batch)
+  if kind ~= 'pending' then
+    return takeBatch(sourceKey, kind, batch)
+  end
+  local ids = takeBatch(sourceKey, 'list', batch)
+  if #ids < batch then
+    for _, id in ipairs(takeBatch(prioKey, 'zset', batch - #ids)) do
+      ids[#ids + 1] = id
+    end
+  end
+  return ids
+end
+
+-- How many ids a bulk script's source holds (kind as takeSourceBatch's).
+local function sourceSize(sourceKey, prioKey, kind)
+  if kind ~= 'pending' then
+    return containerSize(sourceKey, kind)
+  end
+  return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
+end
+
+-- The hash field holding the decision.
+local CANCEL_FIELD = 'x_cancel'
+
+-- Whether a cancel without retry was decided for the task of this hash.
+local function cancelDecided(taskKey)
+  return redis.call('HEXISTS', taskKey, CANCEL_FIELD) == 1
+end
+
+-- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
+-- canceled task is not kept; see docs/workflows.md for why).
+local function endCanceled(taskKeyPrefix, dueKey, id)
+  deleteTaskHash(taskKeyPrefix, dueKey, id)
+end
 local taskKey = KEYS[1]
 local activeKey = KEYS[2]
 local leaseKey = KEYS[3]
@@ -3781,11 +4800,19 @@ local statsExpireAt = ARGV[4]
 local isFailure = ARGV[5]
 local int64Max = ARGV[6]
 local dueChannel = ARGV[7]
+local taskKeyPrefix = ARGV[8]
 
 if redis.call('LREM', activeKey, 0, id) == 0 then
   return 0
 end
 redis.call('ZREM', leaseKey, id)
+if cancelDecided(taskKey) then
+  endCanceled(taskKeyPrefix, dueKey, id)
+  if isFailure == '1' then
+    countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
+  end
+  return 2
+end
 addDue(retryKey, dueKey, id, retryAtMs)
 redis.call('HSET', taskKey, 'msg', msg, 'state', 'retry')
 if isFailure == '1' then

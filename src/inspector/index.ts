@@ -8,6 +8,7 @@ import { RDBInspect } from '../broker/rdb-inspect.js';
 import { type RedisConnOpt, openConnection } from '../broker/redis.js';
 import { type Clock, realClock } from '../base/clock.js';
 import { checkConnectionArgument, checkOptionsBag, expectOption, optionalClock } from '../validate.js';
+import { type CancelOptions, type CancelResult, cancelTask } from '../cancel.js';
 import {
   ClosedError,
   QueueAlreadyPausedError,
@@ -278,6 +279,17 @@ export class Inspector {
     checkBulkOptions(options);
     checkBulk('delete', state, options);
     return allTasks(await this.#queue(queue), 'delete', queue, state, options, this.#clock.now());
+  }
+
+  /**
+   * Cancels a task, by default as asynq does (a running attempt is aborted and retried per
+   * policy); with `retry: false` for good: a running handler is aborted and the task is recorded
+   * as canceled, a waiting task is removed as canceled (see {@link CancelOptions}).
+   * @throws QueueNotFoundError, TaskNotFoundError, TaskFinishedError (completed or archived),
+   *   InvalidOptionError
+   */
+  async cancelTask(queue: string, taskId: string, options?: CancelOptions): Promise<CancelResult> {
+    return this.#onTask(queue, taskId, (rdb) => cancelTask(rdb.connection, queue, taskId, options));
   }
 
   /** Asks every server (taskmill or Go) to cancel this task if it is running. */

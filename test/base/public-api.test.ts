@@ -41,6 +41,7 @@ const EXPECTED_EXPORTS = [
   'SkipRetryError',
   'Task',
   'TaskCanceledError',
+  'TaskFinishedError',
   'TaskIdConflictError',
   'TaskNotFoundError',
   'TaskStateError',

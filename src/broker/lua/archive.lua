@@ -1,5 +1,6 @@
 -- Moves an active task to the archive (dead-letter ZSET) and trims the archive by age and size,
--- deleting the hashes of trimmed tasks. Mirrors asynq's (v0.25+) archive script.
+-- deleting the hashes of trimmed tasks. Mirrors asynq's (v0.25+) archive script. A task canceled
+-- without retry (the x_cancel decision, lib/cancel.lua) is not archived: it ends as canceled.
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:active
@@ -9,6 +10,7 @@
 -- KEYS[6] -> asynq:{<qname>}:failed:<yyyy-mm-dd>
 -- KEYS[7] -> asynq:{<qname>}:processed
 -- KEYS[8] -> asynq:{<qname>}:failed
+-- KEYS[9] -> asynq:{<qname>}:x:due (a canceled task's due record is dropped with it)
 -- ARGV[1] -> task id
 -- ARGV[2] -> updated TaskMessage (error_msg and last_failed_at set; retried unchanged)
 -- ARGV[3] -> now, unix seconds (the archive score)
@@ -19,10 +21,11 @@
 -- ARGV[7] -> int64 max, where the totals wrap to 1
 -- ARGV[8] -> task key prefix asynq:{<qname>}:t:
 --
--- Returns 1 on success, 0 when the task is not active in this queue.
+-- Returns 1 on success, 0 when the task is not active in this queue, 2 when it was canceled.
 
 --!include lib/stats.lua
 --!include lib/delete-tasks.lua
+--!include lib/cancel.lua
 local taskKey = KEYS[1]
 local activeKey = KEYS[2]
 local leaseKey = KEYS[3]
@@ -31,6 +34,7 @@ local processedDayKey = KEYS[5]
 local failedDayKey = KEYS[6]
 local processedTotalKey = KEYS[7]
 local failedTotalKey = KEYS[8]
+local dueKey = KEYS[9]
 local id = ARGV[1]
 local msg = ARGV[2]
 local now = ARGV[3]
@@ -44,6 +48,11 @@ if redis.call('LREM', activeKey, 0, id) == 0 then
   return 0
 end
 redis.call('ZREM', leaseKey, id)
+if cancelDecided(taskKey) then
+  endCanceled(taskKeyPrefix, dueKey, id)
+  countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
+  return 2
+end
 -- Trim before adding this task, unlike asynq, which adds first. Trimming afterwards can select this
 -- very task (a cutoff in the current second, or equal scores, which ZSETs order by member), delete
 -- its hash and leave the HSET below writing a hash that no container lists. Trimming the old tasks

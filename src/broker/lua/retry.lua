@@ -1,6 +1,7 @@
 -- Moves an active task to the retry ZSET after a failed attempt. Mirrors asynq's retry script;
 -- taskmill extension: the retry time's milliseconds go to the due ZSET (see lib/due.lua), so our
--- forwarders start the retry on time, never before.
+-- forwarders start the retry on time, never before. A task canceled without retry (the x_cancel
+-- decision, lib/cancel.lua) is not retried: it ends as canceled.
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:active
@@ -18,11 +19,13 @@
 -- ARGV[5] -> "1" when the error counts as a failure (stats are counted), "0" otherwise
 -- ARGV[6] -> int64 max, where the totals wrap to 1
 -- ARGV[7] -> due channel asynq:{<qname>}:x:due (taskmill extension)
+-- ARGV[8] -> task key prefix asynq:{<qname>}:t:
 --
--- Returns 1 on success, 0 when the task is not active in this queue.
+-- Returns 1 on success, 0 when the task is not active in this queue, 2 when it was canceled.
 
 --!include lib/stats.lua
 --!include lib/due.lua
+--!include lib/cancel.lua
 local taskKey = KEYS[1]
 local activeKey = KEYS[2]
 local leaseKey = KEYS[3]
@@ -39,11 +42,19 @@ local statsExpireAt = ARGV[4]
 local isFailure = ARGV[5]
 local int64Max = ARGV[6]
 local dueChannel = ARGV[7]
+local taskKeyPrefix = ARGV[8]
 
 if redis.call('LREM', activeKey, 0, id) == 0 then
   return 0
 end
 redis.call('ZREM', leaseKey, id)
+if cancelDecided(taskKey) then
+  endCanceled(taskKeyPrefix, dueKey, id)
+  if isFailure == '1' then
+    countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
+  end
+  return 2
+end
 addDue(retryKey, dueKey, id, retryAtMs)
 redis.call('HSET', taskKey, 'msg', msg, 'state', 'retry')
 if isFailure == '1' then
