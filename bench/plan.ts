@@ -82,6 +82,13 @@ export function buildPlan(quick: boolean): Measurement[] {
       params: { count: quick ? 8 : 30, everyMs: 1_000 },
       timeoutMs: quick ? 60_000 : 90_000,
     },
+    // Debounce (bench/scenarios/debounce.ts): 20,000 enqueues over 100 keys, 1 s windows.
+    {
+      id: 'debounce',
+      scenario: 'debounce',
+      params: { count: quick ? 5_000 : 20_000, keys: 100, windowMs: 1_000, inFlight: 100 },
+      timeoutMs: 120_000,
+    },
   ];
 }
 
@@ -164,6 +171,7 @@ export function headlineRows(plan: Measurement[]): MetricRow[] {
     },
     ...onTimeRows(plan),
     ...priorityRows(plan),
+    ...debounceRows(plan),
     {
       label: 'Redis memory per waiting task (all pre-fills)',
       measurements: ['process-c1', 'process-c10', 'process-c100'],
@@ -262,6 +270,36 @@ function onTimeRows(plan: Measurement[]): MetricRow[] {
       unit: 'tasks/s',
       better: 'higher',
       target: ratioAtLeast(1),
+    },
+  ];
+}
+
+/** The debounce rows (issue 14 item 6): enqueue rate, jobs that ran, last payload kept per key. */
+function debounceRows(plan: Measurement[]): MetricRow[] {
+  const m = plan.find((p) => p.id === 'debounce');
+  if (!m) return [];
+  const what = `Debounce ${Number(m.params.count).toLocaleString('en-US')} enqueues over ${m.params.keys} keys, ${m.params.windowMs} ms windows`;
+  return [
+    {
+      label: `${what}: enqueue rate`,
+      measurements: ['debounce'],
+      metric: 'tasksPerSec',
+      unit: 'tasks/s',
+      better: 'higher',
+    },
+    {
+      label: `${what}: jobs run`,
+      measurements: ['debounce'],
+      metric: 'jobsRun',
+      unit: 'tasks',
+      better: 'lower',
+    },
+    {
+      label: `${what}: keys whose last run had the last payload`,
+      measurements: ['debounce'],
+      metric: 'keysWithLastPayload',
+      unit: 'tasks',
+      better: 'higher',
     },
   ];
 }

@@ -8,6 +8,7 @@ import { enqueueBulk, enqueueSingle } from './scenarios/enqueue.js';
 import { idleLatency, steadyLatency } from './scenarios/latency.js';
 import { delayedTasks, retryLateness, weightedQueues } from './scenarios/on-time.js';
 import { periodicTicks } from './scenarios/periodic.js';
+import { debounceScenario } from './scenarios/debounce.js';
 import { processing } from './scenarios/process.js';
 import { prioritized } from './scenarios/priority.js';
 import { SCENARIO_NAMES, type Scenario, type ScenarioName, type ScenarioParams } from './scenarios/types.js';
@@ -26,6 +27,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   weighted: weightedQueues,
   periodic: periodicTicks,
   priority: prioritized,
+  debounce: debounceScenario,
 };
 
 function usage(message: string): never {

@@ -15,6 +15,8 @@ export const SCENARIO_NAMES = [
   'periodic',
   // Per-task priority (priority.ts).
   'priority',
+  // Debounce (debounce.ts).
+  'debounce',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -44,6 +46,10 @@ export interface ScenarioParams {
   everyMs?: number;
   /** retries: delay before the second attempt. */
   retryDelayMs?: number;
+  /** debounce: how many debounce keys the enqueues are spread over. */
+  keys?: number;
+  /** debounce: the debounce window. */
+  windowMs?: number;
   /** Hard limit for the whole scenario process. */
   timeoutMs: number;
 }

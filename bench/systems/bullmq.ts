@@ -50,6 +50,13 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
     async enqueue(payload) {
       await queue.add('bench', payload);
     },
+    async enqueueDebounced(payload, key, windowMs) {
+      // BullMQ's debounce mode: the job waits `delay`, and adds within `ttl` replace its data.
+      await queue.add('bench', payload, {
+        delay: windowMs,
+        deduplication: { id: key, ttl: windowMs, replace: true },
+      });
+    },
     async enqueueBulk(payloads) {
       await queue.addBulk(payloads.map((data) => ({ name: 'bench', data })));
     },

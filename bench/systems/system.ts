@@ -92,6 +92,11 @@ export interface BenchSystem {
   /** Starts the worker of the on-time scenarios; stopWorker stops it. */
   startOnTimeWorker(setup: OnTimeWorkerSetup): Promise<void>;
   readonly name: SystemName;
+  /**
+   * Enqueues one task debounced under `key` over `windowMs` (taskmill: the `debounce` option;
+   * BullMQ: deduplication in debounce mode), so the key's tasks of one window run once.
+   */
+  enqueueDebounced(payload: BenchPayload, key: string, windowMs: number): Promise<void>;
   /** Enqueues one task with the system's single-task API. */
   enqueue(payload: BenchPayload): Promise<void>;
   /** Enqueues a batch with the system's bulk API (one call per batch). */

@@ -28,6 +28,9 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
     async enqueue(payload) {
       await client.enqueue(benchTask, payload);
     },
+    async enqueueDebounced(payload, key, windowMs) {
+      await client.enqueue(benchTask, payload, { debounce: { key, window: windowMs } });
+    },
     async enqueueBulk(payloads) {
       const results = await client.enqueueMany(benchTask, payloads);
       const failed = results.find((r) => !r.ok);

@@ -3870,7 +3870,8 @@ export const inspectRunTask = defineScript('inspect-run-task', 5, String.raw`-- 
 -- but pending and active. Mirrors asynq's runTask (the unique lock is kept) with one difference:
 -- pending_since is set, as on every other path into the pending list, so that queue latency counts
 -- from the run (Go's RunTask leaves it unset, and a Go Inspector then reads the queue's latency as
--- 0 while the task waits).
+-- 0 while the task waits). A cancel decision left on a task that completed in the same instant
+-- (lib/cancel.lua) is dropped: it concerned the run that is over, not the one asked for now.
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:pending
@@ -4123,6 +4124,27 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: cancelation without retry (taskmill extension, docs/workflows.md "Cancel"). A cancel
+-- with retry off sets the field x_cancel on an active task's hash in the same script that
+-- publishes asynq:cancel, so every script that would run the task again (retry, archive,
+-- requeue; the recoverer goes through retry and archive) finds the decision there and ends the
+-- task as canceled instead, whichever of them comes first. The field dies with the hash; Go's
+-- scripts rewrite only msg and state, so it also survives a Go worker's retry of the task.
+
+
+-- The hash field holding the decision.
+local CANCEL_FIELD = 'x_cancel'
+
+-- Whether a cancel without retry was decided for the task of this hash.
+local function cancelDecided(taskKey)
+  return redis.call('HEXISTS', taskKey, CANCEL_FIELD) == 1
+end
+
+-- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
+-- canceled task is not kept; see docs/workflows.md for why).
+local function endCanceled(taskKeyPrefix, dueKey, id)
+  deleteTaskHash(taskKeyPrefix, dueKey, id)
+end
 local taskKey = KEYS[1]
 local pendingKey = KEYS[2]
 local dueKey = KEYS[3]
@@ -4147,6 +4169,7 @@ if pushPending(pendingKey, prioKey, prioSeqKey, id, level, false) == 1 or priori
   redis.call('PUBLISH', wakeChannel, '1')
 end
 redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
+redis.call('HDEL', taskKey, CANCEL_FIELD)
 return 1
 `);
 

@@ -29,6 +29,7 @@ describe('resolveEnqueueOptions defaults', () => {
       headers: {},
       group: '',
       priority: 50,
+      debounce: undefined,
     });
   });
 

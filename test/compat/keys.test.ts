@@ -81,6 +81,7 @@ const PINNED: Record<string, [unknown, string][]> = {
   schedulerTickKey: [[keys.schedulerTickKey('default', ID), `asynq:{default}:x:sched:${ID}`]],
   prioKey: [[keys.prioKey('default'), 'asynq:{default}:x:prio']],
   prioSeqKey: [[keys.prioSeqKey('default'), 'asynq:{default}:x:prio-seq']],
+  debounceKey: [[keys.debounceKey('default', 'k:1'), 'asynq:{default}:x:debounce:k:1']],
   // Per server, not per queue: a channel, so no hash tag is needed.
   HANDOFF_CHANNEL_PREFIX: [[keys.HANDOFF_CHANNEL_PREFIX, 'asynq:x:handoff:']],
   handoffChannel: [[keys.handoffChannel(ID), `asynq:x:handoff:${ID}`]],

@@ -223,6 +223,16 @@ describe('cancel with retry: false', () => {
     assert.equal(await rdb.archive(second, Date.now(), { maxSize: 100, maxAgeMs: 3_600_000 }), true);
     assert.deepEqual(await rdb.requeue('default', [ids[2] as string], Date.now()), [2]);
     for (const id of ids) assert.deepEqual(await whereIs(id), GONE, id);
+
+    // A decision left on a task that completed at the same moment does not outlive that run.
+    const done = await client.enqueue(new Task('work', 'done'), { retention: 60_000 });
+    await env.raw.hset(`${Q}:t:${done.id}`, 'state', 'completed', 'x_cancel', '1');
+    await env.raw.lrem(`${Q}:pending`, 0, done.id);
+    await env.raw.zadd(`${Q}:completed`, Math.floor(Date.now() / 1000) + 60, done.id);
+    const inspector = env.inspector();
+    await inspector.runTask('default', done.id);
+    assert.equal(await env.raw.hexists(`${Q}:t:${done.id}`, 'x_cancel'), 0);
+    await inspector.close();
     await client.close();
   });
 });

@@ -2,7 +2,8 @@
 -- but pending and active. Mirrors asynq's runTask (the unique lock is kept) with one difference:
 -- pending_since is set, as on every other path into the pending list, so that queue latency counts
 -- from the run (Go's RunTask leaves it unset, and a Go Inspector then reads the queue's latency as
--- 0 while the task waits).
+-- 0 while the task waits). A cancel decision left on a task that completed in the same instant
+-- (lib/cancel.lua) is dropped: it concerned the run that is over, not the one asked for now.
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:pending
@@ -24,6 +25,7 @@
 
 --!include lib/task-removal.lua
 --!include lib/priority.lua
+--!include lib/cancel.lua
 local taskKey = KEYS[1]
 local pendingKey = KEYS[2]
 local dueKey = KEYS[3]
@@ -48,4 +50,5 @@ if pushPending(pendingKey, prioKey, prioSeqKey, id, level, false) == 1 or priori
   redis.call('PUBLISH', wakeChannel, '1')
 end
 redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
+redis.call('HDEL', taskKey, CANCEL_FIELD)
 return 1
