@@ -1,5 +1,5 @@
 import { RDB } from './broker/rdb.js';
-import { type RawDebounceReply, enqueueDebouncedScript } from './broker/rdb-workflow.js';
+import { type DebounceItem, type RawDebounceReply, enqueueDebouncedScript } from './broker/rdb-workflow.js';
 import { type CancelOptions, type CancelResult, cancelTask } from './cancel.js';
 import { type RedisConnOpt, openConnection } from './broker/redis.js';
 import { type Clock, realClock } from './base/clock.js';
@@ -10,7 +10,7 @@ import {
   TaskIdConflictError,
   TaskmillError,
 } from './errors.js';
-import type { EnqueueOptions } from './options.js';
+import type { DebounceOptions, EnqueueOptions } from './options.js';
 import { type PreparedEnqueue, createdTaskInfo, prepareEnqueue } from './prepare-enqueue.js';
 import { Task, type TaskDefinition, type TaskInfo } from './task.js';
 import { checkConnectionArgument, checkOptionsBag, expectOption, optionalClock } from './validate.js';
@@ -308,34 +308,48 @@ export class Client {
   }
 
   /**
-   * Sends a batch holding debounced tasks: each of those is its own script call (its window is
-   * decided in Redis, see enqueue-debounce.lua), the others go together as usual.
+   * Sends a batch holding debounced tasks: those go in their own calls (their windows are decided
+   * in Redis, see enqueue-debounce.lua), one per queue and {@link BULK_CHUNK} tasks, in order; the
+   * others go together as usual.
    */
   async #sendWithDebounced(prepared: readonly Prepared[], now: number): Promise<BulkEnqueueResult[]> {
     const results: BulkEnqueueResult[] = new Array(prepared.length);
     const plain: number[] = [];
-    const calls: Promise<void>[] = [];
-    await this.#register([...new Set(prepared.map((p) => p.msg.queue))], now);
+    const byQueue = new Map<string, number[]>();
     prepared.forEach((p, i) => {
-      const debounce = p.resolved.debounce;
-      if (!debounce) {
-        plain.push(i);
-        return;
+      if (!p.resolved.debounce) plain.push(i);
+      else {
+        const list = byQueue.get(p.msg.queue);
+        if (list) list.push(i);
+        else byQueue.set(p.msg.queue, [i]);
       }
-      calls.push(
-        enqueueDebouncedScript(
-          this.#rdb.connection,
-          p.msg,
-          debounce.key,
-          debounce.window,
-          debounce.mode,
-          p.resolved.priority,
-          now,
-        ).then((reply) => {
-          results[i] = debouncedResult(p, reply, now);
-        }),
-      );
     });
+    await this.#register([...byQueue.keys()], now);
+    const calls: Promise<void>[] = [];
+    for (const [queue, indexes] of byQueue) {
+      for (let start = 0; start < indexes.length; start += BULK_CHUNK) {
+        const chunk = indexes.slice(start, start + BULK_CHUNK);
+        const items = chunk.map((i): DebounceItem => {
+          const { msg, resolved } = prepared[i] as Prepared;
+          const debounce = resolved.debounce as Required<DebounceOptions>;
+          return {
+            msg,
+            key: debounce.key,
+            windowMs: debounce.window,
+            mode: debounce.mode,
+            priority: resolved.priority,
+          };
+        });
+        calls.push(
+          enqueueDebouncedScript(this.#rdb.connection, queue, items, now).then((replies) => {
+            chunk.forEach(
+              (i, j) =>
+                (results[i] = debouncedResult(prepared[i] as Prepared, replies[j] as RawDebounceReply, now)),
+            );
+          }),
+        );
+      }
+    }
     if (plain.length > 0) {
       calls.push(
         this.#send(

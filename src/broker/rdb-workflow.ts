@@ -52,43 +52,67 @@ export interface RawDebounceReply {
   readonly untilMs: number;
 }
 
-/** Enqueues `msg` under a debounce key (enqueue-debounce.lua). */
+/** One task to enqueue under a debounce key. */
+export interface DebounceItem {
+  readonly msg: TaskMessage;
+  readonly key: string;
+  readonly windowMs: number;
+  readonly mode: 'debounce' | 'throttle';
+  /** Level 0-100. */
+  readonly priority: number;
+}
+
+/**
+ * Enqueues debounced tasks of one queue in one call (enqueue-debounce.lua), deciding them in
+ * order; one reply per item.
+ */
 export async function enqueueDebouncedScript(
   conn: OwnedConnection,
-  msg: TaskMessage,
-  key: string,
-  windowMs: number,
-  mode: 'debounce' | 'throttle',
-  priority: number,
+  queue: string,
+  items: readonly DebounceItem[],
   nowMs: number,
-): Promise<RawDebounceReply> {
-  const q = msg.queue;
-  // The script appends the id of whichever task survives (see enqueue-debounce.lua).
-  const body = encodeTaskMessage({ ...msg, id: '' });
+): Promise<RawDebounceReply[]> {
+  let index = '';
+  const bodies: Uint8Array[] = new Array(items.length);
+  items.forEach((item, i) => {
+    // The script appends the id of whichever task survives (see enqueue-debounce.lua).
+    const body = encodeTaskMessage({ ...item.msg, id: '' });
+    bodies[i] = body;
+    const { key, windowMs } = item;
+    const id = item.msg.id;
+    const mode = item.mode === 'throttle' ? 't' : 'd';
+    const priority = item.priority === NORMAL_PRIORITY ? '' : item.priority;
+    index += `${Buffer.byteLength(key)}:${key}${Buffer.byteLength(id)}:${id}${body.byteLength}:${windowMs}:${mode}:${priority}:`;
+  });
   const reply = (await callRedis(conn, scripts.enqueueDebounce.name, () =>
     runScript(
       conn.redis,
       scripts.enqueueDebounce,
       [
-        keys.debounceKey(q, key),
-        keys.pendingKey(q),
-        keys.scheduledKey(q),
-        keys.dueKey(q),
-        keys.prioKey(q),
-        keys.prioSeqKey(q),
+        keys.pendingKey(queue),
+        keys.scheduledKey(queue),
+        keys.dueKey(queue),
+        keys.prioKey(queue),
+        keys.prioSeqKey(queue),
       ],
       [
-        keys.taskKeyPrefix(q),
-        msg.id,
-        body,
-        windowMs,
-        mode,
+        keys.taskKeyPrefix(queue),
+        keys.debounceKey(queue, ''),
         unixNanosString(nowMs),
-        keys.wakeChannel(q),
-        keys.dueChannel(q),
-        priority === NORMAL_PRIORITY ? '' : priority,
+        keys.wakeChannel(queue),
+        keys.dueChannel(queue),
+        index,
+        Buffer.concat(bodies),
       ],
     ),
-  )) as [Buffer | string, number, Buffer | string];
-  return { id: String(reply[0]), code: reply[1] as 0 | 1 | -1, untilMs: Number(String(reply[2])) };
+  )) as (Buffer | string | number)[];
+  const out: RawDebounceReply[] = [];
+  for (let i = 0; i < reply.length; i += 3) {
+    out.push({
+      id: String(reply[i]),
+      code: reply[i + 1] as 0 | 1 | -1,
+      untilMs: Number(String(reply[i + 2])),
+    });
+  }
+  return out;
 }

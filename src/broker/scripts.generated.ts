@@ -1223,7 +1223,7 @@ end
 return { codes, leased, registered }
 `);
 
-export const enqueueDebounce = defineScript('enqueue-debounce', 6, String.raw`-- Enqueues one task under a debounce key (taskmill extension, docs/workflows.md "Debounce and
+export const enqueueDebounce = defineScript('enqueue-debounce', 5, String.raw`-- Enqueues tasks under debounce keys, one queue per call, (taskmill extension, docs/workflows.md "Debounce and
 -- throttle"): tasks with the same key in the same queue within a window collapse into one. The
 -- window starts at the enqueue that finds no open window (it never slides, so a steady stream of
 -- enqueues still runs a task every window) and is recorded in the debounce record, a HASH
@@ -1244,29 +1244,33 @@ export const enqueueDebounce = defineScript('enqueue-debounce', 6, String.raw`--
 -- Priority (lib/priority.lua): the task carries the level of the call that created it or last
 -- replaced its message (x_prio); a throttled task waits at its level as any enqueued task.
 --
--- The window is on the Redis server's clock (TIME), so producers with different clocks agree on
--- it; the task's due time is that end, in Unix ms, as every due time is.
+-- The window is on the Redis server's clock (TIME, read once per call), so producers with
+-- different clocks agree on it; the task's due time is that end, in Unix ms, as every due time is.
+-- Tasks are decided in index order, so two enqueues with one key in the same call collapse as two
+-- calls would. As in enqueue.lua, a batch is two arguments (an index and the concatenated
+-- messages), and idle workers are woken once when this call made the pending list non-empty.
 --
--- KEYS[1] -> asynq:{<qname>}:x:debounce:<key> (HASH id, until: window end, unix ms)
--- KEYS[2] -> asynq:{<qname>}:pending
--- KEYS[3] -> asynq:{<qname>}:scheduled
--- KEYS[4] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms; see lib/due.lua)
--- KEYS[5] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal)
--- KEYS[6] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
+-- KEYS[1] -> asynq:{<qname>}:pending
+-- KEYS[2] -> asynq:{<qname>}:scheduled
+-- KEYS[3] -> asynq:{<qname>}:x:due (ZSET task id -> precise due time, unix ms; see lib/due.lua)
+-- KEYS[4] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal)
+-- KEYS[5] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
--- ARGV[2] -> id of the task to create when this call opens a window
--- ARGV[3] -> the encoded TaskMessage without its id field
--- ARGV[4] -> window length, ms
--- ARGV[5] -> mode: 'debounce' or 'throttle'
--- ARGV[6] -> current unix time in nanoseconds (pending_since of a throttled task)
--- ARGV[7] -> wake-up channel asynq:{<qname>}:x:wake
--- ARGV[8] -> due channel asynq:{<qname>}:x:due
--- ARGV[9] -> priority level 0-100, or empty for normal
+-- ARGV[2] -> debounce record key prefix asynq:{<qname>}:x:debounce: (the key is appended; each
+--            record is a HASH { id, until: window end, unix ms })
+-- ARGV[3] -> current unix time in nanoseconds (pending_since of a throttled task)
+-- ARGV[4] -> wake-up channel asynq:{<qname>}:x:wake
+-- ARGV[5] -> due channel asynq:{<qname>}:x:due
+-- ARGV[6] -> the tasks' index: per task "<#key>:<key><#id>:<id><#msg>:<window ms>:<mode>:<priority>:",
+--            the mode 'd' (debounce) or 't' (throttle), the priority a level 0-100 or empty for
+--            normal, lengths in bytes
+-- ARGV[7] -> the tasks' encoded TaskMessages without their id fields, concatenated in index order
 --
--- Returns { id, code, until }: code 0 when this call created task id (it opened a window), 1 when
--- it collapsed into the window's task id (debounce: its message replaced; throttle: dropped), -1
--- when the id to create is taken by another task (nothing changed); until is the window's end
--- (unix ms; with debounce the task's due time), 0 with code -1.
+-- Returns three values per task, in order: the surviving task's id; a code, 0 when this task
+-- created it (it opened a window), 1 when it collapsed into the window's task (debounce: its
+-- message replaced; throttle: dropped), -1 when the id to create is taken by another task
+-- (nothing changed); and the window's end (unix ms; with debounce the task's due time), '0' with
+-- code -1.
 
 -- Library: the idle registrations of taskmill servers on one queue (taskmill extension; see
 -- enqueue.lua's hand-off and done-and-dequeue.lua's registration). A registration is an entry in
@@ -1441,25 +1445,21 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
-local recordKey = KEYS[1]
-local pendingKey = KEYS[2]
-local scheduledKey = KEYS[3]
-local dueKey = KEYS[4]
-local prioKey = KEYS[5]
-local prioSeqKey = KEYS[6]
+local pendingKey = KEYS[1]
+local scheduledKey = KEYS[2]
+local dueKey = KEYS[3]
+local prioKey = KEYS[4]
+local prioSeqKey = KEYS[5]
 local taskKeyPrefix = ARGV[1]
-local newId = ARGV[2]
-local body = ARGV[3]
-local windowMs = tonumber(ARGV[4])
-local mode = ARGV[5]
-local nowNanos = ARGV[6]
-local wakeChannel = ARGV[7]
-local dueChannel = ARGV[8]
-local priorityArg = ARGV[9]
-local level = priorityLevel(priorityArg)
+local recordKeyPrefix = ARGV[2]
+local nowNanos = ARGV[3]
+local wakeChannel = ARGV[4]
+local dueChannel = ARGV[5]
+local index = ARGV[6]
+local messages = ARGV[7]
 
 -- The message with its id field (field 3, length-delimited: tag 0x1a) appended.
-local function withId(id)
+local function withId(body, id)
   local length = #id
   local varint = ''
   while length >= 128 do
@@ -1469,51 +1469,94 @@ local function withId(id)
   return body .. '\26' .. varint .. string.char(length) .. id
 end
 
-local now = redisTimeMs()
-local record = redis.call('HMGET', recordKey, 'id', 'until')
-local openId = record[1]
-if openId and tonumber(record[2]) > now then
-  if openId == newId then
-    -- This very call, sent again after an unanswered attempt.
-    return { openId, 0, record[2] }
-  end
-  if mode == 'throttle' then
-    return { openId, 1, record[2] }
-  end
-  local openKey = taskKeyPrefix .. openId
-  if redis.call('HGET', openKey, 'state') == 'scheduled' then
-    redis.call('HSET', openKey, 'msg', withId(openId))
-    if level then
-      redis.call('HSET', openKey, 'x_prio', level)
-    else
-      redis.call('HDEL', openKey, 'x_prio')
-    end
-    return { openId, 1, record[2] }
-  end
+local at = 1
+local msgAt = 1
+
+-- Reads "<digits>:" (or "<text>:") at the cursor.
+local function number()
+  local colon = string.find(index, ':', at, true)
+  local value = string.sub(index, at, colon - 1)
+  at = colon + 1
+  return value
 end
 
-local taskKey = taskKeyPrefix .. newId
-if redis.call('EXISTS', taskKey) == 1 then
-  return { newId, -1, '0' }
+-- Reads "<#bytes>:<bytes>" at the cursor.
+local function counted()
+  local length = tonumber(number())
+  local value = string.sub(index, at, at + length - 1)
+  at = at + length
+  return value
 end
-local untilMs = now + windowMs
-if mode == 'throttle' then
-  writeTask(taskKey, withId(newId), 'pending', nowNanos, '')
-  if pushPending(pendingKey, prioKey, prioSeqKey, newId, level, false) == 1 or prioritizedTurnedNonEmpty() then
-    redis.call('PUBLISH', wakeChannel, '1')
+
+local now = redisTimeMs()
+-- Whether a push found the pending list empty.
+local wake = false
+
+-- Decides one task; returns its id, code and window end.
+local function debounceOne(recordKey, newId, body, windowMs, mode, level)
+  local record = redis.call('HMGET', recordKey, 'id', 'until')
+  local openId = record[1]
+  if openId and tonumber(record[2]) > now then
+    if openId == newId then
+      -- This very task, sent again after an unanswered attempt.
+      return openId, 0, record[2]
+    end
+    if mode == 't' then
+      return openId, 1, record[2]
+    end
+    local openKey = taskKeyPrefix .. openId
+    if redis.call('HGET', openKey, 'state') == 'scheduled' then
+      redis.call('HSET', openKey, 'msg', withId(body, openId))
+      if level then
+        redis.call('HSET', openKey, 'x_prio', level)
+      else
+        redis.call('HDEL', openKey, 'x_prio')
+      end
+      return openId, 1, record[2]
+    end
   end
-else
-  writeTask(taskKey, withId(newId), 'scheduled', nil, '')
-  addDue(scheduledKey, dueKey, newId, string.format('%d', untilMs))
-  announceDue(dueChannel)
+  local taskKey = taskKeyPrefix .. newId
+  if redis.call('EXISTS', taskKey) == 1 then
+    return newId, -1, '0'
+  end
+  local untilText = string.format('%d', now + windowMs)
+  if mode == 't' then
+    writeTask(taskKey, withId(body, newId), 'pending', nowNanos, '')
+    if pushPending(pendingKey, prioKey, prioSeqKey, newId, level, false) == 1 then
+      wake = true
+    end
+  else
+    writeTask(taskKey, withId(body, newId), 'scheduled', nil, '')
+    addDue(scheduledKey, dueKey, newId, untilText)
+  end
+  if level then
+    redis.call('HSET', taskKey, 'x_prio', level)
+  end
+  redis.call('HSET', recordKey, 'id', newId, 'until', untilText)
+  redis.call('PEXPIRE', recordKey, windowMs)
+  return newId, 0, untilText
 end
-if level then
-  redis.call('HSET', taskKey, 'x_prio', level)
+
+local results = {}
+while at <= #index do
+  local key = counted()
+  local newId = counted()
+  local msgLength = tonumber(number())
+  local body = string.sub(messages, msgAt, msgAt + msgLength - 1)
+  msgAt = msgAt + msgLength
+  local windowMs = tonumber(number())
+  local mode = number()
+  local level = priorityLevel(number())
+  local id, code, untilText = debounceOne(recordKeyPrefix .. key, newId, body, windowMs, mode, level)
+  results[#results + 1] = id
+  results[#results + 1] = code
+  results[#results + 1] = untilText
 end
-local untilText = string.format('%d', untilMs)
-redis.call('HSET', recordKey, 'id', newId, 'until', untilText)
-redis.call('PEXPIRE', recordKey, windowMs)
-return { newId, 0, untilText }
+if wake or prioritizedTurnedNonEmpty() then
+  redis.call('PUBLISH', wakeChannel, '1')
+end
+announceDue(dueChannel)
+return results
 `);
 
 export const enqueue = defineScript('enqueue', 12, String.raw`-- Creates one or more tasks in one queue: each goes to the pending list, or to the scheduled ZSET
