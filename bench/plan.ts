@@ -89,6 +89,21 @@ export function buildPlan(quick: boolean): Measurement[] {
       params: { count: quick ? 5_000 : 20_000, keys: 100, windowMs: 1_000, inFlight: 100 },
       timeoutMs: 120_000,
     },
+    // Rate limits (bench/scenarios/rate-limit.ts): a 2,000/s limit held for 3 s, then the cost of a
+    // limit that never binds against no limit, at c10.
+    {
+      id: 'rate-limit',
+      scenario: 'rate-limit',
+      params: {
+        rate: 2_000,
+        seconds: 3,
+        concurrency: 10,
+        count: quick ? 10_000 : 50_000,
+        batch: 1_000,
+        pollIntervalMs: PROCESSING_POLL_MS,
+      },
+      timeoutMs: 180_000,
+    },
   ];
 }
 
@@ -172,6 +187,7 @@ export function headlineRows(plan: Measurement[]): MetricRow[] {
     ...onTimeRows(plan),
     ...priorityRows(plan),
     ...debounceRows(plan),
+    ...rateLimitRows(),
     {
       label: 'Redis memory per waiting task (all pre-fills)',
       measurements: ['process-c1', 'process-c10', 'process-c100'],
@@ -301,6 +317,33 @@ function debounceRows(plan: Measurement[]): MetricRow[] {
       unit: 'tasks',
       better: 'higher',
     },
+  ];
+}
+
+/** The rate-limit rows (issue 14 item 5): how close to the limit, and the cost of a check that never binds. */
+function rateLimitRows(): MetricRow[] {
+  const row = (
+    label: string,
+    metric: string,
+    unit: MetricRow['unit'],
+    better: Better,
+    target?: Target,
+  ): MetricRow => ({
+    label: `Rate limit 2,000/s for 3 s, c10: ${label}`,
+    measurements: ['rate-limit'],
+    metric,
+    unit,
+    better,
+    ...(target ? { target } : {}),
+  });
+  return [
+    row('achieved rate', 'achievedPerSec', 'tasks/s', 'higher', {
+      text: 'within 5% of the limit',
+      met: (t) => Math.abs(t / 2000 - 1) <= 0.05,
+    }),
+    row('busiest 1 s of starts', 'busiestSecond', 'tasks', 'lower'),
+    row('c10 with a limit that never binds', 'unboundTasksPerSec', 'tasks/s', 'higher'),
+    row('c10 without a limit (same run)', 'plainTasksPerSec', 'tasks/s', 'higher'),
   ];
 }
 

@@ -11,6 +11,7 @@ import { periodicTicks } from './scenarios/periodic.js';
 import { debounceScenario } from './scenarios/debounce.js';
 import { processing } from './scenarios/process.js';
 import { prioritized } from './scenarios/priority.js';
+import { rateLimited } from './scenarios/rate-limit.js';
 import { SCENARIO_NAMES, type Scenario, type ScenarioName, type ScenarioParams } from './scenarios/types.js';
 import { createBullmq } from './systems/bullmq.js';
 import { type BenchSystem, SYSTEMS, type SystemName } from './systems/system.js';
@@ -28,6 +29,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   periodic: periodicTicks,
   priority: prioritized,
   debounce: debounceScenario,
+  'rate-limit': rateLimited,
 };
 
 function usage(message: string): never {

@@ -8,6 +8,7 @@ export type { ServerOptions } from './server/server-options.js';
 export {
   Inspector,
   type QueueInfo,
+  type QueueLimits,
   type DailyStats,
   type GroupInfo,
   type PageOptions,

@@ -17,6 +17,8 @@ export const SCENARIO_NAMES = [
   'priority',
   // Debounce (debounce.ts).
   'debounce',
+  // Rate limits (rate-limit.ts).
+  'rate-limit',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -35,7 +37,10 @@ export interface ScenarioParams {
   pollIntervalMs?: number;
   /** taskmill's `prefetch` server option (`--prefetch`); undefined = its default. */
   prefetch?: number;
-  /** latency: tasks per second and seconds (every task is measured). */
+  /**
+   * latency: tasks per second and seconds (every task is measured); rate-limit: the limit per
+   * second and how long the bound run lasts.
+   */
   rate?: number;
   seconds?: number;
   /** idle: how long the worker sits idle before the probe task. */

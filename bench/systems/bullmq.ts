@@ -71,6 +71,9 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
           concurrency: setup.concurrency,
           removeOnComplete: { count: 0 },
           removeOnFail: { count: 1000 },
+          ...(setup.rateLimit && {
+            limiter: { max: setup.rateLimit.limit, duration: setup.rateLimit.periodMs },
+          }),
         },
       );
       worker.on('error', (err) => errors.push(`worker: ${err.message}`));

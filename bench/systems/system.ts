@@ -33,6 +33,11 @@ export interface WorkerSetup {
   pollIntervalMs?: number;
   /** taskmill's `prefetch` (BullMQ has no equivalent). Undefined keeps the default. */
   prefetch?: number;
+  /**
+   * A rate limit on the queue, across workers: taskmill's queue limits (set with the Inspector),
+   * BullMQ's Worker `limiter: { max, duration }`. Undefined: no limit (taskmill clears any).
+   */
+  rateLimit?: { limit: number; periodMs: number };
 }
 
 // --- Tasks on time (bench/scenarios/on-time.ts): delayed tasks, retries, several queues. ---

@@ -1,6 +1,15 @@
 /** taskmill behind the bench interface: Client.enqueue / enqueueMany, one Server with a typed route. */
 import type { Redis } from 'ioredis';
-import { Client, Scheduler, Server, ServeMux, Task, defineTask, silentLogger } from '../../src/index.js';
+import {
+  Client,
+  Inspector,
+  Scheduler,
+  Server,
+  ServeMux,
+  Task,
+  defineTask,
+  silentLogger,
+} from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
 import {
   type BenchPayload,
@@ -20,6 +29,7 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
   const client = new Client(url);
   let server: Server | undefined;
   let scheduler: Scheduler | undefined;
+  let inspector: Inspector | undefined;
   const errors: string[] = [];
 
   return {
@@ -37,6 +47,11 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
       if (failed && !failed.ok) throw new Error(`enqueueMany: ${failed.error.message}`);
     },
     async startWorker(setup: WorkerSetup) {
+      // Limits live in Redis for every worker; only a run that asks for them pays an Inspector.
+      if (setup.rateLimit || inspector) {
+        inspector ??= new Inspector(url);
+        await inspector.setQueueLimits(QUEUE, setup.rateLimit ? { rate: setup.rateLimit } : {});
+      }
       const mux = new ServeMux().handle(benchTask, (task) => setup.onTask(task.payload));
       server = new Server(url, {
         concurrency: setup.concurrency,
@@ -150,6 +165,7 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
     async close() {
       await scheduler?.shutdown();
       await server?.shutdown();
+      await inspector?.close();
       await client.close();
     },
   };

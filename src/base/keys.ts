@@ -197,6 +197,19 @@ export function idleSlotsKey(qname: string): string {
   return `${extensionKeyPrefix(qname)}handoff-slots`;
 }
 
+/**
+ * HASH of a queue's limits across all workers (`rate_limit`, `rate_period_ms`, `concurrency`; see
+ * lua/lib/limits.lua). An extension key: Go peers never read it, and their workers ignore the limits.
+ */
+export function limitsKey(qname: string): string {
+  return `${extensionKeyPrefix(qname)}limits`;
+}
+
+/** ZSET beside {@link limitsKey}: the ids leased within the rate period -> lease time (unix ms, Redis's clock). */
+export function rateKey(qname: string): string {
+  return `${extensionKeyPrefix(qname)}rate`;
+}
+
 /** Prefix of the per-server channels on which enqueues hand tasks to idle servers. */
 export const HANDOFF_CHANNEL_PREFIX = 'asynq:x:handoff:';
 

@@ -125,6 +125,11 @@ export interface DoneAndDequeueResult {
   leased: DequeuedTask[];
   /** Whether the server is now registered as idle on the queue. */
   registered: boolean;
+  /**
+   * 0 unless the queue's limits left pending tasks unleased: -1 when its concurrency cap is reached
+   * (room comes back when one of its tasks ends), else the ms until its rate allows another lease.
+   */
+  limited: number;
 }
 
 /**
@@ -133,7 +138,11 @@ export interface DoneAndDequeueResult {
  */
 export interface Broker {
   ping(): Promise<void>;
-  /** Acknowledges finished tasks, then leases up to `count` pending tasks, in one atomic call. */
+  /**
+   * Acknowledges finished tasks, then leases up to `count` pending tasks, in one atomic call. On a
+   * queue whose limits bind, it leases no more than `freeSlots` (default `count`): tasks leased
+   * past the free slots would wait here while holding a share of the limit.
+   */
   doneAndDequeue(
     qname: string,
     items: readonly DoneItem[],
@@ -141,6 +150,7 @@ export interface Broker {
     leaseExpirySec: number,
     nowMs: number,
     idle?: IdleRegistration,
+    freeSlots?: number,
   ): Promise<DoneAndDequeueResult>;
   retry(msg: TaskMessage, retryAtMs: number, isFailure: boolean, nowMs: number): Promise<boolean>;
   archive(msg: TaskMessage, nowMs: number, limits: { maxSize: number; maxAgeMs: number }): Promise<boolean>;

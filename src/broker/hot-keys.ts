@@ -45,6 +45,8 @@ function build(qname: string): HotKeys {
   const completed = keys.completedKey(qname);
   const processedTotal = keys.processedTotalKey(qname);
   const prio = keys.prioKey(qname);
+  const limits = keys.limitsKey(qname);
+  const rate = keys.rateKey(qname);
   let doneDay = NaN;
   let doneKeys: readonly string[] = [];
   return {
@@ -81,6 +83,8 @@ function build(qname: string): HotKeys {
           idle,
           idleSlots,
           prio,
+          limits,
+          rate,
         ];
       }
       return doneKeys;

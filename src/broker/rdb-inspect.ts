@@ -248,6 +248,29 @@ export class RDBInspect {
     return (await this.#run('DEL paused', () => this.#conn.redis.del(keys.pausedKey(qname)))) === 1;
   }
 
+  /**
+   * Replaces a queue's limits (`''` = that limit does not apply; none at all deletes them) and
+   * drops the queue's hand-off registrations, in one script (set-queue-limits.lua).
+   */
+  async setLimits(
+    qname: string,
+    fields: { rateLimit: string; ratePeriodMs: string; concurrency: string },
+  ): Promise<void> {
+    await this.#run('set-queue-limits', () =>
+      runScript(
+        this.#conn.redis,
+        scripts.setQueueLimits,
+        [keys.limitsKey(qname), keys.rateKey(qname), keys.idleKey(qname), keys.idleSlotsKey(qname)],
+        [fields.rateLimit, fields.ratePeriodMs, fields.concurrency],
+      ),
+    );
+  }
+
+  /** The fields of a queue's limits HASH (empty when it has none). */
+  async limits(qname: string): Promise<Record<string, string>> {
+    return this.#run('HGETALL limits', () => this.#conn.redis.hgetall(keys.limitsKey(qname)));
+  }
+
   /** PUBLISH a cancellation to every server. */
   async publishCancel(taskId: string): Promise<void> {
     await this.#run('PUBLISH', () => this.#conn.redis.publish(keys.CANCEL_CHANNEL, taskId));

@@ -143,7 +143,8 @@ export class RDB implements Broker {
   /**
    * Acknowledges `items` as {@link done} does, then leases up to `count` pending tasks as
    * {@link dequeue} does, in one script call: a worker pays one round trip per cycle, not two.
-   * With `idle`, also updates the server's idle registration on the queue.
+   * With `idle`, also updates the server's idle registration on the queue. `freeSlots` (default: the
+   * registration's, else `count`) bounds the leases on a queue whose limits bind.
    */
   async doneAndDequeue(
     qname: string,
@@ -152,6 +153,7 @@ export class RDB implements Broker {
     leaseExpirySec: number,
     nowMs: number,
     idle?: IdleRegistration,
+    freeSlots?: number,
   ): Promise<DoneAndDequeueResult> {
     const nowSec = unixSeconds(nowMs);
     const hot = hotKeys(qname);
@@ -166,7 +168,7 @@ export class RDB implements Broker {
       idle?.ttl ?? 0,
       idle?.leaseSeconds ?? 0,
       nowMs,
-      idle?.slots ?? 0,
+      freeSlots ?? idle?.slots ?? count,
     ];
     for (const { msg, revoked } of items) {
       if (msg.retention > 0 && !revoked) {
@@ -176,16 +178,16 @@ export class RDB implements Broker {
         args.push(msg.id, 0, '', msg.uniqueKey);
       }
     }
-    const [codes, flat, registered] = (await this.#script(
+    const [codes, flat, registered, limited] = (await this.#script(
       scripts.doneAndDequeue,
       hot.doneKeys(nowMs),
       args,
-    )) as [number[], Buffer[], number];
+    )) as [number[], Buffer[], number, number];
     const leased: DequeuedTask[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       leased.push({ id: (flat[i] as Buffer).toString('utf8'), rawMsg: flat[i + 1] as Buffer });
     }
-    return { doneCodes: codes, leased, registered: registered === 1 };
+    return { doneCodes: codes, leased, registered: registered === 1, limited };
   }
 
   /** Moves an active task to the retry set. Returns false when it is no longer active here. */

@@ -859,7 +859,7 @@ deleteTasks(completedKey, taskKeyPrefix, ids)
 return #ids
 `);
 
-export const doneAndDequeue = defineScript('done-and-dequeue', 10, String.raw`-- The worker's hot path in one call: first acknowledges finished tasks, then leases pending ones.
+export const doneAndDequeue = defineScript('done-and-dequeue', 12, String.raw`-- The worker's hot path in one call: first acknowledges finished tasks, then leases pending ones.
 -- A worker at low concurrency would otherwise pay two round trips and two script invocations per
 -- task (ack, then fetch the next); either half may be empty (ARGV[3] = 0, or no ack items).
 --
@@ -877,6 +877,12 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 10, String.raw`--
 -- priority ZSET replaces the paused check, so a plain queue pays no extra command for it.
 -- Deliberate fix of an asynq quirk: an id whose task hash is missing is dropped from the active
 -- list instead of being leased as a hashless entry (which breaks asynqmon's memory-usage script).
+--
+-- Limits (taskmill extension, lib/limits.lua): a queue with limits leases no more than its rate
+-- and concurrency cap allow, and when they are what stops it the reply says for how long the
+-- worker should leave the queue alone. When the limits bind, leases stop at the server's free slots
+-- (ARGV[11]): a prefetched task would hold a share of the limit that another worker could run now.
+-- Such a queue never registers for hand-off (an enqueue would lease past the limits).
 --
 -- Idle registration (taskmill extension, see enqueue.lua's hand-off and lib/idle.lua): when this
 -- call found the pending list empty and its leases left some of the server's free slots (ARGV[11])
@@ -902,6 +908,8 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 10, String.raw`--
 --            seconds + clock offset seconds; see lib/idle.lua)
 -- KEYS[10] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal; see
 --             lib/priority.lua)
+-- KEYS[11] -> asynq:{<qname>}:x:limits (HASH, see lib/limits.lua)
+-- KEYS[12] -> asynq:{<qname>}:x:rate (ZSET task id -> lease time, unix ms on Redis's clock)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> lease expiry of newly leased tasks, unix seconds
 -- ARGV[3] -> maximum number of tasks to lease (0: acknowledge only)
@@ -912,14 +920,17 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 10, String.raw`--
 -- ARGV[8] -> how long the registration lasts, ms ("0" = do not register)
 -- ARGV[9] -> lease duration in whole seconds (at most 999,999), for tasks handed off to this server
 -- ARGV[10] -> current unix time in milliseconds on the server's clock
--- ARGV[11] -> the server's free slots, for the idle registration
+-- ARGV[11] -> the server's free slots, for the idle registration (and, on a queue whose limits
+--             bind, the most this call leases)
 -- ARGV[12..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
 --              "0" = delete the task), re-encoded message for the completed state ("" when
 --              deleting), unique key ("" = none; released only while it still holds this task id)
 --
--- Returns { codes, leased, registered }: codes has one integer per finished task (1 done, 0 not
--- active in this queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1, id2,
--- msg2, ...; registered is 1 when the server is now registered as idle, else 0.
+-- Returns { codes, leased, registered, limited }: codes has one integer per finished task (1 done,
+-- 0 not active in this queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1,
+-- id2, msg2, ...; registered is 1 when the server is now registered as idle, else 0; limited is 0
+-- unless the queue's limits left pending tasks unleased: then -1 (the concurrency cap: room comes
+-- back when a task ends) or the ms until the rate allows the next lease.
 
 -- Library: asynq's per-queue counters. Daily counters (processed:<date>, failed:<date>) expire 90
 -- days after they are created; the totals (processed, failed) wrap to the added count once the
@@ -1072,6 +1083,128 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: a queue's limits across every worker (taskmill extension; docs/workflows.md "Rate limits
+-- and concurrency caps"). The configuration is the HASH asynq:{<qname>}:x:limits, written by the
+-- Inspector (set-queue-limits.lua), with the fields
+--   rate_limit, rate_period_ms  at most rate_limit tasks leased in any rate_period_ms (both or none)
+--   concurrency                 at most this many tasks in the queue's active list
+-- A queue without the HASH has no limits, and its dequeue pays one HMGET for the check.
+--
+-- The rate is a sliding log, asynq:{<qname>}:x:rate: a ZSET of the task ids leased (member) at
+-- the Redis server's time in ms (score), so workers' clocks take no part. A lease is allowed while
+-- fewer than rate_limit entries are younger than rate_period_ms, so a span of rate_period_ms holds
+-- at most rate_limit leases made on time (a fixed window lets twice the limit through across a
+-- window boundary). An id leased again within the period (a prefetched task given back and taken
+-- again) counts once. The log expires one period (plus the catch-up time) after its last lease.
+--
+-- Catching up: an entry leaves the log when its period is over, and the slot it frees is taken by
+-- the next lease, whenever a worker comes back for it. A worker that comes back late (its timer
+-- fired late, its process was not scheduled, its slots were busy) would push that slot's schedule
+-- back for good, and a queue with a backlog would lose rate period after period. So a lease made at
+-- most the catch-up time (catchUpMs) after the slot it takes freed is logged at the time the slot
+-- freed (the old entry + the period), not at its own: the schedule keeps its place. Expired entries
+-- stay in the log (not counted) for that long, so a slot freed while no worker could take it is
+-- still caught up. A slot free for longer (the queue had no work) is logged at the lease's time.
+-- The price: a span of one period can hold, beyond the limit, the leases that came late.
+--
+-- The concurrency cap counts the active list: Go workers' tasks and prefetched tasks included.
+-- Go workers read none of this: they lease without checking, and their leases are not logged.
+
+-- How late a lease may come and still keep its slot's place: a quarter period, at most 250 ms.
+local function catchUpMs(periodMs)
+  return math.min(math.floor(periodMs / 4), 250)
+end
+
+-- Reads the queue's limits and how many tasks they allow to lease now (at most maxLeased are
+-- asked for). Returns nil when the queue has no limits; otherwise a table { budget, rateBudget,
+-- capBudget, nowMs, periodMs, rateLimit, freed } where each budget is math.huge when that limit is
+-- not set, and freed lists (oldest first) the times of the slots that freed within the catch-up
+-- time (nowMs and the rest only with a rate).
+local function leaseBudget(limitsKey, rateKey, activeKey, maxLeased)
+  local config = redis.call('HMGET', limitsKey, 'rate_limit', 'rate_period_ms', 'concurrency')
+  local rateLimit = tonumber(config[1])
+  local periodMs = tonumber(config[2])
+  local cap = tonumber(config[3])
+  if not (rateLimit and periodMs) and not cap then
+    return nil
+  end
+  local limits = { rateBudget = math.huge, capBudget = math.huge }
+  if cap then
+    limits.capBudget = cap - redis.call('LLEN', activeKey)
+  end
+  -- At the cap the log needs no trimming: nothing is leased.
+  if rateLimit and periodMs and limits.capBudget > 0 then
+    local time = redis.call('TIME')
+    local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+    -- Entries whose slot freed longer ago than the catch-up time go; those that freed more
+    -- recently stay, out of the count, until a lease takes their slot (or they age out).
+    redis.call('ZREMRANGEBYSCORE', rateKey, '-inf', string.format('%d', nowMs - periodMs - catchUpMs(periodMs)))
+    local expiredUpTo = string.format('%d', nowMs - periodMs)
+    local freedCount = redis.call('ZCOUNT', rateKey, '-inf', expiredUpTo)
+    limits.freed = {}
+    limits.freedIds = {}
+    if freedCount > 0 then
+      local recent = redis.call('ZRANGEBYSCORE', rateKey, '-inf', expiredUpTo, 'WITHSCORES', 'LIMIT', 0, maxLeased)
+      for i = 2, #recent, 2 do
+        limits.freedIds[#limits.freedIds + 1] = recent[i - 1]
+        limits.freed[#limits.freed + 1] = tonumber(recent[i]) + periodMs
+      end
+    end
+    limits.rateBudget = rateLimit - (redis.call('ZCARD', rateKey) - freedCount)
+    limits.nowMs = nowMs
+    limits.periodMs = periodMs
+    limits.rateLimit = rateLimit
+  end
+  limits.budget = math.max(0, math.min(limits.rateBudget, limits.capBudget))
+  return limits
+end
+
+-- Logs leased task ids (members of a flat id, msg, id, msg... array): the first ones at the times
+-- the recently freed slots they take freed, the rest at the limits' time (see the header).
+local function logLeases(rateKey, limits, leased)
+  if not limits.nowMs or #leased == 0 then
+    return
+  end
+  local entries = {}
+  local now = string.format('%d', limits.nowMs)
+  local freed = limits.freed
+  -- The slots taken lose their old entries (before the new ones go in: an id may be in both).
+  local taken = math.min(#freed, #leased / 2)
+  if taken > 0 then
+    redis.call('ZREM', rateKey, unpack(limits.freedIds, 1, taken))
+  end
+  for i = 1, #leased, 2 do
+    local slot = freed[(i + 1) / 2]
+    entries[#entries + 1] = slot and string.format('%d', slot) or now
+    entries[#entries + 1] = leased[i]
+  end
+  for i = 1, #entries, 1000 do
+    redis.call('ZADD', rateKey, unpack(entries, i, math.min(i + 999, #entries)))
+  end
+  -- Kept past the period by the catch-up time: a late lease still finds the slot it takes.
+  redis.call('PEXPIRE', rateKey, limits.periodMs + catchUpMs(limits.periodMs))
+end
+
+-- After leasing 'taken' tasks under 'limits': how long the worker should leave the queue alone. 0:
+-- the limits did not stop the leasing; -1: the concurrency cap is reached (room comes back when a
+-- task ends, at no known time); n > 0: the rate allows the next lease in n ms (when enough entries
+-- of the log have aged out of the period).
+local function limitedFor(rateKey, limits, taken)
+  if limits.capBudget <= taken then
+    return -1
+  end
+  if limits.rateBudget > taken then
+    return 0
+  end
+  -- Lowering the limit can leave more entries than it allows: the next lease needs all but
+  -- rateLimit - 1 of them gone, so it waits for the entry at that rank.
+  local over = redis.call('ZCARD', rateKey) - limits.rateLimit
+  local entry = redis.call('ZRANGE', rateKey, over, over, 'WITHSCORES')
+  if not entry[2] then
+    return 1
+  end
+  return math.max(1, tonumber(entry[2]) + limits.periodMs - limits.nowMs)
+end
 local pendingKey = KEYS[1]
 local pausedKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -1082,6 +1215,8 @@ local processedTotalKey = KEYS[7]
 local idleKey = KEYS[8]
 local idleSlotsKey = KEYS[9]
 local prioKey = KEYS[10]
+local limitsKey = KEYS[11]
+local rateKey = KEYS[12]
 local taskKeyPrefix = ARGV[1]
 local leaseExpiry = ARGV[2]
 local maxLeased = tonumber(ARGV[3])
@@ -1171,7 +1306,13 @@ end
 -- Neither key exists on a plain, running queue: one command tells that, as the paused check alone did.
 local flags = maxLeased > 0 and redis.call('EXISTS', pausedKey, prioKey) or 0
 local prioritized = flags > 0 and redis.call('EXISTS', pausedKey) == 0
+local limits = nil
+local limited = 0
 if maxLeased > 0 and (flags == 0 or prioritized) then
+  limits = leaseBudget(limitsKey, rateKey, activeKey, maxLeased)
+  if limits and limits.budget < maxLeased then
+    maxLeased = math.min(limits.budget, freeSlots)
+  end
   if prioritized then
     for _, id in ipairs(takePrioritized(prioKey, activeKey, maxLeased, true)) do
       lease(id)
@@ -1194,6 +1335,15 @@ if maxLeased > 0 and (flags == 0 or prioritized) then
     emptied = #below < room
   end
   batched('ZADD', leaseKey, leases, 1000)
+  if limits then
+    logLeases(rateKey, limits, leased)
+    if not emptied then
+      limited = limitedFor(rateKey, limits, #leased / 2)
+      if limited ~= 0 and redis.call('LLEN', pendingKey) == 0 and redis.call('EXISTS', prioKey) == 0 then
+        limited = 0
+      end
+    end
+  end
 end
 
 -- Registering overwrites the ZSET entry and the slots value of a previous registration, so the
@@ -1201,7 +1351,7 @@ end
 -- it is not observable).
 local registered = 0
 local offered = freeSlots - #leased / 2
-if emptied and offered > 0 and server ~= '' and registrationTtl > 0 then
+if emptied and offered > 0 and server ~= '' and registrationTtl > 0 and not limits then
   local redisNowMs = redisTimeMs()
   -- Rounded to whole seconds, as lease scores are.
   local offsetSeconds = math.floor((serverNowMs - redisNowMs) / 1000 + 0.5)
@@ -1220,7 +1370,7 @@ end
 if registered == 0 and mayHoldRegistration == '1' then
   dropIdle(idleKey, idleSlotsKey, server)
 end
-return { codes, leased, registered }
+return { codes, leased, registered, limited }
 `);
 
 export const enqueueDebounce = defineScript('enqueue-debounce', 5, String.raw`-- Enqueues tasks under debounce keys, one queue per call, (taskmill extension, docs/workflows.md "Debounce and
@@ -5208,6 +5358,52 @@ for i = 2, #ARGV do
 end
 redis.call('EXPIRE', entriesKey, ttlSeconds)
 return redis.status_reply('OK')
+`);
+
+export const setQueueLimits = defineScript('set-queue-limits', 4, String.raw`-- Sets or clears a queue's limits (taskmill extension, see lib/limits.lua): the HASH
+-- asynq:{<qname>}:x:limits that every worker's dequeue reads. The whole configuration is replaced:
+-- a limit not given is removed, and with none given the HASH is deleted. Without a rate the lease
+-- log goes too; a changed rate keeps it, so the leases of the last period still count.
+--
+-- Setting limits also removes every idle registration for hand-off on the queue, in this same call:
+-- an enqueue hands tasks to registered servers without checking limits, and a queue with limits is
+-- never registered again (done-and-dequeue.lua), so from this call on every lease is checked. A
+-- server that believed itself registered just receives no hand-offs.
+--
+-- KEYS[1] -> asynq:{<qname>}:x:limits
+-- KEYS[2] -> asynq:{<qname>}:x:rate
+-- KEYS[3] -> asynq:{<qname>}:x:handoff-idle
+-- KEYS[4] -> asynq:{<qname>}:x:handoff-slots
+-- ARGV[1] -> rate limit, tasks per period ("" = no rate)
+-- ARGV[2] -> rate period, ms ("" = no rate)
+-- ARGV[3] -> concurrency cap ("" = none)
+--
+-- Returns 1 when the queue now has limits, 0 when it has none.
+
+local limitsKey = KEYS[1]
+local rateKey = KEYS[2]
+local idleKey = KEYS[3]
+local idleSlotsKey = KEYS[4]
+local rateLimit = ARGV[1]
+local ratePeriodMs = ARGV[2]
+local concurrency = ARGV[3]
+
+local hasRate = rateLimit ~= '' and ratePeriodMs ~= ''
+if not hasRate then
+  redis.call('DEL', rateKey)
+end
+if not hasRate and concurrency == '' then
+  redis.call('DEL', limitsKey)
+  return 0
+end
+redis.call('DEL', limitsKey, idleKey, idleSlotsKey)
+if hasRate then
+  redis.call('HSET', limitsKey, 'rate_limit', rateLimit, 'rate_period_ms', ratePeriodMs)
+end
+if concurrency ~= '' then
+  redis.call('HSET', limitsKey, 'concurrency', concurrency)
+end
+return 1
 `);
 
 export const writeServerState = defineScript('write-server-state', 2, String.raw`-- Writes a server's ServerInfo and the WorkerInfo of each task it is running. Mirrors asynq's

@@ -27,6 +27,7 @@ import {
   checkTaskId,
   pageRange,
 } from './args.js';
+import { limitFields, limitsFromHash } from './limits.js';
 import { deleteQueue, queueInfo } from './queues.js';
 import { listSchedulerEnqueueEvents, listSchedulerEntries } from './scheduler.js';
 import { listServers } from './servers.js';
@@ -47,6 +48,7 @@ import type {
   ListTasksOptions,
   PageOptions,
   QueueInfo,
+  QueueLimits,
   SchedulerEnqueueEvent,
   SchedulerEntry,
   ServerInfo,
@@ -59,6 +61,7 @@ export type {
   ListTasksOptions,
   PageOptions,
   QueueInfo,
+  QueueLimits,
   SchedulerEnqueueEvent,
   SchedulerEntry,
   ServerInfo,
@@ -156,6 +159,31 @@ export class Inspector {
   /** The queue's groups of aggregating tasks with their sizes, by name. @throws QueueNotFoundError */
   async groups(queue: string): Promise<GroupInfo[]> {
     return (await this.#queue(queue)).groupStats(queue);
+  }
+
+  /**
+   * Sets the queue's limits across every taskmill worker, replacing any it had: at most
+   * `rate.limit` tasks started in any `rate.periodMs` (a sliding window on the Redis server's
+   * clock) and at most `concurrency` tasks active at once. A limit left out does not apply; `{}`
+   * clears them. Workers see a change at their next lease call on the queue (within their
+   * `taskCheckInterval`). The queue need not exist yet. Go workers ignore the limits.
+   * @throws InvalidQueueNameError; InvalidOptionError naming a bad field
+   */
+  async setQueueLimits(queue: string, limits: QueueLimits): Promise<void> {
+    validateQueueName(queue);
+    const fields = limitFields(limits);
+    await this.#open().setLimits(queue, fields);
+  }
+
+  /** Removes the queue's limits (same as `setQueueLimits(queue, {})`). @throws InvalidQueueNameError */
+  async clearQueueLimits(queue: string): Promise<void> {
+    await this.setQueueLimits(queue, {});
+  }
+
+  /** The queue's limits; `{}` when it has none. @throws InvalidQueueNameError */
+  async getQueueLimits(queue: string): Promise<QueueLimits> {
+    validateQueueName(queue);
+    return limitsFromHash(await this.#open().limits(queue));
   }
 
   /** Stops servers from fetching this queue's tasks. @throws QueueNotFoundError, QueueAlreadyPausedError */

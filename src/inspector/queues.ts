@@ -1,11 +1,16 @@
 /** Queue-level reads and deletion for the Inspector. */
 import type { RDBInspect } from '../broker/rdb-inspect.js';
 import { QueueNotEmptyError } from '../errors.js';
+import { limitsFromHash } from './limits.js';
 import type { QueueInfo } from './types.js';
 
 /** Sizes, counters, latency and memory estimate of one queue (Go's GetQueueInfo). */
 export async function queueInfo(rdb: RDBInspect, queue: string, nowMs: number): Promise<QueueInfo> {
-  const [s, memoryUsage] = await Promise.all([rdb.currentStats(queue, nowMs), rdb.memoryUsage(queue)]);
+  const [s, memoryUsage, limits] = await Promise.all([
+    rdb.currentStats(queue, nowMs),
+    rdb.memoryUsage(queue),
+    rdb.limits(queue),
+  ]);
   const sinceMs = Number(s.oldestPendingSinceNs / 1_000_000n);
   return {
     queue,
@@ -25,6 +30,7 @@ export async function queueInfo(rdb: RDBInspect, queue: string, nowMs: number): 
     failedTotal: s.failedTotal,
     paused: s.paused,
     latency: sinceMs > 0 ? Math.max(0, nowMs - sinceMs) : 0,
+    limits: limitsFromHash(limits),
     timestamp: new Date(nowMs),
   };
 }

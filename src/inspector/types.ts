@@ -31,6 +31,8 @@ export interface QueueInfo {
   paused: boolean;
   /** How long the oldest pending task has waited, in milliseconds (0 when none). */
   latency: number;
+  /** The queue's rate limit and concurrency cap (taskmill extension); `{}` when it has none. */
+  limits: QueueLimits;
   timestamp: Date;
 }
 
@@ -124,4 +126,18 @@ export interface SchedulerEnqueueEvent {
   /** The task it enqueued. */
   taskId: string;
   enqueuedAt: Date;
+}
+
+/**
+ * A queue's limits across every worker (taskmill extension; Go workers ignore them). Set with
+ * `Inspector.setQueueLimits`; a limit left out does not apply.
+ */
+export interface QueueLimits {
+  /**
+   * At most `limit` tasks start (are leased) in any span of `periodMs`, judged by the Redis
+   * server's clock as a sliding window.
+   */
+  rate?: { limit: number; periodMs: number };
+  /** At most this many of the queue's tasks active at once, Go workers' tasks included. */
+  concurrency?: number;
 }

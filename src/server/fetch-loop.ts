@@ -24,6 +24,12 @@
  * same call offers the freed slots again); at a steady trickle of hand-offs the worker makes one
  * call per few tasks instead of one per task. The task's lease covers the wait.
  *
+ * Limits. A queue whose limits (rate, concurrency cap) stopped its last lease call is skipped for as
+ * long as the reply said, bounded by `taskCheckInterval` (queue-throttle.ts), while the other queues
+ * are served; when nothing else has work the loop sleeps until the first skipped queue is due. A
+ * skipped queue with successes to acknowledge is still called with the room, since the same call
+ * frees its cap before leasing.
+ *
  * After stop(). Successes of handlers still running are acknowledged by a flusher per queue that
  * batches the same way (the first at once, those arriving meanwhile together in the next call);
  * the same calls drop the idle registrations.
@@ -35,6 +41,7 @@ import { MAX_TIMER_MS } from './clock-timer.js';
 import { sleep } from './component.js';
 import type { HeldTask } from './lease.js';
 import { queueOrder } from './queue-order.js';
+import { QueueThrottle } from './queue-throttle.js';
 import type { Syncer } from './syncer.js';
 
 /** An idle registration outlives a few missed polls: the loop refreshes it on every empty fetch. */
@@ -133,9 +140,12 @@ export class FetchLoop {
   /** Ends a delayed acknowledgement's wait; one timer, re-armed (see the file header). */
   #ackTimer: NodeJS.Timeout | undefined;
   #ackTimerArmed = false;
+  /** Queues skipped for a while because their limits stopped the last lease call. */
+  readonly #throttle: QueueThrottle;
 
   constructor(params: FetchLoopParams) {
     this.#p = params;
+    this.#throttle = new QueueThrottle(params.taskCheckInterval);
     this.#nextQueueOrder = queueOrder(params.queues, params.strictPriority);
   }
 
@@ -252,6 +262,7 @@ export class FetchLoop {
       try {
         if (room > 0) {
           for (const queue of this.#nextQueueOrder()) {
+            if (this.#throttle.skips(queue) && !this.#acks.has(queue)) continue;
             visited.add(queue);
             fetched += await this.#cycle(queue, room - fetched);
             if (fetched >= room || this.#stopped) break;
@@ -278,7 +289,8 @@ export class FetchLoop {
       const acksMayWait = this.#acks.size === 0 || (this.#p.idle !== undefined && this.#offersMoreThanHalf());
       if (fetched === 0 && room > 0 && wakeCount === this.#wakeCount && acksMayWait) {
         this.#idleWait = true;
-        const wait = this.#wait(taskCheckInterval / 2 + Math.random() * taskCheckInterval);
+        const poll = taskCheckInterval / 2 + Math.random() * taskCheckInterval;
+        const wait = this.#wait(Math.min(poll, this.#throttle.nextMs() ?? poll));
         if (this.#acks.size > 0) this.slotFreed();
         await wait;
         this.#idleWait = false;
@@ -314,7 +326,18 @@ export class FetchLoop {
     if (idle) this.#idleOn.add(queue);
     let leased: DequeuedTask[];
     try {
-      const result = await broker.doneAndDequeue(queue, acks, count, leaseExpiry / 1000, now, idle);
+      const freeSlots = Math.max(0, this.#p.freeSlots());
+      const result = await broker.doneAndDequeue(
+        queue,
+        acks,
+        count,
+        leaseExpiry / 1000,
+        now,
+        idle,
+        freeSlots,
+      );
+      // A call that leases nothing says nothing about the limits.
+      if (count > 0) this.#throttle.note(queue, result.limited);
       if (!result.registered) this.#idleOn.delete(queue);
       if (result.registered && idle && idle.ttl > 0)
         this.#offered.set(queue, { slots: idle.slots, taken: 0 });

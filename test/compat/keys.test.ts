@@ -77,6 +77,8 @@ const PINNED: Record<string, [unknown, string][]> = {
   idleKey: [[keys.idleKey('default'), 'asynq:{default}:x:handoff-idle']],
   idleSlotsKey: [[keys.idleSlotsKey('default'), 'asynq:{default}:x:handoff-slots']],
   dueKey: [[keys.dueKey('default'), 'asynq:{default}:x:due']],
+  limitsKey: [[keys.limitsKey('default'), 'asynq:{default}:x:limits']],
+  rateKey: [[keys.rateKey('default'), 'asynq:{default}:x:rate']],
   dueChannel: [[keys.dueChannel('default'), 'asynq:{default}:x:due']],
   schedulerTickKey: [[keys.schedulerTickKey('default', ID), `asynq:{default}:x:sched:${ID}`]],
   prioKey: [[keys.prioKey('default'), 'asynq:{default}:x:prio']],

@@ -17,6 +17,12 @@
 -- Deliberate fix of an asynq quirk: an id whose task hash is missing is dropped from the active
 -- list instead of being leased as a hashless entry (which breaks asynqmon's memory-usage script).
 --
+-- Limits (taskmill extension, lib/limits.lua): a queue with limits leases no more than its rate
+-- and concurrency cap allow, and when they are what stops it the reply says for how long the
+-- worker should leave the queue alone. When the limits bind, leases stop at the server's free slots
+-- (ARGV[11]): a prefetched task would hold a share of the limit that another worker could run now.
+-- Such a queue never registers for hand-off (an enqueue would lease past the limits).
+--
 -- Idle registration (taskmill extension, see enqueue.lua's hand-off and lib/idle.lua): when this
 -- call found the pending list empty and its leases left some of the server's free slots (ARGV[11])
 -- untaken, the server registers those slots for ARGV[8] ms, so the next enqueue can hand it a task
@@ -41,6 +47,8 @@
 --            seconds + clock offset seconds; see lib/idle.lua)
 -- KEYS[10] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal; see
 --             lib/priority.lua)
+-- KEYS[11] -> asynq:{<qname>}:x:limits (HASH, see lib/limits.lua)
+-- KEYS[12] -> asynq:{<qname>}:x:rate (ZSET task id -> lease time, unix ms on Redis's clock)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> lease expiry of newly leased tasks, unix seconds
 -- ARGV[3] -> maximum number of tasks to lease (0: acknowledge only)
@@ -51,18 +59,22 @@
 -- ARGV[8] -> how long the registration lasts, ms ("0" = do not register)
 -- ARGV[9] -> lease duration in whole seconds (at most 999,999), for tasks handed off to this server
 -- ARGV[10] -> current unix time in milliseconds on the server's clock
--- ARGV[11] -> the server's free slots, for the idle registration
+-- ARGV[11] -> the server's free slots, for the idle registration (and, on a queue whose limits
+--             bind, the most this call leases)
 -- ARGV[12..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
 --              "0" = delete the task), re-encoded message for the completed state ("" when
 --              deleting), unique key ("" = none; released only while it still holds this task id)
 --
--- Returns { codes, leased, registered }: codes has one integer per finished task (1 done, 0 not
--- active in this queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1, id2,
--- msg2, ...; registered is 1 when the server is now registered as idle, else 0.
+-- Returns { codes, leased, registered, limited }: codes has one integer per finished task (1 done,
+-- 0 not active in this queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1,
+-- id2, msg2, ...; registered is 1 when the server is now registered as idle, else 0; limited is 0
+-- unless the queue's limits left pending tasks unleased: then -1 (the concurrency cap: room comes
+-- back when a task ends) or the ms until the rate allows the next lease.
 
 --!include lib/stats.lua
 --!include lib/idle.lua
 --!include lib/priority.lua
+--!include lib/limits.lua
 local pendingKey = KEYS[1]
 local pausedKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -73,6 +85,8 @@ local processedTotalKey = KEYS[7]
 local idleKey = KEYS[8]
 local idleSlotsKey = KEYS[9]
 local prioKey = KEYS[10]
+local limitsKey = KEYS[11]
+local rateKey = KEYS[12]
 local taskKeyPrefix = ARGV[1]
 local leaseExpiry = ARGV[2]
 local maxLeased = tonumber(ARGV[3])
@@ -162,7 +176,13 @@ end
 -- Neither key exists on a plain, running queue: one command tells that, as the paused check alone did.
 local flags = maxLeased > 0 and redis.call('EXISTS', pausedKey, prioKey) or 0
 local prioritized = flags > 0 and redis.call('EXISTS', pausedKey) == 0
+local limits = nil
+local limited = 0
 if maxLeased > 0 and (flags == 0 or prioritized) then
+  limits = leaseBudget(limitsKey, rateKey, activeKey, maxLeased)
+  if limits and limits.budget < maxLeased then
+    maxLeased = math.min(limits.budget, freeSlots)
+  end
   if prioritized then
     for _, id in ipairs(takePrioritized(prioKey, activeKey, maxLeased, true)) do
       lease(id)
@@ -185,6 +205,15 @@ if maxLeased > 0 and (flags == 0 or prioritized) then
     emptied = #below < room
   end
   batched('ZADD', leaseKey, leases, 1000)
+  if limits then
+    logLeases(rateKey, limits, leased)
+    if not emptied then
+      limited = limitedFor(rateKey, limits, #leased / 2)
+      if limited ~= 0 and redis.call('LLEN', pendingKey) == 0 and redis.call('EXISTS', prioKey) == 0 then
+        limited = 0
+      end
+    end
+  end
 end
 
 -- Registering overwrites the ZSET entry and the slots value of a previous registration, so the
@@ -192,7 +221,7 @@ end
 -- it is not observable).
 local registered = 0
 local offered = freeSlots - #leased / 2
-if emptied and offered > 0 and server ~= '' and registrationTtl > 0 then
+if emptied and offered > 0 and server ~= '' and registrationTtl > 0 and not limits then
   local redisNowMs = redisTimeMs()
   -- Rounded to whole seconds, as lease scores are.
   local offsetSeconds = math.floor((serverNowMs - redisNowMs) / 1000 + 0.5)
@@ -211,4 +240,4 @@ end
 if registered == 0 and mayHoldRegistration == '1' then
   dropIdle(idleKey, idleSlotsKey, server)
 end
-return { codes, leased, registered }
+return { codes, leased, registered, limited }
