@@ -41,6 +41,8 @@ describe('hotKeys', () => {
       keys.idleKey('day-q'),
       keys.idleSlotsKey('day-q'),
       keys.prioKey('day-q'),
+      keys.limitsKey('day-q'),
+      keys.rateKey('day-q'),
     ];
     const before = hot.doneKeys(lastMs);
     assert.deepEqual(before, list(lastMs));
