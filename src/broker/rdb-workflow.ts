@@ -60,6 +60,8 @@ export interface DebounceItem {
   readonly mode: 'debounce' | 'throttle';
   /** Level 0-100. */
   readonly priority: number;
+  /** The outcome record's TTL in ms for the task's `x_keep` field; 0 or undefined: none. */
+  readonly keepMs?: number;
 }
 
 /**
@@ -82,7 +84,7 @@ export async function enqueueDebouncedScript(
     const id = item.msg.id;
     const mode = item.mode === 'throttle' ? 't' : 'd';
     const priority = item.priority === NORMAL_PRIORITY ? '' : item.priority;
-    index += `${Buffer.byteLength(key)}:${key}${Buffer.byteLength(id)}:${id}${body.byteLength}:${windowMs}:${mode}:${priority}:`;
+    index += `${Buffer.byteLength(key)}:${key}${Buffer.byteLength(id)}:${id}${body.byteLength}:${windowMs}:${mode}:${priority}:${item.keepMs ?? 0}:`;
   });
   const reply = (await callRedis(conn, scripts.enqueueDebounce.name, () =>
     runScript(

@@ -1411,9 +1411,12 @@ export const enqueueDebounce = defineScript('enqueue-debounce', 5, String.raw`--
 -- ARGV[3] -> current unix time in nanoseconds (pending_since of a throttled task)
 -- ARGV[4] -> wake-up channel asynq:{<qname>}:x:wake
 -- ARGV[5] -> due channel asynq:{<qname>}:x:due
--- ARGV[6] -> the tasks' index: per task "<#key>:<key><#id>:<id><#msg>:<window ms>:<mode>:<priority>:",
---            the mode 'd' (debounce) or 't' (throttle), the priority a level 0-100 or empty for
---            normal, lengths in bytes
+-- ARGV[6] -> the tasks' index: per task
+--            "<#key>:<key><#id>:<id><#msg>:<window ms>:<mode>:<priority>:<keep>:", the mode 'd'
+--            (debounce) or 't' (throttle), the priority a level 0-100 or empty for normal, keep the
+--            outcome record TTL in ms for the x_keep field (lib/task-ended.lua's contract; "0" =
+--            none: the created task, or the task whose message this task replaces, gets it), lengths
+--            in bytes
 -- ARGV[7] -> the tasks' encoded TaskMessages without their id fields, concatenated in index order
 --
 -- Returns three values per task, in order: the surviving task's id; a code, 0 when this task
@@ -1643,7 +1646,7 @@ local now = redisTimeMs()
 local wake = false
 
 -- Decides one task; returns its id, code and window end.
-local function debounceOne(recordKey, newId, body, windowMs, mode, level)
+local function debounceOne(recordKey, newId, body, windowMs, mode, level, keep)
   local record = redis.call('HMGET', recordKey, 'id', 'until')
   local openId = record[1]
   if openId and tonumber(record[2]) > now then
@@ -1661,6 +1664,9 @@ local function debounceOne(recordKey, newId, body, windowMs, mode, level)
         redis.call('HSET', openKey, 'x_prio', level)
       else
         redis.call('HDEL', openKey, 'x_prio')
+      end
+      if keep ~= '0' then
+        redis.call('HSET', openKey, 'x_keep', keep)
       end
       return openId, 1, record[2]
     end
@@ -1682,6 +1688,9 @@ local function debounceOne(recordKey, newId, body, windowMs, mode, level)
   if level then
     redis.call('HSET', taskKey, 'x_prio', level)
   end
+  if keep ~= '0' then
+    redis.call('HSET', taskKey, 'x_keep', keep)
+  end
   redis.call('HSET', recordKey, 'id', newId, 'until', untilText)
   redis.call('PEXPIRE', recordKey, windowMs)
   return newId, 0, untilText
@@ -1697,7 +1706,8 @@ while at <= #index do
   local windowMs = tonumber(number())
   local mode = number()
   local level = priorityLevel(number())
-  local id, code, untilText = debounceOne(recordKeyPrefix .. key, newId, body, windowMs, mode, level)
+  local keep = number()
+  local id, code, untilText = debounceOne(recordKeyPrefix .. key, newId, body, windowMs, mode, level, keep)
   results[#results + 1] = id
   results[#results + 1] = code
   results[#results + 1] = untilText

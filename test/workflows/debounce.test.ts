@@ -254,3 +254,30 @@ describe('with priority', () => {
     await client.close();
   });
 });
+
+describe('with the outcome record contract', () => {
+  test('a debounced task keeps the x_keep its latest enqueue asked for', async () => {
+    const { enqueueDebouncedScript } = await import('../../src/broker/rdb-workflow.js');
+    const { openConnection, closeConnection } = await import('../../src/broker/redis.js');
+    const { newTaskMessage } = await import('../../src/base/message.js');
+    const conn = openConnection(env.redis.url);
+    const item = (id: string, keepMs: number) => ({
+      msg: newTaskMessage({ type: 't', id, queue: 'default', payload: new Uint8Array(0) }),
+      key: 'k',
+      windowMs: 60_000,
+      mode: 'debounce' as const,
+      priority: 50,
+      keepMs,
+    });
+    const [first, second] = await enqueueDebouncedScript(
+      conn,
+      'default',
+      [item('a', 0), item('b', 5000)],
+      Date.now(),
+    );
+    assert.equal(first?.code, 0);
+    assert.equal(second?.id, 'a');
+    assert.equal(await env.raw.hget(`${Q}:t:a`, 'x_keep'), '5000');
+    await closeConnection(conn);
+  });
+});
