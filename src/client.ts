@@ -1,12 +1,15 @@
 import { RDB } from './broker/rdb.js';
 import { type DebounceItem, type RawDebounceReply, enqueueDebouncedScript } from './broker/rdb-workflow.js';
 import { type CancelOptions, type CancelResult, cancelTask } from './cancel.js';
+import { RDBDeps } from './broker/rdb-deps.js';
+import { enqueueDependent } from './dependencies/enqueue-dependent.js';
 import { type RedisConnOpt, openConnection } from './broker/redis.js';
 import { type Clock, realClock } from './base/clock.js';
 import {
   ClosedError,
   DuplicateTaskError,
   EnqueueOutcomeUnknownError,
+  RedisUnavailableError,
   TaskIdConflictError,
   TaskmillError,
 } from './errors.js';
@@ -63,6 +66,7 @@ interface QueuedEnqueue {
  */
 export class Client {
   readonly #rdb: RDB;
+  readonly #deps: RDBDeps;
   readonly #clock: Clock;
   readonly #maxPayloadBytes: number;
   /** Queue name → when it was last added to `asynq:queues`; only written by #register. */
@@ -90,6 +94,7 @@ export class Client {
     this.#maxPayloadBytes = maxPayloadBytes;
     this.#clock = optionalClock(options.clock) ?? realClock;
     this.#rdb = new RDB(openConnection(redis));
+    this.#deps = new RDBDeps(this.#rdb.connection);
   }
 
   /**
@@ -130,6 +135,7 @@ export class Client {
             now,
           );
     if (this.#closed) throw new ClosedError('client');
+    if (prepared.resolved.dependsOn.length > 0) return this.#enqueueDependent(prepared, now);
     const result = await new Promise<BulkEnqueueResult>((resolve, reject) => {
       const queued = this.#queued.push({ prepared, resolve, reject });
       if (queued === 1) process.nextTick(this.#flushQueued);
@@ -225,7 +231,21 @@ export class Client {
     };
     for (let i = 0; i < inputs.length; i++) {
       try {
-        piece.push((prepare as (input: unknown) => Prepared)(inputs[i]));
+        const p = (prepare as (input: unknown) => Prepared)(inputs[i]);
+        if (p.resolved.dependsOn.length > 0) {
+          // A dependent takes its own steps (one call per parent queue, then its own).
+          sends.push(
+            this.#enqueueDependent(p, now).then(
+              (info) => void (results[i] = { ok: true, info }),
+              (err: unknown) => {
+                if (!(err instanceof TaskmillError) || err instanceof RedisUnavailableError) throw err;
+                results[i] = { ok: false, error: err };
+              },
+            ),
+          );
+          continue;
+        }
+        piece.push(p);
         pieceIndexes.push(i);
       } catch (err) {
         if (!(err instanceof TaskmillError)) throw err;
@@ -237,6 +257,14 @@ export class Client {
     if (piece.length > 0 || sends.length === 0) sendPiece();
     await Promise.all(sends);
     return results;
+  }
+
+  /** Enqueues a task with `dependsOn` (see src/dependencies/enqueue-dependent.ts). */
+  async #enqueueDependent(prepared: Prepared, now: number): Promise<TaskInfo> {
+    const queue = prepared.msg.queue;
+    if (this.#needsRegistration(queue, now)) await this.#register([queue], now);
+    const state = await enqueueDependent(this.#deps, prepared, now);
+    return { ...createdTaskInfo(prepared.item, now), state };
   }
 
   /** Closes the Redis connection (unless it was passed in by the caller). */

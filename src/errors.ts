@@ -84,6 +84,35 @@ export class TaskNotFoundError extends TaskmillError {
   }
 }
 
+/**
+ * A task named in `dependsOn` does not exist: no task, no waiting dependent and no outcome record
+ * under that id. Nothing was enqueued.
+ */
+export class DependencyNotFoundError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+  ) {
+    super('ERR_DEPENDENCY_NOT_FOUND', `dependency task ${taskId} not found in queue "${queue}"`);
+  }
+}
+
+/**
+ * A dependent with `onParentFailure: 'remove'` was removed as it was enqueued, because a parent
+ * had already been archived, deleted or canceled.
+ */
+export class DependentRemovedError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+  ) {
+    super(
+      'ERR_DEPENDENT_REMOVED',
+      `task ${taskId} in queue "${queue}" was removed at once: a parent had already failed (onParentFailure 'remove')`,
+    );
+  }
+}
+
 /** The queue is not registered in `asynq:queues`. */
 export class QueueNotFoundError extends TaskmillError {
   constructor(readonly queue: string) {

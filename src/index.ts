@@ -30,9 +30,11 @@ export {
   type PayloadCodec,
   type TaskInfo,
   type TaskState,
+  type ParentResult,
+  type ParentStatus,
 } from './task.js';
 export { PRIORITY, type PriorityName } from './priority.js';
-export type { EnqueueOptions, DebounceOptions } from './options.js';
+export type { EnqueueOptions, DebounceOptions, TaskRef, ParentFailurePolicy } from './options.js';
 export type { CancelOptions, CancelResult } from './cancel.js';
 export {
   TaskmillError,
@@ -63,6 +65,8 @@ export {
   LeaseExpiredError,
   MessageDecodeError,
   InvalidScheduleError,
+  DependencyNotFoundError,
+  DependentRemovedError,
   hasCause,
 } from './errors.js';
 export { type Logger, type LogLevel, consoleLogger, silentLogger } from './logger.js';

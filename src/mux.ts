@@ -1,5 +1,5 @@
 import { HandlerNotFoundError, InvalidOptionError, InvalidPayloadError, SkipRetryError } from './errors.js';
-import type { TaskDefinition } from './task.js';
+import type { ParentResult, TaskDefinition } from './task.js';
 import { describeValue } from './validate.js';
 
 /** The task a handler receives. For a typed route `payload` is decoded; otherwise it is the raw bytes. */
@@ -31,6 +31,11 @@ export interface TaskContext {
    * stored as UTF-8. Returns the number of bytes written; rejects once the signal has aborted.
    */
   writeResult(data: Uint8Array | string): Promise<number>;
+  /**
+   * The outcomes of the tasks this one was enqueued with in `dependsOn`, in that order (empty for
+   * a task without parents). Read from Redis on each call.
+   */
+  parentResults(): Promise<ParentResult[]>;
 }
 
 /** Processes one task; resolve for success, throw to fail (see SkipRetryError, RevokeTaskError). */

@@ -71,6 +71,21 @@ export interface EnqueueOptions {
    * {@link DebounceOptions}). Not combinable with `unique`, `group`, `processAt` or `processIn`.
    */
   debounce?: DebounceOptions;
+  /**
+   * Parents this task waits for (docs/workflows.md "Dependencies"): what `enqueue` returned for
+   * each, or its `{ queue, id }`, in any queue. The task waits in state `waiting` (invisible to Go
+   * peers) until every parent completed, then becomes pending; its handler reads the parents'
+   * results with `ctx.parentResults()`. Not combinable with `processAt`/`processIn`, `group`,
+   * `unique` or `debounce`. An empty array means no dependency.
+   */
+  dependsOn?: readonly TaskRef[];
+  /**
+   * What happens to this task when a parent is archived, deleted or canceled: `'fail'` archives it
+   * with an error naming the parent, `'ignore'` counts the parent as done (the task still runs once
+   * the others completed), `'remove'` deletes it. Only meaningful with `dependsOn`.
+   * @defaultValue `'fail'`
+   */
+  onParentFailure?: ParentFailurePolicy;
 }
 
 /**
@@ -91,6 +106,15 @@ export interface DebounceOptions {
   mode?: 'debounce' | 'throttle';
 }
 
+/** A task named by its queue and id; a {@link TaskInfo} returned by `enqueue` is one. */
+export interface TaskRef {
+  readonly queue: string;
+  readonly id: string;
+}
+
+/** What a dependent does when a parent is archived, deleted or canceled (see `onParentFailure`). */
+export type ParentFailurePolicy = 'fail' | 'ignore' | 'remove';
+
 /** Options after merging and validation, in the units the broker writes. */
 export interface ResolvedEnqueueOptions {
   queue: string;
@@ -110,6 +134,9 @@ export interface ResolvedEnqueueOptions {
   priority: number;
   /** The debounce option, checked and complete; undefined for none. */
   debounce: Required<DebounceOptions> | undefined;
+  /** Parents, without duplicates; empty when the task depends on nothing. */
+  dependsOn: TaskRef[];
+  onParentFailure: ParentFailurePolicy;
 }
 
 /** asynq's defaults. */
@@ -159,6 +186,8 @@ const ENQUEUE_OPTION_NAMES: ReadonlySet<string> = new Set(
     group: true,
     priority: true,
     debounce: true,
+    dependsOn: true,
+    onParentFailure: true,
   } satisfies Record<keyof EnqueueOptions, true>),
 );
 
@@ -290,6 +319,26 @@ export function resolveEnqueueOptions(
     }
   }
 
+  const dependsOn = checkDependsOn(merged.dependsOn);
+  const onParentFailure = merged.onParentFailure ?? 'fail';
+  if (onParentFailure !== 'fail' && onParentFailure !== 'ignore' && onParentFailure !== 'remove') {
+    throw new InvalidOptionError(
+      `Expected \`onParentFailure\` to be 'fail', 'ignore' or 'remove', got ${describeValue(onParentFailure)}`,
+    );
+  }
+  if (dependsOn.length > 0) {
+    // A dependent is released straight to pending; scheduling, grouping and unique locks would each
+    // need their own released state, so they are refused rather than silently dropped.
+    for (const [name, set] of [
+      ['processAt/processIn', processAtMs !== 0],
+      ['group', group !== ''],
+      ['unique', uniqueTtlMs !== 0],
+      ['debounce', debounce !== undefined],
+    ] as const) {
+      if (set) throw new InvalidOptionError(`\`dependsOn\` cannot be combined with \`${name}\``);
+    }
+  }
+
   const deadlineSec = deadline ? Math.floor(deadline.getTime() / 1000) : 0;
   // asynq: with neither a timeout nor a deadline, the task gets the 30-minute default timeout.
   const timeoutSec =
@@ -308,6 +357,8 @@ export function resolveEnqueueOptions(
     group,
     priority: merged.priority === undefined ? NORMAL_PRIORITY : resolvePriority(merged.priority),
     debounce,
+    dependsOn,
+    onParentFailure,
   };
 }
 
@@ -335,4 +386,33 @@ function checkDebounce(value: unknown): Required<DebounceOptions> {
     );
   }
   return { key, window, mode };
+}
+
+/** Most parents one task may have: a dependent's record is read whole by the Inspector. */
+const MAX_PARENTS = 100_000;
+
+/** Checks `dependsOn` and drops repeated parents (a parent counts once). */
+function checkDependsOn(value: unknown): TaskRef[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > MAX_PARENTS) {
+    throw new InvalidOptionError(
+      `Expected \`dependsOn\` to be an array of at most ${MAX_PARENTS} tasks, got ${describeValue(value)}`,
+    );
+  }
+  const seen = new Set<string>();
+  const out: TaskRef[] = [];
+  for (const parent of value as unknown[]) {
+    const ref = parent as Partial<TaskRef> | null;
+    if (typeof ref !== 'object' || ref === null || typeof ref.id !== 'string' || ref.id.trim() === '') {
+      throw new InvalidOptionError(
+        `Expected each \`dependsOn\` entry to be a task ({ queue, id } or what enqueue returned), got ${describeValue(parent)}`,
+      );
+    }
+    const queue = validateQueueName(ref.queue ?? ENQUEUE_DEFAULTS.queue);
+    const key = `${queue}\n${ref.id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ queue, id: ref.id });
+  }
+  return out;
 }

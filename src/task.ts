@@ -2,9 +2,34 @@ import { InvalidOptionError, InvalidPayloadError } from './errors.js';
 import type { EnqueueOptions } from './options.js';
 import { checkOptionsBag, describeValue, expectOption } from './validate.js';
 
-/** Where a task is in its life, as asynq names it in Redis. */
+/**
+ * Where a task is in its life, as asynq names it in Redis; plus `waiting`, taskmill's own state of
+ * a dependent whose parents have not all completed (Go peers never see it).
+ */
 export type TaskState =
-  'pending' | 'active' | 'scheduled' | 'retry' | 'archived' | 'completed' | 'aggregating';
+  'pending' | 'active' | 'scheduled' | 'retry' | 'archived' | 'completed' | 'aggregating' | 'waiting';
+
+/** A parent's outcome, as a dependent's handler reads it with `ctx.parentResults()`. */
+export interface ParentResult {
+  queue: string;
+  id: string;
+  /**
+   * The state the parent ended in (`completed`; `archived`, `canceled` or `deleted` when the
+   * dependent runs anyway under `onParentFailure: 'ignore'`), or undefined when its outcome record
+   * has expired (kept 7 days after the parent ended) or was never written (a Go worker ran it).
+   */
+  state: string | undefined;
+  /** What the parent's handler wrote with `writeResult`; undefined when nothing (or expired). */
+  result: Buffer | undefined;
+}
+
+/** A parent of a waiting dependent, as the Inspector reports it. */
+export interface ParentStatus {
+  queue: string;
+  id: string;
+  /** `waiting` until the parent ends, then the state it ended in (completed, archived, ...). */
+  state: string;
+}
 
 /** Turns a payload value into bytes and back. */
 export interface PayloadCodec<P> {
@@ -173,6 +198,8 @@ export interface TaskInfo {
    * the task.
    */
   collapsed?: boolean;
+  /** Set on waiting dependents read by the Inspector: each parent and where it is. */
+  waitingFor?: ParentStatus[];
 }
 
 function assertTaskType(type: unknown): asserts type is string {

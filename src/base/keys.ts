@@ -268,3 +268,34 @@ export function prioSeqKey(qname: string): string {
 export function debounceKey(qname: string, key: string): string {
   return `${extensionKeyPrefix(qname)}debounce:${key}`;
 }
+
+/**
+ * ZSET of a queue's waiting dependents (task id -> enqueue time, unix ms): tasks enqueued with
+ * `dependsOn` whose parents have not all completed. Not asynq tasks yet; see docs/workflows.md.
+ */
+export function waitingKey(qname: string): string {
+  return `${extensionKeyPrefix(qname)}waiting`;
+}
+
+/** HASH of one waiting dependent: its message, policy and parents (see lib/dependents.lua). */
+export function dependentKey(qname: string, id: string): string {
+  return `${extensionKeyPrefix(qname)}dep:${id}`;
+}
+
+/**
+ * ZSET of a queue's outbox: "parent ended" notices for dependents in other queues, drained by the
+ * servers serving the queue; also the channel that announces new entries.
+ */
+export function dependencyOutboxKey(qname: string): string {
+  return `${extensionKeyPrefix(qname)}dep-outbox`;
+}
+
+/** HASH of a task's outcome record (state, result, error, at), kept for `x_keep` ms after it ended. */
+export function outcomeKey(qname: string, id: string): string {
+  return `${extensionKeyPrefix(qname)}result:${id}`;
+}
+
+/** A task's ref in dependency records: "<#queue>:<queue><id>" with byte lengths. */
+export function dependencyRef(qname: string, id: string): string {
+  return `${Buffer.byteLength(qname)}:${qname}${id}`;
+}

@@ -1,3 +1,4 @@
+import type { ParentResult } from '../task.js';
 import type { ServerInfo, TaskMessage, WorkerInfo } from '../base/message.js';
 
 /** A task taken from a pending list: its id and its still-encoded message. */
@@ -138,6 +139,8 @@ export interface DoneAndDequeueResult {
  */
 export interface Broker {
   ping(): Promise<void>;
+  /** The outcomes of a released dependent's parents, in dependsOn order. */
+  parentResults(qname: string, id: string): Promise<ParentResult[]>;
   /**
    * Acknowledges finished tasks, then leases up to `count` pending tasks, in one atomic call. On a
    * queue whose limits bind, it leases no more than `freeSlots` (default `count`): tasks leased

@@ -63,6 +63,7 @@ function build(qname: string): HotKeys {
       keys.allAggregationSets(qname),
       prio,
       keys.prioSeqKey(qname),
+      keys.waitingKey(qname),
     ],
     taskKeyPrefix: keys.taskKeyPrefix(qname),
     wakeChannel: keys.wakeChannel(qname),

@@ -5,6 +5,7 @@ import * as scripts from './scripts.generated.js';
 import * as keys from '../base/keys.js';
 import { unixSeconds } from '../base/time.js';
 import { RDBInspectServers } from './rdb-inspect-servers.js';
+import { RDBDeps } from './rdb-deps.js';
 import { BULK_BATCH, RDBInspectTasks } from './rdb-inspect-tasks.js';
 
 /** asynq's memoryUsage sampling: 20 tasks per container, 5 groups. */
@@ -52,9 +53,12 @@ export class RDBInspect {
   readonly tasks: RDBInspectTasks;
   /** Server, worker and scheduler records. */
   readonly servers: RDBInspectServers;
+  /** Waiting dependents. */
+  readonly deps: RDBDeps;
 
   constructor(conn: OwnedConnection) {
     this.#conn = conn;
+    this.deps = new RDBDeps(conn);
     this.tasks = new RDBInspectTasks(conn);
     this.servers = new RDBInspectServers(conn);
   }

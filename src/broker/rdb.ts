@@ -15,6 +15,8 @@ import { callRedis, isCommandTimeout } from './errors.js';
 import { EnqueueOutcomeUnknownError, RedisUnavailableError } from '../errors.js';
 import { type OwnedConnection, closeConnection } from './redis.js';
 import { hotKeys } from './hot-keys.js';
+import { RDBDeps, parseRef } from './rdb-deps.js';
+import type { ParentResult } from '../task.js';
 import { type Script, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
 import * as keys from '../base/keys.js';
@@ -44,9 +46,12 @@ const STATS_TTL_MS = 90 * DAY;
  */
 export class RDB implements Broker {
   readonly #conn: OwnedConnection;
+  /** Dependencies between tasks, on the same connection. */
+  readonly deps: RDBDeps;
 
   constructor(conn: OwnedConnection) {
     this.#conn = conn;
+    this.deps = new RDBDeps(conn);
   }
 
   /** The underlying connection (for components that need a duplicate, e.g. the subscriber). */
@@ -60,6 +65,17 @@ export class RDB implements Broker {
 
   #script(script: Script, keyList: readonly string[], args: readonly (string | Uint8Array | number)[]) {
     return this.#run(script.name, () => runScript(this.#conn.redis, script, keyList, args));
+  }
+
+  /** The outcomes of a released dependent's parents, in dependsOn order. */
+  async parentResults(qname: string, id: string): Promise<ParentResult[]> {
+    const parents = (await this.deps.parentsOf(qname, id)).map(parseRef);
+    const outcomes = await this.deps.outcomes(parents);
+    return parents.map((p, i) => ({
+      queue: p.queue,
+      id: p.id,
+      ...(outcomes[i] as { state: string | undefined; result: Buffer | undefined }),
+    }));
   }
 
   /** Checks that Redis answers. */

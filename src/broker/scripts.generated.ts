@@ -354,6 +354,310 @@ local function sourceSize(sourceKey, prioKey, kind)
   end
   return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
 end
+-- Library: dependencies between tasks (docs/workflows.md "Dependencies"). A dependent waits as
+-- asynq:{<q>}:x:dep:<id> (a HASH: msg, policy, at, parents, left, and one field "p:<parent ref>"
+-- per parent holding "waiting" or the state the parent ended in), listed in asynq:{<q>}:x:waiting.
+-- It is no asynq task until it is released, so Go peers never see or run it.
+--
+-- A parent ref is "<#queue>:<queue><id>" (byte lengths), so queue names and ids may hold any byte.
+-- A parent's children are asynq:{<pq>}:x:children:<parent id> (a SET of child refs). When a parent
+-- ends, its children in the same queue are settled in the same call; those in other queues go to
+-- the parent queue's outbox asynq:{<pq>}:x:dep-outbox (ZSET "<state>:<#parent id>:<parent id>
+-- <child ref>" -> unix ms), which servers drain with dep-resolve.lua on the child's slot, and a
+-- message on the channel of the same name wakes them. A resolution that reaches a child not
+-- created yet is kept in asynq:{<q>}:x:dep-early:<id> (HASH parent ref -> state, with a TTL) for
+-- dep-create.lua to consume.
+--
+-- Keys are built from the queue name; they all carry the queue's hash tag, so a call stays on the
+-- one slot its routing key (the caller's KEYS) names.
+
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
+
+-- How long a resolution waits for its dependent to be created: far longer than a producer takes
+-- between its two steps; a dependent created later is still settled by the repair pass.
+local DEP_EARLY_TTL_MS = 86400000
+
+-- Redis's clock in unix ms, for scripts that get no time from their caller.
+local function depRedisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function queuePrefix(q)
+  return 'asynq:{' .. q .. '}:'
+end
+
+-- The queue name in a task key prefix asynq:{<q>}:t:.
+local function queueOfTaskPrefix(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 8, #taskKeyPrefix - 4)
+end
+
+local function depRef(q, id)
+  return #q .. ':' .. q .. id
+end
+
+-- Returns the queue and the id of a ref.
+local function parseRef(ref)
+  local colon = string.find(ref, ':', 1, true)
+  local length = tonumber(string.sub(ref, 1, colon - 1))
+  return string.sub(ref, colon + 1, colon + length), string.sub(ref, colon + length + 1)
+end
+
+-- A protobuf varint (values below 2^53).
+local function varint(n)
+  local out = {}
+  repeat
+    local byte = n % 128
+    n = math.floor(n / 128)
+    if n > 0 then
+      byte = byte + 128
+    end
+    out[#out + 1] = string.char(byte)
+  until n == 0
+  return table.concat(out)
+end
+
+-- The message with error_msg (field 7) and last_failed_at (field 11) set: protobuf keeps the last
+-- value of a repeated scalar field, so appending them is a valid encoding Go and taskmill decode.
+local function withFailure(msg, err, nowSec)
+  return msg .. string.char(58) .. varint(#err) .. err .. string.char(88) .. varint(nowSec)
+end
+
+-- ctx = { nowMs = <unix ms>, ended = {} }: tasks that ended in this call and whose own children
+-- still have to hear about it (a dependent archived or removed by its policy is a parent too).
+local function newDepContext(nowMs)
+  return { nowMs = tonumber(nowMs), ended = {} }
+end
+
+-- Releases a waiting dependent: fate 'pending' (every parent resolved), 'archived' (with reason as
+-- its last error) or 'deleted'. Its dependents-to-be registered while it waited ('children', and
+-- 'keep' for the outcome record) carry over to its task hash.
+local function takeDependent(ctx, q, id, depKey, fate, reason)
+  local p = queuePrefix(q)
+  local d = redis.call('HMGET', depKey, 'msg', 'keep', 'children', 'parents', 'prio')
+  redis.call('DEL', depKey)
+  redis.call('ZREM', p .. 'x:waiting', id)
+  local taskKey = p .. 't:' .. id
+  local level = priorityLevel(d[5])
+  if fate == 'pending' then
+    writeTask(taskKey, d[1], 'pending', string.format('%d', ctx.nowMs) .. '000000', '')
+    local prioKey = p .. 'x:prio'
+    local length = pushPending(p .. 'pending', prioKey, p .. 'x:prio-seq', id, level, false)
+    if length == 1 or (level and redis.call('ZCARD', prioKey) == 1) then
+      redis.call('PUBLISH', p .. 'x:wake', '1')
+    end
+  elseif fate == 'archived' then
+    local nowSec = math.floor(ctx.nowMs / 1000)
+    writeTask(taskKey, withFailure(d[1], reason, nowSec), 'archived', nil, '')
+    redis.call('ZADD', p .. 'archived', nowSec, id)
+  end
+  if fate ~= 'deleted' then
+    redis.call('HSET', taskKey, 'x_parents', d[4])
+    if level then
+      redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if d[2] then
+      redis.call('HSET', taskKey, 'x_keep', d[2])
+    end
+    if d[3] then
+      redis.call('HSET', taskKey, 'x_children', '1')
+    end
+  end
+  if fate ~= 'pending' then
+    ctx.ended[#ctx.ended + 1] = { q, id, fate }
+  end
+end
+
+-- One parent of a waiting dependent ended in state; applies the dependent's policy.
+local function settleParent(ctx, q, id, depKey, parentRef, state)
+  if state ~= 'completed' then
+    local policy = redis.call('HGET', depKey, 'policy')
+    if policy == 'remove' then
+      takeDependent(ctx, q, id, depKey, 'deleted')
+      return
+    elseif policy ~= 'ignore' then
+      local parentQueue, parentId = parseRef(parentRef)
+      takeDependent(ctx, q, id, depKey, 'archived',
+        'parent task "' .. parentId .. '" in queue "' .. parentQueue .. '" was ' .. state)
+      return
+    end
+  end
+  if redis.call('HINCRBY', depKey, 'left', -1) <= 0 then
+    takeDependent(ctx, q, id, depKey, 'pending')
+  end
+end
+
+-- Parent parentRef ended in state; tells dependent id of queue q (on q's slot). Idempotent: a
+-- parent already counted is skipped. A dependent not created yet gets an early record; one already
+-- released (its task hash exists) needs nothing.
+local function parentEnded(ctx, q, id, parentRef, state)
+  local p = queuePrefix(q)
+  local depKey = p .. 'x:dep:' .. id
+  local old = redis.call('HGET', depKey, 'p:' .. parentRef)
+  if not old then
+    if redis.call('EXISTS', depKey) == 0 and redis.call('EXISTS', p .. 't:' .. id) == 0 then
+      local earlyKey = p .. 'x:dep-early:' .. id
+      redis.call('HSET', earlyKey, parentRef, state)
+      redis.call('PEXPIRE', earlyKey, DEP_EARLY_TTL_MS)
+    end
+    return
+  end
+  if old ~= 'waiting' then
+    return
+  end
+  redis.call('HSET', depKey, 'p:' .. parentRef, state)
+  settleParent(ctx, q, id, depKey, parentRef, state)
+end
+
+-- Tells the children of task parentId (queue q, on q's slot) that it ended in state.
+local function notifyChildren(ctx, q, parentId, state)
+  local p = queuePrefix(q)
+  local childrenKey = p .. 'x:children:' .. parentId
+  local refs = redis.call('SMEMBERS', childrenKey)
+  if #refs == 0 then
+    return
+  end
+  redis.call('DEL', childrenKey)
+  local parentRef = depRef(q, parentId)
+  local outbox = p .. 'x:dep-outbox'
+  local outboxed = false
+  for _, ref in ipairs(refs) do
+    local childQueue, childId = parseRef(ref)
+    if childQueue == q then
+      parentEnded(ctx, q, childId, parentRef, state)
+    else
+      redis.call('ZADD', outbox, ctx.nowMs, state .. ':' .. #parentId .. ':' .. parentId .. ref)
+      outboxed = true
+    end
+  end
+  if outboxed then
+    redis.call('PUBLISH', outbox, '1')
+  end
+end
+
+-- Notifies the children of every task that ended in this call, including dependents that a
+-- policy archived or removed on the way (a chain settles in one call while it stays in one queue).
+local function drainEnded(ctx)
+  local i = 1
+  while i <= #ctx.ended do
+    local e = ctx.ended[i]
+    notifyChildren(ctx, e[1], e[2], e[3])
+    i = i + 1
+  end
+end
+
+-- The hook where a task ends (lib/task-ended.lua): when its hash had x_children, its dependents
+-- hear that it ended in state.
+local function dependentsOnEnd(q, id, state, nowMs)
+  local ctx = newDepContext(nowMs)
+  ctx.ended[1] = { q, id, state }
+  drainEnded(ctx)
+end
 
 -- The hash field holding the decision.
 local CANCEL_FIELD = 'x_cancel'
@@ -366,7 +670,11 @@ end
 -- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
 -- canceled task is not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
+  local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
   deleteTaskHash(taskKeyPrefix, dueKey, id)
+  if hasChildren then
+    dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
+  end
 end
 local taskKey = KEYS[1]
 local activeKey = KEYS[2]
@@ -403,6 +711,9 @@ deleteTasks(archivedKey, taskKeyPrefix, redis.call('ZRANGE', archivedKey, '-inf'
 deleteTasks(archivedKey, taskKeyPrefix, redis.call('ZRANGE', archivedKey, 0, -(sizeBound - 1)))
 redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'msg', msg, 'state', 'archived')
+if redis.call('HGET', taskKey, 'x_children') then
+  dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'archived', now * 1000)
+end
 countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
 return 1
 `);
@@ -581,6 +892,310 @@ local function sourceSize(sourceKey, prioKey, kind)
   end
   return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
 end
+-- Library: dependencies between tasks (docs/workflows.md "Dependencies"). A dependent waits as
+-- asynq:{<q>}:x:dep:<id> (a HASH: msg, policy, at, parents, left, and one field "p:<parent ref>"
+-- per parent holding "waiting" or the state the parent ended in), listed in asynq:{<q>}:x:waiting.
+-- It is no asynq task until it is released, so Go peers never see or run it.
+--
+-- A parent ref is "<#queue>:<queue><id>" (byte lengths), so queue names and ids may hold any byte.
+-- A parent's children are asynq:{<pq>}:x:children:<parent id> (a SET of child refs). When a parent
+-- ends, its children in the same queue are settled in the same call; those in other queues go to
+-- the parent queue's outbox asynq:{<pq>}:x:dep-outbox (ZSET "<state>:<#parent id>:<parent id>
+-- <child ref>" -> unix ms), which servers drain with dep-resolve.lua on the child's slot, and a
+-- message on the channel of the same name wakes them. A resolution that reaches a child not
+-- created yet is kept in asynq:{<q>}:x:dep-early:<id> (HASH parent ref -> state, with a TTL) for
+-- dep-create.lua to consume.
+--
+-- Keys are built from the queue name; they all carry the queue's hash tag, so a call stays on the
+-- one slot its routing key (the caller's KEYS) names.
+
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
+
+-- How long a resolution waits for its dependent to be created: far longer than a producer takes
+-- between its two steps; a dependent created later is still settled by the repair pass.
+local DEP_EARLY_TTL_MS = 86400000
+
+-- Redis's clock in unix ms, for scripts that get no time from their caller.
+local function depRedisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function queuePrefix(q)
+  return 'asynq:{' .. q .. '}:'
+end
+
+-- The queue name in a task key prefix asynq:{<q>}:t:.
+local function queueOfTaskPrefix(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 8, #taskKeyPrefix - 4)
+end
+
+local function depRef(q, id)
+  return #q .. ':' .. q .. id
+end
+
+-- Returns the queue and the id of a ref.
+local function parseRef(ref)
+  local colon = string.find(ref, ':', 1, true)
+  local length = tonumber(string.sub(ref, 1, colon - 1))
+  return string.sub(ref, colon + 1, colon + length), string.sub(ref, colon + length + 1)
+end
+
+-- A protobuf varint (values below 2^53).
+local function varint(n)
+  local out = {}
+  repeat
+    local byte = n % 128
+    n = math.floor(n / 128)
+    if n > 0 then
+      byte = byte + 128
+    end
+    out[#out + 1] = string.char(byte)
+  until n == 0
+  return table.concat(out)
+end
+
+-- The message with error_msg (field 7) and last_failed_at (field 11) set: protobuf keeps the last
+-- value of a repeated scalar field, so appending them is a valid encoding Go and taskmill decode.
+local function withFailure(msg, err, nowSec)
+  return msg .. string.char(58) .. varint(#err) .. err .. string.char(88) .. varint(nowSec)
+end
+
+-- ctx = { nowMs = <unix ms>, ended = {} }: tasks that ended in this call and whose own children
+-- still have to hear about it (a dependent archived or removed by its policy is a parent too).
+local function newDepContext(nowMs)
+  return { nowMs = tonumber(nowMs), ended = {} }
+end
+
+-- Releases a waiting dependent: fate 'pending' (every parent resolved), 'archived' (with reason as
+-- its last error) or 'deleted'. Its dependents-to-be registered while it waited ('children', and
+-- 'keep' for the outcome record) carry over to its task hash.
+local function takeDependent(ctx, q, id, depKey, fate, reason)
+  local p = queuePrefix(q)
+  local d = redis.call('HMGET', depKey, 'msg', 'keep', 'children', 'parents', 'prio')
+  redis.call('DEL', depKey)
+  redis.call('ZREM', p .. 'x:waiting', id)
+  local taskKey = p .. 't:' .. id
+  local level = priorityLevel(d[5])
+  if fate == 'pending' then
+    writeTask(taskKey, d[1], 'pending', string.format('%d', ctx.nowMs) .. '000000', '')
+    local prioKey = p .. 'x:prio'
+    local length = pushPending(p .. 'pending', prioKey, p .. 'x:prio-seq', id, level, false)
+    if length == 1 or (level and redis.call('ZCARD', prioKey) == 1) then
+      redis.call('PUBLISH', p .. 'x:wake', '1')
+    end
+  elseif fate == 'archived' then
+    local nowSec = math.floor(ctx.nowMs / 1000)
+    writeTask(taskKey, withFailure(d[1], reason, nowSec), 'archived', nil, '')
+    redis.call('ZADD', p .. 'archived', nowSec, id)
+  end
+  if fate ~= 'deleted' then
+    redis.call('HSET', taskKey, 'x_parents', d[4])
+    if level then
+      redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if d[2] then
+      redis.call('HSET', taskKey, 'x_keep', d[2])
+    end
+    if d[3] then
+      redis.call('HSET', taskKey, 'x_children', '1')
+    end
+  end
+  if fate ~= 'pending' then
+    ctx.ended[#ctx.ended + 1] = { q, id, fate }
+  end
+end
+
+-- One parent of a waiting dependent ended in state; applies the dependent's policy.
+local function settleParent(ctx, q, id, depKey, parentRef, state)
+  if state ~= 'completed' then
+    local policy = redis.call('HGET', depKey, 'policy')
+    if policy == 'remove' then
+      takeDependent(ctx, q, id, depKey, 'deleted')
+      return
+    elseif policy ~= 'ignore' then
+      local parentQueue, parentId = parseRef(parentRef)
+      takeDependent(ctx, q, id, depKey, 'archived',
+        'parent task "' .. parentId .. '" in queue "' .. parentQueue .. '" was ' .. state)
+      return
+    end
+  end
+  if redis.call('HINCRBY', depKey, 'left', -1) <= 0 then
+    takeDependent(ctx, q, id, depKey, 'pending')
+  end
+end
+
+-- Parent parentRef ended in state; tells dependent id of queue q (on q's slot). Idempotent: a
+-- parent already counted is skipped. A dependent not created yet gets an early record; one already
+-- released (its task hash exists) needs nothing.
+local function parentEnded(ctx, q, id, parentRef, state)
+  local p = queuePrefix(q)
+  local depKey = p .. 'x:dep:' .. id
+  local old = redis.call('HGET', depKey, 'p:' .. parentRef)
+  if not old then
+    if redis.call('EXISTS', depKey) == 0 and redis.call('EXISTS', p .. 't:' .. id) == 0 then
+      local earlyKey = p .. 'x:dep-early:' .. id
+      redis.call('HSET', earlyKey, parentRef, state)
+      redis.call('PEXPIRE', earlyKey, DEP_EARLY_TTL_MS)
+    end
+    return
+  end
+  if old ~= 'waiting' then
+    return
+  end
+  redis.call('HSET', depKey, 'p:' .. parentRef, state)
+  settleParent(ctx, q, id, depKey, parentRef, state)
+end
+
+-- Tells the children of task parentId (queue q, on q's slot) that it ended in state.
+local function notifyChildren(ctx, q, parentId, state)
+  local p = queuePrefix(q)
+  local childrenKey = p .. 'x:children:' .. parentId
+  local refs = redis.call('SMEMBERS', childrenKey)
+  if #refs == 0 then
+    return
+  end
+  redis.call('DEL', childrenKey)
+  local parentRef = depRef(q, parentId)
+  local outbox = p .. 'x:dep-outbox'
+  local outboxed = false
+  for _, ref in ipairs(refs) do
+    local childQueue, childId = parseRef(ref)
+    if childQueue == q then
+      parentEnded(ctx, q, childId, parentRef, state)
+    else
+      redis.call('ZADD', outbox, ctx.nowMs, state .. ':' .. #parentId .. ':' .. parentId .. ref)
+      outboxed = true
+    end
+  end
+  if outboxed then
+    redis.call('PUBLISH', outbox, '1')
+  end
+end
+
+-- Notifies the children of every task that ended in this call, including dependents that a
+-- policy archived or removed on the way (a chain settles in one call while it stays in one queue).
+local function drainEnded(ctx)
+  local i = 1
+  while i <= #ctx.ended do
+    local e = ctx.ended[i]
+    notifyChildren(ctx, e[1], e[2], e[3])
+    i = i + 1
+  end
+end
+
+-- The hook where a task ends (lib/task-ended.lua): when its hash had x_children, its dependents
+-- hear that it ended in state.
+local function dependentsOnEnd(q, id, state, nowMs)
+  local ctx = newDepContext(nowMs)
+  ctx.ended[1] = { q, id, state }
+  drainEnded(ctx)
+end
 
 -- The hash field holding the decision.
 local CANCEL_FIELD = 'x_cancel'
@@ -593,7 +1208,11 @@ end
 -- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
 -- canceled task is not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
+  local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
   deleteTaskHash(taskKeyPrefix, dueKey, id)
+  if hasChildren then
+    dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
+  end
 end
 local taskKey = KEYS[1]
 local dueKey = KEYS[2]
@@ -857,6 +1476,1101 @@ local batchSize = tonumber(ARGV[3])
 local ids = redis.call('ZRANGE', completedKey, '-inf', now, 'BYSCORE', 'LIMIT', 0, batchSize)
 deleteTasks(completedKey, taskKeyPrefix, ids)
 return #ids
+`);
+
+export const depCreate = defineScript('dep-create', 1, String.raw`-- Step 2 of enqueueing a dependent (taskmill extension, docs/workflows.md "Dependencies"), on the
+-- child's queue slot, after dep-register.lua ran on every parent's slot: stores the dependent as
+-- waiting with the parents that already ended counted, plus any resolution that arrived before it
+-- existed (its early record), and releases it at once when nothing is left to wait for.
+--
+-- Task-id conflicts span tasks and waiting dependents. The same message under the same id is this
+-- very dependent stored by an earlier run (a retried call): reported created, nothing written.
+--
+-- KEYS[1] -> asynq:{<qname>}:x:waiting (ZSET id -> enqueue time, unix ms)
+-- ARGV[1] -> queue name
+-- ARGV[2] -> task id
+-- ARGV[3] -> encoded TaskMessage
+-- ARGV[4] -> policy when a parent is archived, deleted or canceled: fail, ignore or remove
+-- ARGV[5] -> now, unix ms
+-- ARGV[6] -> priority level 0-100 once released, or empty for normal (see lib/priority.lua)
+-- ARGV[7..] -> pairs: parent ref "<#queue>:<queue><id>", the state dep-register.lua reported
+--
+-- Returns { code, state }: code 1 created (or already stored), 0 id conflict; state is where the
+-- task is now: waiting, pending, archived, deleted (removed by its policy), or its task state.
+
+-- Library: dependencies between tasks (docs/workflows.md "Dependencies"). A dependent waits as
+-- asynq:{<q>}:x:dep:<id> (a HASH: msg, policy, at, parents, left, and one field "p:<parent ref>"
+-- per parent holding "waiting" or the state the parent ended in), listed in asynq:{<q>}:x:waiting.
+-- It is no asynq task until it is released, so Go peers never see or run it.
+--
+-- A parent ref is "<#queue>:<queue><id>" (byte lengths), so queue names and ids may hold any byte.
+-- A parent's children are asynq:{<pq>}:x:children:<parent id> (a SET of child refs). When a parent
+-- ends, its children in the same queue are settled in the same call; those in other queues go to
+-- the parent queue's outbox asynq:{<pq>}:x:dep-outbox (ZSET "<state>:<#parent id>:<parent id>
+-- <child ref>" -> unix ms), which servers drain with dep-resolve.lua on the child's slot, and a
+-- message on the channel of the same name wakes them. A resolution that reaches a child not
+-- created yet is kept in asynq:{<q>}:x:dep-early:<id> (HASH parent ref -> state, with a TTL) for
+-- dep-create.lua to consume.
+--
+-- Keys are built from the queue name; they all carry the queue's hash tag, so a call stays on the
+-- one slot its routing key (the caller's KEYS) names.
+
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
+
+-- How long a resolution waits for its dependent to be created: far longer than a producer takes
+-- between its two steps; a dependent created later is still settled by the repair pass.
+local DEP_EARLY_TTL_MS = 86400000
+
+-- Redis's clock in unix ms, for scripts that get no time from their caller.
+local function depRedisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function queuePrefix(q)
+  return 'asynq:{' .. q .. '}:'
+end
+
+-- The queue name in a task key prefix asynq:{<q>}:t:.
+local function queueOfTaskPrefix(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 8, #taskKeyPrefix - 4)
+end
+
+local function depRef(q, id)
+  return #q .. ':' .. q .. id
+end
+
+-- Returns the queue and the id of a ref.
+local function parseRef(ref)
+  local colon = string.find(ref, ':', 1, true)
+  local length = tonumber(string.sub(ref, 1, colon - 1))
+  return string.sub(ref, colon + 1, colon + length), string.sub(ref, colon + length + 1)
+end
+
+-- A protobuf varint (values below 2^53).
+local function varint(n)
+  local out = {}
+  repeat
+    local byte = n % 128
+    n = math.floor(n / 128)
+    if n > 0 then
+      byte = byte + 128
+    end
+    out[#out + 1] = string.char(byte)
+  until n == 0
+  return table.concat(out)
+end
+
+-- The message with error_msg (field 7) and last_failed_at (field 11) set: protobuf keeps the last
+-- value of a repeated scalar field, so appending them is a valid encoding Go and taskmill decode.
+local function withFailure(msg, err, nowSec)
+  return msg .. string.char(58) .. varint(#err) .. err .. string.char(88) .. varint(nowSec)
+end
+
+-- ctx = { nowMs = <unix ms>, ended = {} }: tasks that ended in this call and whose own children
+-- still have to hear about it (a dependent archived or removed by its policy is a parent too).
+local function newDepContext(nowMs)
+  return { nowMs = tonumber(nowMs), ended = {} }
+end
+
+-- Releases a waiting dependent: fate 'pending' (every parent resolved), 'archived' (with reason as
+-- its last error) or 'deleted'. Its dependents-to-be registered while it waited ('children', and
+-- 'keep' for the outcome record) carry over to its task hash.
+local function takeDependent(ctx, q, id, depKey, fate, reason)
+  local p = queuePrefix(q)
+  local d = redis.call('HMGET', depKey, 'msg', 'keep', 'children', 'parents', 'prio')
+  redis.call('DEL', depKey)
+  redis.call('ZREM', p .. 'x:waiting', id)
+  local taskKey = p .. 't:' .. id
+  local level = priorityLevel(d[5])
+  if fate == 'pending' then
+    writeTask(taskKey, d[1], 'pending', string.format('%d', ctx.nowMs) .. '000000', '')
+    local prioKey = p .. 'x:prio'
+    local length = pushPending(p .. 'pending', prioKey, p .. 'x:prio-seq', id, level, false)
+    if length == 1 or (level and redis.call('ZCARD', prioKey) == 1) then
+      redis.call('PUBLISH', p .. 'x:wake', '1')
+    end
+  elseif fate == 'archived' then
+    local nowSec = math.floor(ctx.nowMs / 1000)
+    writeTask(taskKey, withFailure(d[1], reason, nowSec), 'archived', nil, '')
+    redis.call('ZADD', p .. 'archived', nowSec, id)
+  end
+  if fate ~= 'deleted' then
+    redis.call('HSET', taskKey, 'x_parents', d[4])
+    if level then
+      redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if d[2] then
+      redis.call('HSET', taskKey, 'x_keep', d[2])
+    end
+    if d[3] then
+      redis.call('HSET', taskKey, 'x_children', '1')
+    end
+  end
+  if fate ~= 'pending' then
+    ctx.ended[#ctx.ended + 1] = { q, id, fate }
+  end
+end
+
+-- One parent of a waiting dependent ended in state; applies the dependent's policy.
+local function settleParent(ctx, q, id, depKey, parentRef, state)
+  if state ~= 'completed' then
+    local policy = redis.call('HGET', depKey, 'policy')
+    if policy == 'remove' then
+      takeDependent(ctx, q, id, depKey, 'deleted')
+      return
+    elseif policy ~= 'ignore' then
+      local parentQueue, parentId = parseRef(parentRef)
+      takeDependent(ctx, q, id, depKey, 'archived',
+        'parent task "' .. parentId .. '" in queue "' .. parentQueue .. '" was ' .. state)
+      return
+    end
+  end
+  if redis.call('HINCRBY', depKey, 'left', -1) <= 0 then
+    takeDependent(ctx, q, id, depKey, 'pending')
+  end
+end
+
+-- Parent parentRef ended in state; tells dependent id of queue q (on q's slot). Idempotent: a
+-- parent already counted is skipped. A dependent not created yet gets an early record; one already
+-- released (its task hash exists) needs nothing.
+local function parentEnded(ctx, q, id, parentRef, state)
+  local p = queuePrefix(q)
+  local depKey = p .. 'x:dep:' .. id
+  local old = redis.call('HGET', depKey, 'p:' .. parentRef)
+  if not old then
+    if redis.call('EXISTS', depKey) == 0 and redis.call('EXISTS', p .. 't:' .. id) == 0 then
+      local earlyKey = p .. 'x:dep-early:' .. id
+      redis.call('HSET', earlyKey, parentRef, state)
+      redis.call('PEXPIRE', earlyKey, DEP_EARLY_TTL_MS)
+    end
+    return
+  end
+  if old ~= 'waiting' then
+    return
+  end
+  redis.call('HSET', depKey, 'p:' .. parentRef, state)
+  settleParent(ctx, q, id, depKey, parentRef, state)
+end
+
+-- Tells the children of task parentId (queue q, on q's slot) that it ended in state.
+local function notifyChildren(ctx, q, parentId, state)
+  local p = queuePrefix(q)
+  local childrenKey = p .. 'x:children:' .. parentId
+  local refs = redis.call('SMEMBERS', childrenKey)
+  if #refs == 0 then
+    return
+  end
+  redis.call('DEL', childrenKey)
+  local parentRef = depRef(q, parentId)
+  local outbox = p .. 'x:dep-outbox'
+  local outboxed = false
+  for _, ref in ipairs(refs) do
+    local childQueue, childId = parseRef(ref)
+    if childQueue == q then
+      parentEnded(ctx, q, childId, parentRef, state)
+    else
+      redis.call('ZADD', outbox, ctx.nowMs, state .. ':' .. #parentId .. ':' .. parentId .. ref)
+      outboxed = true
+    end
+  end
+  if outboxed then
+    redis.call('PUBLISH', outbox, '1')
+  end
+end
+
+-- Notifies the children of every task that ended in this call, including dependents that a
+-- policy archived or removed on the way (a chain settles in one call while it stays in one queue).
+local function drainEnded(ctx)
+  local i = 1
+  while i <= #ctx.ended do
+    local e = ctx.ended[i]
+    notifyChildren(ctx, e[1], e[2], e[3])
+    i = i + 1
+  end
+end
+
+-- The hook where a task ends (lib/task-ended.lua): when its hash had x_children, its dependents
+-- hear that it ended in state.
+local function dependentsOnEnd(q, id, state, nowMs)
+  local ctx = newDepContext(nowMs)
+  ctx.ended[1] = { q, id, state }
+  drainEnded(ctx)
+end
+local waitingKey = KEYS[1]
+local queueName = ARGV[1]
+local id = ARGV[2]
+local msg = ARGV[3]
+local policy = ARGV[4]
+local nowMs = ARGV[5]
+local priority = ARGV[6]
+-- ARGV[7..]: the parents, two values each.
+local FIRST_PARENT = 7
+
+local p = queuePrefix(queueName)
+local taskKey = p .. 't:' .. id
+local depKey = p .. 'x:dep:' .. id
+local earlyKey = p .. 'x:dep-early:' .. id
+
+local stored = redis.call('HGET', taskKey, 'msg')
+if stored then
+  if stored ~= msg then
+    return { 0, '' }
+  end
+  return { 1, redis.call('HGET', taskKey, 'state') }
+end
+stored = redis.call('HGET', depKey, 'msg')
+if stored then
+  if stored ~= msg then
+    return { 0, '' }
+  end
+  return { 1, 'waiting' }
+end
+
+local refs = {}
+local fields = { 'msg', msg, 'policy', policy, 'at', nowMs, 'left', (#ARGV - FIRST_PARENT + 1) / 2 }
+local ended = {}
+for i = FIRST_PARENT, #ARGV, 2 do
+  local ref = ARGV[i]
+  refs[#refs + 1] = #ref .. ':' .. ref
+  fields[#fields + 1] = 'p:' .. ref
+  fields[#fields + 1] = 'waiting'
+  if ARGV[i + 1] ~= 'waiting' then
+    ended[#ended + 1] = { ref, ARGV[i + 1] }
+  end
+end
+fields[#fields + 1] = 'parents'
+fields[#fields + 1] = table.concat(refs)
+if priority ~= '' then
+  fields[#fields + 1] = 'prio'
+  fields[#fields + 1] = priority
+end
+for i = 1, #fields, 1000 do
+  redis.call('HSET', depKey, unpack(fields, i, math.min(i + 999, #fields)))
+end
+redis.call('ZADD', waitingKey, nowMs, id)
+local early = redis.call('HGETALL', earlyKey)
+for i = 1, #early, 2 do
+  ended[#ended + 1] = { early[i], early[i + 1] }
+end
+redis.call('DEL', earlyKey)
+
+local ctx = newDepContext(nowMs)
+for _, e in ipairs(ended) do
+  if redis.call('EXISTS', depKey) == 0 then
+    break
+  end
+  parentEnded(ctx, queueName, id, e[1], e[2])
+end
+drainEnded(ctx)
+if redis.call('EXISTS', depKey) == 1 then
+  return { 1, 'waiting' }
+end
+return { 1, redis.call('HGET', taskKey, 'state') or 'deleted' }
+`);
+
+export const depRegister = defineScript('dep-register', 1, String.raw`-- Step 1 of enqueueing a dependent (taskmill extension, docs/workflows.md "Dependencies"), on one
+-- parent queue's slot: registers the child with each of its parents in this queue and reports each
+-- parent's state, so the child can be created with the parents that already ended counted.
+--
+-- A live parent (any asynq state but completed/archived) gets the child in its children SET and
+-- x_children / x_keep (the outcome record's TTL, raised, never lowered) on its hash, so that the
+-- script ending it notifies the child and keeps its result. A parent that is itself a waiting
+-- dependent records the same in its dependency hash ('children', 'keep'), carried over when it is
+-- released. A parent whose hash is gone is judged by its outcome record; without one it is
+-- reported missing. Idempotent: running it again changes nothing (the repair pass relies on it).
+--
+-- KEYS[1] -> asynq:{<qname>}:x:waiting (routes the call to the queue's slot; the other keys are
+--            built from the queue name and share its hash tag)
+-- ARGV[1] -> queue name
+-- ARGV[2] -> the child's ref "<#queue>:<queue><id>"
+-- ARGV[3] -> outcome record TTL for the parents, ms (x_keep)
+-- ARGV[4..] -> parent task ids
+--
+-- Returns one string per parent: 'waiting' (registered), 'completed', 'archived', 'canceled',
+-- 'deleted' (from its hash or outcome record) or 'missing'.
+
+-- Library: dependencies between tasks (docs/workflows.md "Dependencies"). A dependent waits as
+-- asynq:{<q>}:x:dep:<id> (a HASH: msg, policy, at, parents, left, and one field "p:<parent ref>"
+-- per parent holding "waiting" or the state the parent ended in), listed in asynq:{<q>}:x:waiting.
+-- It is no asynq task until it is released, so Go peers never see or run it.
+--
+-- A parent ref is "<#queue>:<queue><id>" (byte lengths), so queue names and ids may hold any byte.
+-- A parent's children are asynq:{<pq>}:x:children:<parent id> (a SET of child refs). When a parent
+-- ends, its children in the same queue are settled in the same call; those in other queues go to
+-- the parent queue's outbox asynq:{<pq>}:x:dep-outbox (ZSET "<state>:<#parent id>:<parent id>
+-- <child ref>" -> unix ms), which servers drain with dep-resolve.lua on the child's slot, and a
+-- message on the channel of the same name wakes them. A resolution that reaches a child not
+-- created yet is kept in asynq:{<q>}:x:dep-early:<id> (HASH parent ref -> state, with a TTL) for
+-- dep-create.lua to consume.
+--
+-- Keys are built from the queue name; they all carry the queue's hash tag, so a call stays on the
+-- one slot its routing key (the caller's KEYS) names.
+
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
+
+-- How long a resolution waits for its dependent to be created: far longer than a producer takes
+-- between its two steps; a dependent created later is still settled by the repair pass.
+local DEP_EARLY_TTL_MS = 86400000
+
+-- Redis's clock in unix ms, for scripts that get no time from their caller.
+local function depRedisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function queuePrefix(q)
+  return 'asynq:{' .. q .. '}:'
+end
+
+-- The queue name in a task key prefix asynq:{<q>}:t:.
+local function queueOfTaskPrefix(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 8, #taskKeyPrefix - 4)
+end
+
+local function depRef(q, id)
+  return #q .. ':' .. q .. id
+end
+
+-- Returns the queue and the id of a ref.
+local function parseRef(ref)
+  local colon = string.find(ref, ':', 1, true)
+  local length = tonumber(string.sub(ref, 1, colon - 1))
+  return string.sub(ref, colon + 1, colon + length), string.sub(ref, colon + length + 1)
+end
+
+-- A protobuf varint (values below 2^53).
+local function varint(n)
+  local out = {}
+  repeat
+    local byte = n % 128
+    n = math.floor(n / 128)
+    if n > 0 then
+      byte = byte + 128
+    end
+    out[#out + 1] = string.char(byte)
+  until n == 0
+  return table.concat(out)
+end
+
+-- The message with error_msg (field 7) and last_failed_at (field 11) set: protobuf keeps the last
+-- value of a repeated scalar field, so appending them is a valid encoding Go and taskmill decode.
+local function withFailure(msg, err, nowSec)
+  return msg .. string.char(58) .. varint(#err) .. err .. string.char(88) .. varint(nowSec)
+end
+
+-- ctx = { nowMs = <unix ms>, ended = {} }: tasks that ended in this call and whose own children
+-- still have to hear about it (a dependent archived or removed by its policy is a parent too).
+local function newDepContext(nowMs)
+  return { nowMs = tonumber(nowMs), ended = {} }
+end
+
+-- Releases a waiting dependent: fate 'pending' (every parent resolved), 'archived' (with reason as
+-- its last error) or 'deleted'. Its dependents-to-be registered while it waited ('children', and
+-- 'keep' for the outcome record) carry over to its task hash.
+local function takeDependent(ctx, q, id, depKey, fate, reason)
+  local p = queuePrefix(q)
+  local d = redis.call('HMGET', depKey, 'msg', 'keep', 'children', 'parents', 'prio')
+  redis.call('DEL', depKey)
+  redis.call('ZREM', p .. 'x:waiting', id)
+  local taskKey = p .. 't:' .. id
+  local level = priorityLevel(d[5])
+  if fate == 'pending' then
+    writeTask(taskKey, d[1], 'pending', string.format('%d', ctx.nowMs) .. '000000', '')
+    local prioKey = p .. 'x:prio'
+    local length = pushPending(p .. 'pending', prioKey, p .. 'x:prio-seq', id, level, false)
+    if length == 1 or (level and redis.call('ZCARD', prioKey) == 1) then
+      redis.call('PUBLISH', p .. 'x:wake', '1')
+    end
+  elseif fate == 'archived' then
+    local nowSec = math.floor(ctx.nowMs / 1000)
+    writeTask(taskKey, withFailure(d[1], reason, nowSec), 'archived', nil, '')
+    redis.call('ZADD', p .. 'archived', nowSec, id)
+  end
+  if fate ~= 'deleted' then
+    redis.call('HSET', taskKey, 'x_parents', d[4])
+    if level then
+      redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if d[2] then
+      redis.call('HSET', taskKey, 'x_keep', d[2])
+    end
+    if d[3] then
+      redis.call('HSET', taskKey, 'x_children', '1')
+    end
+  end
+  if fate ~= 'pending' then
+    ctx.ended[#ctx.ended + 1] = { q, id, fate }
+  end
+end
+
+-- One parent of a waiting dependent ended in state; applies the dependent's policy.
+local function settleParent(ctx, q, id, depKey, parentRef, state)
+  if state ~= 'completed' then
+    local policy = redis.call('HGET', depKey, 'policy')
+    if policy == 'remove' then
+      takeDependent(ctx, q, id, depKey, 'deleted')
+      return
+    elseif policy ~= 'ignore' then
+      local parentQueue, parentId = parseRef(parentRef)
+      takeDependent(ctx, q, id, depKey, 'archived',
+        'parent task "' .. parentId .. '" in queue "' .. parentQueue .. '" was ' .. state)
+      return
+    end
+  end
+  if redis.call('HINCRBY', depKey, 'left', -1) <= 0 then
+    takeDependent(ctx, q, id, depKey, 'pending')
+  end
+end
+
+-- Parent parentRef ended in state; tells dependent id of queue q (on q's slot). Idempotent: a
+-- parent already counted is skipped. A dependent not created yet gets an early record; one already
+-- released (its task hash exists) needs nothing.
+local function parentEnded(ctx, q, id, parentRef, state)
+  local p = queuePrefix(q)
+  local depKey = p .. 'x:dep:' .. id
+  local old = redis.call('HGET', depKey, 'p:' .. parentRef)
+  if not old then
+    if redis.call('EXISTS', depKey) == 0 and redis.call('EXISTS', p .. 't:' .. id) == 0 then
+      local earlyKey = p .. 'x:dep-early:' .. id
+      redis.call('HSET', earlyKey, parentRef, state)
+      redis.call('PEXPIRE', earlyKey, DEP_EARLY_TTL_MS)
+    end
+    return
+  end
+  if old ~= 'waiting' then
+    return
+  end
+  redis.call('HSET', depKey, 'p:' .. parentRef, state)
+  settleParent(ctx, q, id, depKey, parentRef, state)
+end
+
+-- Tells the children of task parentId (queue q, on q's slot) that it ended in state.
+local function notifyChildren(ctx, q, parentId, state)
+  local p = queuePrefix(q)
+  local childrenKey = p .. 'x:children:' .. parentId
+  local refs = redis.call('SMEMBERS', childrenKey)
+  if #refs == 0 then
+    return
+  end
+  redis.call('DEL', childrenKey)
+  local parentRef = depRef(q, parentId)
+  local outbox = p .. 'x:dep-outbox'
+  local outboxed = false
+  for _, ref in ipairs(refs) do
+    local childQueue, childId = parseRef(ref)
+    if childQueue == q then
+      parentEnded(ctx, q, childId, parentRef, state)
+    else
+      redis.call('ZADD', outbox, ctx.nowMs, state .. ':' .. #parentId .. ':' .. parentId .. ref)
+      outboxed = true
+    end
+  end
+  if outboxed then
+    redis.call('PUBLISH', outbox, '1')
+  end
+end
+
+-- Notifies the children of every task that ended in this call, including dependents that a
+-- policy archived or removed on the way (a chain settles in one call while it stays in one queue).
+local function drainEnded(ctx)
+  local i = 1
+  while i <= #ctx.ended do
+    local e = ctx.ended[i]
+    notifyChildren(ctx, e[1], e[2], e[3])
+    i = i + 1
+  end
+end
+
+-- The hook where a task ends (lib/task-ended.lua): when its hash had x_children, its dependents
+-- hear that it ended in state.
+local function dependentsOnEnd(q, id, state, nowMs)
+  local ctx = newDepContext(nowMs)
+  ctx.ended[1] = { q, id, state }
+  drainEnded(ctx)
+end
+local waitingKey = KEYS[1]
+local queueName = ARGV[1]
+local childRef = ARGV[2]
+local keepMs = tonumber(ARGV[3])
+-- ARGV[4..]: the parent ids.
+local FIRST_PARENT = 4
+
+local p = queuePrefix(queueName)
+local function raiseKeep(key, field)
+  local current = tonumber(redis.call('HGET', key, field))
+  if not current or current < keepMs then
+    redis.call('HSET', key, field, keepMs)
+  end
+end
+
+local states = {}
+for i = FIRST_PARENT, #ARGV do
+  local id = ARGV[i]
+  local taskKey = p .. 't:' .. id
+  local state = redis.call('HGET', taskKey, 'state')
+  if state == 'completed' or state == 'archived' then
+    states[#states + 1] = state
+  elseif state then
+    redis.call('SADD', p .. 'x:children:' .. id, childRef)
+    redis.call('HSET', taskKey, 'x_children', '1')
+    raiseKeep(taskKey, 'x_keep')
+    states[#states + 1] = 'waiting'
+  elseif redis.call('ZSCORE', waitingKey, id) then
+    local depKey = p .. 'x:dep:' .. id
+    redis.call('SADD', p .. 'x:children:' .. id, childRef)
+    redis.call('HSET', depKey, 'children', '1')
+    raiseKeep(depKey, 'keep')
+    states[#states + 1] = 'waiting'
+  else
+    states[#states + 1] = redis.call('HGET', p .. 'x:result:' .. id, 'state') or 'missing'
+  end
+end
+return states
+`);
+
+export const depResolve = defineScript('dep-resolve', 1, String.raw`-- Step 4 of a dependency across queues (taskmill extension, docs/workflows.md "Dependencies"), on
+-- the children's queue slot: applies "parent X ended in state S" to each named child, as a server
+-- draining a parent queue's outbox (or the repair pass) found it. Idempotent: a parent already
+-- counted is skipped, so an outbox entry applied twice (a resolver killed before removing it) does
+-- nothing the second time.
+--
+-- KEYS[1] -> asynq:{<qname>}:x:waiting (routes the call to the queue's slot; the other keys are
+--            built from the queue name and share its hash tag)
+-- ARGV[1] -> queue name (the children's)
+-- ARGV[2] -> now, unix ms
+-- ARGV[3..] -> triples: child id, parent ref "<#queue>:<queue><id>", the parent's end state
+--
+-- Returns the number of triples applied.
+
+-- Library: dependencies between tasks (docs/workflows.md "Dependencies"). A dependent waits as
+-- asynq:{<q>}:x:dep:<id> (a HASH: msg, policy, at, parents, left, and one field "p:<parent ref>"
+-- per parent holding "waiting" or the state the parent ended in), listed in asynq:{<q>}:x:waiting.
+-- It is no asynq task until it is released, so Go peers never see or run it.
+--
+-- A parent ref is "<#queue>:<queue><id>" (byte lengths), so queue names and ids may hold any byte.
+-- A parent's children are asynq:{<pq>}:x:children:<parent id> (a SET of child refs). When a parent
+-- ends, its children in the same queue are settled in the same call; those in other queues go to
+-- the parent queue's outbox asynq:{<pq>}:x:dep-outbox (ZSET "<state>:<#parent id>:<parent id>
+-- <child ref>" -> unix ms), which servers drain with dep-resolve.lua on the child's slot, and a
+-- message on the channel of the same name wakes them. A resolution that reaches a child not
+-- created yet is kept in asynq:{<q>}:x:dep-early:<id> (HASH parent ref -> state, with a TTL) for
+-- dep-create.lua to consume.
+--
+-- Keys are built from the queue name; they all carry the queue's hash tag, so a call stays on the
+-- one slot its routing key (the caller's KEYS) names.
+
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
+
+-- How long a resolution waits for its dependent to be created: far longer than a producer takes
+-- between its two steps; a dependent created later is still settled by the repair pass.
+local DEP_EARLY_TTL_MS = 86400000
+
+-- Redis's clock in unix ms, for scripts that get no time from their caller.
+local function depRedisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function queuePrefix(q)
+  return 'asynq:{' .. q .. '}:'
+end
+
+-- The queue name in a task key prefix asynq:{<q>}:t:.
+local function queueOfTaskPrefix(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 8, #taskKeyPrefix - 4)
+end
+
+local function depRef(q, id)
+  return #q .. ':' .. q .. id
+end
+
+-- Returns the queue and the id of a ref.
+local function parseRef(ref)
+  local colon = string.find(ref, ':', 1, true)
+  local length = tonumber(string.sub(ref, 1, colon - 1))
+  return string.sub(ref, colon + 1, colon + length), string.sub(ref, colon + length + 1)
+end
+
+-- A protobuf varint (values below 2^53).
+local function varint(n)
+  local out = {}
+  repeat
+    local byte = n % 128
+    n = math.floor(n / 128)
+    if n > 0 then
+      byte = byte + 128
+    end
+    out[#out + 1] = string.char(byte)
+  until n == 0
+  return table.concat(out)
+end
+
+-- The message with error_msg (field 7) and last_failed_at (field 11) set: protobuf keeps the last
+-- value of a repeated scalar field, so appending them is a valid encoding Go and taskmill decode.
+local function withFailure(msg, err, nowSec)
+  return msg .. string.char(58) .. varint(#err) .. err .. string.char(88) .. varint(nowSec)
+end
+
+-- ctx = { nowMs = <unix ms>, ended = {} }: tasks that ended in this call and whose own children
+-- still have to hear about it (a dependent archived or removed by its policy is a parent too).
+local function newDepContext(nowMs)
+  return { nowMs = tonumber(nowMs), ended = {} }
+end
+
+-- Releases a waiting dependent: fate 'pending' (every parent resolved), 'archived' (with reason as
+-- its last error) or 'deleted'. Its dependents-to-be registered while it waited ('children', and
+-- 'keep' for the outcome record) carry over to its task hash.
+local function takeDependent(ctx, q, id, depKey, fate, reason)
+  local p = queuePrefix(q)
+  local d = redis.call('HMGET', depKey, 'msg', 'keep', 'children', 'parents', 'prio')
+  redis.call('DEL', depKey)
+  redis.call('ZREM', p .. 'x:waiting', id)
+  local taskKey = p .. 't:' .. id
+  local level = priorityLevel(d[5])
+  if fate == 'pending' then
+    writeTask(taskKey, d[1], 'pending', string.format('%d', ctx.nowMs) .. '000000', '')
+    local prioKey = p .. 'x:prio'
+    local length = pushPending(p .. 'pending', prioKey, p .. 'x:prio-seq', id, level, false)
+    if length == 1 or (level and redis.call('ZCARD', prioKey) == 1) then
+      redis.call('PUBLISH', p .. 'x:wake', '1')
+    end
+  elseif fate == 'archived' then
+    local nowSec = math.floor(ctx.nowMs / 1000)
+    writeTask(taskKey, withFailure(d[1], reason, nowSec), 'archived', nil, '')
+    redis.call('ZADD', p .. 'archived', nowSec, id)
+  end
+  if fate ~= 'deleted' then
+    redis.call('HSET', taskKey, 'x_parents', d[4])
+    if level then
+      redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if d[2] then
+      redis.call('HSET', taskKey, 'x_keep', d[2])
+    end
+    if d[3] then
+      redis.call('HSET', taskKey, 'x_children', '1')
+    end
+  end
+  if fate ~= 'pending' then
+    ctx.ended[#ctx.ended + 1] = { q, id, fate }
+  end
+end
+
+-- One parent of a waiting dependent ended in state; applies the dependent's policy.
+local function settleParent(ctx, q, id, depKey, parentRef, state)
+  if state ~= 'completed' then
+    local policy = redis.call('HGET', depKey, 'policy')
+    if policy == 'remove' then
+      takeDependent(ctx, q, id, depKey, 'deleted')
+      return
+    elseif policy ~= 'ignore' then
+      local parentQueue, parentId = parseRef(parentRef)
+      takeDependent(ctx, q, id, depKey, 'archived',
+        'parent task "' .. parentId .. '" in queue "' .. parentQueue .. '" was ' .. state)
+      return
+    end
+  end
+  if redis.call('HINCRBY', depKey, 'left', -1) <= 0 then
+    takeDependent(ctx, q, id, depKey, 'pending')
+  end
+end
+
+-- Parent parentRef ended in state; tells dependent id of queue q (on q's slot). Idempotent: a
+-- parent already counted is skipped. A dependent not created yet gets an early record; one already
+-- released (its task hash exists) needs nothing.
+local function parentEnded(ctx, q, id, parentRef, state)
+  local p = queuePrefix(q)
+  local depKey = p .. 'x:dep:' .. id
+  local old = redis.call('HGET', depKey, 'p:' .. parentRef)
+  if not old then
+    if redis.call('EXISTS', depKey) == 0 and redis.call('EXISTS', p .. 't:' .. id) == 0 then
+      local earlyKey = p .. 'x:dep-early:' .. id
+      redis.call('HSET', earlyKey, parentRef, state)
+      redis.call('PEXPIRE', earlyKey, DEP_EARLY_TTL_MS)
+    end
+    return
+  end
+  if old ~= 'waiting' then
+    return
+  end
+  redis.call('HSET', depKey, 'p:' .. parentRef, state)
+  settleParent(ctx, q, id, depKey, parentRef, state)
+end
+
+-- Tells the children of task parentId (queue q, on q's slot) that it ended in state.
+local function notifyChildren(ctx, q, parentId, state)
+  local p = queuePrefix(q)
+  local childrenKey = p .. 'x:children:' .. parentId
+  local refs = redis.call('SMEMBERS', childrenKey)
+  if #refs == 0 then
+    return
+  end
+  redis.call('DEL', childrenKey)
+  local parentRef = depRef(q, parentId)
+  local outbox = p .. 'x:dep-outbox'
+  local outboxed = false
+  for _, ref in ipairs(refs) do
+    local childQueue, childId = parseRef(ref)
+    if childQueue == q then
+      parentEnded(ctx, q, childId, parentRef, state)
+    else
+      redis.call('ZADD', outbox, ctx.nowMs, state .. ':' .. #parentId .. ':' .. parentId .. ref)
+      outboxed = true
+    end
+  end
+  if outboxed then
+    redis.call('PUBLISH', outbox, '1')
+  end
+end
+
+-- Notifies the children of every task that ended in this call, including dependents that a
+-- policy archived or removed on the way (a chain settles in one call while it stays in one queue).
+local function drainEnded(ctx)
+  local i = 1
+  while i <= #ctx.ended do
+    local e = ctx.ended[i]
+    notifyChildren(ctx, e[1], e[2], e[3])
+    i = i + 1
+  end
+end
+
+-- The hook where a task ends (lib/task-ended.lua): when its hash had x_children, its dependents
+-- hear that it ended in state.
+local function dependentsOnEnd(q, id, state, nowMs)
+  local ctx = newDepContext(nowMs)
+  ctx.ended[1] = { q, id, state }
+  drainEnded(ctx)
+end
+local waitingKey = KEYS[1]
+local queueName = ARGV[1]
+local nowMs = ARGV[2]
+-- ARGV[3..]: the resolutions, three values each.
+local FIRST_RESOLUTION = 3
+
+local ctx = newDepContext(nowMs)
+local n = 0
+for i = FIRST_RESOLUTION, #ARGV, 3 do
+  parentEnded(ctx, queueName, ARGV[i], ARGV[i + 1], ARGV[i + 2])
+  n = n + 1
+end
+drainEnded(ctx)
+return n
 `);
 
 export const doneAndDequeue = defineScript('done-and-dequeue', 12, String.raw`-- The worker's hot path in one call: first acknowledges finished tasks, then leases pending ones.
@@ -1205,6 +2919,220 @@ local function limitedFor(rateKey, limits, taken)
   end
   return math.max(1, tonumber(entry[2]) + limits.periodMs - limits.nowMs)
 end
+-- Library: dependencies between tasks (docs/workflows.md "Dependencies"). A dependent waits as
+-- asynq:{<q>}:x:dep:<id> (a HASH: msg, policy, at, parents, left, and one field "p:<parent ref>"
+-- per parent holding "waiting" or the state the parent ended in), listed in asynq:{<q>}:x:waiting.
+-- It is no asynq task until it is released, so Go peers never see or run it.
+--
+-- A parent ref is "<#queue>:<queue><id>" (byte lengths), so queue names and ids may hold any byte.
+-- A parent's children are asynq:{<pq>}:x:children:<parent id> (a SET of child refs). When a parent
+-- ends, its children in the same queue are settled in the same call; those in other queues go to
+-- the parent queue's outbox asynq:{<pq>}:x:dep-outbox (ZSET "<state>:<#parent id>:<parent id>
+-- <child ref>" -> unix ms), which servers drain with dep-resolve.lua on the child's slot, and a
+-- message on the channel of the same name wakes them. A resolution that reaches a child not
+-- created yet is kept in asynq:{<q>}:x:dep-early:<id> (HASH parent ref -> state, with a TTL) for
+-- dep-create.lua to consume.
+--
+-- Keys are built from the queue name; they all carry the queue's hash tag, so a call stays on the
+-- one slot its routing key (the caller's KEYS) names.
+
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
+
+-- How long a resolution waits for its dependent to be created: far longer than a producer takes
+-- between its two steps; a dependent created later is still settled by the repair pass.
+local DEP_EARLY_TTL_MS = 86400000
+
+-- Redis's clock in unix ms, for scripts that get no time from their caller.
+local function depRedisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function queuePrefix(q)
+  return 'asynq:{' .. q .. '}:'
+end
+
+-- The queue name in a task key prefix asynq:{<q>}:t:.
+local function queueOfTaskPrefix(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 8, #taskKeyPrefix - 4)
+end
+
+local function depRef(q, id)
+  return #q .. ':' .. q .. id
+end
+
+-- Returns the queue and the id of a ref.
+local function parseRef(ref)
+  local colon = string.find(ref, ':', 1, true)
+  local length = tonumber(string.sub(ref, 1, colon - 1))
+  return string.sub(ref, colon + 1, colon + length), string.sub(ref, colon + length + 1)
+end
+
+-- A protobuf varint (values below 2^53).
+local function varint(n)
+  local out = {}
+  repeat
+    local byte = n % 128
+    n = math.floor(n / 128)
+    if n > 0 then
+      byte = byte + 128
+    end
+    out[#out + 1] = string.char(byte)
+  until n == 0
+  return table.concat(out)
+end
+
+-- The message with error_msg (field 7) and last_failed_at (field 11) set: protobuf keeps the last
+-- value of a repeated scalar field, so appending them is a valid encoding Go and taskmill decode.
+local function withFailure(msg, err, nowSec)
+  return msg .. string.char(58) .. varint(#err) .. err .. string.char(88) .. varint(nowSec)
+end
+
+-- ctx = { nowMs = <unix ms>, ended = {} }: tasks that ended in this call and whose own children
+-- still have to hear about it (a dependent archived or removed by its policy is a parent too).
+local function newDepContext(nowMs)
+  return { nowMs = tonumber(nowMs), ended = {} }
+end
+
+-- Releases a waiting dependent: fate 'pending' (every parent resolved), 'archived' (with reason as
+-- its last error) or 'deleted'. Its dependents-to-be registered while it waited ('children', and
+-- 'keep' for the outcome record) carry over to its task hash.
+local function takeDependent(ctx, q, id, depKey, fate, reason)
+  local p = queuePrefix(q)
+  local d = redis.call('HMGET', depKey, 'msg', 'keep', 'children', 'parents', 'prio')
+  redis.call('DEL', depKey)
+  redis.call('ZREM', p .. 'x:waiting', id)
+  local taskKey = p .. 't:' .. id
+  local level = priorityLevel(d[5])
+  if fate == 'pending' then
+    writeTask(taskKey, d[1], 'pending', string.format('%d', ctx.nowMs) .. '000000', '')
+    local prioKey = p .. 'x:prio'
+    local length = pushPending(p .. 'pending', prioKey, p .. 'x:prio-seq', id, level, false)
+    if length == 1 or (level and redis.call('ZCARD', prioKey) == 1) then
+      redis.call('PUBLISH', p .. 'x:wake', '1')
+    end
+  elseif fate == 'archived' then
+    local nowSec = math.floor(ctx.nowMs / 1000)
+    writeTask(taskKey, withFailure(d[1], reason, nowSec), 'archived', nil, '')
+    redis.call('ZADD', p .. 'archived', nowSec, id)
+  end
+  if fate ~= 'deleted' then
+    redis.call('HSET', taskKey, 'x_parents', d[4])
+    if level then
+      redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if d[2] then
+      redis.call('HSET', taskKey, 'x_keep', d[2])
+    end
+    if d[3] then
+      redis.call('HSET', taskKey, 'x_children', '1')
+    end
+  end
+  if fate ~= 'pending' then
+    ctx.ended[#ctx.ended + 1] = { q, id, fate }
+  end
+end
+
+-- One parent of a waiting dependent ended in state; applies the dependent's policy.
+local function settleParent(ctx, q, id, depKey, parentRef, state)
+  if state ~= 'completed' then
+    local policy = redis.call('HGET', depKey, 'policy')
+    if policy == 'remove' then
+      takeDependent(ctx, q, id, depKey, 'deleted')
+      return
+    elseif policy ~= 'ignore' then
+      local parentQueue, parentId = parseRef(parentRef)
+      takeDependent(ctx, q, id, depKey, 'archived',
+        'parent task "' .. parentId .. '" in queue "' .. parentQueue .. '" was ' .. state)
+      return
+    end
+  end
+  if redis.call('HINCRBY', depKey, 'left', -1) <= 0 then
+    takeDependent(ctx, q, id, depKey, 'pending')
+  end
+end
+
+-- Parent parentRef ended in state; tells dependent id of queue q (on q's slot). Idempotent: a
+-- parent already counted is skipped. A dependent not created yet gets an early record; one already
+-- released (its task hash exists) needs nothing.
+local function parentEnded(ctx, q, id, parentRef, state)
+  local p = queuePrefix(q)
+  local depKey = p .. 'x:dep:' .. id
+  local old = redis.call('HGET', depKey, 'p:' .. parentRef)
+  if not old then
+    if redis.call('EXISTS', depKey) == 0 and redis.call('EXISTS', p .. 't:' .. id) == 0 then
+      local earlyKey = p .. 'x:dep-early:' .. id
+      redis.call('HSET', earlyKey, parentRef, state)
+      redis.call('PEXPIRE', earlyKey, DEP_EARLY_TTL_MS)
+    end
+    return
+  end
+  if old ~= 'waiting' then
+    return
+  end
+  redis.call('HSET', depKey, 'p:' .. parentRef, state)
+  settleParent(ctx, q, id, depKey, parentRef, state)
+end
+
+-- Tells the children of task parentId (queue q, on q's slot) that it ended in state.
+local function notifyChildren(ctx, q, parentId, state)
+  local p = queuePrefix(q)
+  local childrenKey = p .. 'x:children:' .. parentId
+  local refs = redis.call('SMEMBERS', childrenKey)
+  if #refs == 0 then
+    return
+  end
+  redis.call('DEL', childrenKey)
+  local parentRef = depRef(q, parentId)
+  local outbox = p .. 'x:dep-outbox'
+  local outboxed = false
+  for _, ref in ipairs(refs) do
+    local childQueue, childId = parseRef(ref)
+    if childQueue == q then
+      parentEnded(ctx, q, childId, parentRef, state)
+    else
+      redis.call('ZADD', outbox, ctx.nowMs, state .. ':' .. #parentId .. ':' .. parentId .. ref)
+      outboxed = true
+    end
+  end
+  if outboxed then
+    redis.call('PUBLISH', outbox, '1')
+  end
+end
+
+-- Notifies the children of every task that ended in this call, including dependents that a
+-- policy archived or removed on the way (a chain settles in one call while it stays in one queue).
+local function drainEnded(ctx)
+  local i = 1
+  while i <= #ctx.ended do
+    local e = ctx.ended[i]
+    notifyChildren(ctx, e[1], e[2], e[3])
+    i = i + 1
+  end
+end
+
+-- The hook where a task ends (lib/task-ended.lua): when its hash had x_children, its dependents
+-- hear that it ended in state.
+local function dependentsOnEnd(q, id, state, nowMs)
+  local ctx = newDepContext(nowMs)
+  ctx.ended[1] = { q, id, state }
+  drainEnded(ctx)
+end
 local pendingKey = KEYS[1]
 local pausedKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -1245,6 +3173,7 @@ local function batched(cmd, key, items, slice)
 end
 
 local codes = {}
+local parents = {}
 local finished = {}
 local deleted = {}
 local completed = {}
@@ -1257,6 +3186,9 @@ for i = FIRST_FINISHED, #ARGV, 4 do
   -- whole list (asynq passes 0, which differs only if an id is in the active list twice).
   if redis.call('LREM', activeKey, -1, id) > 0 then
     finished[#finished + 1] = id
+    if redis.call('HGET', taskKey, 'x_children') then
+      parents[#parents + 1] = id
+    end
     if score == '0' then
       deleted[#deleted + 1] = taskKey
     else
@@ -1279,6 +3211,10 @@ if n > 0 then
   batched('ZADD', completedKey, completed, 1000)
   addToDailyCounter(processedDayKey, n, statsExpireAt)
   addToTotals(n, int64Max, processedTotalKey, nil)
+end
+-- Before leasing: a dependent these completions release can be leased by this very call.
+for _, id in ipairs(parents) do
+  dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'completed', serverNowMs)
 end
 
 local leased = {}
@@ -1719,7 +3655,7 @@ announceDue(dueChannel)
 return results
 `);
 
-export const enqueue = defineScript('enqueue', 12, String.raw`-- Creates one or more tasks in one queue: each goes to the pending list, or to the scheduled ZSET
+export const enqueue = defineScript('enqueue', 13, String.raw`-- Creates one or more tasks in one queue: each goes to the pending list, or to the scheduled ZSET
 -- when it has a future process-at time, optionally guarded by a uniqueness lock. Covers asynq's
 -- enqueue, enqueueUnique, schedule and scheduleUnique scripts with identical per-task effects, so a
 -- bulk enqueue of many tasks costs one round trip per queue.
@@ -1759,6 +3695,7 @@ export const enqueue = defineScript('enqueue', 12, String.raw`-- Creates one or 
 -- KEYS[11] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal; see
 --             lib/priority.lua)
 -- KEYS[12] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
+-- KEYS[13] -> asynq:{<qname>}:x:waiting (taskmill extension: dependents waiting for parents)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
@@ -1799,8 +3736,9 @@ export const enqueue = defineScript('enqueue', 12, String.raw`-- Creates one or 
 -- hand-off needs the list and the ZSET empty, so it never jumps ahead of a waiting task of any
 -- level; an add that turns the ZSET non-empty wakes idle servers as a push to the list does.
 --
--- Returns one integer per task, in order: 1 created, 0 task id conflict, -1 unique lock held, -2
--- its aggregation set is no longer registered (reclaimed, or already consumed).
+-- Returns one integer per task, in order: 1 created, 0 task id conflict (with a task or a waiting
+-- dependent), -1 unique lock held, -2 its aggregation set is no longer registered (reclaimed, or
+-- already consumed).
 
 -- Library: the idle registrations of taskmill servers on one queue (taskmill extension; see
 -- enqueue.lua's hand-off and done-and-dequeue.lua's registration). A registration is an entry in
@@ -2016,6 +3954,7 @@ local groupsKey = KEYS[9]
 local aggregationSetsKey = KEYS[10]
 local prioKey = KEYS[11]
 local prioSeqKey = KEYS[12]
+local waitingKey = KEYS[13]
 local groupKeyPrefix = ARGV[9]
 local nowSec = ARGV[10]
 
@@ -2131,6 +4070,9 @@ while at <= #index do
     if redis.call('HGET', taskKey, 'msg') ~= msg then
       result = 0
     end
+  elseif redis.call('ZSCORE', waitingKey, id) then
+    -- A waiting dependent (docs/workflows.md "Dependencies") holds its id like any task.
+    result = 0
   elseif setKey ~= '' and not redis.call('ZSCORE', aggregationSetsKey, setKey) then
     result = -2
   elseif uniqueKey ~= '' and not redis.call('SET', uniqueKey, id, 'NX', 'EX', uniqueTtl) then
@@ -2851,6 +4793,310 @@ local function sourceSize(sourceKey, prioKey, kind)
   end
   return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
 end
+-- Library: dependencies between tasks (docs/workflows.md "Dependencies"). A dependent waits as
+-- asynq:{<q>}:x:dep:<id> (a HASH: msg, policy, at, parents, left, and one field "p:<parent ref>"
+-- per parent holding "waiting" or the state the parent ended in), listed in asynq:{<q>}:x:waiting.
+-- It is no asynq task until it is released, so Go peers never see or run it.
+--
+-- A parent ref is "<#queue>:<queue><id>" (byte lengths), so queue names and ids may hold any byte.
+-- A parent's children are asynq:{<pq>}:x:children:<parent id> (a SET of child refs). When a parent
+-- ends, its children in the same queue are settled in the same call; those in other queues go to
+-- the parent queue's outbox asynq:{<pq>}:x:dep-outbox (ZSET "<state>:<#parent id>:<parent id>
+-- <child ref>" -> unix ms), which servers drain with dep-resolve.lua on the child's slot, and a
+-- message on the channel of the same name wakes them. A resolution that reaches a child not
+-- created yet is kept in asynq:{<q>}:x:dep-early:<id> (HASH parent ref -> state, with a TTL) for
+-- dep-create.lua to consume.
+--
+-- Keys are built from the queue name; they all carry the queue's hash tag, so a call stays on the
+-- one slot its routing key (the caller's KEYS) names.
+
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
+
+-- How long a resolution waits for its dependent to be created: far longer than a producer takes
+-- between its two steps; a dependent created later is still settled by the repair pass.
+local DEP_EARLY_TTL_MS = 86400000
+
+-- Redis's clock in unix ms, for scripts that get no time from their caller.
+local function depRedisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function queuePrefix(q)
+  return 'asynq:{' .. q .. '}:'
+end
+
+-- The queue name in a task key prefix asynq:{<q>}:t:.
+local function queueOfTaskPrefix(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 8, #taskKeyPrefix - 4)
+end
+
+local function depRef(q, id)
+  return #q .. ':' .. q .. id
+end
+
+-- Returns the queue and the id of a ref.
+local function parseRef(ref)
+  local colon = string.find(ref, ':', 1, true)
+  local length = tonumber(string.sub(ref, 1, colon - 1))
+  return string.sub(ref, colon + 1, colon + length), string.sub(ref, colon + length + 1)
+end
+
+-- A protobuf varint (values below 2^53).
+local function varint(n)
+  local out = {}
+  repeat
+    local byte = n % 128
+    n = math.floor(n / 128)
+    if n > 0 then
+      byte = byte + 128
+    end
+    out[#out + 1] = string.char(byte)
+  until n == 0
+  return table.concat(out)
+end
+
+-- The message with error_msg (field 7) and last_failed_at (field 11) set: protobuf keeps the last
+-- value of a repeated scalar field, so appending them is a valid encoding Go and taskmill decode.
+local function withFailure(msg, err, nowSec)
+  return msg .. string.char(58) .. varint(#err) .. err .. string.char(88) .. varint(nowSec)
+end
+
+-- ctx = { nowMs = <unix ms>, ended = {} }: tasks that ended in this call and whose own children
+-- still have to hear about it (a dependent archived or removed by its policy is a parent too).
+local function newDepContext(nowMs)
+  return { nowMs = tonumber(nowMs), ended = {} }
+end
+
+-- Releases a waiting dependent: fate 'pending' (every parent resolved), 'archived' (with reason as
+-- its last error) or 'deleted'. Its dependents-to-be registered while it waited ('children', and
+-- 'keep' for the outcome record) carry over to its task hash.
+local function takeDependent(ctx, q, id, depKey, fate, reason)
+  local p = queuePrefix(q)
+  local d = redis.call('HMGET', depKey, 'msg', 'keep', 'children', 'parents', 'prio')
+  redis.call('DEL', depKey)
+  redis.call('ZREM', p .. 'x:waiting', id)
+  local taskKey = p .. 't:' .. id
+  local level = priorityLevel(d[5])
+  if fate == 'pending' then
+    writeTask(taskKey, d[1], 'pending', string.format('%d', ctx.nowMs) .. '000000', '')
+    local prioKey = p .. 'x:prio'
+    local length = pushPending(p .. 'pending', prioKey, p .. 'x:prio-seq', id, level, false)
+    if length == 1 or (level and redis.call('ZCARD', prioKey) == 1) then
+      redis.call('PUBLISH', p .. 'x:wake', '1')
+    end
+  elseif fate == 'archived' then
+    local nowSec = math.floor(ctx.nowMs / 1000)
+    writeTask(taskKey, withFailure(d[1], reason, nowSec), 'archived', nil, '')
+    redis.call('ZADD', p .. 'archived', nowSec, id)
+  end
+  if fate ~= 'deleted' then
+    redis.call('HSET', taskKey, 'x_parents', d[4])
+    if level then
+      redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if d[2] then
+      redis.call('HSET', taskKey, 'x_keep', d[2])
+    end
+    if d[3] then
+      redis.call('HSET', taskKey, 'x_children', '1')
+    end
+  end
+  if fate ~= 'pending' then
+    ctx.ended[#ctx.ended + 1] = { q, id, fate }
+  end
+end
+
+-- One parent of a waiting dependent ended in state; applies the dependent's policy.
+local function settleParent(ctx, q, id, depKey, parentRef, state)
+  if state ~= 'completed' then
+    local policy = redis.call('HGET', depKey, 'policy')
+    if policy == 'remove' then
+      takeDependent(ctx, q, id, depKey, 'deleted')
+      return
+    elseif policy ~= 'ignore' then
+      local parentQueue, parentId = parseRef(parentRef)
+      takeDependent(ctx, q, id, depKey, 'archived',
+        'parent task "' .. parentId .. '" in queue "' .. parentQueue .. '" was ' .. state)
+      return
+    end
+  end
+  if redis.call('HINCRBY', depKey, 'left', -1) <= 0 then
+    takeDependent(ctx, q, id, depKey, 'pending')
+  end
+end
+
+-- Parent parentRef ended in state; tells dependent id of queue q (on q's slot). Idempotent: a
+-- parent already counted is skipped. A dependent not created yet gets an early record; one already
+-- released (its task hash exists) needs nothing.
+local function parentEnded(ctx, q, id, parentRef, state)
+  local p = queuePrefix(q)
+  local depKey = p .. 'x:dep:' .. id
+  local old = redis.call('HGET', depKey, 'p:' .. parentRef)
+  if not old then
+    if redis.call('EXISTS', depKey) == 0 and redis.call('EXISTS', p .. 't:' .. id) == 0 then
+      local earlyKey = p .. 'x:dep-early:' .. id
+      redis.call('HSET', earlyKey, parentRef, state)
+      redis.call('PEXPIRE', earlyKey, DEP_EARLY_TTL_MS)
+    end
+    return
+  end
+  if old ~= 'waiting' then
+    return
+  end
+  redis.call('HSET', depKey, 'p:' .. parentRef, state)
+  settleParent(ctx, q, id, depKey, parentRef, state)
+end
+
+-- Tells the children of task parentId (queue q, on q's slot) that it ended in state.
+local function notifyChildren(ctx, q, parentId, state)
+  local p = queuePrefix(q)
+  local childrenKey = p .. 'x:children:' .. parentId
+  local refs = redis.call('SMEMBERS', childrenKey)
+  if #refs == 0 then
+    return
+  end
+  redis.call('DEL', childrenKey)
+  local parentRef = depRef(q, parentId)
+  local outbox = p .. 'x:dep-outbox'
+  local outboxed = false
+  for _, ref in ipairs(refs) do
+    local childQueue, childId = parseRef(ref)
+    if childQueue == q then
+      parentEnded(ctx, q, childId, parentRef, state)
+    else
+      redis.call('ZADD', outbox, ctx.nowMs, state .. ':' .. #parentId .. ':' .. parentId .. ref)
+      outboxed = true
+    end
+  end
+  if outboxed then
+    redis.call('PUBLISH', outbox, '1')
+  end
+end
+
+-- Notifies the children of every task that ended in this call, including dependents that a
+-- policy archived or removed on the way (a chain settles in one call while it stays in one queue).
+local function drainEnded(ctx)
+  local i = 1
+  while i <= #ctx.ended do
+    local e = ctx.ended[i]
+    notifyChildren(ctx, e[1], e[2], e[3])
+    i = i + 1
+  end
+end
+
+-- The hook where a task ends (lib/task-ended.lua): when its hash had x_children, its dependents
+-- hear that it ended in state.
+local function dependentsOnEnd(q, id, state, nowMs)
+  local ctx = newDepContext(nowMs)
+  ctx.ended[1] = { q, id, state }
+  drainEnded(ctx)
+end
 local taskKey = KEYS[1]
 local archivedKey = KEYS[2]
 local dueKey = KEYS[3]
@@ -2873,6 +5119,9 @@ leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 1)
 redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'state', 'archived')
+if redis.call('HGET', taskKey, 'x_children') then
+  dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'archived', now * 1000)
+end
 return 1
 `);
 
@@ -3464,6 +5713,310 @@ local function sourceSize(sourceKey, prioKey, kind)
   end
   return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
 end
+-- Library: dependencies between tasks (docs/workflows.md "Dependencies"). A dependent waits as
+-- asynq:{<q>}:x:dep:<id> (a HASH: msg, policy, at, parents, left, and one field "p:<parent ref>"
+-- per parent holding "waiting" or the state the parent ended in), listed in asynq:{<q>}:x:waiting.
+-- It is no asynq task until it is released, so Go peers never see or run it.
+--
+-- A parent ref is "<#queue>:<queue><id>" (byte lengths), so queue names and ids may hold any byte.
+-- A parent's children are asynq:{<pq>}:x:children:<parent id> (a SET of child refs). When a parent
+-- ends, its children in the same queue are settled in the same call; those in other queues go to
+-- the parent queue's outbox asynq:{<pq>}:x:dep-outbox (ZSET "<state>:<#parent id>:<parent id>
+-- <child ref>" -> unix ms), which servers drain with dep-resolve.lua on the child's slot, and a
+-- message on the channel of the same name wakes them. A resolution that reaches a child not
+-- created yet is kept in asynq:{<q>}:x:dep-early:<id> (HASH parent ref -> state, with a TTL) for
+-- dep-create.lua to consume.
+--
+-- Keys are built from the queue name; they all carry the queue's hash tag, so a call stays on the
+-- one slot its routing key (the caller's KEYS) names.
+
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
+
+-- How long a resolution waits for its dependent to be created: far longer than a producer takes
+-- between its two steps; a dependent created later is still settled by the repair pass.
+local DEP_EARLY_TTL_MS = 86400000
+
+-- Redis's clock in unix ms, for scripts that get no time from their caller.
+local function depRedisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function queuePrefix(q)
+  return 'asynq:{' .. q .. '}:'
+end
+
+-- The queue name in a task key prefix asynq:{<q>}:t:.
+local function queueOfTaskPrefix(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 8, #taskKeyPrefix - 4)
+end
+
+local function depRef(q, id)
+  return #q .. ':' .. q .. id
+end
+
+-- Returns the queue and the id of a ref.
+local function parseRef(ref)
+  local colon = string.find(ref, ':', 1, true)
+  local length = tonumber(string.sub(ref, 1, colon - 1))
+  return string.sub(ref, colon + 1, colon + length), string.sub(ref, colon + length + 1)
+end
+
+-- A protobuf varint (values below 2^53).
+local function varint(n)
+  local out = {}
+  repeat
+    local byte = n % 128
+    n = math.floor(n / 128)
+    if n > 0 then
+      byte = byte + 128
+    end
+    out[#out + 1] = string.char(byte)
+  until n == 0
+  return table.concat(out)
+end
+
+-- The message with error_msg (field 7) and last_failed_at (field 11) set: protobuf keeps the last
+-- value of a repeated scalar field, so appending them is a valid encoding Go and taskmill decode.
+local function withFailure(msg, err, nowSec)
+  return msg .. string.char(58) .. varint(#err) .. err .. string.char(88) .. varint(nowSec)
+end
+
+-- ctx = { nowMs = <unix ms>, ended = {} }: tasks that ended in this call and whose own children
+-- still have to hear about it (a dependent archived or removed by its policy is a parent too).
+local function newDepContext(nowMs)
+  return { nowMs = tonumber(nowMs), ended = {} }
+end
+
+-- Releases a waiting dependent: fate 'pending' (every parent resolved), 'archived' (with reason as
+-- its last error) or 'deleted'. Its dependents-to-be registered while it waited ('children', and
+-- 'keep' for the outcome record) carry over to its task hash.
+local function takeDependent(ctx, q, id, depKey, fate, reason)
+  local p = queuePrefix(q)
+  local d = redis.call('HMGET', depKey, 'msg', 'keep', 'children', 'parents', 'prio')
+  redis.call('DEL', depKey)
+  redis.call('ZREM', p .. 'x:waiting', id)
+  local taskKey = p .. 't:' .. id
+  local level = priorityLevel(d[5])
+  if fate == 'pending' then
+    writeTask(taskKey, d[1], 'pending', string.format('%d', ctx.nowMs) .. '000000', '')
+    local prioKey = p .. 'x:prio'
+    local length = pushPending(p .. 'pending', prioKey, p .. 'x:prio-seq', id, level, false)
+    if length == 1 or (level and redis.call('ZCARD', prioKey) == 1) then
+      redis.call('PUBLISH', p .. 'x:wake', '1')
+    end
+  elseif fate == 'archived' then
+    local nowSec = math.floor(ctx.nowMs / 1000)
+    writeTask(taskKey, withFailure(d[1], reason, nowSec), 'archived', nil, '')
+    redis.call('ZADD', p .. 'archived', nowSec, id)
+  end
+  if fate ~= 'deleted' then
+    redis.call('HSET', taskKey, 'x_parents', d[4])
+    if level then
+      redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if d[2] then
+      redis.call('HSET', taskKey, 'x_keep', d[2])
+    end
+    if d[3] then
+      redis.call('HSET', taskKey, 'x_children', '1')
+    end
+  end
+  if fate ~= 'pending' then
+    ctx.ended[#ctx.ended + 1] = { q, id, fate }
+  end
+end
+
+-- One parent of a waiting dependent ended in state; applies the dependent's policy.
+local function settleParent(ctx, q, id, depKey, parentRef, state)
+  if state ~= 'completed' then
+    local policy = redis.call('HGET', depKey, 'policy')
+    if policy == 'remove' then
+      takeDependent(ctx, q, id, depKey, 'deleted')
+      return
+    elseif policy ~= 'ignore' then
+      local parentQueue, parentId = parseRef(parentRef)
+      takeDependent(ctx, q, id, depKey, 'archived',
+        'parent task "' .. parentId .. '" in queue "' .. parentQueue .. '" was ' .. state)
+      return
+    end
+  end
+  if redis.call('HINCRBY', depKey, 'left', -1) <= 0 then
+    takeDependent(ctx, q, id, depKey, 'pending')
+  end
+end
+
+-- Parent parentRef ended in state; tells dependent id of queue q (on q's slot). Idempotent: a
+-- parent already counted is skipped. A dependent not created yet gets an early record; one already
+-- released (its task hash exists) needs nothing.
+local function parentEnded(ctx, q, id, parentRef, state)
+  local p = queuePrefix(q)
+  local depKey = p .. 'x:dep:' .. id
+  local old = redis.call('HGET', depKey, 'p:' .. parentRef)
+  if not old then
+    if redis.call('EXISTS', depKey) == 0 and redis.call('EXISTS', p .. 't:' .. id) == 0 then
+      local earlyKey = p .. 'x:dep-early:' .. id
+      redis.call('HSET', earlyKey, parentRef, state)
+      redis.call('PEXPIRE', earlyKey, DEP_EARLY_TTL_MS)
+    end
+    return
+  end
+  if old ~= 'waiting' then
+    return
+  end
+  redis.call('HSET', depKey, 'p:' .. parentRef, state)
+  settleParent(ctx, q, id, depKey, parentRef, state)
+end
+
+-- Tells the children of task parentId (queue q, on q's slot) that it ended in state.
+local function notifyChildren(ctx, q, parentId, state)
+  local p = queuePrefix(q)
+  local childrenKey = p .. 'x:children:' .. parentId
+  local refs = redis.call('SMEMBERS', childrenKey)
+  if #refs == 0 then
+    return
+  end
+  redis.call('DEL', childrenKey)
+  local parentRef = depRef(q, parentId)
+  local outbox = p .. 'x:dep-outbox'
+  local outboxed = false
+  for _, ref in ipairs(refs) do
+    local childQueue, childId = parseRef(ref)
+    if childQueue == q then
+      parentEnded(ctx, q, childId, parentRef, state)
+    else
+      redis.call('ZADD', outbox, ctx.nowMs, state .. ':' .. #parentId .. ':' .. parentId .. ref)
+      outboxed = true
+    end
+  end
+  if outboxed then
+    redis.call('PUBLISH', outbox, '1')
+  end
+end
+
+-- Notifies the children of every task that ended in this call, including dependents that a
+-- policy archived or removed on the way (a chain settles in one call while it stays in one queue).
+local function drainEnded(ctx)
+  local i = 1
+  while i <= #ctx.ended do
+    local e = ctx.ended[i]
+    notifyChildren(ctx, e[1], e[2], e[3])
+    i = i + 1
+  end
+end
+
+-- The hook where a task ends (lib/task-ended.lua): when its hash had x_children, its dependents
+-- hear that it ended in state.
+local function dependentsOnEnd(q, id, state, nowMs)
+  local ctx = newDepContext(nowMs)
+  ctx.ended[1] = { q, id, state }
+  drainEnded(ctx)
+end
 local taskKey = KEYS[1]
 local dueKey = KEYS[2]
 local id = ARGV[1]
@@ -3479,7 +6032,12 @@ if state == 'active' then
   return state
 end
 leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+local hasChildren = redis.call('HGET', taskKey, 'x_children')
 deleteTaskHash(taskKeyPrefix, dueKey, id)
+-- A completed task's dependents heard of it when it completed (its children set is gone by now).
+if hasChildren and state ~= 'completed' then
+  dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'deleted', depRedisNowMs())
+end
 return 1
 `);
 
@@ -4334,6 +6892,220 @@ end
 -- task as canceled instead, whichever of them comes first. The field dies with the hash; Go's
 -- scripts rewrite only msg and state, so it also survives a Go worker's retry of the task.
 
+-- Library: dependencies between tasks (docs/workflows.md "Dependencies"). A dependent waits as
+-- asynq:{<q>}:x:dep:<id> (a HASH: msg, policy, at, parents, left, and one field "p:<parent ref>"
+-- per parent holding "waiting" or the state the parent ended in), listed in asynq:{<q>}:x:waiting.
+-- It is no asynq task until it is released, so Go peers never see or run it.
+--
+-- A parent ref is "<#queue>:<queue><id>" (byte lengths), so queue names and ids may hold any byte.
+-- A parent's children are asynq:{<pq>}:x:children:<parent id> (a SET of child refs). When a parent
+-- ends, its children in the same queue are settled in the same call; those in other queues go to
+-- the parent queue's outbox asynq:{<pq>}:x:dep-outbox (ZSET "<state>:<#parent id>:<parent id>
+-- <child ref>" -> unix ms), which servers drain with dep-resolve.lua on the child's slot, and a
+-- message on the channel of the same name wakes them. A resolution that reaches a child not
+-- created yet is kept in asynq:{<q>}:x:dep-early:<id> (HASH parent ref -> state, with a TTL) for
+-- dep-create.lua to consume.
+--
+-- Keys are built from the queue name; they all carry the queue's hash tag, so a call stays on the
+-- one slot its routing key (the caller's KEYS) names.
+
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
+
+-- How long a resolution waits for its dependent to be created: far longer than a producer takes
+-- between its two steps; a dependent created later is still settled by the repair pass.
+local DEP_EARLY_TTL_MS = 86400000
+
+-- Redis's clock in unix ms, for scripts that get no time from their caller.
+local function depRedisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function queuePrefix(q)
+  return 'asynq:{' .. q .. '}:'
+end
+
+-- The queue name in a task key prefix asynq:{<q>}:t:.
+local function queueOfTaskPrefix(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 8, #taskKeyPrefix - 4)
+end
+
+local function depRef(q, id)
+  return #q .. ':' .. q .. id
+end
+
+-- Returns the queue and the id of a ref.
+local function parseRef(ref)
+  local colon = string.find(ref, ':', 1, true)
+  local length = tonumber(string.sub(ref, 1, colon - 1))
+  return string.sub(ref, colon + 1, colon + length), string.sub(ref, colon + length + 1)
+end
+
+-- A protobuf varint (values below 2^53).
+local function varint(n)
+  local out = {}
+  repeat
+    local byte = n % 128
+    n = math.floor(n / 128)
+    if n > 0 then
+      byte = byte + 128
+    end
+    out[#out + 1] = string.char(byte)
+  until n == 0
+  return table.concat(out)
+end
+
+-- The message with error_msg (field 7) and last_failed_at (field 11) set: protobuf keeps the last
+-- value of a repeated scalar field, so appending them is a valid encoding Go and taskmill decode.
+local function withFailure(msg, err, nowSec)
+  return msg .. string.char(58) .. varint(#err) .. err .. string.char(88) .. varint(nowSec)
+end
+
+-- ctx = { nowMs = <unix ms>, ended = {} }: tasks that ended in this call and whose own children
+-- still have to hear about it (a dependent archived or removed by its policy is a parent too).
+local function newDepContext(nowMs)
+  return { nowMs = tonumber(nowMs), ended = {} }
+end
+
+-- Releases a waiting dependent: fate 'pending' (every parent resolved), 'archived' (with reason as
+-- its last error) or 'deleted'. Its dependents-to-be registered while it waited ('children', and
+-- 'keep' for the outcome record) carry over to its task hash.
+local function takeDependent(ctx, q, id, depKey, fate, reason)
+  local p = queuePrefix(q)
+  local d = redis.call('HMGET', depKey, 'msg', 'keep', 'children', 'parents', 'prio')
+  redis.call('DEL', depKey)
+  redis.call('ZREM', p .. 'x:waiting', id)
+  local taskKey = p .. 't:' .. id
+  local level = priorityLevel(d[5])
+  if fate == 'pending' then
+    writeTask(taskKey, d[1], 'pending', string.format('%d', ctx.nowMs) .. '000000', '')
+    local prioKey = p .. 'x:prio'
+    local length = pushPending(p .. 'pending', prioKey, p .. 'x:prio-seq', id, level, false)
+    if length == 1 or (level and redis.call('ZCARD', prioKey) == 1) then
+      redis.call('PUBLISH', p .. 'x:wake', '1')
+    end
+  elseif fate == 'archived' then
+    local nowSec = math.floor(ctx.nowMs / 1000)
+    writeTask(taskKey, withFailure(d[1], reason, nowSec), 'archived', nil, '')
+    redis.call('ZADD', p .. 'archived', nowSec, id)
+  end
+  if fate ~= 'deleted' then
+    redis.call('HSET', taskKey, 'x_parents', d[4])
+    if level then
+      redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if d[2] then
+      redis.call('HSET', taskKey, 'x_keep', d[2])
+    end
+    if d[3] then
+      redis.call('HSET', taskKey, 'x_children', '1')
+    end
+  end
+  if fate ~= 'pending' then
+    ctx.ended[#ctx.ended + 1] = { q, id, fate }
+  end
+end
+
+-- One parent of a waiting dependent ended in state; applies the dependent's policy.
+local function settleParent(ctx, q, id, depKey, parentRef, state)
+  if state ~= 'completed' then
+    local policy = redis.call('HGET', depKey, 'policy')
+    if policy == 'remove' then
+      takeDependent(ctx, q, id, depKey, 'deleted')
+      return
+    elseif policy ~= 'ignore' then
+      local parentQueue, parentId = parseRef(parentRef)
+      takeDependent(ctx, q, id, depKey, 'archived',
+        'parent task "' .. parentId .. '" in queue "' .. parentQueue .. '" was ' .. state)
+      return
+    end
+  end
+  if redis.call('HINCRBY', depKey, 'left', -1) <= 0 then
+    takeDependent(ctx, q, id, depKey, 'pending')
+  end
+end
+
+-- Parent parentRef ended in state; tells dependent id of queue q (on q's slot). Idempotent: a
+-- parent already counted is skipped. A dependent not created yet gets an early record; one already
+-- released (its task hash exists) needs nothing.
+local function parentEnded(ctx, q, id, parentRef, state)
+  local p = queuePrefix(q)
+  local depKey = p .. 'x:dep:' .. id
+  local old = redis.call('HGET', depKey, 'p:' .. parentRef)
+  if not old then
+    if redis.call('EXISTS', depKey) == 0 and redis.call('EXISTS', p .. 't:' .. id) == 0 then
+      local earlyKey = p .. 'x:dep-early:' .. id
+      redis.call('HSET', earlyKey, parentRef, state)
+      redis.call('PEXPIRE', earlyKey, DEP_EARLY_TTL_MS)
+    end
+    return
+  end
+  if old ~= 'waiting' then
+    return
+  end
+  redis.call('HSET', depKey, 'p:' .. parentRef, state)
+  settleParent(ctx, q, id, depKey, parentRef, state)
+end
+
+-- Tells the children of task parentId (queue q, on q's slot) that it ended in state.
+local function notifyChildren(ctx, q, parentId, state)
+  local p = queuePrefix(q)
+  local childrenKey = p .. 'x:children:' .. parentId
+  local refs = redis.call('SMEMBERS', childrenKey)
+  if #refs == 0 then
+    return
+  end
+  redis.call('DEL', childrenKey)
+  local parentRef = depRef(q, parentId)
+  local outbox = p .. 'x:dep-outbox'
+  local outboxed = false
+  for _, ref in ipairs(refs) do
+    local childQueue, childId = parseRef(ref)
+    if childQueue == q then
+      parentEnded(ctx, q, childId, parentRef, state)
+    else
+      redis.call('ZADD', outbox, ctx.nowMs, state .. ':' .. #parentId .. ':' .. parentId .. ref)
+      outboxed = true
+    end
+  end
+  if outboxed then
+    redis.call('PUBLISH', outbox, '1')
+  end
+end
+
+-- Notifies the children of every task that ended in this call, including dependents that a
+-- policy archived or removed on the way (a chain settles in one call while it stays in one queue).
+local function drainEnded(ctx)
+  local i = 1
+  while i <= #ctx.ended do
+    local e = ctx.ended[i]
+    notifyChildren(ctx, e[1], e[2], e[3])
+    i = i + 1
+  end
+end
+
+-- The hook where a task ends (lib/task-ended.lua): when its hash had x_children, its dependents
+-- hear that it ended in state.
+local function dependentsOnEnd(q, id, state, nowMs)
+  local ctx = newDepContext(nowMs)
+  ctx.ended[1] = { q, id, state }
+  drainEnded(ctx)
+end
 
 -- The hash field holding the decision.
 local CANCEL_FIELD = 'x_cancel'
@@ -4346,7 +7118,11 @@ end
 -- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
 -- canceled task is not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
+  local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
   deleteTaskHash(taskKeyPrefix, dueKey, id)
+  if hasChildren then
+    dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
+  end
 end
 local taskKey = KEYS[1]
 local pendingKey = KEYS[2]
@@ -4704,6 +7480,220 @@ local function sourceSize(sourceKey, prioKey, kind)
   end
   return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
 end
+-- Library: dependencies between tasks (docs/workflows.md "Dependencies"). A dependent waits as
+-- asynq:{<q>}:x:dep:<id> (a HASH: msg, policy, at, parents, left, and one field "p:<parent ref>"
+-- per parent holding "waiting" or the state the parent ended in), listed in asynq:{<q>}:x:waiting.
+-- It is no asynq task until it is released, so Go peers never see or run it.
+--
+-- A parent ref is "<#queue>:<queue><id>" (byte lengths), so queue names and ids may hold any byte.
+-- A parent's children are asynq:{<pq>}:x:children:<parent id> (a SET of child refs). When a parent
+-- ends, its children in the same queue are settled in the same call; those in other queues go to
+-- the parent queue's outbox asynq:{<pq>}:x:dep-outbox (ZSET "<state>:<#parent id>:<parent id>
+-- <child ref>" -> unix ms), which servers drain with dep-resolve.lua on the child's slot, and a
+-- message on the channel of the same name wakes them. A resolution that reaches a child not
+-- created yet is kept in asynq:{<q>}:x:dep-early:<id> (HASH parent ref -> state, with a TTL) for
+-- dep-create.lua to consume.
+--
+-- Keys are built from the queue name; they all carry the queue's hash tag, so a call stays on the
+-- one slot its routing key (the caller's KEYS) names.
+
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
+
+-- How long a resolution waits for its dependent to be created: far longer than a producer takes
+-- between its two steps; a dependent created later is still settled by the repair pass.
+local DEP_EARLY_TTL_MS = 86400000
+
+-- Redis's clock in unix ms, for scripts that get no time from their caller.
+local function depRedisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function queuePrefix(q)
+  return 'asynq:{' .. q .. '}:'
+end
+
+-- The queue name in a task key prefix asynq:{<q>}:t:.
+local function queueOfTaskPrefix(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 8, #taskKeyPrefix - 4)
+end
+
+local function depRef(q, id)
+  return #q .. ':' .. q .. id
+end
+
+-- Returns the queue and the id of a ref.
+local function parseRef(ref)
+  local colon = string.find(ref, ':', 1, true)
+  local length = tonumber(string.sub(ref, 1, colon - 1))
+  return string.sub(ref, colon + 1, colon + length), string.sub(ref, colon + length + 1)
+end
+
+-- A protobuf varint (values below 2^53).
+local function varint(n)
+  local out = {}
+  repeat
+    local byte = n % 128
+    n = math.floor(n / 128)
+    if n > 0 then
+      byte = byte + 128
+    end
+    out[#out + 1] = string.char(byte)
+  until n == 0
+  return table.concat(out)
+end
+
+-- The message with error_msg (field 7) and last_failed_at (field 11) set: protobuf keeps the last
+-- value of a repeated scalar field, so appending them is a valid encoding Go and taskmill decode.
+local function withFailure(msg, err, nowSec)
+  return msg .. string.char(58) .. varint(#err) .. err .. string.char(88) .. varint(nowSec)
+end
+
+-- ctx = { nowMs = <unix ms>, ended = {} }: tasks that ended in this call and whose own children
+-- still have to hear about it (a dependent archived or removed by its policy is a parent too).
+local function newDepContext(nowMs)
+  return { nowMs = tonumber(nowMs), ended = {} }
+end
+
+-- Releases a waiting dependent: fate 'pending' (every parent resolved), 'archived' (with reason as
+-- its last error) or 'deleted'. Its dependents-to-be registered while it waited ('children', and
+-- 'keep' for the outcome record) carry over to its task hash.
+local function takeDependent(ctx, q, id, depKey, fate, reason)
+  local p = queuePrefix(q)
+  local d = redis.call('HMGET', depKey, 'msg', 'keep', 'children', 'parents', 'prio')
+  redis.call('DEL', depKey)
+  redis.call('ZREM', p .. 'x:waiting', id)
+  local taskKey = p .. 't:' .. id
+  local level = priorityLevel(d[5])
+  if fate == 'pending' then
+    writeTask(taskKey, d[1], 'pending', string.format('%d', ctx.nowMs) .. '000000', '')
+    local prioKey = p .. 'x:prio'
+    local length = pushPending(p .. 'pending', prioKey, p .. 'x:prio-seq', id, level, false)
+    if length == 1 or (level and redis.call('ZCARD', prioKey) == 1) then
+      redis.call('PUBLISH', p .. 'x:wake', '1')
+    end
+  elseif fate == 'archived' then
+    local nowSec = math.floor(ctx.nowMs / 1000)
+    writeTask(taskKey, withFailure(d[1], reason, nowSec), 'archived', nil, '')
+    redis.call('ZADD', p .. 'archived', nowSec, id)
+  end
+  if fate ~= 'deleted' then
+    redis.call('HSET', taskKey, 'x_parents', d[4])
+    if level then
+      redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if d[2] then
+      redis.call('HSET', taskKey, 'x_keep', d[2])
+    end
+    if d[3] then
+      redis.call('HSET', taskKey, 'x_children', '1')
+    end
+  end
+  if fate ~= 'pending' then
+    ctx.ended[#ctx.ended + 1] = { q, id, fate }
+  end
+end
+
+-- One parent of a waiting dependent ended in state; applies the dependent's policy.
+local function settleParent(ctx, q, id, depKey, parentRef, state)
+  if state ~= 'completed' then
+    local policy = redis.call('HGET', depKey, 'policy')
+    if policy == 'remove' then
+      takeDependent(ctx, q, id, depKey, 'deleted')
+      return
+    elseif policy ~= 'ignore' then
+      local parentQueue, parentId = parseRef(parentRef)
+      takeDependent(ctx, q, id, depKey, 'archived',
+        'parent task "' .. parentId .. '" in queue "' .. parentQueue .. '" was ' .. state)
+      return
+    end
+  end
+  if redis.call('HINCRBY', depKey, 'left', -1) <= 0 then
+    takeDependent(ctx, q, id, depKey, 'pending')
+  end
+end
+
+-- Parent parentRef ended in state; tells dependent id of queue q (on q's slot). Idempotent: a
+-- parent already counted is skipped. A dependent not created yet gets an early record; one already
+-- released (its task hash exists) needs nothing.
+local function parentEnded(ctx, q, id, parentRef, state)
+  local p = queuePrefix(q)
+  local depKey = p .. 'x:dep:' .. id
+  local old = redis.call('HGET', depKey, 'p:' .. parentRef)
+  if not old then
+    if redis.call('EXISTS', depKey) == 0 and redis.call('EXISTS', p .. 't:' .. id) == 0 then
+      local earlyKey = p .. 'x:dep-early:' .. id
+      redis.call('HSET', earlyKey, parentRef, state)
+      redis.call('PEXPIRE', earlyKey, DEP_EARLY_TTL_MS)
+    end
+    return
+  end
+  if old ~= 'waiting' then
+    return
+  end
+  redis.call('HSET', depKey, 'p:' .. parentRef, state)
+  settleParent(ctx, q, id, depKey, parentRef, state)
+end
+
+-- Tells the children of task parentId (queue q, on q's slot) that it ended in state.
+local function notifyChildren(ctx, q, parentId, state)
+  local p = queuePrefix(q)
+  local childrenKey = p .. 'x:children:' .. parentId
+  local refs = redis.call('SMEMBERS', childrenKey)
+  if #refs == 0 then
+    return
+  end
+  redis.call('DEL', childrenKey)
+  local parentRef = depRef(q, parentId)
+  local outbox = p .. 'x:dep-outbox'
+  local outboxed = false
+  for _, ref in ipairs(refs) do
+    local childQueue, childId = parseRef(ref)
+    if childQueue == q then
+      parentEnded(ctx, q, childId, parentRef, state)
+    else
+      redis.call('ZADD', outbox, ctx.nowMs, state .. ':' .. #parentId .. ':' .. parentId .. ref)
+      outboxed = true
+    end
+  end
+  if outboxed then
+    redis.call('PUBLISH', outbox, '1')
+  end
+end
+
+-- Notifies the children of every task that ended in this call, including dependents that a
+-- policy archived or removed on the way (a chain settles in one call while it stays in one queue).
+local function drainEnded(ctx)
+  local i = 1
+  while i <= #ctx.ended do
+    local e = ctx.ended[i]
+    notifyChildren(ctx, e[1], e[2], e[3])
+    i = i + 1
+  end
+end
+
+-- The hook where a task ends (lib/task-ended.lua): when its hash had x_children, its dependents
+-- hear that it ended in state.
+local function dependentsOnEnd(q, id, state, nowMs)
+  local ctx = newDepContext(nowMs)
+  ctx.ended[1] = { q, id, state }
+  drainEnded(ctx)
+end
 
 -- The hash field holding the decision.
 local CANCEL_FIELD = 'x_cancel'
@@ -4716,7 +7706,11 @@ end
 -- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
 -- canceled task is not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
+  local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
   deleteTaskHash(taskKeyPrefix, dueKey, id)
+  if hasChildren then
+    dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
+  end
 end
 local activeKey = KEYS[1]
 local leaseKey = KEYS[2]
@@ -4996,6 +7990,310 @@ local function sourceSize(sourceKey, prioKey, kind)
   end
   return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
 end
+-- Library: dependencies between tasks (docs/workflows.md "Dependencies"). A dependent waits as
+-- asynq:{<q>}:x:dep:<id> (a HASH: msg, policy, at, parents, left, and one field "p:<parent ref>"
+-- per parent holding "waiting" or the state the parent ended in), listed in asynq:{<q>}:x:waiting.
+-- It is no asynq task until it is released, so Go peers never see or run it.
+--
+-- A parent ref is "<#queue>:<queue><id>" (byte lengths), so queue names and ids may hold any byte.
+-- A parent's children are asynq:{<pq>}:x:children:<parent id> (a SET of child refs). When a parent
+-- ends, its children in the same queue are settled in the same call; those in other queues go to
+-- the parent queue's outbox asynq:{<pq>}:x:dep-outbox (ZSET "<state>:<#parent id>:<parent id>
+-- <child ref>" -> unix ms), which servers drain with dep-resolve.lua on the child's slot, and a
+-- message on the channel of the same name wakes them. A resolution that reaches a child not
+-- created yet is kept in asynq:{<q>}:x:dep-early:<id> (HASH parent ref -> state, with a TTL) for
+-- dep-create.lua to consume.
+--
+-- Keys are built from the queue name; they all carry the queue's hash tag, so a call stays on the
+-- one slot its routing key (the caller's KEYS) names.
+
+-- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+
+-- Writes a task's hash: its message and state, the time it went pending when it is pending, and
+-- its uniqueness lock key when it has one (last, as asynq writes them).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
+  if pendingSince and uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
+  elseif pendingSince then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
+  elseif uniqueKey ~= '' then
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
+  else
+    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+  end
+end
+-- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
+-- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
+-- queues and Go peers see nothing new. A pending task of any other level waits in the ZSET
+-- asynq:{<qname>}:x:prio instead, and its hash carries the level in the field x_prio, so that
+-- every path that puts the task back to pending puts it back at its level.
+--
+-- Score of a task of level L: (100 - L) * 2^41 + 2^40 + seq for a task joining the back of its
+-- level (enqueue, forward, run), or ... - seq for one put back at the front (a requeue: it runs
+-- next, as asynq's RPUSH makes it). seq comes from INCR asynq:{<qname>}:x:prio-seq, so ZRANGE
+-- order is higher level first, FIFO within a level, and every score stays below 2^53 (exact in a
+-- double) for the first 2^40 tasks of the queue.
+
+local PRIO_NORMAL = 50
+local PRIO_LEVEL_SPAN = 2199023255552 -- 2^41
+local PRIO_MIDDLE = 1099511627776 -- 2^40
+-- Scores below this are the levels above normal.
+local PRIO_ABOVE_NORMAL_END = string.format('(%.0f', (100 - PRIO_NORMAL) * PRIO_LEVEL_SPAN)
+
+-- The level of a task whose hash field x_prio holds value, when it belongs in the priority ZSET
+-- (an integer 0-100 other than normal); else nil (the pending list).
+local function priorityLevel(value)
+  local level = tonumber(value)
+  if level and level ~= PRIO_NORMAL and level >= 0 and level <= 100 and level == math.floor(level) then
+    return level
+  end
+  return nil
+end
+
+-- Whether the priority ZSET was empty before this call's first add (nil: nothing added yet).
+local prioWasEmpty = nil
+
+-- Adds a pending task id to the priority ZSET at level: at the back of the level, or at its
+-- front when atFront is true.
+local function addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+  if prioWasEmpty == nil then
+    prioWasEmpty = redis.call('EXISTS', prioKey) == 0
+  end
+  local seq = redis.call('INCR', prioSeqKey)
+  local score = (100 - level) * PRIO_LEVEL_SPAN + PRIO_MIDDLE
+  if atFront then
+    score = score - seq
+  else
+    score = score + seq
+  end
+  redis.call('ZADD', prioKey, string.format('%.0f', score), id)
+end
+
+-- Whether this call's adds turned an empty priority ZSET non-empty: idle workers are then woken
+-- as for the pending list (an extra wake-up while the list has tasks is harmless).
+local function prioritizedTurnedNonEmpty()
+  return prioWasEmpty == true
+end
+
+-- Takes up to count ids off the front of the priority ZSET (only levels above normal when
+-- aboveNormalOnly), in run order, and pushes them onto the active list as successive RPOPLPUSHs
+-- would. Returns the ids. ZPOPMIN rather than ZRANGE + ZREM: removing the members at the head of
+-- the skiplist needs no lookup by member (measured: ZREM of the same ids took most of the dequeue's
+-- Redis time on a 100,000-task set).
+local function takePrioritized(prioKey, activeKey, count, aboveNormalOnly)
+  if aboveNormalOnly and count > 0 then
+    count = math.min(count, redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END))
+  end
+  if count <= 0 then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', prioKey, count)
+  local ids = {}
+  for i = 1, #popped, 2 do
+    ids[#ids + 1] = popped[i]
+  end
+  -- In slices: unpack() must not pass Lua's C stack more values than it takes.
+  for i = 1, #ids, 1000 do
+    redis.call('LPUSH', activeKey, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
+end
+
+-- Puts a pending task id where its level says: the priority ZSET, or the pending list (at the
+-- back, LPUSH, or at the front, RPUSH, when atFront). Returns the list's length after a push to
+-- the list (1: the list was empty), or 0 after a push to the priority ZSET.
+local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
+  if level then
+    addPrioritized(prioKey, prioSeqKey, id, level, atFront)
+    return 0
+  end
+  if atFront then
+    return redis.call('RPUSH', pendingKey, id)
+  end
+  return redis.call('LPUSH', pendingKey, id)
+end
+
+-- How long a resolution waits for its dependent to be created: far longer than a producer takes
+-- between its two steps; a dependent created later is still settled by the repair pass.
+local DEP_EARLY_TTL_MS = 86400000
+
+-- Redis's clock in unix ms, for scripts that get no time from their caller.
+local function depRedisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function queuePrefix(q)
+  return 'asynq:{' .. q .. '}:'
+end
+
+-- The queue name in a task key prefix asynq:{<q>}:t:.
+local function queueOfTaskPrefix(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 8, #taskKeyPrefix - 4)
+end
+
+local function depRef(q, id)
+  return #q .. ':' .. q .. id
+end
+
+-- Returns the queue and the id of a ref.
+local function parseRef(ref)
+  local colon = string.find(ref, ':', 1, true)
+  local length = tonumber(string.sub(ref, 1, colon - 1))
+  return string.sub(ref, colon + 1, colon + length), string.sub(ref, colon + length + 1)
+end
+
+-- A protobuf varint (values below 2^53).
+local function varint(n)
+  local out = {}
+  repeat
+    local byte = n % 128
+    n = math.floor(n / 128)
+    if n > 0 then
+      byte = byte + 128
+    end
+    out[#out + 1] = string.char(byte)
+  until n == 0
+  return table.concat(out)
+end
+
+-- The message with error_msg (field 7) and last_failed_at (field 11) set: protobuf keeps the last
+-- value of a repeated scalar field, so appending them is a valid encoding Go and taskmill decode.
+local function withFailure(msg, err, nowSec)
+  return msg .. string.char(58) .. varint(#err) .. err .. string.char(88) .. varint(nowSec)
+end
+
+-- ctx = { nowMs = <unix ms>, ended = {} }: tasks that ended in this call and whose own children
+-- still have to hear about it (a dependent archived or removed by its policy is a parent too).
+local function newDepContext(nowMs)
+  return { nowMs = tonumber(nowMs), ended = {} }
+end
+
+-- Releases a waiting dependent: fate 'pending' (every parent resolved), 'archived' (with reason as
+-- its last error) or 'deleted'. Its dependents-to-be registered while it waited ('children', and
+-- 'keep' for the outcome record) carry over to its task hash.
+local function takeDependent(ctx, q, id, depKey, fate, reason)
+  local p = queuePrefix(q)
+  local d = redis.call('HMGET', depKey, 'msg', 'keep', 'children', 'parents', 'prio')
+  redis.call('DEL', depKey)
+  redis.call('ZREM', p .. 'x:waiting', id)
+  local taskKey = p .. 't:' .. id
+  local level = priorityLevel(d[5])
+  if fate == 'pending' then
+    writeTask(taskKey, d[1], 'pending', string.format('%d', ctx.nowMs) .. '000000', '')
+    local prioKey = p .. 'x:prio'
+    local length = pushPending(p .. 'pending', prioKey, p .. 'x:prio-seq', id, level, false)
+    if length == 1 or (level and redis.call('ZCARD', prioKey) == 1) then
+      redis.call('PUBLISH', p .. 'x:wake', '1')
+    end
+  elseif fate == 'archived' then
+    local nowSec = math.floor(ctx.nowMs / 1000)
+    writeTask(taskKey, withFailure(d[1], reason, nowSec), 'archived', nil, '')
+    redis.call('ZADD', p .. 'archived', nowSec, id)
+  end
+  if fate ~= 'deleted' then
+    redis.call('HSET', taskKey, 'x_parents', d[4])
+    if level then
+      redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if d[2] then
+      redis.call('HSET', taskKey, 'x_keep', d[2])
+    end
+    if d[3] then
+      redis.call('HSET', taskKey, 'x_children', '1')
+    end
+  end
+  if fate ~= 'pending' then
+    ctx.ended[#ctx.ended + 1] = { q, id, fate }
+  end
+end
+
+-- One parent of a waiting dependent ended in state; applies the dependent's policy.
+local function settleParent(ctx, q, id, depKey, parentRef, state)
+  if state ~= 'completed' then
+    local policy = redis.call('HGET', depKey, 'policy')
+    if policy == 'remove' then
+      takeDependent(ctx, q, id, depKey, 'deleted')
+      return
+    elseif policy ~= 'ignore' then
+      local parentQueue, parentId = parseRef(parentRef)
+      takeDependent(ctx, q, id, depKey, 'archived',
+        'parent task "' .. parentId .. '" in queue "' .. parentQueue .. '" was ' .. state)
+      return
+    end
+  end
+  if redis.call('HINCRBY', depKey, 'left', -1) <= 0 then
+    takeDependent(ctx, q, id, depKey, 'pending')
+  end
+end
+
+-- Parent parentRef ended in state; tells dependent id of queue q (on q's slot). Idempotent: a
+-- parent already counted is skipped. A dependent not created yet gets an early record; one already
+-- released (its task hash exists) needs nothing.
+local function parentEnded(ctx, q, id, parentRef, state)
+  local p = queuePrefix(q)
+  local depKey = p .. 'x:dep:' .. id
+  local old = redis.call('HGET', depKey, 'p:' .. parentRef)
+  if not old then
+    if redis.call('EXISTS', depKey) == 0 and redis.call('EXISTS', p .. 't:' .. id) == 0 then
+      local earlyKey = p .. 'x:dep-early:' .. id
+      redis.call('HSET', earlyKey, parentRef, state)
+      redis.call('PEXPIRE', earlyKey, DEP_EARLY_TTL_MS)
+    end
+    return
+  end
+  if old ~= 'waiting' then
+    return
+  end
+  redis.call('HSET', depKey, 'p:' .. parentRef, state)
+  settleParent(ctx, q, id, depKey, parentRef, state)
+end
+
+-- Tells the children of task parentId (queue q, on q's slot) that it ended in state.
+local function notifyChildren(ctx, q, parentId, state)
+  local p = queuePrefix(q)
+  local childrenKey = p .. 'x:children:' .. parentId
+  local refs = redis.call('SMEMBERS', childrenKey)
+  if #refs == 0 then
+    return
+  end
+  redis.call('DEL', childrenKey)
+  local parentRef = depRef(q, parentId)
+  local outbox = p .. 'x:dep-outbox'
+  local outboxed = false
+  for _, ref in ipairs(refs) do
+    local childQueue, childId = parseRef(ref)
+    if childQueue == q then
+      parentEnded(ctx, q, childId, parentRef, state)
+    else
+      redis.call('ZADD', outbox, ctx.nowMs, state .. ':' .. #parentId .. ':' .. parentId .. ref)
+      outboxed = true
+    end
+  end
+  if outboxed then
+    redis.call('PUBLISH', outbox, '1')
+  end
+end
+
+-- Notifies the children of every task that ended in this call, including dependents that a
+-- policy archived or removed on the way (a chain settles in one call while it stays in one queue).
+local function drainEnded(ctx)
+  local i = 1
+  while i <= #ctx.ended do
+    local e = ctx.ended[i]
+    notifyChildren(ctx, e[1], e[2], e[3])
+    i = i + 1
+  end
+end
+
+-- The hook where a task ends (lib/task-ended.lua): when its hash had x_children, its dependents
+-- hear that it ended in state.
+local function dependentsOnEnd(q, id, state, nowMs)
+  local ctx = newDepContext(nowMs)
+  ctx.ended[1] = { q, id, state }
+  drainEnded(ctx)
+end
 
 -- The hash field holding the decision.
 local CANCEL_FIELD = 'x_cancel'
@@ -5008,7 +8306,11 @@ end
 -- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
 -- canceled task is not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
+  local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
   deleteTaskHash(taskKeyPrefix, dueKey, id)
+  if hasChildren then
+    dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
+  end
 end
 local taskKey = KEYS[1]
 local activeKey = KEYS[2]

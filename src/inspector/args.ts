@@ -16,6 +16,7 @@ const STATES: readonly TaskState[] = [
   'archived',
   'completed',
   'aggregating',
+  'waiting',
 ];
 
 /** A task id: a non-blank string. */

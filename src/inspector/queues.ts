@@ -6,15 +6,16 @@ import type { QueueInfo } from './types.js';
 
 /** Sizes, counters, latency and memory estimate of one queue (Go's GetQueueInfo). */
 export async function queueInfo(rdb: RDBInspect, queue: string, nowMs: number): Promise<QueueInfo> {
-  const [s, memoryUsage, limits] = await Promise.all([
+  const [s, memoryUsage, limits, waiting] = await Promise.all([
     rdb.currentStats(queue, nowMs),
     rdb.memoryUsage(queue),
     rdb.limits(queue),
+    rdb.deps.countWaiting(queue),
   ]);
   const sinceMs = Number(s.oldestPendingSinceNs / 1_000_000n);
   return {
     queue,
-    size: s.pending + s.active + s.scheduled + s.retry + s.archived + s.completed + s.aggregating,
+    size: s.pending + s.active + s.scheduled + s.retry + s.archived + s.completed + s.aggregating + waiting,
     pending: s.pending,
     active: s.active,
     scheduled: s.scheduled,
@@ -22,6 +23,7 @@ export async function queueInfo(rdb: RDBInspect, queue: string, nowMs: number): 
     archived: s.archived,
     completed: s.completed,
     aggregating: s.aggregating,
+    waiting,
     groups: s.groups,
     memoryUsage,
     processed: s.processed,

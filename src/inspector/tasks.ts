@@ -10,6 +10,7 @@ import { TaskNotFoundError, TaskStateError } from '../errors.js';
 import type { TaskInfo, TaskState } from '../task.js';
 import { checkGroup, checkState, pageRange } from './args.js';
 import { decodeStored, toTaskInfo } from './task-info.js';
+import { listWaiting, waitingTaskInfo } from './waiting.js';
 import type { BulkOptions, ListTasksOptions } from './types.js';
 
 /** What each bulk operation accepts (Go's *All* methods, plus completed for deleteAll). */
@@ -42,6 +43,7 @@ export async function listTasks(
   checkState(state);
   const group = checkGroup(state, options);
   const { first, last } = pageRange(options);
+  if (state === 'waiting') return listWaiting(rdb.deps, queue, first, last);
   // The active list is LPUSHed, so the oldest is the rightmost: page 1 is the right end, read with
   // negative indexes and reversed, as asynq's listMessages does. Pending comes in run order from
   // the script (prioritized tasks around the list).
@@ -72,7 +74,11 @@ export async function getTaskInfo(
   nowMs: number,
 ): Promise<TaskInfo> {
   const raw = await rdb.getTaskInfo(queue, taskId, nowMs);
-  if (!raw) throw new TaskNotFoundError(queue, taskId);
+  if (!raw) {
+    const waiting = await rdb.deps.readDependent(queue, taskId);
+    if (waiting) return waitingTaskInfo(queue, waiting);
+    throw new TaskNotFoundError(queue, taskId);
+  }
   const msg = decodeStored(queue, taskId, raw.msg);
   const next = raw.nextProcessAtSec > 0 ? new Date(raw.nextProcessAtSec * 1000) : undefined;
   return toTaskInfo(msg, raw.state as TaskState, next, raw.result, raw.priority);
@@ -152,12 +158,14 @@ export async function allTasks(
   nowMs: number,
 ): Promise<number> {
   const group = checkBulk(operation, state, options);
+  // The bulk states (checked above) are asynq's containers; waiting dependents are not among them.
+  const container = state as Exclude<TaskState, 'waiting'>;
   switch (operation) {
     case 'run':
-      return rdb.tasks.runAll(queue, state, group, nowMs);
+      return rdb.tasks.runAll(queue, container, group, nowMs);
     case 'archive':
-      return rdb.tasks.archiveAll(queue, state, group, nowMs);
+      return rdb.tasks.archiveAll(queue, container, group, nowMs);
     case 'delete':
-      return rdb.tasks.deleteAll(queue, state, group);
+      return rdb.tasks.deleteAll(queue, container, group);
   }
 }

@@ -15,6 +15,11 @@ export interface QueueInfo {
   completed: number;
   /** Tasks waiting in a group for aggregation, all groups together. */
   aggregating: number;
+  /**
+   * Dependents waiting for their parents (taskmill's own state; Go's Inspector and asynqmon do not
+   * count them). Included in `size`.
+   */
+  waiting: number;
   /** Number of groups with aggregating tasks. */
   groups: number;
   /**

@@ -70,6 +70,13 @@ export interface ServerOptions {
   forwardInterval?: number;
   /** How often expired completed tasks are deleted. @defaultValue 8 s */
   janitorInterval?: number;
+  /**
+   * How often the dependency repair pass runs: dependents of the served queues that have waited
+   * longer than this are checked against their parents again, so that a notice lost to a crash or
+   * a parent ended by a Go peer never strands them (docs/workflows.md "Dependencies").
+   * @defaultValue 1 min
+   */
+  dependencyRepairInterval?: number;
   /** Completed tasks deleted per janitor script call. @defaultValue 100 */
   janitorBatchSize?: number;
   /** How often failed state writes are retried. @defaultValue 5 s */
@@ -141,6 +148,7 @@ const DEFAULTS = {
   recoveryGrace: 30 * SECOND,
   forwardInterval: 5 * SECOND,
   janitorInterval: 8 * SECOND,
+  dependencyRepairInterval: 1 * MINUTE,
   janitorBatchSize: 100,
   syncInterval: 5 * SECOND,
   archiveMaxSize: 9999,
@@ -288,6 +296,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     recoveryGrace: duration('recoveryGrace', o.recoveryGrace, 0),
     forwardInterval: interval('forwardInterval', o.forwardInterval),
     janitorInterval: interval('janitorInterval', o.janitorInterval),
+    dependencyRepairInterval: interval('dependencyRepairInterval', o.dependencyRepairInterval),
     janitorBatchSize: positiveInteger('janitorBatchSize', o.janitorBatchSize),
     syncInterval: interval('syncInterval', o.syncInterval),
     archiveMaxSize: positiveInteger('archiveMaxSize', o.archiveMaxSize),

@@ -12,12 +12,13 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { RDB } from '../broker/rdb.js';
 import { type RedisConnOpt, duplicateConnection, openConnection } from '../broker/redis.js';
-import { dueChannel, handoffChannel, wakeChannel } from '../base/keys.js';
+import { dependencyOutboxKey, dueChannel, handoffChannel, wakeChannel } from '../base/keys.js';
 import { ClosedError, InvalidOptionError, TaskmillError } from '../errors.js';
 import { checkConnectionArgument, describeValue } from '../validate.js';
 import { errorMessage } from '../logger.js';
 import { type Handler, ServeMux } from '../mux.js';
 import { Aggregator } from './aggregator.js';
+import { DependencyResolver } from './dependency-resolver.js';
 import type { Component } from './component.js';
 import { Forwarder } from './forwarder.js';
 import { Heartbeater, type ServerIdentity } from './heartbeater.js';
@@ -198,6 +199,14 @@ export class Server {
       intervalMs: options.janitorInterval,
       batchSize: options.janitorBatchSize,
     });
+    const resolver = new DependencyResolver({
+      deps: rdb.deps,
+      clock,
+      logger,
+      queues,
+      pollIntervalMs: options.forwardInterval,
+      repairIntervalMs: options.dependencyRepairInterval,
+    });
     const subscriber = new Subscriber({
       connection: duplicateConnection(conn),
       logger: options.logger,
@@ -206,6 +215,8 @@ export class Server {
       onWake: () => processor.wake(),
       dueChannels: new Map(queues.map((q) => [dueChannel(q), q])),
       onDue: (queue, dueMs) => forwarder.announce(queue, dueMs),
+      outboxChannels: queues.map(dependencyOutboxKey),
+      onOutbox: () => resolver.poke(),
       ...(handoff && {
         handoffChannel: handoffChannel(identity.serverId),
         onHandoff: (queue, task, leaseExpiryMs) => processor.handoff(queue, task, leaseExpiryMs),
@@ -215,6 +226,7 @@ export class Server {
       onReady: () => {
         processor.wake();
         forwarder.refresh();
+        resolver.poke();
       },
     });
     // Only with an aggregate function, as in asynq: without one, grouped tasks wait for a server
@@ -242,6 +254,7 @@ export class Server {
       recoverer,
       syncer,
       subscriber,
+      resolver,
       janitor,
       ...(aggregator ? [aggregator] : []),
       heartbeater,

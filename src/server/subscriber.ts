@@ -20,6 +20,10 @@ export interface SubscriberParams {
   dueChannels?: ReadonlyMap<string, string>;
   /** Called with each due time (epoch ms) announced on a due channel. */
   onDue?: (queue: string, dueMs: number) => void;
+  /** Dependency outbox channels of the served queues (see keys.dependencyOutboxKey). */
+  outboxChannels?: readonly string[];
+  /** Called when an outbox got entries. */
+  onOutbox?: () => void;
   /** This server's hand-off channel (see keys.handoffChannel), or undefined when hand-off is off. */
   handoffChannel?: string;
   /** Called with each task an enqueue leased to this server. */
@@ -47,6 +51,7 @@ export class Subscriber implements Component {
   readonly #p: SubscriberParams;
   readonly #cancelChannel = Buffer.from(CANCEL_CHANNEL);
   readonly #handoffChannel: Buffer | undefined;
+  readonly #outboxChannels: ReadonlySet<string>;
   readonly #onMessage = (channel: Buffer, message: Buffer) => {
     if (this.#handoffChannel?.equals(channel)) this.#handoff(message);
     else if (this.#cancelChannel.equals(channel)) this.#p.onCancel(message.toString('utf8'));
@@ -69,6 +74,7 @@ export class Subscriber implements Component {
 
   constructor(params: SubscriberParams) {
     this.#p = params;
+    this.#outboxChannels = new Set(params.outboxChannels ?? []);
     this.#handoffChannel =
       params.handoffChannel === undefined ? undefined : Buffer.from(params.handoffChannel);
   }
@@ -77,7 +83,12 @@ export class Subscriber implements Component {
     const redis = this.#p.connection.redis;
     redis.on('messageBuffer', this.#onMessage);
     redis.on('ready', this.#onReconnected);
-    const channels = [CANCEL_CHANNEL, ...this.#p.wakeChannels, ...(this.#p.dueChannels?.keys() ?? [])];
+    const channels = [
+      CANCEL_CHANNEL,
+      ...this.#p.wakeChannels,
+      ...(this.#p.dueChannels?.keys() ?? []),
+      ...(this.#p.outboxChannels ?? []),
+    ];
     if (this.#p.handoffChannel !== undefined) channels.push(this.#p.handoffChannel);
     this.#channels = channels;
     this.#subscribing = redis.subscribe(...channels).then(
@@ -117,9 +128,14 @@ export class Subscriber implements Component {
     await this.#subscribing;
   }
 
-  /** A message on a wake-up or a due channel. */
+  /** A message on a wake-up, a due or an outbox channel. */
   #other(channel: Buffer, message: Buffer): void {
-    const dueQueue = this.#p.dueChannels?.get(channel.toString('utf8'));
+    const name = channel.toString('utf8');
+    if (this.#outboxChannels.has(name)) {
+      this.#p.onOutbox?.();
+      return;
+    }
+    const dueQueue = this.#p.dueChannels?.get(name);
     if (dueQueue === undefined) {
       this.#p.onWake();
       return;

@@ -1,6 +1,7 @@
 import type { Broker } from '../broker/broker.js';
 import type { TaskMessage } from '../base/message.js';
 import type { IncomingTask, TaskContext } from '../mux.js';
+import type { ParentResult } from '../task.js';
 import type { AbortLatch } from './abort-latch.js';
 
 /**
@@ -42,6 +43,10 @@ export class AttemptContext implements TaskContext {
 
   get signal(): AbortSignal {
     return this.#abort.signal;
+  }
+
+  parentResults(): Promise<ParentResult[]> {
+    return this.#broker.parentResults(this.#msg.queue, this.#msg.id);
   }
 
   async writeResult(data: Uint8Array | string): Promise<number> {

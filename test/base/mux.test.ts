@@ -35,6 +35,7 @@ const ctx: TaskContext = {
   deadline: new Date(Date.now() + 60_000),
   signal: new AbortController().signal,
   writeResult: () => Promise.resolve(0),
+  parentResults: () => Promise.resolve([]),
 };
 
 /** A mux whose handlers record their own name when called. */

@@ -30,6 +30,8 @@ describe('resolveEnqueueOptions defaults', () => {
       group: '',
       priority: 50,
       debounce: undefined,
+      dependsOn: [],
+      onParentFailure: 'fail',
     });
   });
 

@@ -10,6 +10,8 @@ const EXPECTED_EXPORTS = [
   'Client',
   'ClosedError',
   'DAY',
+  'DependencyNotFoundError',
+  'DependentRemovedError',
   'DuplicateTaskError',
   'EnqueueOutcomeUnknownError',
   'HOUR',

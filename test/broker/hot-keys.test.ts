@@ -19,6 +19,7 @@ describe('hotKeys', () => {
       keys.allAggregationSets('hot-q'),
       keys.prioKey('hot-q'),
       keys.prioSeqKey('hot-q'),
+      keys.waitingKey('hot-q'),
     ]);
     assert.equal(hot.taskKeyPrefix, keys.taskKeyPrefix('hot-q'));
     assert.equal(hot.wakeChannel, keys.wakeChannel('hot-q'));

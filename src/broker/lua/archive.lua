@@ -26,6 +26,7 @@
 --!include lib/stats.lua
 --!include lib/delete-tasks.lua
 --!include lib/cancel.lua
+--!include lib/dependents.lua
 local taskKey = KEYS[1]
 local activeKey = KEYS[2]
 local leaseKey = KEYS[3]
@@ -61,5 +62,8 @@ deleteTasks(archivedKey, taskKeyPrefix, redis.call('ZRANGE', archivedKey, '-inf'
 deleteTasks(archivedKey, taskKeyPrefix, redis.call('ZRANGE', archivedKey, 0, -(sizeBound - 1)))
 redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'msg', msg, 'state', 'archived')
+if redis.call('HGET', taskKey, 'x_children') then
+  dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'archived', now * 1000)
+end
 countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
 return 1

@@ -75,6 +75,7 @@
 --!include lib/idle.lua
 --!include lib/priority.lua
 --!include lib/limits.lua
+--!include lib/dependents.lua
 local pendingKey = KEYS[1]
 local pausedKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -115,6 +116,7 @@ local function batched(cmd, key, items, slice)
 end
 
 local codes = {}
+local parents = {}
 local finished = {}
 local deleted = {}
 local completed = {}
@@ -127,6 +129,9 @@ for i = FIRST_FINISHED, #ARGV, 4 do
   -- whole list (asynq passes 0, which differs only if an id is in the active list twice).
   if redis.call('LREM', activeKey, -1, id) > 0 then
     finished[#finished + 1] = id
+    if redis.call('HGET', taskKey, 'x_children') then
+      parents[#parents + 1] = id
+    end
     if score == '0' then
       deleted[#deleted + 1] = taskKey
     else
@@ -149,6 +154,10 @@ if n > 0 then
   batched('ZADD', completedKey, completed, 1000)
   addToDailyCounter(processedDayKey, n, statsExpireAt)
   addToTotals(n, int64Max, processedTotalKey, nil)
+end
+-- Before leasing: a dependent these completions release can be leased by this very call.
+for _, id in ipairs(parents) do
+  dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'completed', serverNowMs)
 end
 
 local leased = {}

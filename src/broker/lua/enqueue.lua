@@ -38,6 +38,7 @@
 -- KEYS[11] -> asynq:{<qname>}:x:prio (ZSET of pending tasks with a level other than normal; see
 --             lib/priority.lua)
 -- KEYS[12] -> asynq:{<qname>}:x:prio-seq (the priority ZSET's sequence counter)
+-- KEYS[13] -> asynq:{<qname>}:x:waiting (taskmill extension: dependents waiting for parents)
 -- ARGV[1] -> task key prefix asynq:{<qname>}:t:
 -- ARGV[2] -> current unix time in nanoseconds (pending_since)
 -- ARGV[3] -> wake-up channel asynq:{<qname>}:x:wake (taskmill extension)
@@ -78,8 +79,9 @@
 -- hand-off needs the list and the ZSET empty, so it never jumps ahead of a waiting task of any
 -- level; an add that turns the ZSET non-empty wakes idle servers as a push to the list does.
 --
--- Returns one integer per task, in order: 1 created, 0 task id conflict, -1 unique lock held, -2
--- its aggregation set is no longer registered (reclaimed, or already consumed).
+-- Returns one integer per task, in order: 1 created, 0 task id conflict (with a task or a waiting
+-- dependent), -1 unique lock held, -2 its aggregation set is no longer registered (reclaimed, or
+-- already consumed).
 
 --!include lib/idle.lua
 --!include lib/write-task.lua
@@ -106,6 +108,7 @@ local groupsKey = KEYS[9]
 local aggregationSetsKey = KEYS[10]
 local prioKey = KEYS[11]
 local prioSeqKey = KEYS[12]
+local waitingKey = KEYS[13]
 local groupKeyPrefix = ARGV[9]
 local nowSec = ARGV[10]
 
@@ -221,6 +224,9 @@ while at <= #index do
     if redis.call('HGET', taskKey, 'msg') ~= msg then
       result = 0
     end
+  elseif redis.call('ZSCORE', waitingKey, id) then
+    -- A waiting dependent (docs/workflows.md "Dependencies") holds its id like any task.
+    result = 0
   elseif setKey ~= '' and not redis.call('ZSCORE', aggregationSetsKey, setKey) then
     result = -2
   elseif uniqueKey ~= '' and not redis.call('SET', uniqueKey, id, 'NX', 'EX', uniqueTtl) then

@@ -18,6 +18,7 @@
 -- when that state does not allow archiving.
 
 --!include lib/task-removal.lua
+--!include lib/dependents.lua
 local taskKey = KEYS[1]
 local archivedKey = KEYS[2]
 local dueKey = KEYS[3]
@@ -40,4 +41,7 @@ leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 1)
 redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'state', 'archived')
+if redis.call('HGET', taskKey, 'x_children') then
+  dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'archived', now * 1000)
+end
 return 1

@@ -11,6 +11,7 @@
 -- Returns 1 when deleted, 0 when the task does not exist, 'active' when it is active.
 
 --!include lib/task-removal.lua
+--!include lib/dependents.lua
 local taskKey = KEYS[1]
 local dueKey = KEYS[2]
 local id = ARGV[1]
@@ -26,5 +27,10 @@ if state == 'active' then
   return state
 end
 leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+local hasChildren = redis.call('HGET', taskKey, 'x_children')
 deleteTaskHash(taskKeyPrefix, dueKey, id)
+-- A completed task's dependents heard of it when it completed (its children set is gone by now).
+if hasChildren and state ~= 'completed' then
+  dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'deleted', depRedisNowMs())
+end
 return 1

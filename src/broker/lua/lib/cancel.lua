@@ -6,6 +6,7 @@
 -- scripts rewrite only msg and state, so it also survives a Go worker's retry of the task.
 
 --!include lib/task-removal.lua
+--!include lib/dependents.lua
 
 -- The hash field holding the decision.
 local CANCEL_FIELD = 'x_cancel'
@@ -18,5 +19,9 @@ end
 -- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
 -- canceled task is not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
+  local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
   deleteTaskHash(taskKeyPrefix, dueKey, id)
+  if hasChildren then
+    dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
+  end
 end
