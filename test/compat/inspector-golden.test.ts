@@ -235,9 +235,10 @@ async function checkReads(inspector: Inspector, step: ExtraStep, clock: { now():
   const info = await inspector.getQueueInfo(queue);
   const after = clock.now();
   const want = out.GetQueueInfo as Record<string, number | boolean>;
-  const { latency, timestamp, limits, ...counts } = info;
-  // A Go deployment has no taskmill limits.
+  // limits and waiting: taskmill's own, which a Go deployment never has.
+  const { latency, timestamp, limits, waiting, ...counts } = info;
   assert.deepEqual(limits, {});
+  assert.equal(waiting, 0);
   assert.deepEqual(counts, {
     queue,
     size: want.size,

@@ -84,6 +84,14 @@ const PINNED: Record<string, [unknown, string][]> = {
   prioKey: [[keys.prioKey('default'), 'asynq:{default}:x:prio']],
   prioSeqKey: [[keys.prioSeqKey('default'), 'asynq:{default}:x:prio-seq']],
   debounceKey: [[keys.debounceKey('default', 'k:1'), 'asynq:{default}:x:debounce:k:1']],
+  waitingKey: [[keys.waitingKey('default'), 'asynq:{default}:x:waiting']],
+  dependentKey: [[keys.dependentKey('default', ID), `asynq:{default}:x:dep:${ID}`]],
+  dependencyOutboxKey: [[keys.dependencyOutboxKey('default'), 'asynq:{default}:x:dep-outbox']],
+  outcomeKey: [[keys.outcomeKey('default', ID), `asynq:{default}:x:result:${ID}`]],
+  dependencyRef: [
+    [keys.dependencyRef('default', ID), `7:default${ID}`],
+    [keys.dependencyRef('é', 'x'), '2:éx'],
+  ],
   // Per server, not per queue: a channel, so no hash tag is needed.
   HANDOFF_CHANNEL_PREFIX: [[keys.HANDOFF_CHANNEL_PREFIX, 'asynq:x:handoff:']],
   handoffChannel: [[keys.handoffChannel(ID), `asynq:x:handoff:${ID}`]],
