@@ -104,6 +104,13 @@ export function buildPlan(quick: boolean): Measurement[] {
       },
       timeoutMs: 180_000,
     },
+    // Dependencies (bench/scenarios/flow.ts): a fan-in of 10,000 parents to one dependent.
+    {
+      id: 'flow',
+      scenario: 'flow',
+      params: { count: 10_000, concurrency: 100 },
+      timeoutMs: 180_000,
+    },
   ];
 }
 
@@ -188,6 +195,7 @@ export function headlineRows(plan: Measurement[]): MetricRow[] {
     ...priorityRows(plan),
     ...debounceRows(plan),
     ...rateLimitRows(),
+    ...flowRows(plan),
     {
       label: 'Redis memory per waiting task (all pre-fills)',
       measurements: ['process-c1', 'process-c10', 'process-c100'],
@@ -344,6 +352,25 @@ function rateLimitRows(): MetricRow[] {
     row('busiest 1 s of starts', 'busiestSecond', 'tasks', 'lower'),
     row('c10 with a limit that never binds', 'unboundTasksPerSec', 'tasks/s', 'higher'),
     row('c10 without a limit (same run)', 'plainTasksPerSec', 'tasks/s', 'higher'),
+  ];
+}
+
+/** The flow rows (issue 14 item 4): how long after the last parent the dependent starts. */
+function flowRows(plan: Measurement[]): MetricRow[] {
+  const m = plan.find((p) => p.id === 'flow')?.params;
+  const what = `Fan-in of ${Number(m?.count ?? NaN).toLocaleString('en-US')} parents to one dependent, c${m?.concurrency ?? '?'}`;
+  const row = (label: string, metric: string): MetricRow => ({
+    label: `${what}: ${label}`,
+    measurements: ['flow'],
+    metric,
+    unit: 'ms',
+    better: 'lower',
+  });
+  return [
+    row('dependent start after the last parent', 'flowDependentAfterLastParentMs'),
+    row('total (first enqueue to dependent start)', 'flowTotalMs'),
+    row('storing the flow', 'flowEnqueueMs'),
+    row('running it', 'flowRunMs'),
   ];
 }
 

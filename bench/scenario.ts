@@ -9,6 +9,7 @@ import { idleLatency, steadyLatency } from './scenarios/latency.js';
 import { delayedTasks, retryLateness, weightedQueues } from './scenarios/on-time.js';
 import { periodicTicks } from './scenarios/periodic.js';
 import { debounceScenario } from './scenarios/debounce.js';
+import { flowFanIn } from './scenarios/flow.js';
 import { processing } from './scenarios/process.js';
 import { prioritized } from './scenarios/priority.js';
 import { rateLimited } from './scenarios/rate-limit.js';
@@ -30,6 +31,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   priority: prioritized,
   debounce: debounceScenario,
   'rate-limit': rateLimited,
+  flow: flowFanIn,
 };
 
 function usage(message: string): never {

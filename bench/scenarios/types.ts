@@ -19,6 +19,8 @@ export const SCENARIO_NAMES = [
   'debounce',
   // Rate limits (rate-limit.ts).
   'rate-limit',
+  // Dependencies (flow.ts).
+  'flow',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 

@@ -4,11 +4,13 @@
  * `removeOnComplete: true` that keeps the job hash free of per-job opts), failed ones capped, default
  * connection settings plus `maxRetriesPerRequest: null`, which BullMQ requires for workers.
  */
-import { Queue, Worker } from 'bullmq';
+import { FlowProducer, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   type BenchPayload,
   type BenchSystem,
+  type FlowSetup,
+  type FlowTimes,
   type OnTimeWorkerSetup,
   PLANNED_FAILURE,
   type PeriodicSetup,
@@ -120,6 +122,61 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
         return w;
       });
       await Promise.all(onTimeWorkers.map((w) => w.waitUntilReady()));
+    },
+    async runFlow(setup: FlowSetup, timeoutMs: number): Promise<FlowTimes> {
+      const name = 'flow';
+      const producer = new FlowProducer({ connection });
+      producer.on('error', (err) => errors.push(`flow producer: ${err.message}`));
+      const enqueueStartedAt = Date.now();
+      await producer.add({
+        name: 'flow-dependent',
+        queueName: name,
+        children: Array.from({ length: setup.parents }, (_, n) => ({
+          name: 'bench',
+          queueName: name,
+          data: makePayload(n),
+        })),
+      });
+      const enqueuedAt = Date.now();
+      await producer.close();
+      let lastParentDoneAt = 0;
+      let parentRuns = 0;
+      let started!: (at: number) => void;
+      const dependentStarted = new Promise<number>((resolve) => (started = resolve));
+      const flowWorker = new Worker(
+        name,
+        async (job) => {
+          if (job.name === 'flow-dependent') started(Date.now());
+          else {
+            parentRuns++;
+            lastParentDoneAt = Date.now();
+          }
+        },
+        {
+          connection: { ...connection, maxRetriesPerRequest: null },
+          concurrency: setup.concurrency,
+          removeOnComplete: { count: 0 },
+          removeOnFail: { count: 1000 },
+        },
+      );
+      flowWorker.on('error', (err) => errors.push(`worker: ${err.message}`));
+      flowWorker.on('failed', (_job, err) => errors.push(`job failed: ${err.message}`));
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const dependentStartedAt = await Promise.race([
+          dependentStarted,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`bullmq flow: parent job not started (${parentRuns} children ran)`)),
+              timeoutMs,
+            );
+          }),
+        ]);
+        return { enqueueStartedAt, enqueuedAt, lastParentDoneAt, dependentStartedAt, parentRuns };
+      } finally {
+        clearTimeout(timer);
+        await flowWorker.close();
+      }
     },
     async startPeriodic(setup: PeriodicSetup) {
       periodicWorker = new Worker(

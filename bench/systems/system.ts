@@ -87,7 +87,35 @@ export interface PeriodicSetup {
   onTick: (tickMs: number, startedAtMs: number) => void;
 }
 
+// --- Flows (bench/scenarios/flow.ts): a fan-in of many parents to one dependent. ---
+
+/** One flow: `parents` tasks (BullMQ: the children of a flow's parent job) and one task that waits for all. */
+export interface FlowSetup {
+  parents: number;
+  /** Worker concurrency. */
+  concurrency: number;
+}
+
+/** When things happened in a flow, on Date.now()'s clock. */
+export interface FlowTimes {
+  /** Before the first task of the flow was sent. */
+  enqueueStartedAt: number;
+  /** When the whole flow was stored (the worker starts then). */
+  enqueuedAt: number;
+  /** When the last parent's handler returned. */
+  lastParentDoneAt: number;
+  /** When the dependent's handler started. */
+  dependentStartedAt: number;
+  /** Parent handler runs (must equal `parents`). */
+  parentRuns: number;
+}
+
 export interface BenchSystem {
+  /**
+   * Stores a flow (taskmill: the parents, then one task with `dependsOn` all of them; BullMQ: one
+   * FlowProducer.add), then starts a worker and resolves once the dependent started.
+   */
+  runFlow(setup: FlowSetup, timeoutMs: number): Promise<FlowTimes>;
   /** Registers one periodic entry (taskmill: a Scheduler; BullMQ: a job scheduler) and starts a worker. */
   startPeriodic(setup: PeriodicSetup): Promise<void>;
   /** Removes the entry and stops its worker. */

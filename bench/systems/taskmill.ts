@@ -14,11 +14,14 @@ import * as keys from '../../src/base/keys.js';
 import {
   type BenchPayload,
   type BenchSystem,
+  type FlowSetup,
+  type FlowTimes,
   type OnTimeWorkerSetup,
   PLANNED_FAILURE,
   type PeriodicSetup,
   type WorkerSetup,
   countKeys,
+  makePayload,
 } from './system.js';
 
 const QUEUE = 'default';
@@ -89,6 +92,50 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
         },
       });
       await server.start(mux);
+    },
+    async runFlow(setup: FlowSetup, timeoutMs: number): Promise<FlowTimes> {
+      const queue = 'flow';
+      const enqueueStartedAt = Date.now();
+      const parents: { queue: string; id: string }[] = [];
+      for (let i = 0; i < setup.parents; i += 1000) {
+        const batch = Array.from({ length: Math.min(1000, setup.parents - i) }, (_, j) => makePayload(i + j));
+        for (const r of await client.enqueueMany(benchTask, batch, { queue })) {
+          if (!r.ok) throw new Error(`enqueueMany: ${r.error.message}`);
+          parents.push(r.info);
+        }
+      }
+      await client.enqueue(new Task('bench:flow-dependent'), { queue, dependsOn: parents });
+      const enqueuedAt = Date.now();
+      let lastParentDoneAt = 0;
+      let parentRuns = 0;
+      let started!: (at: number) => void;
+      const dependentStarted = new Promise<number>((resolve) => (started = resolve));
+      const mux = new ServeMux()
+        .handle(benchTask, () => {
+          parentRuns++;
+          lastParentDoneAt = Date.now();
+        })
+        .handle('bench:flow-dependent', () => started(Date.now()));
+      server = new Server(url, {
+        concurrency: setup.concurrency,
+        queues: { [queue]: 1 },
+        logger: silentLogger,
+        errorHandler: (err) => errors.push(err.message),
+      });
+      await server.start(mux);
+      let timer: NodeJS.Timeout | undefined;
+      const dependentStartedAt = await Promise.race([
+        dependentStarted,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`taskmill flow: dependent not started (${parentRuns} parents ran)`)),
+            timeoutMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      await server.shutdown();
+      server = undefined;
+      return { enqueueStartedAt, enqueuedAt, lastParentDoneAt, dependentStartedAt, parentRuns };
     },
     async startPeriodic(setup: PeriodicSetup) {
       // The tick of each task comes from the scheduler's postEnqueue; its handler may start before

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { dependentKey, taskKey, waitingKey } from '../../src/base/keys.js';
+import { dependencyOutboxKey, dependentKey, taskKey, waitingKey } from '../../src/base/keys.js';
 import {
   DependencyNotFoundError,
   DependentRemovedError,
@@ -112,6 +112,47 @@ describe('dependsOn', () => {
     await client.close();
   });
 
+  test('fan-in: one task depending on 10,000 parents in another queue becomes pending once all completed', async () => {
+    const client = env.client();
+    const payloads = Array.from({ length: 10_000 }, (_, i) => i);
+    const parents = [];
+    for (let i = 0; i < payloads.length; i += 1000) {
+      const batch = payloads.slice(i, i + 1000).map((n) => new Task('fan', String(n)));
+      for (const r of await client.enqueueMany(batch, { queue: 'fan' })) {
+        assert.ok(r.ok);
+        parents.push(r.info);
+      }
+    }
+    const sink = await client.enqueue(new Task('sink', 'all'), {
+      queue: 'sink',
+      taskId: 'sink',
+      dependsOn: parents,
+    });
+    assert.equal(sink.state, 'waiting');
+    const inspector = env.inspector();
+    const [listed] = await inspector.listTasks('sink', 'waiting');
+    assert.equal(listed?.waitingFor?.length, 10_000);
+    let parentRuns = 0;
+    let parentRunsAtSink = -1;
+    let sinkRuns = 0;
+    const server = env.server({ concurrency: 50, queues: { fan: 1, sink: 1 } });
+    await server.start(async (task, ctx) => {
+      if (task.type === 'fan') parentRuns++;
+      else {
+        sinkRuns++;
+        parentRunsAtSink = parentRuns;
+        assert.equal((await ctx.parentResults()).length, 10_000);
+      }
+    });
+    await waitFor(() => sinkRuns === 1, { timeout: 60_000, message: 'the fan-in dependent to run' });
+    assert.equal(parentRunsAtSink, 10_000);
+    await server.shutdown();
+    assert.equal(sinkRuns, 1);
+    assert.equal(await env.raw.zcard(dependencyOutboxKey('fan')), 0);
+    await inspector.close();
+    await client.close();
+  });
+
   test('a parent completed (and kept) before the dependent is enqueued counts at once', async () => {
     const client = env.client();
     const { handler, runs, parents } = recorder();
@@ -124,6 +165,20 @@ describe('dependsOn', () => {
     await waitFor(() => runs.includes('b'));
     assert.equal(parents.get('b')?.[0]?.result?.toString(), 'a-result');
     await server.shutdown();
+    await client.close();
+  });
+
+  test('a released dependent keeps its priority', async () => {
+    const client = env.client();
+    const a = await client.enqueue(new Task('step', 'a'), { taskId: 'a', retention: 60_000 });
+    const server = env.server();
+    await server.start(() => {});
+    await waitFor(async () => (await env.raw.hget(taskKey('default', 'a'), 'state')) === 'completed');
+    await server.shutdown();
+    const b = await client.enqueue(new Task('step', 'b'), { taskId: 'b', dependsOn: [a], priority: 'high' });
+    assert.equal(b.state, 'pending');
+    assert.equal(await env.raw.hget(taskKey('default', 'b'), 'x_prio'), '75');
+    assert.notEqual(await env.raw.zscore('asynq:{default}:x:prio', 'b'), null);
     await client.close();
   });
 
