@@ -282,6 +282,19 @@ describe('dependsOn', () => {
       });
     }
 
+    test('a parent canceled without retry archives its dependent (same queue, in the cancel call)', async () => {
+      const client = env.client();
+      const inspector = env.inspector();
+      const a = await client.enqueue(new Task('step', 'a'), { taskId: 'a' });
+      await client.enqueue(new Task('step', 'b'), { taskId: 'b', dependsOn: [a] });
+      await client.cancel(a, { retry: false });
+      const info = await inspector.getTaskInfo('default', 'b');
+      assert.equal(info.state, 'archived');
+      assert.equal(info.lastError, 'parent task "a" in queue "default" was canceled');
+      await inspector.close();
+      await client.close();
+    });
+
     test('a parent whose handler fails for good archives its dependent; with remove, a late enqueue is refused', async () => {
       const client = env.client();
       const a = await client.enqueue(new Task('fail', 'a'), { taskId: 'a', maxRetry: 0 });
