@@ -111,6 +111,13 @@ export function buildPlan(quick: boolean): Measurement[] {
       params: { count: 10_000, concurrency: 100 },
       timeoutMs: 180_000,
     },
+    // Result round trip (bench/scenarios/result.ts): enqueue + wait for the result, 10 at a time.
+    {
+      id: 'result',
+      scenario: 'result',
+      params: { count: quick ? 1_000 : 5_000, concurrency: 10, inFlight: 10 },
+      timeoutMs: 120_000,
+    },
   ];
 }
 
@@ -196,6 +203,13 @@ export function headlineRows(plan: Measurement[]): MetricRow[] {
     ...debounceRows(plan),
     ...rateLimitRows(),
     ...flowRows(plan),
+    ...(['p50', 'p99'] as const).map((p): MetricRow => ({
+      label: `Result round trip ${p} (enqueue + waitForResult, ${n('result')} tasks, 10 in flight)`,
+      measurements: ['result'],
+      metric: p === 'p50' ? 'resultP50Ms' : 'resultP99Ms',
+      unit: 'ms',
+      better: 'lower',
+    })),
     {
       label: 'Redis memory per waiting task (all pre-fills)',
       measurements: ['process-c1', 'process-c10', 'process-c100'],

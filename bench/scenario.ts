@@ -13,6 +13,7 @@ import { flowFanIn } from './scenarios/flow.js';
 import { processing } from './scenarios/process.js';
 import { prioritized } from './scenarios/priority.js';
 import { rateLimited } from './scenarios/rate-limit.js';
+import { resultRoundTrip } from './scenarios/result.js';
 import { SCENARIO_NAMES, type Scenario, type ScenarioName, type ScenarioParams } from './scenarios/types.js';
 import { createBullmq } from './systems/bullmq.js';
 import { type BenchSystem, SYSTEMS, type SystemName } from './systems/system.js';
@@ -32,6 +33,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   debounce: debounceScenario,
   'rate-limit': rateLimited,
   flow: flowFanIn,
+  result: resultRoundTrip,
 };
 
 function usage(message: string): never {

@@ -15,6 +15,16 @@ import {
 } from './errors.js';
 import type { DebounceOptions, EnqueueOptions } from './options.js';
 import { type PreparedEnqueue, createdTaskInfo, prepareEnqueue } from './prepare-enqueue.js';
+import { type TaskHandle, taskHandle } from './results/handle.js';
+import type { TaskProgress } from './results/progress.js';
+import {
+  DEFAULT_RESULT_POLL_MS,
+  DEFAULT_WAIT_RESULT_TTL_MS,
+  ResultsClient,
+  type TaskRef,
+  type WaitOptions,
+} from './results/results-client.js';
+import type { TaskResult } from './results/task-result.js';
 import { Task, type TaskDefinition, type TaskInfo } from './task.js';
 import { checkConnectionArgument, checkOptionsBag, expectOption, optionalClock } from './validate.js';
 
@@ -27,6 +37,17 @@ export interface ClientOptions {
   maxPayloadBytes?: number;
   /** Source of "now" (tests). @defaultValue the wall clock */
   clock?: Clock;
+  /**
+   * How long the outcome record that a `waitForResult` (or a progress stream) asks a live task for
+   * is kept after the task ends, in ms; a task's own `resultTTL` wins when longer.
+   * @defaultValue 600,000 (10 minutes)
+   */
+  resultTTL?: number;
+  /**
+   * How often a `waitForResult` reads the task again besides the announcements it listens for, in
+   * ms: a lost announcement delays the answer by at most this much. @defaultValue 5,000
+   */
+  resultPollInterval?: number;
 }
 
 /** The outcome of one task in a bulk enqueue, in input order. */
@@ -67,6 +88,7 @@ interface QueuedEnqueue {
 export class Client {
   readonly #rdb: RDB;
   readonly #deps: RDBDeps;
+  readonly #results: ResultsClient;
   readonly #clock: Clock;
   readonly #maxPayloadBytes: number;
   /** Queue name → when it was last added to `asynq:queues`; only written by #register. */
@@ -93,13 +115,60 @@ export class Client {
     );
     this.#maxPayloadBytes = maxPayloadBytes;
     this.#clock = optionalClock(options.clock) ?? realClock;
-    this.#rdb = new RDB(openConnection(redis));
+    const keepMs = options.resultTTL ?? DEFAULT_WAIT_RESULT_TTL_MS;
+    expectOption('resultTTL', keepMs, Number.isSafeInteger(keepMs) && keepMs > 0, 'a positive integer (ms)');
+    const pollIntervalMs = options.resultPollInterval ?? DEFAULT_RESULT_POLL_MS;
+    expectOption(
+      'resultPollInterval',
+      pollIntervalMs,
+      Number.isInteger(pollIntervalMs) && pollIntervalMs > 0 && pollIntervalMs <= 2 ** 31 - 1,
+      'a positive integer (ms)',
+    );
+    const conn = openConnection(redis);
+    this.#rdb = new RDB(conn);
     this.#deps = new RDBDeps(this.#rdb.connection);
+    this.#results = new ResultsClient(this.#rdb.results, conn, { keepMs, pollIntervalMs });
+  }
+
+  /**
+   * Waits for a task to end and resolves with its result: the bytes its handler returned (or wrote
+   * with `ctx.writeResult`), readable as `.bytes`, `.text()` or `.json<T>()`. Works whether the task
+   * ended before the call or ends later, across lost notifications and Redis restarts: it asks a
+   * live task to keep its outcome (the client's `resultTTL`), listens for the announcement and reads
+   * again after reconnects and every `resultPollInterval`.
+   * @throws TaskArchivedError (carries the task's last error), TaskDeletedError, TaskWasCanceledError,
+   *   WaitTimeoutError once `timeout` passed (default 60 s), ResultNotFoundError when neither the
+   *   task nor an outcome record exists (enqueue with `resultTTL` to keep outcomes readable after
+   *   the task is gone), ClosedError when the client is closed meanwhile, InvalidOptionError
+   */
+  waitForResult(task: TaskRef, options?: WaitOptions): Promise<TaskResult> {
+    return this.#results.waitForResult(task, options);
+  }
+
+  /**
+   * Calls `listener` with each progress report (`ctx.progress`) of a task, starting with the one
+   * stored now if any; returns the function that stops it (closing the client stops it too).
+   * @throws InvalidOptionError, ClosedError
+   */
+  onProgress(task: TaskRef, listener: (progress: TaskProgress) => void): () => void {
+    return this.#results.onProgress(task, listener);
+  }
+
+  /**
+   * A task's progress reports as an async iterator that ends when the task ends (whatever its
+   * outcome: use waitForResult for that), starting with the one stored now if any.
+   * @example
+   * for await (const p of client.progress(handle, { timeout: 600_000 })) bar.update(p.percent);
+   * @throws (from the iterator) WaitTimeoutError, ResultNotFoundError, ClosedError
+   */
+  progress(task: TaskRef, options?: WaitOptions): AsyncIterableIterator<TaskProgress> {
+    return this.#results.progress(task, options);
   }
 
   /**
    * Enqueues one task: pending now, scheduled when `processAt`/`processIn` is in the future, or
-   * waiting in its group for aggregation (state `aggregating`) when it has a `group`.
+   * waiting in its group for aggregation (state `aggregating`) when it has a `group`. Resolves with
+   * a {@link TaskHandle}: the new task's TaskInfo with `waitForResult` and `onProgress`.
    *
    * Calls made in the same tick (e.g. by many concurrent requests) share script calls (one per
    * queue and 50 calls); each still gets its own result or error, and nothing waits for a timer.
@@ -111,13 +180,13 @@ export class Client {
    *   PayloadTooLargeError, InvalidPayloadError, RedisUnavailableError (nothing was stored),
    *   EnqueueOutcomeUnknownError (a RedisUnavailableError: the task may have been stored)
    */
-  async enqueue<P>(definition: TaskDefinition<P>, payload: P, options?: EnqueueOptions): Promise<TaskInfo>;
-  async enqueue(task: Task, options?: EnqueueOptions): Promise<TaskInfo>;
+  async enqueue<P>(definition: TaskDefinition<P>, payload: P, options?: EnqueueOptions): Promise<TaskHandle>;
+  async enqueue(task: Task, options?: EnqueueOptions): Promise<TaskHandle>;
   async enqueue<P>(
     target: TaskDefinition<P> | Task,
     payloadOrOptions?: P | EnqueueOptions,
     maybeOptions?: EnqueueOptions,
-  ): Promise<TaskInfo> {
+  ): Promise<TaskHandle> {
     checkTarget(target);
     const now = this.#clock.now();
     const prepared =
@@ -135,7 +204,8 @@ export class Client {
             now,
           );
     if (this.#closed) throw new ClosedError('client');
-    if (prepared.resolved.dependsOn.length > 0) return this.#enqueueDependent(prepared, now);
+    if (prepared.resolved.dependsOn.length > 0)
+      return taskHandle(await this.#enqueueDependent(prepared, now), this);
     const result = await new Promise<BulkEnqueueResult>((resolve, reject) => {
       const queued = this.#queued.push({ prepared, resolve, reject });
       if (queued === 1) process.nextTick(this.#flushQueued);
@@ -143,7 +213,7 @@ export class Client {
       else if (queued >= COALESCE_PIECE) this.#flushQueued();
     });
     if (!result.ok) throw result.error;
-    return result.info;
+    return taskHandle(result.info, this);
   }
 
   /**
@@ -271,6 +341,7 @@ export class Client {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#results.close();
     await this.#rdb.close();
   }
 
@@ -366,6 +437,7 @@ export class Client {
             windowMs: debounce.window,
             mode: debounce.mode,
             priority: resolved.priority,
+            keepMs: resolved.resultTtlMs,
           };
         });
         calls.push(

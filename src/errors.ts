@@ -254,6 +254,113 @@ export class RevokeTaskError extends TaskmillError {
   }
 }
 
+/**
+ * What `waitForResult` rejects with when the task was archived: its retries ran out, it failed with
+ * SkipRetryError, or an inspector archived it. `lastError` is the task's last error ('' when none
+ * was recorded, e.g. archived by an inspector).
+ */
+export class TaskArchivedError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    readonly lastError: string,
+  ) {
+    super(
+      'ERR_TASK_ARCHIVED',
+      `task ${taskId} in queue "${queue}" was archived${lastError ? `: ${lastError}` : ' (no error recorded)'}`,
+    );
+  }
+}
+
+/**
+ * What `waitForResult` rejects with when the task was deleted before it completed: by an inspector,
+ * or revoked by its handler (RevokeTaskError; `reason` is its message).
+ */
+export class TaskDeletedError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    readonly reason = '',
+  ) {
+    super('ERR_TASK_DELETED', `task ${taskId} in queue "${queue}" was deleted${reason ? `: ${reason}` : ''}`);
+  }
+}
+
+/**
+ * What `waitForResult` rejects with when the task was canceled without a retry. (A handler's
+ * signal aborting on cancellation is TaskCanceledError; such a task is retried.)
+ */
+export class TaskWasCanceledError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    readonly reason = '',
+  ) {
+    super(
+      'ERR_TASK_WAS_CANCELED',
+      `task ${taskId} in queue "${queue}" was canceled${reason ? `: ${reason}` : ''}`,
+    );
+  }
+}
+
+/** `waitForResult` (or a progress stream) reached its timeout before the task ended. */
+export class WaitTimeoutError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    readonly timeoutMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      'ERR_WAIT_TIMEOUT',
+      `task ${taskId} in queue "${queue}" did not end within ${timeoutMs} ms`,
+      options,
+    );
+  }
+}
+
+/**
+ * `waitForResult` found neither the task nor its outcome record: the id is wrong, or the task ended
+ * without leaving a record (it was not enqueued with `resultTTL`, or the record expired, or a Go
+ * worker ran it).
+ */
+export class ResultNotFoundError extends TaskmillError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+  ) {
+    super(
+      'ERR_RESULT_NOT_FOUND',
+      `task ${taskId} in queue "${queue}" was not found and left no outcome record: enqueue it with \`resultTTL\` to keep its outcome readable after it ends`,
+    );
+  }
+}
+
+/** A task's result is not what `TaskResult.json()` was asked to read (not valid JSON). */
+export class ResultDecodeError extends TaskmillError {
+  constructor(
+    readonly taskId: string,
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super('ERR_RESULT_DECODE', `the result of task ${taskId} is not valid JSON: ${reason}`, options);
+  }
+}
+
+/**
+ * A handler returned a value that cannot be stored as its result (JSON cannot encode it: a BigInt,
+ * a cycle, a function). The attempt fails with this error and is retried like any failure.
+ */
+export class HandlerResultError extends TaskmillError {
+  constructor(reason: string, options?: ErrorOptions) {
+    super(
+      'ERR_HANDLER_RESULT',
+      `the handler's return value cannot be stored as its result: ${reason}`,
+      options,
+    );
+  }
+}
+
 /** A handler threw something that is not an Error; the value is kept in the message. */
 export class HandlerPanicError extends TaskmillError {
   constructor(readonly value: unknown) {

@@ -36,6 +36,10 @@ export {
 export { PRIORITY, type PriorityName } from './priority.js';
 export type { EnqueueOptions, DebounceOptions, TaskRef, ParentFailurePolicy } from './options.js';
 export type { CancelOptions, CancelResult } from './cancel.js';
+export type { TaskHandle } from './results/handle.js';
+export type { TaskResult } from './results/task-result.js';
+export type { TaskProgress } from './results/progress.js';
+export type { WaitOptions } from './results/results-client.js';
 export {
   TaskmillError,
   InvalidOptionError,
@@ -59,6 +63,13 @@ export {
   SkipRetryError,
   RevokeTaskError,
   HandlerPanicError,
+  HandlerResultError,
+  TaskArchivedError,
+  TaskDeletedError,
+  TaskWasCanceledError,
+  WaitTimeoutError,
+  ResultNotFoundError,
+  ResultDecodeError,
   HandlerNotFoundError,
   TaskTimeoutError,
   TaskCanceledError,

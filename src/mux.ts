@@ -36,10 +36,23 @@ export interface TaskContext {
    * a task without parents). Read from Redis on each call.
    */
   parentResults(): Promise<ParentResult[]>;
+  /**
+   * Reports progress: `percent` from 0 to 100 and an optional message (at most 1000 characters).
+   * Stored throttled (at most one write per 100 ms; the last report is always stored), visible in
+   * the Inspector's task info and to producers (`onProgress`, `client.progress`) until the task
+   * ends. Ignored once the attempt is over. Best effort: a failed write is logged, not thrown.
+   * @throws InvalidOptionError for a percent outside 0-100 or a bad message
+   */
+  progress(percent: number, message?: string): void;
 }
 
-/** Processes one task; resolve for success, throw to fail (see SkipRetryError, RevokeTaskError). */
-export type Handler<P = Buffer> = (task: IncomingTask<P>, ctx: TaskContext) => Promise<void> | void;
+/**
+ * Processes one task; resolve for success, throw to fail (see SkipRetryError, RevokeTaskError).
+ * The value it resolves with is the task's result: `undefined` for none, a `Uint8Array` or a string
+ * stored as bytes (UTF-8), anything else as JSON. A producer reads it with `waitForResult`, and Go's
+ * Inspector as the `result` of a kept task. Middleware must pass it on (`return next(task, ctx)`).
+ */
+export type Handler<P = Buffer> = (task: IncomingTask<P>, ctx: TaskContext) => unknown;
 
 /** Wraps a handler (logging, metrics, tracing...). `mux.use(a, b)` runs a, then b, then the handler. */
 export type Middleware = (next: Handler) => Handler;

@@ -86,6 +86,14 @@ export interface EnqueueOptions {
    * @defaultValue `'fail'`
    */
   onParentFailure?: ParentFailurePolicy;
+  /**
+   * Keep the task's outcome (state, the handler's result or the last error) readable by
+   * `waitForResult` for this many milliseconds after the task ends, even when the task itself is not
+   * retained (docs/workflows.md "Results"). A positive integer; 0 means no record unless a
+   * `waitForResult` asks for one while the task is live.
+   * @defaultValue 0
+   */
+  resultTTL?: number;
 }
 
 /**
@@ -137,6 +145,8 @@ export interface ResolvedEnqueueOptions {
   /** Parents, without duplicates; empty when the task depends on nothing. */
   dependsOn: TaskRef[];
   onParentFailure: ParentFailurePolicy;
+  /** Outcome record TTL in ms (`resultTTL`), or 0 for none. */
+  resultTtlMs: number;
 }
 
 /** asynq's defaults. */
@@ -188,6 +198,7 @@ const ENQUEUE_OPTION_NAMES: ReadonlySet<string> = new Set(
     debounce: true,
     dependsOn: true,
     onParentFailure: true,
+    resultTTL: true,
   } satisfies Record<keyof EnqueueOptions, true>),
 );
 
@@ -294,6 +305,13 @@ export function resolveEnqueueOptions(
     throw new InvalidOptionError('Expected `unique` to be at least 1000 ms, got `0` (number)');
   }
 
+  const resultTtlMs = merged.resultTTL ?? 0;
+  if (!Number.isSafeInteger(resultTtlMs) || resultTtlMs < 0) {
+    throw new InvalidOptionError(
+      `Expected \`resultTTL\` to be a non-negative integer number of milliseconds, got ${describeValue(merged.resultTTL)}`,
+    );
+  }
+
   let processAtMs = 0;
   if (merged.processAt !== undefined) processAtMs = checkDate('processAt', merged.processAt).getTime();
   if (merged.processIn !== undefined) {
@@ -359,6 +377,7 @@ export function resolveEnqueueOptions(
     debounce,
     dependsOn,
     onParentFailure,
+    resultTtlMs,
   };
 }
 

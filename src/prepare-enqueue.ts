@@ -74,6 +74,7 @@ export function prepareEnqueue(
       group,
       aggregationSet: '',
       priority: resolved.priority,
+      keepMs: resolved.resultTtlMs,
     },
   };
 }

@@ -1,5 +1,6 @@
 import { InvalidOptionError, InvalidPayloadError } from './errors.js';
 import type { EnqueueOptions } from './options.js';
+import type { TaskProgress } from './results/progress.js';
 import { checkOptionsBag, describeValue, expectOption } from './validate.js';
 
 /**
@@ -187,6 +188,11 @@ export interface TaskInfo {
   result: Buffer | undefined;
   /** Priority level inside the queue, 0-100 (50, normal, when enqueued without `priority`). */
   priority: number;
+  /**
+   * The task's last progress report (`ctx.progress`), set by `Inspector.getTaskInfo` while the task
+   * has one (it is deleted when the task ends).
+   */
+  progress?: TaskProgress;
   /**
    * Set on active tasks listed by `Inspector.listTasks`: true when the task's lease has expired,
    * so no live worker holds it any more (the recoverer retries it). asynq's IsOrphaned.

@@ -21,6 +21,8 @@ export const SCENARIO_NAMES = [
   'rate-limit',
   // Dependencies (flow.ts).
   'flow',
+  // Result round trip (result.ts).
+  'result',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 

@@ -4,7 +4,7 @@
  * `removeOnComplete: true` that keeps the job hash free of per-job opts), failed ones capped, default
  * connection settings plus `maxRetriesPerRequest: null`, which BullMQ requires for workers.
  */
-import { FlowProducer, Queue, Worker } from 'bullmq';
+import { FlowProducer, Queue, QueueEvents, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   type BenchPayload,
@@ -43,6 +43,8 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
   };
   let onTimeWorkers: Worker<BenchPayload>[] = [];
   let periodicWorker: Worker | undefined;
+  /** The result scenario's events listener (waitUntilFinished needs one). */
+  let queueEvents: QueueEvents | undefined;
   /** The job scheduler of the periodic scenario. */
   const SCHEDULER_ID = 'bench-tick';
 
@@ -81,6 +83,27 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
       worker.on('error', (err) => errors.push(`worker: ${err.message}`));
       worker.on('failed', (_job, err) => errors.push(`job failed: ${err.message}`));
       await worker.waitUntilReady();
+    },
+    async startResultWorker(concurrency) {
+      queueEvents = new QueueEvents(QUEUE, { connection });
+      queueEvents.on('error', (err) => errors.push(`queue events: ${err.message}`));
+      await queueEvents.waitUntilReady();
+      worker = new Worker<BenchPayload>(QUEUE, async (job) => ({ n: job.data.n }), {
+        connection: { ...connection, maxRetriesPerRequest: null },
+        concurrency,
+        // Kept a while, as a waiter needs the job (and its return value) after it completed.
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 1000 },
+      });
+      worker.on('error', (err) => errors.push(`worker: ${err.message}`));
+      worker.on('failed', (_job, err) => errors.push(`job failed: ${err.message}`));
+      await worker.waitUntilReady();
+    },
+    async enqueueAndWait(payload, timeoutMs) {
+      if (!queueEvents) throw new Error('startResultWorker first');
+      const job = await queue.add('bench', payload);
+      const result = (await job.waitUntilFinished(queueEvents, timeoutMs)) as { n: number };
+      return result.n;
     },
     async enqueueBulkTo(payloads, setup) {
       const retry =
@@ -222,6 +245,7 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
       return counts;
     },
     async close() {
+      await queueEvents?.close();
       await worker?.close();
       await Promise.all(onTimeWorkers.map((w) => w.close()));
       await periodicWorker?.close();

@@ -116,6 +116,10 @@ export interface BenchSystem {
    * FlowProducer.add), then starts a worker and resolves once the dependent started.
    */
   runFlow(setup: FlowSetup, timeoutMs: number): Promise<FlowTimes>;
+  /** Starts a worker whose handler returns `{ n }` of its payload (the result scenario). */
+  startResultWorker(concurrency: number): Promise<void>;
+  /** Enqueues one task and waits for its result; resolves with the `n` the handler returned. */
+  enqueueAndWait(payload: BenchPayload, timeoutMs: number): Promise<number>;
   /** Registers one periodic entry (taskmill: a Scheduler; BullMQ: a job scheduler) and starts a worker. */
   startPeriodic(setup: PeriodicSetup): Promise<void>;
   /** Removes the entry and stops its worker. */

@@ -66,6 +66,21 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
       });
       await server.start(mux);
     },
+    async startResultWorker(concurrency) {
+      const mux = new ServeMux().handle(benchTask, (task) => ({ n: task.payload.n }));
+      server = new Server(url, {
+        concurrency,
+        queues: { [QUEUE]: 1 },
+        logger: silentLogger,
+        errorHandler: (err) => errors.push(err.message),
+      });
+      await server.start(mux);
+    },
+    async enqueueAndWait(payload, timeoutMs) {
+      // resultTTL: the task may finish before waitForResult is called (as BullMQ keeps the job).
+      const handle = await client.enqueue(benchTask, payload, { resultTTL: 60_000 });
+      return (await handle.waitForResult({ timeout: timeoutMs })).json<{ n: number }>().n;
+    },
     async enqueueBulkTo(payloads, setup) {
       const results = await client.enqueueMany(benchTask, payloads, {
         queue: setup.queue ?? QUEUE,

@@ -299,3 +299,27 @@ export function outcomeKey(qname: string, id: string): string {
 export function dependencyRef(qname: string, id: string): string {
   return `${Buffer.byteLength(qname)}:${qname}${id}`;
 }
+
+/**
+ * HASH `asynq:{q}:x:result:<id>`: a finished task's outcome record `{ state, result?, error?, at }`
+ * (at: unix ms on Redis's clock), with a TTL. Written by lib/task-ended.lua when the task hash has
+ * the field `x_keep`; see docs/workflows.md "Results".
+ */
+export function resultKey(qname: string, id: string): string {
+  return `${extensionKeyPrefix(qname)}result:${id}`;
+}
+
+/** Pub/Sub channel on which a written outcome record is announced (the message: the task id). */
+export function outcomeChannel(qname: string): string {
+  return `${extensionKeyPrefix(qname)}outcome`;
+}
+
+/** STRING `asynq:{q}:x:progress:<id>`: a running task's last progress (JSON), with a TTL. */
+export function progressKey(qname: string, id: string): string {
+  return `${extensionKeyPrefix(qname)}progress:${id}`;
+}
+
+/** Pub/Sub channel on which progress is announced: `<#id>:<id><progress JSON>`. */
+export function progressChannel(qname: string): string {
+  return `${extensionKeyPrefix(qname)}progress`;
+}

@@ -39,6 +39,11 @@ export interface EnqueueItem {
    * other level puts it in the queue's priority set (see lib/priority.lua).
    */
   priority?: number;
+  /**
+   * Keep the task's outcome record this many ms after it ends (the `resultTTL` option: the task
+   * hash gets `x_keep`); 0 or absent: none.
+   */
+  keepMs?: number;
 }
 
 /** The rules that make a group due for aggregation (asynq's server options, in the script's units). */
@@ -77,6 +82,13 @@ export interface DoneItem {
   msg: TaskMessage;
   /** The handler revoked the task: delete it even when it has a retention. */
   revoked: boolean;
+  /**
+   * What the handler returned, as bytes (stored as the task's `result` when it is kept, and in its
+   * outcome record); undefined: no result returned. For a revoked task, the revoke error's message.
+   */
+  result?: Uint8Array;
+  /** For a revoked task: why (the outcome record's error). */
+  revokeReason?: string;
 }
 
 /**
@@ -165,6 +177,8 @@ export interface Broker {
   listLeaseExpired(qname: string, cutoffSec: number, limit: number): Promise<ExpiredLease[]>;
   deleteExpiredCompletedTasks(qname: string, nowMs: number, batchSize: number): Promise<number>;
   writeResult(qname: string, id: string, data: Uint8Array): Promise<number>;
+  /** Stores an active task's progress (JSON) for `ttlMs`; false when the task is no longer active. */
+  writeProgress(qname: string, id: string, json: string, ttlMs: number): Promise<boolean>;
   writeServerState(
     info: ServerInfo,
     workers: readonly WorkerInfo[],

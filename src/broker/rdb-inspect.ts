@@ -40,6 +40,8 @@ export interface RawTaskInfo {
   result: Buffer | undefined;
   /** The hash's priority level field (x_prio), or undefined for normal. */
   priority: string | undefined;
+  /** The task's last progress (JSON), when it reported any and it has not expired. */
+  progress?: string | undefined;
 }
 
 /**
@@ -210,15 +212,16 @@ export class RDBInspect {
         [keys.taskKey(qname, id)],
         [id, unixSeconds(nowMs), keys.queueKeyPrefix(qname)],
       ),
-    )) as [Buffer, Buffer, Buffer | number, Buffer, Buffer] | null;
+    )) as [Buffer, Buffer, Buffer | number, Buffer, Buffer, Buffer] | null;
     if (!reply) return undefined;
-    const [msg, state, next, result, priority] = reply;
+    const [msg, state, next, result, priority, progress] = reply;
     return {
       msg,
       state: state.toString(),
       nextProcessAtSec: Number(String(next)),
       result: result.length > 0 ? result : undefined,
       priority: priority.length > 0 ? priority.toString() : undefined,
+      progress: progress.length > 0 ? progress.toString('utf8') : undefined,
     };
   }
 

@@ -80,6 +80,7 @@ export class SchedulerRDB {
       keys.dueChannel(qname),
       keys.groupKeyPrefix(qname),
       unixSeconds(nowMs),
+      first?.keepMs ?? 0,
     ];
     for (const { tickMs, item } of candidates) {
       const priority = item.priority === undefined || item.priority === NORMAL_PRIORITY ? '' : item.priority;

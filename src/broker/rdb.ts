@@ -17,6 +17,7 @@ import { type OwnedConnection, closeConnection } from './redis.js';
 import { hotKeys } from './hot-keys.js';
 import { RDBDeps, parseRef } from './rdb-deps.js';
 import type { ParentResult } from '../task.js';
+import { RDBResults } from './rdb-results.js';
 import { type Script, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
 import * as keys from '../base/keys.js';
@@ -48,10 +49,13 @@ export class RDB implements Broker {
   readonly #conn: OwnedConnection;
   /** Dependencies between tasks, on the same connection. */
   readonly deps: RDBDeps;
+  /** Outcome records and progress (waitForResult, ctx.progress). */
+  readonly results: RDBResults;
 
   constructor(conn: OwnedConnection) {
     this.#conn = conn;
     this.deps = new RDBDeps(conn);
+    this.results = new RDBResults(conn);
   }
 
   /** The underlying connection (for components that need a duplicate, e.g. the subscriber). */
@@ -113,7 +117,7 @@ export class RDB implements Broker {
       const group = item.group ?? '';
       const set = item.aggregationSet ?? '';
       const priority = item.priority === undefined || item.priority === NORMAL_PRIORITY ? '' : item.priority;
-      index += `${Buffer.byteLength(id)}:${id}${encoded.byteLength}:${item.processAtMs}:${Buffer.byteLength(item.uniqueKey)}:${item.uniqueKey}${item.uniqueTtlSec}:${Buffer.byteLength(group)}:${group}${Buffer.byteLength(set)}:${set}${priority}:`;
+      index += `${Buffer.byteLength(id)}:${id}${encoded.byteLength}:${item.processAtMs}:${Buffer.byteLength(item.uniqueKey)}:${item.uniqueKey}${item.uniqueTtlSec}:${Buffer.byteLength(group)}:${group}${Buffer.byteLength(set)}:${set}${priority}:${item.keepMs ?? 0}:`;
     }
     args.push(
       index,
@@ -186,12 +190,19 @@ export class RDB implements Broker {
       nowMs,
       freeSlots ?? idle?.slots ?? count,
     ];
-    for (const { msg, revoked } of items) {
+    for (const item of items) {
+      const { msg, revoked } = item;
       if (msg.retention > 0 && !revoked) {
         const completed: TaskMessage = { ...msg, completedAt: nowSec };
-        args.push(msg.id, nowSec + msg.retention, encodeTaskMessage(completed), msg.uniqueKey);
+        args.push(
+          msg.id,
+          nowSec + msg.retention,
+          encodeTaskMessage(completed),
+          msg.uniqueKey,
+          doneOutcome(item),
+        );
       } else {
-        args.push(msg.id, 0, '', msg.uniqueKey);
+        args.push(msg.id, 0, '', msg.uniqueKey, doneOutcome(item));
       }
     }
     const [codes, flat, registered, limited] = (await this.#script(
@@ -273,6 +284,7 @@ export class RDB implements Broker {
         unixSeconds(nowMs + STATS_TTL_MS),
         INT64_MAX,
         keys.taskKeyPrefix(q),
+        msg.errorMsg,
       ],
     );
     // 2: canceled without retry (cancel-task.lua); the task is over either way.
@@ -380,6 +392,11 @@ export class RDB implements Broker {
     return data.byteLength;
   }
 
+  /** Stores an active task's progress (JSON) for `ttlMs`; false when the task is no longer active. */
+  writeProgress(qname: string, id: string, json: string, ttlMs: number): Promise<boolean> {
+    return this.results.writeProgress(qname, id, json, ttlMs);
+  }
+
   /** Writes ServerInfo and WorkerInfo the way asynq's heartbeater does. */
   async writeServerState(
     info: ServerInfo,
@@ -471,3 +488,16 @@ export class RDB implements Broker {
     await closeConnection(this.#conn);
   }
 }
+
+/**
+ * A finished task's outcome argument for done-and-dequeue.lua: '' a success without a returned
+ * result (nearly every task: no bytes to copy), 'r' + the result, or 'v' + a revoke's reason.
+ */
+function doneOutcome(item: DoneItem): string | Buffer {
+  if (item.revoked) return `v${item.revokeReason ?? ''}`;
+  const result = item.result;
+  if (result === undefined) return '';
+  return Buffer.concat([RESULT_TAG, result]);
+}
+
+const RESULT_TAG = Buffer.from('r');

@@ -141,6 +141,8 @@ return reclaimed
 export const archive = defineScript('archive', 9, String.raw`-- Moves an active task to the archive (dead-letter ZSET) and trims the archive by age and size,
 -- deleting the hashes of trimmed tasks. Mirrors asynq's (v0.25+) archive script. A task canceled
 -- without retry (the x_cancel decision, lib/cancel.lua) is not archived: it ends as canceled.
+-- taskmill extension: the task ends here, through lib/task-ended.lua (outcome record 'archived'
+-- with the last error, or 'canceled'; progress clean-up).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:active
@@ -160,6 +162,7 @@ export const archive = defineScript('archive', 9, String.raw`-- Moves an active 
 -- ARGV[6] -> daily stats key expiry, unix seconds
 -- ARGV[7] -> int64 max, where the totals wrap to 1
 -- ARGV[8] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[9] -> the last error message (for the outcome record)
 --
 -- Returns 1 on success, 0 when the task is not active in this queue, 2 when it was canceled.
 
@@ -477,6 +480,91 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
 -- between its two steps; a dependent created later is still settled by the repair pass.
@@ -567,6 +655,10 @@ local function takeDependent(ctx, q, id, depKey, fate, reason)
     if d[3] then
       redis.call('HSET', taskKey, 'x_children', '1')
     end
+  end
+  if fate == 'deleted' and d[2] and tonumber(d[2]) then
+    -- A removed dependent never becomes a task: its outcome record is written here (results).
+    writeOutcome(p, id, 'deleted', nil, reason, tonumber(d[2]))
   end
   if fate ~= 'pending' then
     ctx.ended[#ctx.ended + 1] = { q, id, fate }
@@ -667,10 +759,12 @@ local function cancelDecided(taskKey)
   return redis.call('HEXISTS', taskKey, CANCEL_FIELD) == 1
 end
 
--- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
--- canceled task is not kept; see docs/workflows.md for why).
+-- Ends a task that left its container as canceled: the task-ended hook (outcome record
+-- 'canceled', progress clean-up), then its hash, due record and unique lock go (a canceled task is
+-- not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
   local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)
   deleteTaskHash(taskKeyPrefix, dueKey, id)
   if hasChildren then
     dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
@@ -693,6 +787,7 @@ local sizeBound = tonumber(ARGV[5])
 local statsExpireAt = ARGV[6]
 local int64Max = ARGV[7]
 local taskKeyPrefix = ARGV[8]
+local lastError = ARGV[9]
 
 if redis.call('LREM', activeKey, 0, id) == 0 then
   return 0
@@ -703,6 +798,7 @@ if cancelDecided(taskKey) then
   countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
   return 2
 end
+taskEnded(taskKeyPrefix, id, 'archived', nil, lastError)
 -- Trim before adding this task, unlike asynq, which adds first. Trimming afterwards can select this
 -- very task (a cutoff in the current second, or equal scores, which ZSETs order by member), delete
 -- its hash and leave the HSET below writing a hash that no container lists. Trimming the old tasks
@@ -716,6 +812,61 @@ if redis.call('HGET', taskKey, 'x_children') then
 end
 countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
 return 1
+`);
+
+export const awaitOutcome = defineScript('await-outcome', 3, String.raw`-- Reads what a waitForResult needs to know about one task, and makes sure a live task will leave
+-- an outcome record (taskmill extension, lib/task-ended.lua; docs/workflows.md "Results").
+--
+-- - The task hash exists and the task is live (pending, active, scheduled, retry, aggregating...):
+--   x_keep is raised to at least ARGV[1] ms, so that the script that ends it writes the record and
+--   announces it, and a record left by an earlier task with this id is deleted (a live task has no
+--   outcome yet). Returns { 'live' }.
+-- - The task is completed or archived (its hash kept): returns its record when it has one, else
+--   { 'hash', state, msg, result } so the caller reads the result or the last error from the hash.
+-- - No task hash but a waiting dependent (dependsOn, lib/dependents.lua: asynq:{<qname>}:x:dep:<id>):
+--   it is live too; its 'keep' field is raised the same way (it becomes x_keep on release) and a
+--   stale record deleted. Returns { 'live' }.
+-- - The task hash is gone: returns its record, or { 'missing' }.
+-- A record is returned as { 'record', state, result, error, at } (false for a missing field).
+--
+-- KEYS[1] -> asynq:{<qname>}:t:<task_id>
+-- KEYS[2] -> asynq:{<qname>}:x:result:<task_id>
+-- KEYS[3] -> asynq:{<qname>}:x:dep:<task_id> (a waiting dependent's record)
+-- ARGV[1] -> the record TTL to ask for, ms
+--
+-- Returns one of the replies above.
+
+local taskKey = KEYS[1]
+local recordKey = KEYS[2]
+local dependentKey = KEYS[3]
+local keepMs = tonumber(ARGV[1])
+
+local fields = redis.call('HMGET', taskKey, 'state', 'x_keep', 'msg', 'result')
+local state = fields[1]
+if state and state ~= 'completed' and state ~= 'archived' then
+  redis.call('DEL', recordKey)
+  local keep = tonumber(fields[2] or '0') or 0
+  if keep < keepMs then
+    redis.call('HSET', taskKey, 'x_keep', string.format('%d', keepMs))
+  end
+  return { 'live' }
+end
+if not state and redis.call('EXISTS', dependentKey) == 1 then
+  redis.call('DEL', recordKey)
+  local keep = tonumber(redis.call('HGET', dependentKey, 'keep') or '0') or 0
+  if keep < keepMs then
+    redis.call('HSET', dependentKey, 'keep', string.format('%d', keepMs))
+  end
+  return { 'live' }
+end
+local record = redis.call('HMGET', recordKey, 'state', 'result', 'error', 'at')
+if record[1] then
+  return { 'record', record[1], record[2], record[3], record[4] }
+end
+if state then
+  return { 'hash', state, fields[3], fields[4] }
+end
+return { 'missing' }
 `);
 
 export const cancelTask = defineScript('cancel-task', 2, String.raw`-- Cancels one task (taskmill extension; asynq's inspector only publishes on asynq:cancel). With
@@ -1015,6 +1166,91 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
 -- between its two steps; a dependent created later is still settled by the repair pass.
@@ -1105,6 +1341,10 @@ local function takeDependent(ctx, q, id, depKey, fate, reason)
     if d[3] then
       redis.call('HSET', taskKey, 'x_children', '1')
     end
+  end
+  if fate == 'deleted' and d[2] and tonumber(d[2]) then
+    -- A removed dependent never becomes a task: its outcome record is written here (results).
+    writeOutcome(p, id, 'deleted', nil, reason, tonumber(d[2]))
   end
   if fate ~= 'pending' then
     ctx.ended[#ctx.ended + 1] = { q, id, fate }
@@ -1205,10 +1445,12 @@ local function cancelDecided(taskKey)
   return redis.call('HEXISTS', taskKey, CANCEL_FIELD) == 1
 end
 
--- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
--- canceled task is not kept; see docs/workflows.md for why).
+-- Ends a task that left its container as canceled: the task-ended hook (outcome record
+-- 'canceled', progress clean-up), then its hash, due record and unique lock go (a canceled task is
+-- not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
   local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)
   deleteTaskHash(taskKeyPrefix, dueKey, id)
   if hasChildren then
     dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
@@ -1621,6 +1863,91 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
 -- between its two steps; a dependent created later is still settled by the repair pass.
@@ -1711,6 +2038,10 @@ local function takeDependent(ctx, q, id, depKey, fate, reason)
     if d[3] then
       redis.call('HSET', taskKey, 'x_children', '1')
     end
+  end
+  if fate == 'deleted' and d[2] and tonumber(d[2]) then
+    -- A removed dependent never becomes a task: its outcome record is written here (results).
+    writeOutcome(p, id, 'deleted', nil, reason, tonumber(d[2]))
   end
   if fate ~= 'pending' then
     ctx.ended[#ctx.ended + 1] = { q, id, fate }
@@ -2018,6 +2349,91 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
 -- between its two steps; a dependent created later is still settled by the repair pass.
@@ -2108,6 +2524,10 @@ local function takeDependent(ctx, q, id, depKey, fate, reason)
     if d[3] then
       redis.call('HSET', taskKey, 'x_children', '1')
     end
+  end
+  if fate == 'deleted' and d[2] and tonumber(d[2]) then
+    -- A removed dependent never becomes a task: its outcome record is written here (results).
+    writeOutcome(p, id, 'deleted', nil, reason, tonumber(d[2]))
   end
   if fate ~= 'pending' then
     ctx.ended[#ctx.ended + 1] = { q, id, fate }
@@ -2376,6 +2796,91 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
 -- between its two steps; a dependent created later is still settled by the repair pass.
@@ -2466,6 +2971,10 @@ local function takeDependent(ctx, q, id, depKey, fate, reason)
     if d[3] then
       redis.call('HSET', taskKey, 'x_children', '1')
     end
+  end
+  if fate == 'deleted' and d[2] and tonumber(d[2]) then
+    -- A removed dependent never becomes a task: its outcome record is written here (results).
+    writeOutcome(p, id, 'deleted', nil, reason, tonumber(d[2]))
   end
   if fate ~= 'pending' then
     ctx.ended[#ctx.ended + 1] = { q, id, fate }
@@ -2583,6 +3092,8 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 12, String.raw`--
 -- Acknowledging, per task: the effects of asynq's done/doneUnique (score "0": the task is deleted)
 -- or markAsComplete/markAsCompleteUnique (score > 0: it moves to the completed ZSET with a
 -- rewritten message carrying completed_at). Counters are bumped once per call, by the number done.
+-- Each finished task goes through lib/task-ended.lua (outcome record, progress clean-up) before
+-- its hash is deleted or rewritten: one HMGET per task.
 --
 -- Leasing, per task: the effects of asynq's dequeue: RPOPLPUSH pending -> active, state=active,
 -- pending_since removed, a lease entry. Nothing is leased while the queue is paused. Per-task
@@ -2636,9 +3147,12 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 12, String.raw`--
 -- ARGV[10] -> current unix time in milliseconds on the server's clock
 -- ARGV[11] -> the server's free slots, for the idle registration (and, on a queue whose limits
 --             bind, the most this call leases)
--- ARGV[12..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
+-- ARGV[12..] -> five values per finished task: task id, completed-set score (expiry unix seconds;
 --              "0" = delete the task), re-encoded message for the completed state ("" when
---              deleting), unique key ("" = none; released only while it still holds this task id)
+--              deleting), unique key ("" = none; released only while it still holds this task id),
+--              outcome: "" a success without a returned result, "r<bytes>" a success whose
+--              handler returned <bytes> (stored as the result field when the task is kept),
+--              "v<message>" revoked by its handler (the outcome record says deleted)
 --
 -- Returns { codes, leased, registered, limited }: codes has one integer per finished task (1 done,
 -- 0 not active in this queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1,
@@ -2689,6 +3203,16 @@ end
 -- clock (TIME), and a handed-over task's lease score is Redis's time plus the server's offset plus
 -- its lease, which is the server's own clock, as the lease scores it writes itself are.
 
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
 -- One slot in an idle-slots value (broker.ts: IDLE_SLOT_UNIT).
 local SLOT = 10000000
 -- Keeps lease seconds + offset, negative for a server far behind Redis, positive below one slot
@@ -2699,13 +3223,6 @@ local BIAS = 5000000
 local function dropIdle(idleKey, idleSlotsKey, server)
   redis.call('ZREM', idleKey, server)
   redis.call('HDEL', idleSlotsKey, server)
-end
-
--- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
--- later, by default; 7 always) replicates a script's effects rather than the script itself.
-local function redisTimeMs()
-  local time = redis.call('TIME')
-  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 -- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
 -- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
@@ -2952,6 +3469,82 @@ local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
     redis.call('HSET', taskKey, 'msg', msg, 'state', state)
   end
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
 -- between its two steps; a dependent created later is still settled by the repair pass.
@@ -3042,6 +3635,10 @@ local function takeDependent(ctx, q, id, depKey, fate, reason)
     if d[3] then
       redis.call('HSET', taskKey, 'x_children', '1')
     end
+  end
+  if fate == 'deleted' and d[2] and tonumber(d[2]) then
+    -- A removed dependent never becomes a task: its outcome record is written here (results).
+    writeOutcome(p, id, 'deleted', nil, reason, tonumber(d[2]))
   end
   if fate ~= 'pending' then
     ctx.ended[#ctx.ended + 1] = { q, id, fate }
@@ -3156,8 +3753,9 @@ local registrationTtl = tonumber(ARGV[8])
 local handOffLeaseSeconds = tonumber(ARGV[9])
 local serverNowMs = tonumber(ARGV[10])
 local freeSlots = tonumber(ARGV[11])
--- ARGV[12..]: the finished tasks, four values each (see the header).
+-- ARGV[12..]: the finished tasks, five values each (see the header).
 local FIRST_FINISHED = 12
+local PER_FINISHED = 5
 
 -- Runs cmd(key, <items>) over a list in slices: one command for many tasks, without ever passing
 -- unpack() more values than Lua's C stack takes.
@@ -3177,20 +3775,37 @@ local parents = {}
 local finished = {}
 local deleted = {}
 local completed = {}
-for i = FIRST_FINISHED, #ARGV, 4 do
+for i = FIRST_FINISHED, #ARGV, PER_FINISHED do
   local id = ARGV[i]
   local score = ARGV[i + 1]
+  local outcome = ARGV[i + 4]
   local taskKey = taskKeyPrefix .. id
   local code = 0
   -- From the tail, where the oldest active tasks sit: stops at the match instead of scanning the
   -- whole list (asynq passes 0, which differs only if an id is in the active list twice).
   if redis.call('LREM', activeKey, -1, id) > 0 then
     finished[#finished + 1] = id
-    if redis.call('HGET', taskKey, 'x_children') then
+    local kind = string.sub(outcome, 1, 1)
+    local result = nil
+    if kind == 'r' then
+      result = string.sub(outcome, 2)
+    end
+    -- The hook's one HMGET also says whether the task has dependents (x_children).
+    local ext
+    if kind == 'v' then
+      ext = taskEnded(taskKeyPrefix, id, 'deleted', nil, string.sub(outcome, 2))
+    else
+      ext = taskEnded(taskKeyPrefix, id, 'completed', result, nil)
+    end
+    if ext[4] then
       parents[#parents + 1] = id
     end
     if score == '0' then
       deleted[#deleted + 1] = taskKey
+    elseif result then
+      completed[#completed + 1] = score
+      completed[#completed + 1] = id
+      redis.call('HSET', taskKey, 'msg', ARGV[i + 2], 'state', 'completed', 'result', result)
     else
       completed[#completed + 1] = score
       completed[#completed + 1] = id
@@ -3372,6 +3987,16 @@ export const enqueueDebounce = defineScript('enqueue-debounce', 5, String.raw`--
 -- clock (TIME), and a handed-over task's lease score is Redis's time plus the server's offset plus
 -- its lease, which is the server's own clock, as the lease scores it writes itself are.
 
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
 -- One slot in an idle-slots value (broker.ts: IDLE_SLOT_UNIT).
 local SLOT = 10000000
 -- Keeps lease seconds + offset, negative for a server far behind Redis, positive below one slot
@@ -3382,13 +4007,6 @@ local BIAS = 5000000
 local function dropIdle(idleKey, idleSlotsKey, server)
   redis.call('ZREM', idleKey, server)
   redis.call('HDEL', idleSlotsKey, server)
-end
-
--- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
--- later, by default; 7 always) replicates a script's effects rather than the script itself.
-local function redisTimeMs()
-  local time = redis.call('TIME')
-  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
@@ -3626,6 +4244,7 @@ local function debounceOne(recordKey, newId, body, windowMs, mode, level, keep)
   end
   if keep ~= '0' then
     redis.call('HSET', taskKey, 'x_keep', keep)
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. newId)
   end
   redis.call('HSET', recordKey, 'id', newId, 'until', untilText)
   redis.call('PEXPIRE', recordKey, windowMs)
@@ -3702,11 +4321,12 @@ export const enqueue = defineScript('enqueue', 13, String.raw`-- Creates one or 
 -- ARGV[4] -> hand-off channel prefix (the server id is appended)
 -- ARGV[5] -> queue name (part of the hand-off message)
 -- ARGV[6] -> the tasks' index: per task "<#id>:<id><#msg>:<process-at>:<#unique key>:<unique
---            key><unique TTL>:<#group>:<group><#set key>:<set key><priority>:", where process-at
---            is whole unix ms ("0" = pending now), the unique key is empty when the task is not
---            unique and the TTL is in whole seconds, the group is empty for a task not added to a
---            group, the set key is empty unless the task is the aggregate of that aggregation set,
---            and the priority is a level 0-100, or empty for normal
+--            key><unique TTL>:<#group>:<group><#set key>:<set key><priority>:<keep>:", where
+--            process-at is whole unix ms ("0" = pending now), the unique key is empty when the task
+--            is not unique and the TTL is in whole seconds, the group is empty for a task not added
+--            to a group, the set key is empty unless the task is the aggregate of that aggregation
+--            set, the priority is a level 0-100, or empty for normal, and keep is the outcome
+--            record's TTL in ms ("0" = none; the resultTTL option)
 -- ARGV[7] -> the tasks' encoded TaskMessages, concatenated in index order
 -- ARGV[8] -> due channel asynq:{<qname>}:x:due (taskmill extension, see lib/due.lua)
 -- ARGV[9] -> group key prefix asynq:{<qname>}:g:
@@ -3736,6 +4356,10 @@ export const enqueue = defineScript('enqueue', 13, String.raw`-- Creates one or 
 -- hand-off needs the list and the ZSET empty, so it never jumps ahead of a waiting task of any
 -- level; an add that turns the ZSET non-empty wakes idle servers as a push to the list does.
 --
+-- Outcome records (taskmill extension, lib/task-ended.lua): a task created with a keep gets the
+-- hash field x_keep, and a record that a previous task with its id left is deleted, so that a
+-- waiter never reads an older task's outcome.
+--
 -- Returns one integer per task, in order: 1 created, 0 task id conflict (with a task or a waiting
 -- dependent), -1 unique lock held, -2 its aggregation set is no longer registered (reclaimed, or
 -- already consumed).
@@ -3751,6 +4375,16 @@ export const enqueue = defineScript('enqueue', 13, String.raw`-- Creates one or 
 -- clock (TIME), and a handed-over task's lease score is Redis's time plus the server's offset plus
 -- its lease, which is the server's own clock, as the lease scores it writes itself are.
 
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
 -- One slot in an idle-slots value (broker.ts: IDLE_SLOT_UNIT).
 local SLOT = 10000000
 -- Keeps lease seconds + offset, negative for a server far behind Redis, positive below one slot
@@ -3761,13 +4395,6 @@ local BIAS = 5000000
 local function dropIdle(idleKey, idleSlotsKey, server)
   redis.call('ZREM', idleKey, server)
   redis.call('HDEL', idleSlotsKey, server)
-end
-
--- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
--- later, by default; 7 always) replicates a script's effects rather than the script itself.
-local function redisTimeMs()
-  local time = redis.call('TIME')
-  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
@@ -4060,6 +4687,7 @@ while at <= #index do
   local group = counted()
   local setKey = counted()
   local level = priorityLevel(number())
+  local keep = number()
   local taskKey = taskKeyPrefix .. id
   local result = 1
   local created = false
@@ -4100,6 +4728,10 @@ while at <= #index do
   end
   if created and setKey ~= '' then
     deleteAggregationSet(setKey, aggregationSetsKey, taskKeyPrefix)
+  end
+  if created and keep ~= '0' then
+    redis.call('HSET', taskKey, 'x_keep', keep)
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
   end
   n = n + 1
   results[n] = result
@@ -4405,7 +5037,8 @@ return { moved, 0, nextMs }
 `);
 
 export const getTaskInfo = defineScript('get-task-info', 1, String.raw`-- Reads one task for the inspector. Mirrors asynq's getTaskInfo script, plus the task's priority
--- level (taskmill extension, lib/priority.lua).
+-- level (taskmill extension, lib/priority.lua) and its progress (asynq:{<qname>}:x:progress:<id>)
+-- when it reported any (x_progress).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- ARGV[1] -> task id
@@ -4413,7 +5046,7 @@ export const getTaskInfo = defineScript('get-task-info', 1, String.raw`-- Reads 
 -- ARGV[3] -> queue key prefix asynq:{<qname>}:
 --
 -- Returns msg, state, next process time (unix seconds; 0 = none), result, priority level ('' =
--- normal); or nil when missing.
+-- normal), progress JSON ('' = none); or nil when missing.
 
 local taskKey = KEYS[1]
 local id = ARGV[1]
@@ -4423,7 +5056,7 @@ local queueKeyPrefix = ARGV[3]
 if redis.call('EXISTS', taskKey) == 0 then
   return nil
 end
-local fields = redis.call('HMGET', taskKey, 'msg', 'state', 'result', 'x_prio')
+local fields = redis.call('HMGET', taskKey, 'msg', 'state', 'result', 'x_prio', 'x_progress')
 local state = fields[2]
 local nextProcessAt = 0
 if state == 'scheduled' or state == 'retry' then
@@ -4431,7 +5064,11 @@ if state == 'scheduled' or state == 'retry' then
 elseif state == 'pending' then
   nextProcessAt = now
 end
-return { fields[1], state, nextProcessAt, fields[3] or '', fields[4] or '' }
+local progress = ''
+if fields[5] then
+  progress = redis.call('GET', queueKeyPrefix .. 'x:progress:' .. id) or ''
+end
+return { fields[1], state, nextProcessAt, fields[3] or '', fields[4] or '', progress }
 `);
 
 export const inspectArchiveAll = defineScript('inspect-archive-all', 5, String.raw`-- Archives a batch of the tasks of one state: the pending list, the scheduled or retry set, or
@@ -4439,7 +5076,8 @@ export const inspectArchiveAll = defineScript('inspect-archive-all', 5, String.r
 -- archiveAll, archiveAllPending and archiveAllAggregating (score now, message unchanged, archive
 -- trimmed by age and size), in batches so that a large source never blocks Redis in one call.
 -- Unlike asynq, trimmed tasks lose their hashes and unique locks with their ids, and an id whose
--- hash is missing is dropped.
+-- hash is missing is dropped. taskmill extension: each task ends through lib/task-ended.lua
+-- (outcome record 'archived', progress clean-up).
 --
 -- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry or :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:archived
@@ -4600,6 +5238,91 @@ local function sourceSize(sourceKey, prioKey, kind)
   end
   return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 local sourceKey = KEYS[1]
 local archivedKey = KEYS[2]
 local groupsKey = KEYS[3]
@@ -4619,6 +5342,7 @@ local moved = 0
 for _, id in ipairs(ids) do
   local taskKey = taskKeyPrefix .. id
   if redis.call('EXISTS', taskKey) == 1 then
+    taskEnded(taskKeyPrefix, id, 'archived', nil, nil)
     redis.call('ZADD', archivedKey, now, id)
     redis.call('ZREM', dueKey, id)
     redis.call('HSET', taskKey, 'state', 'archived')
@@ -4634,7 +5358,8 @@ return { #ids, moved, sourceSize(sourceKey, prioKey, kind) }
 export const inspectArchiveTask = defineScript('inspect-archive-task', 3, String.raw`-- Archives one task that is not active and not archived yet. Mirrors asynq's archiveTask: the
 -- message is unchanged (no error recorded), the archived score is now, and the archive is trimmed
 -- by age and size. Unlike asynq, the trimmed tasks' hashes (and unique locks) are deleted with
--- their ids, as asynq's own archive script does since v0.25.
+-- their ids, as asynq's own archive script does since v0.25. taskmill extension: the task ends
+-- through lib/task-ended.lua (outcome record 'archived', progress clean-up).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:archived
@@ -4916,6 +5641,91 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
 -- between its two steps; a dependent created later is still settled by the repair pass.
@@ -5006,6 +5816,10 @@ local function takeDependent(ctx, q, id, depKey, fate, reason)
     if d[3] then
       redis.call('HSET', taskKey, 'x_children', '1')
     end
+  end
+  if fate == 'deleted' and d[2] and tonumber(d[2]) then
+    -- A removed dependent never becomes a task: its outcome record is written here (results).
+    writeOutcome(p, id, 'deleted', nil, reason, tonumber(d[2]))
   end
   if fate ~= 'pending' then
     ctx.ended[#ctx.ended + 1] = { q, id, fate }
@@ -5116,6 +5930,7 @@ if state == 'archived' or state == 'active' then
   return state
 end
 leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+endRemovedTask(taskKeyPrefix, id, state, 'archived')
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 1)
 redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'state', 'archived')
@@ -5129,7 +5944,8 @@ export const inspectDeleteAll = defineScript('inspect-delete-all', 4, String.raw
 -- one group's aggregating tasks; the caller repeats until the source is empty. Mirrors asynq's
 -- deleteAll, deleteAllPending and deleteAllAggregating, in batches so that a large source never
 -- blocks Redis in one call, and releases the unique locks of every one of them (asynq skips this
--- for pending and aggregating tasks, leaving locks that name deleted tasks).
+-- for pending and aggregating tasks, leaving locks that name deleted tasks). taskmill extension:
+-- each live task ends through lib/task-ended.lua (outcome record 'deleted', progress clean-up).
 --
 -- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry, :archived, :completed or
 --            :g:<group>
@@ -5287,6 +6103,91 @@ local function sourceSize(sourceKey, prioKey, kind)
   end
   return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 local sourceKey = KEYS[1]
 local groupsKey = KEYS[2]
 local dueKey = KEYS[3]
@@ -5299,7 +6200,11 @@ local batch = tonumber(ARGV[4])
 local ids = takeSourceBatch(sourceKey, prioKey, kind, batch)
 local deleted = 0
 for _, id in ipairs(ids) do
-  deleted = deleted + redis.call('EXISTS', taskKeyPrefix .. id)
+  local state = redis.call('HGET', taskKeyPrefix .. id, 'state')
+  if state then
+    deleted = deleted + 1
+    endRemovedTask(taskKeyPrefix, id, state, 'deleted')
+  end
   deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 dropGroupIfEmpty(groupsKey, sourceKey, group)
@@ -5311,7 +6216,9 @@ export const inspectDeleteQueue = defineScript('inspect-delete-queue', 13, Strin
 -- count here too, and so do prioritized pending tasks). With force it refuses while tasks are
 -- active, as asynq does, and otherwise deletes every task listed in any container, group or
 -- aggregation set (with its unique lock), the containers, the groups, the paused flag, the due
--- records and the priority sequence, in batches over several calls.
+-- records and the priority sequence, in batches over several calls. taskmill extension: each live
+-- task ends through lib/task-ended.lua (outcome record 'deleted', progress clean-up), so a waiter
+-- hears of it.
 -- The processed/failed counters stay, as asynq's do. The caller removes the name from
 -- asynq:queues, in another hash slot.
 --
@@ -5480,6 +6387,91 @@ local function sourceSize(sourceKey, prioKey, kind)
   end
   return redis.call('LLEN', sourceKey) + redis.call('ZCARD', prioKey)
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 local pendingKey = KEYS[1]
 local activeKey = KEYS[2]
 local scheduledKey = KEYS[3]
@@ -5531,6 +6523,10 @@ local function drain(key, kind)
       return
     end
     for _, id in ipairs(ids) do
+      local state = redis.call('HGET', taskKeyPrefix .. id, 'state')
+      if state then
+        endRemovedTask(taskKeyPrefix, id, state, 'deleted')
+      end
       deleteTaskHash(taskKeyPrefix, dueKey, id)
     end
     budget = budget - #ids
@@ -5559,7 +6555,9 @@ return 1
 `);
 
 export const inspectDeleteTask = defineScript('inspect-delete-task', 2, String.raw`-- Deletes one task that is not active. Mirrors asynq's deleteTask: the id leaves its container,
--- the unique lock is released when it still names this task, and the hash is deleted.
+-- the unique lock is released when it still names this task, and the hash is deleted. taskmill
+-- extension: the task ends through lib/task-ended.lua (outcome record 'deleted', progress
+-- clean-up).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; the record is dropped)
@@ -5836,6 +6834,91 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
 -- between its two steps; a dependent created later is still settled by the repair pass.
@@ -5926,6 +7009,10 @@ local function takeDependent(ctx, q, id, depKey, fate, reason)
     if d[3] then
       redis.call('HSET', taskKey, 'x_children', '1')
     end
+  end
+  if fate == 'deleted' and d[2] and tonumber(d[2]) then
+    -- A removed dependent never becomes a task: its outcome record is written here (results).
+    writeOutcome(p, id, 'deleted', nil, reason, tonumber(d[2]))
   end
   if fate ~= 'pending' then
     ctx.ended[#ctx.ended + 1] = { q, id, fate }
@@ -6033,6 +7120,7 @@ if state == 'active' then
 end
 leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
 local hasChildren = redis.call('HGET', taskKey, 'x_children')
+endRemovedTask(taskKeyPrefix, id, state, 'deleted')
 deleteTaskHash(taskKeyPrefix, dueKey, id)
 -- A completed task's dependents heard of it when it completed (its children set is gone by now).
 if hasChildren and state ~= 'completed' then
@@ -6925,6 +8013,91 @@ local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
     redis.call('HSET', taskKey, 'msg', msg, 'state', state)
   end
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
 -- between its two steps; a dependent created later is still settled by the repair pass.
@@ -7015,6 +8188,10 @@ local function takeDependent(ctx, q, id, depKey, fate, reason)
     if d[3] then
       redis.call('HSET', taskKey, 'x_children', '1')
     end
+  end
+  if fate == 'deleted' and d[2] and tonumber(d[2]) then
+    -- A removed dependent never becomes a task: its outcome record is written here (results).
+    writeOutcome(p, id, 'deleted', nil, reason, tonumber(d[2]))
   end
   if fate ~= 'pending' then
     ctx.ended[#ctx.ended + 1] = { q, id, fate }
@@ -7115,10 +8292,12 @@ local function cancelDecided(taskKey)
   return redis.call('HEXISTS', taskKey, CANCEL_FIELD) == 1
 end
 
--- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
--- canceled task is not kept; see docs/workflows.md for why).
+-- Ends a task that left its container as canceled: the task-ended hook (outcome record
+-- 'canceled', progress clean-up), then its hash, due record and unique lock go (a canceled task is
+-- not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
   local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)
   deleteTaskHash(taskKeyPrefix, dueKey, id)
   if hasChildren then
     dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
@@ -7216,6 +8395,37 @@ for _, id in ipairs(ids) do
   end
 end
 return out
+`);
+
+export const progress = defineScript('progress', 2, String.raw`-- Stores a running task's progress (taskmill extension; docs/workflows.md "Progress"): the value
+-- with a TTL in asynq:{<qname>}:x:progress:<id>, the field x_progress on the task hash (so that
+-- lib/task-ended.lua deletes the progress key with the task, at the cost of nothing for tasks that
+-- never report progress), and a message on the queue's progress channel. Written only while the
+-- task is active: a write that arrives after the task ended would outlive it.
+--
+-- KEYS[1] -> asynq:{<qname>}:t:<task_id>
+-- KEYS[2] -> asynq:{<qname>}:x:progress:<task_id>
+-- ARGV[1] -> the progress, JSON {"percent":..,"message":..,"at":..}
+-- ARGV[2] -> the progress key's TTL, ms
+-- ARGV[3] -> progress channel asynq:{<qname>}:x:progress
+-- ARGV[4] -> the channel message "<#id>:<id><progress JSON>"
+--
+-- Returns 1 when written, 0 when the task is not active.
+
+local taskKey = KEYS[1]
+local progressKey = KEYS[2]
+local progress = ARGV[1]
+local ttlMs = ARGV[2]
+local channel = ARGV[3]
+local message = ARGV[4]
+
+if redis.call('HGET', taskKey, 'state') ~= 'active' then
+  return 0
+end
+redis.call('HSETNX', taskKey, 'x_progress', '1')
+redis.call('SET', progressKey, progress, 'PX', ttlMs)
+redis.call('PUBLISH', channel, message)
+return 1
 `);
 
 export const requeue = defineScript('requeue', 6, String.raw`-- Puts active tasks back at the head of the pending line: tasks a shutting-down server could not
@@ -7513,6 +8723,91 @@ local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
     redis.call('HSET', taskKey, 'msg', msg, 'state', state)
   end
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
 -- between its two steps; a dependent created later is still settled by the repair pass.
@@ -7603,6 +8898,10 @@ local function takeDependent(ctx, q, id, depKey, fate, reason)
     if d[3] then
       redis.call('HSET', taskKey, 'x_children', '1')
     end
+  end
+  if fate == 'deleted' and d[2] and tonumber(d[2]) then
+    -- A removed dependent never becomes a task: its outcome record is written here (results).
+    writeOutcome(p, id, 'deleted', nil, reason, tonumber(d[2]))
   end
   if fate ~= 'pending' then
     ctx.ended[#ctx.ended + 1] = { q, id, fate }
@@ -7703,10 +9002,12 @@ local function cancelDecided(taskKey)
   return redis.call('HEXISTS', taskKey, CANCEL_FIELD) == 1
 end
 
--- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
--- canceled task is not kept; see docs/workflows.md for why).
+-- Ends a task that left its container as canceled: the task-ended hook (outcome record
+-- 'canceled', progress clean-up), then its hash, due record and unique lock go (a canceled task is
+-- not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
   local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)
   deleteTaskHash(taskKeyPrefix, dueKey, id)
   if hasChildren then
     dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
@@ -8113,6 +9414,91 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
+-- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
+-- acknowledgement (done-and-dequeue.lua, completed or deleted), archive.lua, the Inspector's
+-- delete and archive scripts, and cancel-without-retry.
+--
+-- It reads the task hash's extension fields with ONE HMGET (the hot path pays one command per
+-- finished task and nothing more when none is set; a helper that needs another per-task field
+-- adds it to that HMGET), then:
+--   - x_keep (a TTL in ms, set by the enqueue option resultTTL or by waitForResult on a live task):
+--     writes the outcome record asynq:{<qname>}:x:result:<id>, a HASH { state, result?, error?,
+--     at: unix ms on Redis's clock } with that PEXPIRE, and publishes the task id on
+--     asynq:{<qname>}:x:outcome so that waiters read it at once;
+--   - x_progress (set by progress.lua): deletes asynq:{<qname>}:x:progress:<id>, so a task's
+--     progress goes with it.
+-- Go peers never read these keys, and the extension fields are ignored by Go's decoders.
+--
+-- Keys are built from the task key prefix asynq:{<qname>}:t: that every caller has, so they share
+-- the queue's hash slot.
+
+-- Library: the Redis server's clock, for the scripts that must not depend on a caller's clock
+-- (hand-off registrations, outcome records).
+
+-- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
+-- later, by default; 7 always) replicates a script's effects rather than the script itself.
+local function redisTimeMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- The queue key prefix asynq:{<qname>}: of a task key prefix asynq:{<qname>}:t:.
+local function queuePrefixOf(taskKeyPrefix)
+  return string.sub(taskKeyPrefix, 1, -3)
+end
+
+-- Writes the outcome record (replacing any record a previous task with this id left) and
+-- announces it on the queue's outcome channel.
+local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+  local recordKey = queueKeyPrefix .. 'x:result:' .. id
+  local fields = { 'state', state, 'at', string.format('%d', redisTimeMs()) }
+  if result then
+    fields[#fields + 1] = 'result'
+    fields[#fields + 1] = result
+  end
+  if errorMessage and errorMessage ~= '' then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = errorMessage
+  end
+  redis.call('DEL', recordKey)
+  redis.call('HSET', recordKey, unpack(fields))
+  redis.call('PEXPIRE', recordKey, keepMs)
+  redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
+end
+
+-- Called once per task that ends, while its hash still exists. state: 'completed', 'archived',
+-- 'canceled' or 'deleted'. result: the bytes the handler returned, or nil to take (for a
+-- completed task) the hash's result field, ctx.writeResult's. errorMessage: the last error (archived, canceled, a revoke),
+-- or nil. Returns the HMGET reply { x_keep, x_progress, result, x_children }: callers that settle
+-- dependents (lib/dependents.lua) read x_children there instead of paying another command.
+local function taskEnded(taskKeyPrefix, id, state, result, errorMessage)
+  local ext = redis.call('HMGET', taskKeyPrefix .. id, 'x_keep', 'x_progress', 'result', 'x_children')
+  local keep = ext[1]
+  local progressed = ext[2]
+  if keep or progressed then
+    local queueKeyPrefix = queuePrefixOf(taskKeyPrefix)
+    if progressed then
+      redis.call('DEL', queueKeyPrefix .. 'x:progress:' .. id)
+    end
+    local keepMs = keep and tonumber(keep)
+    if keepMs and keepMs > 0 then
+      if result == nil and state == 'completed' and ext[3] then
+        result = ext[3]
+      end
+      writeOutcome(queueKeyPrefix, id, state, result, errorMessage, keepMs)
+    end
+  end
+  return ext
+end
+
+-- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
+-- endState; an archived or completed one ended when it got there, and its record says so.
+local function endRemovedTask(taskKeyPrefix, id, state, endState)
+  if state ~= 'archived' and state ~= 'completed' then
+    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+  end
+end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
 -- between its two steps; a dependent created later is still settled by the repair pass.
@@ -8203,6 +9589,10 @@ local function takeDependent(ctx, q, id, depKey, fate, reason)
     if d[3] then
       redis.call('HSET', taskKey, 'x_children', '1')
     end
+  end
+  if fate == 'deleted' and d[2] and tonumber(d[2]) then
+    -- A removed dependent never becomes a task: its outcome record is written here (results).
+    writeOutcome(p, id, 'deleted', nil, reason, tonumber(d[2]))
   end
   if fate ~= 'pending' then
     ctx.ended[#ctx.ended + 1] = { q, id, fate }
@@ -8303,10 +9693,12 @@ local function cancelDecided(taskKey)
   return redis.call('HEXISTS', taskKey, CANCEL_FIELD) == 1
 end
 
--- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
--- canceled task is not kept; see docs/workflows.md for why).
+-- Ends a task that left its container as canceled: the task-ended hook (outcome record
+-- 'canceled', progress clean-up), then its hash, due record and unique lock go (a canceled task is
+-- not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
   local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)
   deleteTaskHash(taskKeyPrefix, dueKey, id)
   if hasChildren then
     dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
@@ -8384,7 +9776,9 @@ export const schedulerEnqueue = defineScript('scheduler-enqueue', 7, String.raw`
 -- ARGV[8] -> due channel asynq:{<qname>}:x:due
 -- ARGV[9] -> group key prefix asynq:{<qname>}:g:
 -- ARGV[10] -> current unix time in seconds (a grouped task's score in its group)
--- ARGV[11..] -> per candidate tick, oldest first: tick (unix ms), task id, encoded TaskMessage,
+-- ARGV[11] -> outcome record TTL in ms for the tasks (the resultTTL option; "0" = none), as
+--             enqueue.lua's keep: the task hash gets x_keep (lib/task-ended.lua)
+-- ARGV[12..] -> per candidate tick, oldest first: tick (unix ms), task id, encoded TaskMessage,
 --              process-at (whole unix ms, "0" = now), group ("" = none), priority level ("" =
 --              normal; lib/priority.lua: the hash gets x_prio and a pending task the priority ZSET)
 --
@@ -8573,6 +9967,9 @@ local uniqueTtl = ARGV[7]
 local dueChannel = ARGV[8]
 local groupKeyPrefix = ARGV[9]
 local nowSec = ARGV[10]
+local keep = ARGV[11]
+-- ARGV[12..]: the candidate ticks, six values each (see the header).
+local FIRST_CANDIDATE = 12
 
 local stored = redis.call('GET', tickKey)
 local last = tonumber(stored) or -1
@@ -8580,7 +9977,7 @@ local newest = nil
 local wake = false
 local results = {}
 
-for i = 11, #ARGV, 6 do
+for i = FIRST_CANDIDATE, #ARGV, 6 do
   local tick = ARGV[i]
   local id = ARGV[i + 1]
   local msg = ARGV[i + 2]
@@ -8615,6 +10012,10 @@ for i = 11, #ARGV, 6 do
     end
     if result == 1 and level then
       redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if result == 1 and keep ~= '0' then
+      redis.call('HSET', taskKey, 'x_keep', keep)
+      redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
     end
   end
   results[#results + 1] = result

@@ -9,6 +9,7 @@ import { encodeTaskMessage } from '../base/wire.js';
 import { TaskNotFoundError, TaskStateError } from '../errors.js';
 import type { TaskInfo, TaskState } from '../task.js';
 import { checkGroup, checkState, pageRange } from './args.js';
+import { parseProgress } from '../results/progress.js';
 import { decodeStored, toTaskInfo } from './task-info.js';
 import { listWaiting, waitingTaskInfo } from './waiting.js';
 import type { BulkOptions, ListTasksOptions } from './types.js';
@@ -81,7 +82,10 @@ export async function getTaskInfo(
   }
   const msg = decodeStored(queue, taskId, raw.msg);
   const next = raw.nextProcessAtSec > 0 ? new Date(raw.nextProcessAtSec * 1000) : undefined;
-  return toTaskInfo(msg, raw.state as TaskState, next, raw.result, raw.priority);
+  const info = toTaskInfo(msg, raw.state as TaskState, next, raw.result, raw.priority);
+  const progress = raw.progress === undefined ? undefined : parseProgress(raw.progress);
+  if (progress) info.progress = progress;
+  return info;
 }
 
 /** Moves a task to pending. @throws TaskNotFoundError, TaskStateError (pending, active) */

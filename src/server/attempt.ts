@@ -21,6 +21,7 @@ import type { TaskMessage } from '../base/message.js';
 import { ClosedError, TaskTimeoutError, coerceError } from '../errors.js';
 import { type Logger, errorMessage } from '../logger.js';
 import type { Handler, IncomingTask } from '../mux.js';
+import { encodeHandlerResult } from '../results/encode.js';
 import { AbortLatch } from './abort-latch.js';
 import { DeadlineWatch } from './deadline-watch.js';
 import type { HeldTask, Lease } from './lease.js';
@@ -38,6 +39,8 @@ export interface ActiveTask extends HeldTask {
   /** Epoch ms when this attempt is cut off. */
   readonly deadline: number;
   readonly abort: AbortLatch;
+  /** The bytes of the handler's return value, once it returned one (see results/encode.ts). */
+  result?: Uint8Array;
 }
 
 /** The abort reason used when the shutdown grace period is over; such a task is requeued. */
@@ -49,7 +52,7 @@ export class ShutdownAbort extends ClosedError {
 
 /** Parameters of an {@link AttemptRunner}. */
 export interface AttemptRunnerParams {
-  /** For the handler's context (writeResult). */
+  /** For the handler's context (writeResult, progress). */
   broker: Broker;
   handler: Handler;
   clock: Clock;
@@ -58,8 +61,11 @@ export interface AttemptRunnerParams {
   writer: StateWriter;
   /** The user's errorHandler, called for every failed attempt before its outcome is written. */
   errorHandler?: (error: Error, task: IncomingTask) => void;
-  /** Queues a success for acknowledgement; resolves once written or handed to the syncer. */
-  acknowledge(task: HeldTask, revoked: boolean): Promise<void>;
+  /**
+   * Queues a success (with the handler's result, if any) or a revoke (with its reason) for
+   * acknowledgement; resolves once written or handed to the syncer.
+   */
+  acknowledge(task: HeldTask, revoked: boolean, result?: Uint8Array, revokeReason?: string): Promise<void>;
   /**
    * The handler is over (or was never called: `ran` false) and its slot is free; called before the
    * outcome is written.
@@ -110,7 +116,9 @@ export class AttemptRunner {
       error = new TaskTimeoutError();
     } else {
       this.#deadlines.watch(task);
-      error = await this.#callHandler(task, incoming);
+      const ctx = new AttemptContext(this.#p, task.msg, task.abort, task.deadline);
+      error = await this.#callHandler(task, incoming, ctx);
+      ctx.end();
       this.#deadlines.unwatch(task);
       task.abort.onAbort(undefined);
       ran = true;
@@ -145,25 +153,30 @@ export class AttemptRunner {
    * abort reason when the attempt is aborted, and a handler that settles after an abort still
    * counts as aborted.
    */
-  #callHandler(task: ActiveTask, incoming: IncomingTask): Promise<Error | undefined> {
+  #callHandler(task: ActiveTask, incoming: IncomingTask, ctx: AttemptContext): Promise<Error | undefined> {
     const { abort } = task;
-    const ctx = new AttemptContext(this.#p.broker, task.msg, abort, task.deadline);
     return new Promise((resolve) => {
       abort.onAbort(resolve);
-      let result: Promise<void> | void;
+      let result: unknown;
       try {
         result = this.#p.handler(incoming, ctx);
       } catch (err) {
         resolve(abort.reason ?? coerceError(err));
         return;
       }
-      if (result && typeof result.then === 'function') {
-        result.then(
-          () => resolve(abort.reason),
-          (err: unknown) => resolve(abort.reason ?? coerceError(err)),
-        );
+      const settle = (value: unknown): void => {
+        if (abort.reason) return resolve(abort.reason);
+        try {
+          task.result = encodeHandlerResult(value);
+        } catch (err) {
+          return resolve(coerceError(err));
+        }
+        resolve(undefined);
+      };
+      if (isPromiseLike(result)) {
+        result.then(settle, (err: unknown) => resolve(abort.reason ?? coerceError(err)));
       } else {
-        resolve(abort.reason);
+        settle(result);
       }
     });
   }
@@ -174,7 +187,7 @@ export class AttemptRunner {
    */
   #record(task: ActiveTask, incoming: IncomingTask, error: Error | undefined): Promise<void> {
     const now = this.#p.clock.now();
-    if (error === undefined && task.lease.isValid(now)) return this.#p.acknowledge(task, false);
+    if (error === undefined && task.lease.isValid(now)) return this.#p.acknowledge(task, false, task.result);
     return this.#recordOther(task, incoming, error, now);
   }
 
@@ -195,7 +208,7 @@ export class AttemptRunner {
       return;
     }
     if (error === undefined) {
-      await this.#p.acknowledge(task, false);
+      await this.#p.acknowledge(task, false, task.result);
       return;
     }
     try {
@@ -206,7 +219,7 @@ export class AttemptRunner {
     const outcome = policy.afterFailure(msg, error, now, incoming);
     switch (outcome.action) {
       case 'revoke':
-        await this.#p.acknowledge(task, true);
+        await this.#p.acknowledge(task, true, undefined, error.message);
         break;
       case 'archive':
         await writer.archive(outcome.msg, lease);
@@ -216,4 +229,12 @@ export class AttemptRunner {
         break;
     }
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
 }

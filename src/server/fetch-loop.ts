@@ -224,12 +224,15 @@ export class FetchLoop {
     if (this.#idleOn.size > 0) this.resume();
   }
 
-  /** Queues a success; resolves once it is written (or handed to the syncer). */
-  acknowledge(task: HeldTask, revoked: boolean): Promise<void> {
+  /**
+   * Queues a success (with the handler's result) or a revoke (with its reason); resolves once it is
+   * written (or handed to the syncer).
+   */
+  acknowledge(task: HeldTask, revoked: boolean, result?: Uint8Array, revokeReason?: string): Promise<void> {
     const queue = task.msg.queue;
     let batch = this.#acks.get(queue);
     if (!batch) this.#acks.set(queue, (batch = newAckBatch()));
-    batch.items.push({ task, msg: task.msg, revoked });
+    batch.items.push({ task, msg: task.msg, revoked, result, revokeReason });
     if (!this.#stopped) this.slotFreed();
     else if (!this.#flushing.has(queue)) this.#p.track(this.#flushAcks(queue));
     return batch.written;

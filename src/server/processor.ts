@@ -136,7 +136,8 @@ export class Processor implements Component {
       policy: params.policy,
       writer: this.#writer,
       errorHandler: params.errorHandler,
-      acknowledge: (task, revoked) => this.#fetch.acknowledge(task, revoked),
+      acknowledge: (task, revoked, result, revokeReason) =>
+        this.#fetch.acknowledge(task, revoked, result, revokeReason),
       onHandlerDone: this.#onHandlerDone,
       onRecorded: this.#onRecorded,
     });

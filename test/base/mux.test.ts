@@ -36,6 +36,7 @@ const ctx: TaskContext = {
   signal: new AbortController().signal,
   writeResult: () => Promise.resolve(0),
   parentResults: () => Promise.resolve([]),
+  progress: () => {},
 };
 
 /** A mux whose handlers record their own name when called. */

@@ -32,6 +32,7 @@ describe('resolveEnqueueOptions defaults', () => {
       debounce: undefined,
       dependsOn: [],
       onParentFailure: 'fail',
+      resultTtlMs: 0,
     });
   });
 
@@ -262,6 +263,18 @@ describe('resolveEnqueueOptions validation', () => {
       options: { group: 'g'.repeat(1001) },
       error: InvalidOptionError,
       names: /`group` to be a non-blank string of at most 1000 characters/,
+    },
+    {
+      name: 'a negative resultTTL',
+      options: { resultTTL: -1 },
+      error: InvalidOptionError,
+      names: /`resultTTL` to be a non-negative integer number of milliseconds.*`-1` \(number\)/,
+    },
+    {
+      name: 'a resultTTL that is not an integer',
+      options: { resultTTL: 1.5 },
+      error: InvalidOptionError,
+      names: /`resultTTL` to be a non-negative integer/,
     },
     {
       name: 'a misspelt option',

@@ -1,6 +1,8 @@
 -- Moves an active task to the archive (dead-letter ZSET) and trims the archive by age and size,
 -- deleting the hashes of trimmed tasks. Mirrors asynq's (v0.25+) archive script. A task canceled
 -- without retry (the x_cancel decision, lib/cancel.lua) is not archived: it ends as canceled.
+-- taskmill extension: the task ends here, through lib/task-ended.lua (outcome record 'archived'
+-- with the last error, or 'canceled'; progress clean-up).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:active
@@ -20,6 +22,7 @@
 -- ARGV[6] -> daily stats key expiry, unix seconds
 -- ARGV[7] -> int64 max, where the totals wrap to 1
 -- ARGV[8] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[9] -> the last error message (for the outcome record)
 --
 -- Returns 1 on success, 0 when the task is not active in this queue, 2 when it was canceled.
 
@@ -27,6 +30,7 @@
 --!include lib/delete-tasks.lua
 --!include lib/cancel.lua
 --!include lib/dependents.lua
+--!include lib/task-ended.lua
 local taskKey = KEYS[1]
 local activeKey = KEYS[2]
 local leaseKey = KEYS[3]
@@ -44,6 +48,7 @@ local sizeBound = tonumber(ARGV[5])
 local statsExpireAt = ARGV[6]
 local int64Max = ARGV[7]
 local taskKeyPrefix = ARGV[8]
+local lastError = ARGV[9]
 
 if redis.call('LREM', activeKey, 0, id) == 0 then
   return 0
@@ -54,6 +59,7 @@ if cancelDecided(taskKey) then
   countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
   return 2
 end
+taskEnded(taskKeyPrefix, id, 'archived', nil, lastError)
 -- Trim before adding this task, unlike asynq, which adds first. Trimming afterwards can select this
 -- very task (a cutoff in the current second, or equal scores, which ZSETs order by member), delete
 -- its hash and leave the HSET below writing a hash that no container lists. Trimming the old tasks

@@ -8,6 +8,8 @@
 -- Acknowledging, per task: the effects of asynq's done/doneUnique (score "0": the task is deleted)
 -- or markAsComplete/markAsCompleteUnique (score > 0: it moves to the completed ZSET with a
 -- rewritten message carrying completed_at). Counters are bumped once per call, by the number done.
+-- Each finished task goes through lib/task-ended.lua (outcome record, progress clean-up) before
+-- its hash is deleted or rewritten: one HMGET per task.
 --
 -- Leasing, per task: the effects of asynq's dequeue: RPOPLPUSH pending -> active, state=active,
 -- pending_since removed, a lease entry. Nothing is leased while the queue is paused. Per-task
@@ -61,9 +63,12 @@
 -- ARGV[10] -> current unix time in milliseconds on the server's clock
 -- ARGV[11] -> the server's free slots, for the idle registration (and, on a queue whose limits
 --             bind, the most this call leases)
--- ARGV[12..] -> four values per finished task: task id, completed-set score (expiry unix seconds;
+-- ARGV[12..] -> five values per finished task: task id, completed-set score (expiry unix seconds;
 --              "0" = delete the task), re-encoded message for the completed state ("" when
---              deleting), unique key ("" = none; released only while it still holds this task id)
+--              deleting), unique key ("" = none; released only while it still holds this task id),
+--              outcome: "" a success without a returned result, "r<bytes>" a success whose
+--              handler returned <bytes> (stored as the result field when the task is kept),
+--              "v<message>" revoked by its handler (the outcome record says deleted)
 --
 -- Returns { codes, leased, registered, limited }: codes has one integer per finished task (1 done,
 -- 0 not active in this queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1,
@@ -76,6 +81,7 @@
 --!include lib/priority.lua
 --!include lib/limits.lua
 --!include lib/dependents.lua
+--!include lib/task-ended.lua
 local pendingKey = KEYS[1]
 local pausedKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -99,8 +105,9 @@ local registrationTtl = tonumber(ARGV[8])
 local handOffLeaseSeconds = tonumber(ARGV[9])
 local serverNowMs = tonumber(ARGV[10])
 local freeSlots = tonumber(ARGV[11])
--- ARGV[12..]: the finished tasks, four values each (see the header).
+-- ARGV[12..]: the finished tasks, five values each (see the header).
 local FIRST_FINISHED = 12
+local PER_FINISHED = 5
 
 -- Runs cmd(key, <items>) over a list in slices: one command for many tasks, without ever passing
 -- unpack() more values than Lua's C stack takes.
@@ -120,20 +127,37 @@ local parents = {}
 local finished = {}
 local deleted = {}
 local completed = {}
-for i = FIRST_FINISHED, #ARGV, 4 do
+for i = FIRST_FINISHED, #ARGV, PER_FINISHED do
   local id = ARGV[i]
   local score = ARGV[i + 1]
+  local outcome = ARGV[i + 4]
   local taskKey = taskKeyPrefix .. id
   local code = 0
   -- From the tail, where the oldest active tasks sit: stops at the match instead of scanning the
   -- whole list (asynq passes 0, which differs only if an id is in the active list twice).
   if redis.call('LREM', activeKey, -1, id) > 0 then
     finished[#finished + 1] = id
-    if redis.call('HGET', taskKey, 'x_children') then
+    local kind = string.sub(outcome, 1, 1)
+    local result = nil
+    if kind == 'r' then
+      result = string.sub(outcome, 2)
+    end
+    -- The hook's one HMGET also says whether the task has dependents (x_children).
+    local ext
+    if kind == 'v' then
+      ext = taskEnded(taskKeyPrefix, id, 'deleted', nil, string.sub(outcome, 2))
+    else
+      ext = taskEnded(taskKeyPrefix, id, 'completed', result, nil)
+    end
+    if ext[4] then
       parents[#parents + 1] = id
     end
     if score == '0' then
       deleted[#deleted + 1] = taskKey
+    elseif result then
+      completed[#completed + 1] = score
+      completed[#completed + 1] = id
+      redis.call('HSET', taskKey, 'msg', ARGV[i + 2], 'state', 'completed', 'result', result)
     else
       completed[#completed + 1] = score
       completed[#completed + 1] = id

@@ -146,6 +146,7 @@ local function debounceOne(recordKey, newId, body, windowMs, mode, level, keep)
   end
   if keep ~= '0' then
     redis.call('HSET', taskKey, 'x_keep', keep)
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. newId)
   end
   redis.call('HSET', recordKey, 'id', newId, 'until', untilText)
   redis.call('PEXPIRE', recordKey, windowMs)

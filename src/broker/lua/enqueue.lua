@@ -45,11 +45,12 @@
 -- ARGV[4] -> hand-off channel prefix (the server id is appended)
 -- ARGV[5] -> queue name (part of the hand-off message)
 -- ARGV[6] -> the tasks' index: per task "<#id>:<id><#msg>:<process-at>:<#unique key>:<unique
---            key><unique TTL>:<#group>:<group><#set key>:<set key><priority>:", where process-at
---            is whole unix ms ("0" = pending now), the unique key is empty when the task is not
---            unique and the TTL is in whole seconds, the group is empty for a task not added to a
---            group, the set key is empty unless the task is the aggregate of that aggregation set,
---            and the priority is a level 0-100, or empty for normal
+--            key><unique TTL>:<#group>:<group><#set key>:<set key><priority>:<keep>:", where
+--            process-at is whole unix ms ("0" = pending now), the unique key is empty when the task
+--            is not unique and the TTL is in whole seconds, the group is empty for a task not added
+--            to a group, the set key is empty unless the task is the aggregate of that aggregation
+--            set, the priority is a level 0-100, or empty for normal, and keep is the outcome
+--            record's TTL in ms ("0" = none; the resultTTL option)
 -- ARGV[7] -> the tasks' encoded TaskMessages, concatenated in index order
 -- ARGV[8] -> due channel asynq:{<qname>}:x:due (taskmill extension, see lib/due.lua)
 -- ARGV[9] -> group key prefix asynq:{<qname>}:g:
@@ -78,6 +79,10 @@
 -- hash field x_prio, and when pending it waits in the priority ZSET instead of the pending list. A
 -- hand-off needs the list and the ZSET empty, so it never jumps ahead of a waiting task of any
 -- level; an add that turns the ZSET non-empty wakes idle servers as a push to the list does.
+--
+-- Outcome records (taskmill extension, lib/task-ended.lua): a task created with a keep gets the
+-- hash field x_keep, and a record that a previous task with its id left is deleted, so that a
+-- waiter never reads an older task's outcome.
 --
 -- Returns one integer per task, in order: 1 created, 0 task id conflict (with a task or a waiting
 -- dependent), -1 unique lock held, -2 its aggregation set is no longer registered (reclaimed, or
@@ -214,6 +219,7 @@ while at <= #index do
   local group = counted()
   local setKey = counted()
   local level = priorityLevel(number())
+  local keep = number()
   local taskKey = taskKeyPrefix .. id
   local result = 1
   local created = false
@@ -254,6 +260,10 @@ while at <= #index do
   end
   if created and setKey ~= '' then
     deleteAggregationSet(setKey, aggregationSetsKey, taskKeyPrefix)
+  end
+  if created and keep ~= '0' then
+    redis.call('HSET', taskKey, 'x_keep', keep)
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
   end
   n = n + 1
   results[n] = result

@@ -3,7 +3,8 @@
 -- archiveAll, archiveAllPending and archiveAllAggregating (score now, message unchanged, archive
 -- trimmed by age and size), in batches so that a large source never blocks Redis in one call.
 -- Unlike asynq, trimmed tasks lose their hashes and unique locks with their ids, and an id whose
--- hash is missing is dropped.
+-- hash is missing is dropped. taskmill extension: each task ends through lib/task-ended.lua
+-- (outcome record 'archived', progress clean-up).
 --
 -- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry or :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:archived
@@ -22,6 +23,7 @@
 -- Returns { ids taken, tasks archived, ids left in the source }.
 
 --!include lib/task-removal.lua
+--!include lib/task-ended.lua
 local sourceKey = KEYS[1]
 local archivedKey = KEYS[2]
 local groupsKey = KEYS[3]
@@ -41,6 +43,7 @@ local moved = 0
 for _, id in ipairs(ids) do
   local taskKey = taskKeyPrefix .. id
   if redis.call('EXISTS', taskKey) == 1 then
+    taskEnded(taskKeyPrefix, id, 'archived', nil, nil)
     redis.call('ZADD', archivedKey, now, id)
     redis.call('ZREM', dueKey, id)
     redis.call('HSET', taskKey, 'state', 'archived')

@@ -1,7 +1,8 @@
 -- Archives one task that is not active and not archived yet. Mirrors asynq's archiveTask: the
 -- message is unchanged (no error recorded), the archived score is now, and the archive is trimmed
 -- by age and size. Unlike asynq, the trimmed tasks' hashes (and unique locks) are deleted with
--- their ids, as asynq's own archive script does since v0.25.
+-- their ids, as asynq's own archive script does since v0.25. taskmill extension: the task ends
+-- through lib/task-ended.lua (outcome record 'archived', progress clean-up).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:archived
@@ -19,6 +20,7 @@
 
 --!include lib/task-removal.lua
 --!include lib/dependents.lua
+--!include lib/task-ended.lua
 local taskKey = KEYS[1]
 local archivedKey = KEYS[2]
 local dueKey = KEYS[3]
@@ -38,6 +40,7 @@ if state == 'archived' or state == 'active' then
   return state
 end
 leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
+endRemovedTask(taskKeyPrefix, id, state, 'archived')
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 1)
 redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'state', 'archived')

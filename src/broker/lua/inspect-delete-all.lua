@@ -2,7 +2,8 @@
 -- one group's aggregating tasks; the caller repeats until the source is empty. Mirrors asynq's
 -- deleteAll, deleteAllPending and deleteAllAggregating, in batches so that a large source never
 -- blocks Redis in one call, and releases the unique locks of every one of them (asynq skips this
--- for pending and aggregating tasks, leaving locks that name deleted tasks).
+-- for pending and aggregating tasks, leaving locks that name deleted tasks). taskmill extension:
+-- each live task ends through lib/task-ended.lua (outcome record 'deleted', progress clean-up).
 --
 -- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry, :archived, :completed or
 --            :g:<group>
@@ -18,6 +19,7 @@
 -- Returns { ids taken, tasks deleted, ids left in the source }.
 
 --!include lib/task-removal.lua
+--!include lib/task-ended.lua
 local sourceKey = KEYS[1]
 local groupsKey = KEYS[2]
 local dueKey = KEYS[3]
@@ -30,7 +32,11 @@ local batch = tonumber(ARGV[4])
 local ids = takeSourceBatch(sourceKey, prioKey, kind, batch)
 local deleted = 0
 for _, id in ipairs(ids) do
-  deleted = deleted + redis.call('EXISTS', taskKeyPrefix .. id)
+  local state = redis.call('HGET', taskKeyPrefix .. id, 'state')
+  if state then
+    deleted = deleted + 1
+    endRemovedTask(taskKeyPrefix, id, state, 'deleted')
+  end
   deleteTaskHash(taskKeyPrefix, dueKey, id)
 end
 dropGroupIfEmpty(groupsKey, sourceKey, group)

@@ -3,7 +3,9 @@
 -- count here too, and so do prioritized pending tasks). With force it refuses while tasks are
 -- active, as asynq does, and otherwise deletes every task listed in any container, group or
 -- aggregation set (with its unique lock), the containers, the groups, the paused flag, the due
--- records and the priority sequence, in batches over several calls.
+-- records and the priority sequence, in batches over several calls. taskmill extension: each live
+-- task ends through lib/task-ended.lua (outcome record 'deleted', progress clean-up), so a waiter
+-- hears of it.
 -- The processed/failed counters stay, as asynq's do. The caller removes the name from
 -- asynq:queues, in another hash slot.
 --
@@ -30,6 +32,7 @@
 -- (a large queue is deleted over several calls so that none blocks Redis for long).
 
 --!include lib/task-removal.lua
+--!include lib/task-ended.lua
 local pendingKey = KEYS[1]
 local activeKey = KEYS[2]
 local scheduledKey = KEYS[3]
@@ -81,6 +84,10 @@ local function drain(key, kind)
       return
     end
     for _, id in ipairs(ids) do
+      local state = redis.call('HGET', taskKeyPrefix .. id, 'state')
+      if state then
+        endRemovedTask(taskKeyPrefix, id, state, 'deleted')
+      end
       deleteTaskHash(taskKeyPrefix, dueKey, id)
     end
     budget = budget - #ids

@@ -1,5 +1,7 @@
 -- Deletes one task that is not active. Mirrors asynq's deleteTask: the id leaves its container,
--- the unique lock is released when it still names this task, and the hash is deleted.
+-- the unique lock is released when it still names this task, and the hash is deleted. taskmill
+-- extension: the task ends through lib/task-ended.lua (outcome record 'deleted', progress
+-- clean-up).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:x:due (taskmill extension: precise due times; the record is dropped)
@@ -12,6 +14,7 @@
 
 --!include lib/task-removal.lua
 --!include lib/dependents.lua
+--!include lib/task-ended.lua
 local taskKey = KEYS[1]
 local dueKey = KEYS[2]
 local id = ARGV[1]
@@ -28,6 +31,7 @@ if state == 'active' then
 end
 leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
 local hasChildren = redis.call('HGET', taskKey, 'x_children')
+endRemovedTask(taskKeyPrefix, id, state, 'deleted')
 deleteTaskHash(taskKeyPrefix, dueKey, id)
 -- A completed task's dependents heard of it when it completed (its children set is gone by now).
 if hasChildren and state ~= 'completed' then

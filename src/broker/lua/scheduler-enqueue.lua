@@ -32,7 +32,9 @@
 -- ARGV[8] -> due channel asynq:{<qname>}:x:due
 -- ARGV[9] -> group key prefix asynq:{<qname>}:g:
 -- ARGV[10] -> current unix time in seconds (a grouped task's score in its group)
--- ARGV[11..] -> per candidate tick, oldest first: tick (unix ms), task id, encoded TaskMessage,
+-- ARGV[11] -> outcome record TTL in ms for the tasks (the resultTTL option; "0" = none), as
+--             enqueue.lua's keep: the task hash gets x_keep (lib/task-ended.lua)
+-- ARGV[12..] -> per candidate tick, oldest first: tick (unix ms), task id, encoded TaskMessage,
 --              process-at (whole unix ms, "0" = now), group ("" = none), priority level ("" =
 --              normal; lib/priority.lua: the hash gets x_prio and a pending task the priority ZSET)
 --
@@ -60,6 +62,9 @@ local uniqueTtl = ARGV[7]
 local dueChannel = ARGV[8]
 local groupKeyPrefix = ARGV[9]
 local nowSec = ARGV[10]
+local keep = ARGV[11]
+-- ARGV[12..]: the candidate ticks, six values each (see the header).
+local FIRST_CANDIDATE = 12
 
 local stored = redis.call('GET', tickKey)
 local last = tonumber(stored) or -1
@@ -67,7 +72,7 @@ local newest = nil
 local wake = false
 local results = {}
 
-for i = 11, #ARGV, 6 do
+for i = FIRST_CANDIDATE, #ARGV, 6 do
   local tick = ARGV[i]
   local id = ARGV[i + 1]
   local msg = ARGV[i + 2]
@@ -102,6 +107,10 @@ for i = 11, #ARGV, 6 do
     end
     if result == 1 and level then
       redis.call('HSET', taskKey, 'x_prio', level)
+    end
+    if result == 1 and keep ~= '0' then
+      redis.call('HSET', taskKey, 'x_keep', keep)
+      redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
     end
   end
   results[#results + 1] = result

@@ -7,6 +7,7 @@
 
 --!include lib/task-removal.lua
 --!include lib/dependents.lua
+--!include lib/task-ended.lua
 
 -- The hash field holding the decision.
 local CANCEL_FIELD = 'x_cancel'
@@ -16,10 +17,12 @@ local function cancelDecided(taskKey)
   return redis.call('HEXISTS', taskKey, CANCEL_FIELD) == 1
 end
 
--- Ends a task that left its container as canceled: its hash, due record and unique lock go (a
--- canceled task is not kept; see docs/workflows.md for why).
+-- Ends a task that left its container as canceled: the task-ended hook (outcome record
+-- 'canceled', progress clean-up), then its hash, due record and unique lock go (a canceled task is
+-- not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
   local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)
   deleteTaskHash(taskKeyPrefix, dueKey, id)
   if hasChildren then
     dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())

@@ -17,6 +17,7 @@
 
 --!include lib/write-task.lua
 --!include lib/priority.lua
+--!include lib/task-ended.lua
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
 -- between its two steps; a dependent created later is still settled by the repair pass.
@@ -107,6 +108,10 @@ local function takeDependent(ctx, q, id, depKey, fate, reason)
     if d[3] then
       redis.call('HSET', taskKey, 'x_children', '1')
     end
+  end
+  if fate == 'deleted' and d[2] and tonumber(d[2]) then
+    -- A removed dependent never becomes a task: its outcome record is written here (results).
+    writeOutcome(p, id, 'deleted', nil, reason, tonumber(d[2]))
   end
   if fate ~= 'pending' then
     ctx.ended[#ctx.ended + 1] = { q, id, fate }

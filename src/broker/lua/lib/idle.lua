@@ -9,6 +9,8 @@
 -- clock (TIME), and a handed-over task's lease score is Redis's time plus the server's offset plus
 -- its lease, which is the server's own clock, as the lease scores it writes itself are.
 
+--!include lib/redis-time.lua
+
 -- One slot in an idle-slots value (broker.ts: IDLE_SLOT_UNIT).
 local SLOT = 10000000
 -- Keeps lease seconds + offset, negative for a server far behind Redis, positive below one slot
@@ -19,11 +21,4 @@ local BIAS = 5000000
 local function dropIdle(idleKey, idleSlotsKey, server)
   redis.call('ZREM', idleKey, server)
   redis.call('HDEL', idleSlotsKey, server)
-end
-
--- The Redis server's clock in unix ms. Writes may follow TIME in a script because Redis (5 and
--- later, by default; 7 always) replicates a script's effects rather than the script itself.
-local function redisTimeMs()
-  local time = redis.call('TIME')
-  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
