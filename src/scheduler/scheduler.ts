@@ -201,7 +201,7 @@ export class Scheduler {
     for (const ticker of this.#tickers.values()) this.#arm(ticker);
     // Entries the provider adds are armed as they are added (the scheduler is running now).
     await this.#sync?.sync();
-    this.#state.start();
+    await this.#state.start();
     this.#sync?.start();
   }
 

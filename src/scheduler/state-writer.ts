@@ -33,10 +33,12 @@ export class SchedulerStateWriter {
 
   /**
    * Starts beating. Unlike Go, whose first heartbeat comes one interval after start, the first is
-   * written at once, so inspectors see the entries and their next run from the start.
+   * written before this resolves, so inspectors see the entries and their next run as soon as the
+   * scheduler's `start()` has returned.
    */
-  start(): void {
-    this.#loop = every(this.#p.intervalMs, () => this.beat(), true);
+  async start(): Promise<void> {
+    await this.beat();
+    this.#loop = every(this.#p.intervalMs, () => this.beat());
   }
 
   /** Writes the entries now (also called when entries are added or removed). */
