@@ -290,11 +290,6 @@ export function dependencyOutboxKey(qname: string): string {
   return `${extensionKeyPrefix(qname)}dep-outbox`;
 }
 
-/** HASH of a task's outcome record (state, result, error, at), kept for `x_keep` ms after it ended. */
-export function outcomeKey(qname: string, id: string): string {
-  return `${extensionKeyPrefix(qname)}result:${id}`;
-}
-
 /** A task's ref in dependency records: "<#queue>:<queue><id>" with byte lengths. */
 export function dependencyRef(qname: string, id: string): string {
   return `${Buffer.byteLength(qname)}:${qname}${id}`;
@@ -305,7 +300,7 @@ export function dependencyRef(qname: string, id: string): string {
  * (at: unix ms on Redis's clock), with a TTL. Written by lib/task-ended.lua when the task hash has
  * the field `x_keep`; see docs/workflows.md "Results".
  */
-export function resultKey(qname: string, id: string): string {
+export function outcomeKey(qname: string, id: string): string {
   return `${extensionKeyPrefix(qname)}result:${id}`;
 }
 

@@ -37,7 +37,7 @@ export class RDBResults {
       runScript(
         this.#conn.redis,
         scripts.awaitOutcome,
-        [keys.taskKey(qname, id), keys.resultKey(qname, id), keys.dependentKey(qname, id)],
+        [keys.taskKey(qname, id), keys.outcomeKey(qname, id), keys.dependentKey(qname, id)],
         [Math.ceil(keepMs)],
       ),
     )) as (Buffer | null)[];

@@ -92,7 +92,6 @@ const PINNED: Record<string, [unknown, string][]> = {
     [keys.dependencyRef('default', ID), `7:default${ID}`],
     [keys.dependencyRef('é', 'x'), '2:éx'],
   ],
-  resultKey: [[keys.resultKey('default', ID), `asynq:{default}:x:result:${ID}`]],
   outcomeChannel: [[keys.outcomeChannel('default'), 'asynq:{default}:x:outcome']],
   progressKey: [[keys.progressKey('default', ID), `asynq:{default}:x:progress:${ID}`]],
   progressChannel: [[keys.progressChannel('default'), 'asynq:{default}:x:progress']],

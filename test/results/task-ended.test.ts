@@ -30,7 +30,7 @@ const LEASE = 1_900_000_030;
 const KEEP = { x_keep: '60000' };
 
 async function record(id: string): Promise<Record<string, string> | undefined> {
-  const fields = await env.raw.hgetall(keys.resultKey(Q, id));
+  const fields = await env.raw.hgetall(keys.outcomeKey(Q, id));
   return Object.keys(fields).length === 0 ? undefined : fields;
 }
 
@@ -65,7 +65,7 @@ describe('task-ended hook', () => {
       );
       assert.equal(await getTaskHash(env.raw, Q, 'a'), undefined);
       assert.deepEqual(await recordState('a'), { state: 'completed', result: '{"n":1}' });
-      const ttl = await env.raw.pttl(keys.resultKey(Q, 'a'));
+      const ttl = await env.raw.pttl(keys.outcomeKey(Q, 'a'));
       assert.ok(ttl > 50_000 && ttl <= 60_000, `record TTL ${ttl}`);
       await waitFor(() => outcomes.ids.includes('a'), { message: 'outcome announced' });
     } finally {
@@ -80,7 +80,7 @@ describe('task-ended hook', () => {
     const hash = await getTaskHash(env.raw, Q, 'a');
     assert.equal(hash?.state, 'completed');
     assert.deepEqual(hash?.result, Buffer.from([0, 255]));
-    const rec = await env.raw.hgetallBuffer(keys.resultKey(Q, 'a'));
+    const rec = await env.raw.hgetallBuffer(keys.outcomeKey(Q, 'a'));
     assert.deepEqual(rec.result, Buffer.from([0, 255]));
   });
 
@@ -146,7 +146,7 @@ describe('task-ended hook', () => {
     await seedPending(env.raw, [taskMsg({ id: 'p' })], undefined, KEEP);
     await seedScheduled(env.raw, [{ msg: taskMsg({ id: 's' }), score: now + 3600 }], KEEP);
     await seedArchived(env.raw, [{ msg: taskMsg({ id: 'z' }), score: now }], KEEP);
-    await env.raw.hset(keys.resultKey(Q, 'z'), { state: 'archived', error: 'earlier', at: '1' });
+    await env.raw.hset(keys.outcomeKey(Q, 'z'), { state: 'archived', error: 'earlier', at: '1' });
     const inspector = env.inspector();
     await inspector.deleteTask(Q, 'p');
     await inspector.archiveTask(Q, 's');
@@ -183,7 +183,7 @@ describe('task-ended hook', () => {
   });
 
   test('enqueue with resultTTL sets x_keep and drops a record an earlier task with the id left', async () => {
-    await env.raw.hset(keys.resultKey(Q, 'same'), { state: 'completed', at: '1' });
+    await env.raw.hset(keys.outcomeKey(Q, 'same'), { state: 'completed', at: '1' });
     const client = env.client();
     await client.enqueue(new Task('t', 'x', { taskId: 'same', resultTTL: 5000 }));
     await client.enqueue(new Task('t', 'y', { taskId: 'plain' }));
@@ -234,7 +234,7 @@ describe('task-ended hook', () => {
     assert.deepEqual(await recordState('json'), { state: 'completed', result: '{"ok":true,"n":[1,2]}' });
     assert.deepEqual(await recordState('text'), { state: 'completed', result: 'plain text' });
     assert.deepEqual(
-      (await env.raw.hgetallBuffer(keys.resultKey(Q, 'bytes'))).result,
+      (await env.raw.hgetallBuffer(keys.outcomeKey(Q, 'bytes'))).result,
       Buffer.from([1, 2, 3]),
     );
     assert.deepEqual(await recordState('none'), { state: 'completed' });

@@ -73,7 +73,7 @@ describe('waitForResult', () => {
     const server = env.server();
     await server.start(handler);
     const info = await client.enqueue(new Task('fast', 'x', { resultTTL: 60_000 }));
-    await waitFor(async () => (await env.raw.exists(keys.resultKey(Q, info.id))) === 1, {
+    await waitFor(async () => (await env.raw.exists(keys.outcomeKey(Q, info.id))) === 1, {
       message: 'record written',
     });
     assert.equal(await env.raw.exists(keys.taskKey(Q, info.id)), 0, 'the task itself is gone');
@@ -252,7 +252,7 @@ describe('waitForResult', () => {
       .multi()
       .del(keys.taskKey(Q, info.id))
       .lrem(keys.pendingKey(Q), 0, info.id)
-      .hset(keys.resultKey(Q, info.id), { state: 'completed', result: '"quiet"', at: String(Date.now()) })
+      .hset(keys.outcomeKey(Q, info.id), { state: 'completed', result: '"quiet"', at: String(Date.now()) })
       .exec();
     assert.equal((await waiting).json(), 'quiet');
     await client.close();
@@ -270,7 +270,7 @@ describe('waitForResult', () => {
       .call('CLIENT', 'KILL', 'TYPE', 'pubsub')
       .del(keys.taskKey(Q, info.id))
       .lrem(keys.pendingKey(Q), 0, info.id)
-      .hset(keys.resultKey(Q, info.id), {
+      .hset(keys.outcomeKey(Q, info.id), {
         state: 'completed',
         result: '"after reconnect"',
         at: String(Date.now()),
@@ -288,15 +288,15 @@ describe('waitForResult', () => {
     await server.start(handler);
     const info = await client.enqueue(new Task('fast', 'short', { resultTTL: 1500 }));
     // Waited for only once it ended: a wait on the live task would ask for the client's longer TTL.
-    await waitFor(async () => (await env.raw.exists(keys.resultKey(Q, info.id))) === 1, {
+    await waitFor(async () => (await env.raw.exists(keys.outcomeKey(Q, info.id))) === 1, {
       message: 'record written',
     });
     const result = await client.waitForResult(info, { timeout: 10_000 });
     assert.deepEqual(result.json(), { id: info.id, payload: 'short' });
     assert.equal(await env.raw.exists(keys.taskKey(Q, info.id)), 0);
-    const ttl = await env.raw.pttl(keys.resultKey(Q, info.id));
+    const ttl = await env.raw.pttl(keys.outcomeKey(Q, info.id));
     assert.ok(ttl > 0 && ttl <= 1500, `record TTL ${ttl}`);
-    await waitFor(async () => (await env.raw.exists(keys.resultKey(Q, info.id))) === 0, {
+    await waitFor(async () => (await env.raw.exists(keys.outcomeKey(Q, info.id))) === 0, {
       message: 'the record expired',
     });
     await assert.rejects(client.waitForResult(info, { timeout: 5000 }), ResultNotFoundError);
