@@ -9,6 +9,10 @@
  * and ends in the archive, `demo:slow` overruns its 1 s timeout and is retried, then archived.
  * A scheduler enqueues `demo:tick` every 5 seconds (a periodic entry), and `demo:event` tasks wait
  * in one group per user until the worker's aggregator turns each group into one `demo:digest`.
+ * Workflows: every 15 s a burst of 40 `demo:batch` tasks at four priorities, all due at the same
+ * moment, runs highest priority first; every 10 s a three-step chain (`demo:fetch` -> `demo:render`
+ * -> `demo:publish`, across three queues, each step waiting for the one before with `dependsOn`)
+ * runs, its last step reporting progress that the producer follows while awaiting its result.
  * Ctrl-C shuts everything down cleanly and stops the private Redis.
  *
  * The live line's counts come from Redis (the Inspector), as asynq counts them: `processed` is
@@ -16,6 +20,8 @@
  * `ok` = processed − failed attempts. The queue sizes are read in the same pass. The second line
  * counts the periodic ticks enqueued and when the next one is due (from the scheduler's entry in
  * Redis), the events waiting in groups, and the digests the aggregator made and the handler ran.
+ * The third line shows the last priority burst in the order its tasks started (C critical, H high,
+ * N normal, L low, with counts) and where the latest chain is: its progress, then its result.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +29,7 @@ import { parseArgs } from 'node:util';
 import {
   Client,
   Inspector,
+  MINUTE,
   SECOND,
   Scheduler,
   ServeMux,
@@ -31,6 +38,7 @@ import {
   consoleLogger,
   defineTask,
   type EnqueueOptions,
+  type PriorityName,
 } from '../src/index.js';
 import { type TestRedis, startRedis } from '../support/redis-server.js';
 
@@ -45,6 +53,16 @@ const slow = defineTask<{ n: number }>('demo:slow', { options: { maxRetry: 1, ti
 const tick = defineTask<Record<string, never>>('demo:tick');
 const event = defineTask<{ user: string; n: number }>('demo:event');
 const digest = defineTask<{ user: string; events: number[] }>('demo:digest');
+const batch = defineTask<{ burst: number; level: PriorityName }>('demo:batch');
+const fetchStep = defineTask<{ chain: number }>('demo:fetch');
+const renderStep = defineTask<{ chain: number }>('demo:render');
+const publishStep = defineTask<{ chain: number }>('demo:publish');
+
+const LEVELS: readonly PriorityName[] = ['low', 'normal', 'high', 'critical'];
+/** Start order of the current burst's tasks, by level. */
+let burstOrder: PriorityName[] = [];
+let burstsEnqueued = 0;
+let chainStatus = 'first chain starts in 2 s';
 
 let ticksHandled = 0;
 let digestsHandled = 0;
@@ -57,6 +75,24 @@ const mux = new ServeMux()
   .handle(digest, async (task) => {
     digestsHandled++;
     eventsDigested += task.payload.events.length;
+  })
+  .handle(batch, async (task) => {
+    burstOrder.push(task.payload.level);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  })
+  .handle(fetchStep, async (task) => ({ chain: task.payload.chain, pages: 3 }))
+  .handle(renderStep, async (_task, ctx) => {
+    // The parent's return value, kept for its dependents.
+    const [fetched] = await ctx.parentResults();
+    const { pages } = JSON.parse(fetched?.result?.toString('utf8') ?? '{"pages":0}') as { pages: number };
+    return { pages, rendered: pages };
+  })
+  .handle(publishStep, async (task, ctx) => {
+    for (let step = 1; step <= 5; step++) {
+      ctx.progress(step * 20, `uploading part ${step} of 5`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return { url: `https://example.test/report-${task.payload.chain}.pdf` };
   })
   .handle(event, async () => {
     // Only reached if a group task is run on its own (e.g. from an Inspector); normally aggregated.
@@ -85,6 +121,22 @@ const mux = new ServeMux()
     });
   });
 
+/** The current burst's start order, run-length encoded: e.g. "C10 H10 N10 L10". */
+function describeBurst(): string {
+  if (burstsEnqueued === 0) return 'first priority burst at 15 s';
+  const runs: string[] = [];
+  let last: PriorityName | undefined;
+  let count = 0;
+  for (const level of burstOrder) {
+    if (level !== last && last) runs.push(`${last[0]?.toUpperCase()}${count}`);
+    if (level !== last) count = 0;
+    last = level;
+    count++;
+  }
+  if (last) runs.push(`${last[0]?.toUpperCase()}${count}`);
+  return `burst #${burstsEnqueued} (40 due at once, lowest enqueued first) started ${runs.join(' ') || 'not yet'}`;
+}
+
 async function privateRedis(): Promise<TestRedis> {
   const ensure = fileURLToPath(new URL('../scripts/ensure-redis.mjs', import.meta.url));
   if (spawnSync(process.execPath, [ensure], { stdio: 'inherit' }).status !== 0) process.exit(1);
@@ -102,7 +154,7 @@ async function main(): Promise<void> {
 
   const server = new Server(url, {
     concurrency: 10,
-    queues: { critical: 6, default: 3, low: 1 },
+    queues: { critical: 6, default: 3, low: 1, batch: 1 },
     logger,
     // Short delays so retries show up within seconds (production keeps asynq's backoff).
     retryDelay: () => 1 * SECOND,
@@ -149,6 +201,61 @@ async function main(): Promise<void> {
     100,
   );
 
+  // A burst of 40 tasks due at the same moment, enqueued lowest priority first: they start highest
+  // first anyway (FIFO within a level).
+  const burst = async () => {
+    burstsEnqueued++;
+    burstOrder = [];
+    const burstNo = burstsEnqueued;
+    await Promise.all(
+      LEVELS.flatMap((level) =>
+        Array.from({ length: 10 }, () =>
+          client.enqueue(
+            batch,
+            { burst: burstNo, level },
+            { queue: 'batch', processIn: SECOND, priority: level },
+          ),
+        ),
+      ),
+    );
+  };
+  const burster = setInterval(
+    () => void burst().catch((err) => console.error(`burst failed: ${String(err)}`)),
+    15 * SECOND,
+  );
+
+  // A chain across three queues; the producer follows the last step's progress and awaits its result.
+  let chains = 0;
+  const chain = async () => {
+    const k = ++chains;
+    const started = Date.now();
+    const fetched = await client.enqueue(fetchStep, { chain: k }, { queue: 'default' });
+    const rendered = await client.enqueue(renderStep, { chain: k }, { queue: 'low', dependsOn: [fetched] });
+    const published = await client.enqueue(
+      publishStep,
+      { chain: k },
+      { queue: 'critical', dependsOn: [rendered], resultTTL: MINUTE },
+    );
+    chainStatus = `chain #${k}: waiting for fetch and render`;
+    const stop = published.onProgress((p) => {
+      chainStatus = `chain #${k}: publish ${p.percent}% (${p.message ?? ''})`;
+    });
+    try {
+      const result = await published.waitForResult({ timeout: 30 * SECOND });
+      chainStatus = `chain #${k}: done in ${Date.now() - started} ms, result ${result.text()}`;
+    } finally {
+      stop();
+    }
+  };
+  const chainer = setInterval(
+    () => void chain().catch((err) => (chainStatus = `chain failed: ${String(err)}`)),
+    10 * SECOND,
+  );
+  const firstChain = setTimeout(
+    () => void chain().catch((err) => (chainStatus = `chain failed: ${String(err)}`)),
+    2 * SECOND,
+  );
+
   const started = Date.now();
   const report = async () => {
     const infos = await Promise.all(queues.map((q) => inspector.getQueueInfo(q).catch(() => undefined)));
@@ -186,6 +293,7 @@ async function main(): Promise<void> {
         ` | groups: ${eventsEnqueued} events enqueued, ${eventsDigested} of them in ${digestsHandled} digests run,` +
         ` ${sum('aggregating')} waiting in ${sum('groups')} groups`,
     );
+    console.log(`       workflows: ${describeBurst()} | ${chainStatus}`);
   };
   const reporter = setInterval(() => void report().catch(() => {}), 1000);
 
@@ -202,6 +310,9 @@ async function main(): Promise<void> {
   console.log('\nShutting down: finishing in-flight tasks ...');
   clearInterval(producer);
   clearInterval(reporter);
+  clearInterval(burster);
+  clearInterval(chainer);
+  clearTimeout(firstChain);
   await report();
   await scheduler.shutdown();
   await server.shutdown();
