@@ -560,10 +560,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
@@ -763,8 +770,7 @@ end
 -- 'canceled', progress clean-up), then its hash, due record and unique lock go (a canceled task is
 -- not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
-  local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
-  taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)
+  local hasChildren = taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)[4]
   deleteTaskHash(taskKeyPrefix, dueKey, id)
   if hasChildren then
     dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
@@ -798,7 +804,8 @@ if cancelDecided(taskKey) then
   countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
   return 2
 end
-taskEnded(taskKeyPrefix, id, 'archived', nil, lastError)
+-- The hook's one HMGET also says whether the task has dependents (x_children).
+local hasChildren = taskEnded(taskKeyPrefix, id, 'archived', nil, lastError)[4]
 -- Trim before adding this task, unlike asynq, which adds first. Trimming afterwards can select this
 -- very task (a cutoff in the current second, or equal scores, which ZSETs order by member), delete
 -- its hash and leave the HSET below writing a hash that no container lists. Trimming the old tasks
@@ -807,7 +814,7 @@ deleteTasks(archivedKey, taskKeyPrefix, redis.call('ZRANGE', archivedKey, '-inf'
 deleteTasks(archivedKey, taskKeyPrefix, redis.call('ZRANGE', archivedKey, 0, -(sizeBound - 1)))
 redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'msg', msg, 'state', 'archived')
-if redis.call('HGET', taskKey, 'x_children') then
+if hasChildren then
   dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'archived', now * 1000)
 end
 countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
@@ -1246,10 +1253,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
@@ -1449,8 +1463,7 @@ end
 -- 'canceled', progress clean-up), then its hash, due record and unique lock go (a canceled task is
 -- not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
-  local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
-  taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)
+  local hasChildren = taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)[4]
   deleteTaskHash(taskKeyPrefix, dueKey, id)
   if hasChildren then
     dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
@@ -1943,10 +1956,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
@@ -2429,10 +2449,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
@@ -2876,10 +2903,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
@@ -3540,10 +3574,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
@@ -5318,10 +5359,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 local sourceKey = KEYS[1]
 local archivedKey = KEYS[2]
@@ -5721,10 +5769,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
@@ -5930,11 +5985,11 @@ if state == 'archived' or state == 'active' then
   return state
 end
 leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
-endRemovedTask(taskKeyPrefix, id, state, 'archived')
+local hasChildren = endRemovedTask(taskKeyPrefix, id, state, 'archived', true)
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 1)
 redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'state', 'archived')
-if redis.call('HGET', taskKey, 'x_children') then
+if hasChildren then
   dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'archived', now * 1000)
 end
 return 1
@@ -6183,10 +6238,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 local sourceKey = KEYS[1]
 local groupsKey = KEYS[2]
@@ -6467,10 +6529,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 local pendingKey = KEYS[1]
 local activeKey = KEYS[2]
@@ -6914,10 +6983,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
@@ -7119,10 +7195,9 @@ if state == 'active' then
   return state
 end
 leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
-local hasChildren = redis.call('HGET', taskKey, 'x_children')
-endRemovedTask(taskKeyPrefix, id, state, 'deleted')
-deleteTaskHash(taskKeyPrefix, dueKey, id)
 -- A completed task's dependents heard of it when it completed (its children set is gone by now).
+local hasChildren = endRemovedTask(taskKeyPrefix, id, state, 'deleted', state ~= 'completed')
+deleteTaskHash(taskKeyPrefix, dueKey, id)
 if hasChildren and state ~= 'completed' then
   dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'deleted', depRedisNowMs())
 end
@@ -8093,10 +8168,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
@@ -8296,8 +8378,7 @@ end
 -- 'canceled', progress clean-up), then its hash, due record and unique lock go (a canceled task is
 -- not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
-  local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
-  taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)
+  local hasChildren = taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)[4]
   deleteTaskHash(taskKeyPrefix, dueKey, id)
   if hasChildren then
     dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
@@ -8803,10 +8884,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
@@ -9006,8 +9094,7 @@ end
 -- 'canceled', progress clean-up), then its hash, due record and unique lock go (a canceled task is
 -- not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
-  local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
-  taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)
+  local hasChildren = taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)[4]
   deleteTaskHash(taskKeyPrefix, dueKey, id)
   if hasChildren then
     dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())
@@ -9494,10 +9581,17 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
 
 -- How long a resolution waits for its dependent to be created: far longer than a producer takes
@@ -9697,8 +9791,7 @@ end
 -- 'canceled', progress clean-up), then its hash, due record and unique lock go (a canceled task is
 -- not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
-  local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
-  taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)
+  local hasChildren = taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)[4]
   deleteTaskHash(taskKeyPrefix, dueKey, id)
   if hasChildren then
     dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())

@@ -59,7 +59,8 @@ if cancelDecided(taskKey) then
   countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)
   return 2
 end
-taskEnded(taskKeyPrefix, id, 'archived', nil, lastError)
+-- The hook's one HMGET also says whether the task has dependents (x_children).
+local hasChildren = taskEnded(taskKeyPrefix, id, 'archived', nil, lastError)[4]
 -- Trim before adding this task, unlike asynq, which adds first. Trimming afterwards can select this
 -- very task (a cutoff in the current second, or equal scores, which ZSETs order by member), delete
 -- its hash and leave the HSET below writing a hash that no container lists. Trimming the old tasks
@@ -68,7 +69,7 @@ deleteTasks(archivedKey, taskKeyPrefix, redis.call('ZRANGE', archivedKey, '-inf'
 deleteTasks(archivedKey, taskKeyPrefix, redis.call('ZRANGE', archivedKey, 0, -(sizeBound - 1)))
 redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'msg', msg, 'state', 'archived')
-if redis.call('HGET', taskKey, 'x_children') then
+if hasChildren then
   dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'archived', now * 1000)
 end
 countFailedAttempt(processedDayKey, failedDayKey, processedTotalKey, failedTotalKey, statsExpireAt, int64Max)

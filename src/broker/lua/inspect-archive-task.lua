@@ -40,11 +40,11 @@ if state == 'archived' or state == 'active' then
   return state
 end
 leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
-endRemovedTask(taskKeyPrefix, id, state, 'archived')
+local hasChildren = endRemovedTask(taskKeyPrefix, id, state, 'archived', true)
 trimArchive(archivedKey, taskKeyPrefix, dueKey, ageCutoff, sizeBound, 1)
 redis.call('ZADD', archivedKey, now, id)
 redis.call('HSET', taskKey, 'state', 'archived')
-if redis.call('HGET', taskKey, 'x_children') then
+if hasChildren then
   dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'archived', now * 1000)
 end
 return 1

@@ -30,10 +30,9 @@ if state == 'active' then
   return state
 end
 leaveContainer(queueKeyPrefix, groupKeyPrefix, dueKey, taskKey, id, state)
-local hasChildren = redis.call('HGET', taskKey, 'x_children')
-endRemovedTask(taskKeyPrefix, id, state, 'deleted')
-deleteTaskHash(taskKeyPrefix, dueKey, id)
 -- A completed task's dependents heard of it when it completed (its children set is gone by now).
+local hasChildren = endRemovedTask(taskKeyPrefix, id, state, 'deleted', state ~= 'completed')
+deleteTaskHash(taskKeyPrefix, dueKey, id)
 if hasChildren and state ~= 'completed' then
   dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'deleted', depRedisNowMs())
 end

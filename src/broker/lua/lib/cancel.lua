@@ -21,8 +21,7 @@ end
 -- 'canceled', progress clean-up), then its hash, due record and unique lock go (a canceled task is
 -- not kept; see docs/workflows.md for why).
 local function endCanceled(taskKeyPrefix, dueKey, id)
-  local hasChildren = redis.call('HGET', taskKeyPrefix .. id, 'x_children')
-  taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)
+  local hasChildren = taskEnded(taskKeyPrefix, id, 'canceled', nil, nil)[4]
   deleteTaskHash(taskKeyPrefix, dueKey, id)
   if hasChildren then
     dependentsOnEnd(queueOfTaskPrefix(taskKeyPrefix), id, 'canceled', depRedisNowMs())

@@ -70,8 +70,15 @@ end
 
 -- The Inspector's removals (delete, archive) of a task in state "state": a live task ends here as
 -- endState; an archived or completed one ended when it got there, and its record says so.
-local function endRemovedTask(taskKeyPrefix, id, state, endState)
+-- Returns the task's x_children field (whether it has dependents): a live task's from the hook's
+-- HMGET; an ended one's only when withChildren is true (callers that settle dependents), as the
+-- hook did not run for it.
+local function endRemovedTask(taskKeyPrefix, id, state, endState, withChildren)
   if state ~= 'archived' and state ~= 'completed' then
-    taskEnded(taskKeyPrefix, id, endState, nil, nil)
+    return taskEnded(taskKeyPrefix, id, endState, nil, nil)[4]
   end
+  if withChildren then
+    return redis.call('HGET', taskKeyPrefix .. id, 'x_children')
+  end
+  return nil
 end
