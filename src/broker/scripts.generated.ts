@@ -4065,6 +4065,23 @@ local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
     redis.call('HSET', taskKey, 'msg', msg, 'state', state)
   end
 end
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua).
+
+-- Writes a new task's taskmill fields (Go ignores them): its priority level (nil for normal; see
+-- lib/priority.lua) and keep, its outcome record's TTL in ms ("0" = none; lib/task-ended.lua's
+-- x_keep contract). A record an earlier task with this id left is deleted, so that nobody reads
+-- it as this task's outcome.
+local function writeTaskFields(taskKeyPrefix, id, level, keep)
+  local taskKey = taskKeyPrefix .. id
+  if level then
+    redis.call('HSET', taskKey, 'x_prio', level)
+  end
+  if keep ~= '0' then
+    redis.call('HSET', taskKey, 'x_keep', keep)
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
 -- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
 -- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
 -- seconds and Go's Inspector parses them as integers, so the score stays floor(due / 1000) and the
@@ -4193,6 +4210,46 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: reading a batch enqueue's two arguments (enqueue.lua, enqueue-debounce.lua): an index
+-- of fields, each "<text>:" or "<#bytes>:<bytes>" (lengths in bytes), and the tasks' messages
+-- concatenated in index order, each cut by the "<#msg>:" length its index entry gives. Two
+-- arguments for any number of tasks rather than several per task: see enqueue.lua's header.
+
+-- Returns four readers that share one cursor into index and one into messages: number() reads
+-- "<text>:" (a number or a short word, without the colon), counted() "<#bytes>:<bytes>",
+-- message() a "<#msg>:" length in the index and that many bytes of messages, and more() says
+-- whether the index has another entry.
+local function batchReader(index, messages)
+  local at = 1
+  local msgAt = 1
+
+  local function number()
+    local colon = string.find(index, ':', at, true)
+    local value = string.sub(index, at, colon - 1)
+    at = colon + 1
+    return value
+  end
+
+  local function counted()
+    local length = tonumber(number())
+    local value = string.sub(index, at, at + length - 1)
+    at = at + length
+    return value
+  end
+
+  local function message()
+    local length = tonumber(number())
+    local value = string.sub(messages, msgAt, msgAt + length - 1)
+    msgAt = msgAt + length
+    return value
+  end
+
+  local function more()
+    return at <= #index
+  end
+
+  return number, counted, message, more
+end
 local pendingKey = KEYS[1]
 local scheduledKey = KEYS[2]
 local dueKey = KEYS[3]
@@ -4217,24 +4274,7 @@ local function withId(body, id)
   return body .. '\26' .. varint .. string.char(length) .. id
 end
 
-local at = 1
-local msgAt = 1
-
--- Reads "<digits>:" (or "<text>:") at the cursor.
-local function number()
-  local colon = string.find(index, ':', at, true)
-  local value = string.sub(index, at, colon - 1)
-  at = colon + 1
-  return value
-end
-
--- Reads "<#bytes>:<bytes>" at the cursor.
-local function counted()
-  local length = tonumber(number())
-  local value = string.sub(index, at, at + length - 1)
-  at = at + length
-  return value
-end
+local number, counted, message, more = batchReader(index, messages)
 
 local now = redisTimeMs()
 -- Whether a push found the pending list empty.
@@ -4280,25 +4320,17 @@ local function debounceOne(recordKey, newId, body, windowMs, mode, level, keep)
     writeTask(taskKey, withId(body, newId), 'scheduled', nil, '')
     addDue(scheduledKey, dueKey, newId, untilText)
   end
-  if level then
-    redis.call('HSET', taskKey, 'x_prio', level)
-  end
-  if keep ~= '0' then
-    redis.call('HSET', taskKey, 'x_keep', keep)
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. newId)
-  end
+  writeTaskFields(taskKeyPrefix, newId, level, keep)
   redis.call('HSET', recordKey, 'id', newId, 'until', untilText)
   redis.call('PEXPIRE', recordKey, windowMs)
   return newId, 0, untilText
 end
 
 local results = {}
-while at <= #index do
+while more() do
   local key = counted()
   local newId = counted()
-  local msgLength = tonumber(number())
-  local body = string.sub(messages, msgAt, msgAt + msgLength - 1)
-  msgAt = msgAt + msgLength
+  local body = message()
   local windowMs = tonumber(number())
   local mode = number()
   local level = priorityLevel(number())
@@ -4453,6 +4485,23 @@ local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
     redis.call('HSET', taskKey, 'msg', msg, 'state', state)
   end
 end
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua).
+
+-- Writes a new task's taskmill fields (Go ignores them): its priority level (nil for normal; see
+-- lib/priority.lua) and keep, its outcome record's TTL in ms ("0" = none; lib/task-ended.lua's
+-- x_keep contract). A record an earlier task with this id left is deleted, so that nobody reads
+-- it as this task's outcome.
+local function writeTaskFields(taskKeyPrefix, id, level, keep)
+  local taskKey = taskKeyPrefix .. id
+  if level then
+    redis.call('HSET', taskKey, 'x_prio', level)
+  end
+  if keep ~= '0' then
+    redis.call('HSET', taskKey, 'x_keep', keep)
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
 -- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
 -- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
 -- seconds and Go's Inspector parses them as integers, so the score stays floor(due / 1000) and the
@@ -4602,6 +4651,46 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: reading a batch enqueue's two arguments (enqueue.lua, enqueue-debounce.lua): an index
+-- of fields, each "<text>:" or "<#bytes>:<bytes>" (lengths in bytes), and the tasks' messages
+-- concatenated in index order, each cut by the "<#msg>:" length its index entry gives. Two
+-- arguments for any number of tasks rather than several per task: see enqueue.lua's header.
+
+-- Returns four readers that share one cursor into index and one into messages: number() reads
+-- "<text>:" (a number or a short word, without the colon), counted() "<#bytes>:<bytes>",
+-- message() a "<#msg>:" length in the index and that many bytes of messages, and more() says
+-- whether the index has another entry.
+local function batchReader(index, messages)
+  local at = 1
+  local msgAt = 1
+
+  local function number()
+    local colon = string.find(index, ':', at, true)
+    local value = string.sub(index, at, colon - 1)
+    at = colon + 1
+    return value
+  end
+
+  local function counted()
+    local length = tonumber(number())
+    local value = string.sub(index, at, at + length - 1)
+    at = at + length
+    return value
+  end
+
+  local function message()
+    local length = tonumber(number())
+    local value = string.sub(messages, msgAt, msgAt + length - 1)
+    msgAt = msgAt + length
+    return value
+  end
+
+  local function more()
+    return at <= #index
+  end
+
+  return number, counted, message, more
+end
 local pendingKey = KEYS[1]
 local scheduledKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -4693,35 +4782,16 @@ local function handOff(id, taskKey, msg, uniqueKey)
   return false
 end
 
-local at = 1
-local msgAt = 1
-
--- Reads "<digits>:" at the cursor.
-local function number()
-  local colon = string.find(index, ':', at, true)
-  local value = string.sub(index, at, colon - 1)
-  at = colon + 1
-  return value
-end
-
--- Reads "<#bytes>:<bytes>" at the cursor.
-local function counted()
-  local length = tonumber(number())
-  local value = string.sub(index, at, at + length - 1)
-  at = at + length
-  return value
-end
+local number, counted, message, more = batchReader(index, messages)
 
 local results = {}
 local n = 0
 -- Length of the pending list after this call's first push (LPUSH returns it): 1 means the call
 -- found the list empty.
 local firstPushLength = nil
-while at <= #index do
+while more() do
   local id = counted()
-  local msgLength = tonumber(number())
-  local msg = string.sub(messages, msgAt, msgAt + msgLength - 1)
-  msgAt = msgAt + msgLength
+  local msg = message()
   local processAt = number()
   local uniqueKey = counted()
   local uniqueTtl = number()
@@ -4764,15 +4834,11 @@ while at <= #index do
     -- asynq's whole-second score for Go peers, the precise time in the extension record.
     addDue(scheduledKey, dueKey, id, processAt)
   end
-  if created and level then
-    redis.call('HSET', taskKey, 'x_prio', level)
+  if created then
+    writeTaskFields(taskKeyPrefix, id, level, keep)
   end
   if created and setKey ~= '' then
     deleteAggregationSet(setKey, aggregationSetsKey, taskKeyPrefix)
-  end
-  if created and keep ~= '0' then
-    redis.call('HSET', taskKey, 'x_keep', keep)
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
   end
   n = n + 1
   results[n] = result
@@ -9894,6 +9960,23 @@ local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
     redis.call('HSET', taskKey, 'msg', msg, 'state', state)
   end
 end
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua).
+
+-- Writes a new task's taskmill fields (Go ignores them): its priority level (nil for normal; see
+-- lib/priority.lua) and keep, its outcome record's TTL in ms ("0" = none; lib/task-ended.lua's
+-- x_keep contract). A record an earlier task with this id left is deleted, so that nobody reads
+-- it as this task's outcome.
+local function writeTaskFields(taskKeyPrefix, id, level, keep)
+  local taskKey = taskKeyPrefix .. id
+  if level then
+    redis.call('HSET', taskKey, 'x_prio', level)
+  end
+  if keep ~= '0' then
+    redis.call('HSET', taskKey, 'x_keep', keep)
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
 -- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
 -- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
 -- seconds and Go's Inspector parses them as integers, so the score stays floor(due / 1000) and the
@@ -10103,12 +10186,8 @@ for i = FIRST_CANDIDATE, #ARGV, 6 do
         addDue(scheduledKey, dueKey, id, processAt)
       end
     end
-    if result == 1 and level then
-      redis.call('HSET', taskKey, 'x_prio', level)
-    end
-    if result == 1 and keep ~= '0' then
-      redis.call('HSET', taskKey, 'x_keep', keep)
-      redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+    if result == 1 then
+      writeTaskFields(taskKeyPrefix, id, level, keep)
     end
   end
   results[#results + 1] = result

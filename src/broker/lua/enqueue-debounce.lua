@@ -52,8 +52,10 @@
 
 --!include lib/idle.lua
 --!include lib/write-task.lua
+--!include lib/task-fields.lua
 --!include lib/due.lua
 --!include lib/priority.lua
+--!include lib/batch-index.lua
 local pendingKey = KEYS[1]
 local scheduledKey = KEYS[2]
 local dueKey = KEYS[3]
@@ -78,24 +80,7 @@ local function withId(body, id)
   return body .. '\26' .. varint .. string.char(length) .. id
 end
 
-local at = 1
-local msgAt = 1
-
--- Reads "<digits>:" (or "<text>:") at the cursor.
-local function number()
-  local colon = string.find(index, ':', at, true)
-  local value = string.sub(index, at, colon - 1)
-  at = colon + 1
-  return value
-end
-
--- Reads "<#bytes>:<bytes>" at the cursor.
-local function counted()
-  local length = tonumber(number())
-  local value = string.sub(index, at, at + length - 1)
-  at = at + length
-  return value
-end
+local number, counted, message, more = batchReader(index, messages)
 
 local now = redisTimeMs()
 -- Whether a push found the pending list empty.
@@ -141,25 +126,17 @@ local function debounceOne(recordKey, newId, body, windowMs, mode, level, keep)
     writeTask(taskKey, withId(body, newId), 'scheduled', nil, '')
     addDue(scheduledKey, dueKey, newId, untilText)
   end
-  if level then
-    redis.call('HSET', taskKey, 'x_prio', level)
-  end
-  if keep ~= '0' then
-    redis.call('HSET', taskKey, 'x_keep', keep)
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. newId)
-  end
+  writeTaskFields(taskKeyPrefix, newId, level, keep)
   redis.call('HSET', recordKey, 'id', newId, 'until', untilText)
   redis.call('PEXPIRE', recordKey, windowMs)
   return newId, 0, untilText
 end
 
 local results = {}
-while at <= #index do
+while more() do
   local key = counted()
   local newId = counted()
-  local msgLength = tonumber(number())
-  local body = string.sub(messages, msgAt, msgAt + msgLength - 1)
-  msgAt = msgAt + msgLength
+  local body = message()
   local windowMs = tonumber(number())
   local mode = number()
   local level = priorityLevel(number())

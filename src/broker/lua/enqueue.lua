@@ -90,9 +90,11 @@
 
 --!include lib/idle.lua
 --!include lib/write-task.lua
+--!include lib/task-fields.lua
 --!include lib/due.lua
 --!include lib/aggregation.lua
 --!include lib/priority.lua
+--!include lib/batch-index.lua
 local pendingKey = KEYS[1]
 local scheduledKey = KEYS[2]
 local activeKey = KEYS[3]
@@ -184,35 +186,16 @@ local function handOff(id, taskKey, msg, uniqueKey)
   return false
 end
 
-local at = 1
-local msgAt = 1
-
--- Reads "<digits>:" at the cursor.
-local function number()
-  local colon = string.find(index, ':', at, true)
-  local value = string.sub(index, at, colon - 1)
-  at = colon + 1
-  return value
-end
-
--- Reads "<#bytes>:<bytes>" at the cursor.
-local function counted()
-  local length = tonumber(number())
-  local value = string.sub(index, at, at + length - 1)
-  at = at + length
-  return value
-end
+local number, counted, message, more = batchReader(index, messages)
 
 local results = {}
 local n = 0
 -- Length of the pending list after this call's first push (LPUSH returns it): 1 means the call
 -- found the list empty.
 local firstPushLength = nil
-while at <= #index do
+while more() do
   local id = counted()
-  local msgLength = tonumber(number())
-  local msg = string.sub(messages, msgAt, msgAt + msgLength - 1)
-  msgAt = msgAt + msgLength
+  local msg = message()
   local processAt = number()
   local uniqueKey = counted()
   local uniqueTtl = number()
@@ -255,15 +238,11 @@ while at <= #index do
     -- asynq's whole-second score for Go peers, the precise time in the extension record.
     addDue(scheduledKey, dueKey, id, processAt)
   end
-  if created and level then
-    redis.call('HSET', taskKey, 'x_prio', level)
+  if created then
+    writeTaskFields(taskKeyPrefix, id, level, keep)
   end
   if created and setKey ~= '' then
     deleteAggregationSet(setKey, aggregationSetsKey, taskKeyPrefix)
-  end
-  if created and keep ~= '0' then
-    redis.call('HSET', taskKey, 'x_keep', keep)
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
   end
   n = n + 1
   results[n] = result

@@ -42,6 +42,7 @@
 -- already handled (or a missed tick with no record to tell).
 
 --!include lib/write-task.lua
+--!include lib/task-fields.lua
 --!include lib/due.lua
 --!include lib/aggregation.lua
 --!include lib/priority.lua
@@ -105,12 +106,8 @@ for i = FIRST_CANDIDATE, #ARGV, 6 do
         addDue(scheduledKey, dueKey, id, processAt)
       end
     end
-    if result == 1 and level then
-      redis.call('HSET', taskKey, 'x_prio', level)
-    end
-    if result == 1 and keep ~= '0' then
-      redis.call('HSET', taskKey, 'x_keep', keep)
-      redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+    if result == 1 then
+      writeTaskFields(taskKeyPrefix, id, level, keep)
     end
   end
   results[#results + 1] = result
