@@ -7,13 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as keys from '../../src/base/keys.js';
-import {
-  type Inspector,
-  InvalidOptionError,
-  InvalidQueueNameError,
-  type QueueLimits,
-  Task,
-} from '../../src/index.js';
+import { InvalidOptionError, InvalidQueueNameError, type QueueLimits, Task } from '../../src/index.js';
 import { decodeTaskMessage } from '../../src/base/wire.js';
 import type { IdleRegistration } from '../../src/broker/broker.js';
 import { useTestEnv } from '../helpers/setup.js';
@@ -41,18 +35,8 @@ async function seed(n: number, q = Q, prefix = 't'): Promise<void> {
   await seedPending(env.raw, msgs);
 }
 
-/** Runs `fn` with an Inspector that is closed afterwards (the leak guard checks). */
-async function withInspector<T>(fn: (inspector: Inspector) => Promise<T>): Promise<T> {
-  const inspector = env.inspector();
-  try {
-    return await fn(inspector);
-  } finally {
-    await inspector.close();
-  }
-}
-
 function setLimits(limits: QueueLimits, q = Q): Promise<void> {
-  return withInspector((i) => i.setQueueLimits(q, limits));
+  return env.withInspector((i) => i.setQueueLimits(q, limits));
 }
 
 /** One lease call of up to `count` tasks with `freeSlots` free slots. */
@@ -252,7 +236,7 @@ describe('hand-off under limits', () => {
   test('cleared limits let the queue register again', async () => {
     await setLimits({ concurrency: 2 });
     assert.equal((await lease(4, 4, Q, idle(60_000))).registered, false);
-    await withInspector((i) => i.clearQueueLimits(Q));
+    await env.withInspector((i) => i.clearQueueLimits(Q));
     assert.equal(await env.raw.exists(LIMITS, RATE), 0);
     assert.equal((await lease(4, 4, Q, idle(60_000))).registered, true);
   });
@@ -260,7 +244,7 @@ describe('hand-off under limits', () => {
 
 describe('Inspector limits API', () => {
   test('set, read (also in queue info), replace and clear', () =>
-    withInspector(async (inspector) => {
+    env.withInspector(async (inspector) => {
       await seed(1);
       await env.raw.sadd(keys.ALL_QUEUES, Q);
       assert.deepEqual(await inspector.getQueueLimits(Q), {});
@@ -291,7 +275,7 @@ describe('Inspector limits API', () => {
     }));
 
   test('bad input is a coded error and writes nothing', () =>
-    withInspector(async (inspector) => {
+    env.withInspector(async (inspector) => {
       const bad: unknown[] = [
         undefined,
         null,

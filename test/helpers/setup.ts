@@ -26,6 +26,8 @@ export interface TestEnv {
   /** A Server (silent logger and short intervals unless overridden) registered with the leak guard. */
   server(options?: ServerOptions): Server;
   inspector(): Inspector;
+  /** Runs `fn` with an Inspector that is closed afterwards, whatever `fn` does. */
+  withInspector<T>(fn: (inspector: Inspector) => Promise<T>): Promise<T>;
 }
 
 /** Short intervals so background components act within a test's patience. */
@@ -75,6 +77,14 @@ export function useTestEnv(options: StartRedisOptions = {}): TestEnv {
     env.client = (o) => track('Client', new Client(env.redis.url, o));
     env.server = (o) => track('Server', new Server(env.redis.url, { ...FAST, ...o }));
     env.inspector = () => track('Inspector', new Inspector(env.redis.url));
+    env.withInspector = async (fn) => {
+      const inspector = env.inspector();
+      try {
+        return await fn(inspector);
+      } finally {
+        await inspector.close();
+      }
+    };
   });
   beforeEach(async () => {
     await env.raw.flushall();

@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { after, afterEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Task } from '../../src/index.js';
-import * as keys from '../../src/base/keys.js';
 import { killChild, trackChildren } from '../helpers/children.js';
+import { waitKeepAsked } from '../helpers/outcome.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -23,11 +23,7 @@ const children = trackChildren();
 afterEach(children.killAll);
 after(children.killAll);
 
-const keepAsked = (id: string) =>
-  waitFor(async () => (await env.raw.hget(keys.taskKey(Q, id), 'x_keep')) !== null, {
-    timeout: 30_000,
-    message: 'the wait asked the task for a record',
-  });
+const keepAsked = (id: string) => waitKeepAsked(env.raw, Q, id);
 
 describe('waitForResult under faults', () => {
   test('Redis killed and restarted while a wait is pending: the wait resolves after it', async () => {

@@ -18,6 +18,7 @@ import {
   WaitTimeoutError,
 } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
+import { waitKeepAsked } from '../helpers/outcome.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -39,12 +40,7 @@ function gated() {
   return { handler, release, started };
 }
 
-/** Until the wait has asked the live task for a record (it has read after subscribing). */
-const keepAsked = (id: string) =>
-  waitFor(async () => (await env.raw.hget(keys.taskKey(Q, id), 'x_keep')) !== null, {
-    timeout: 30_000,
-    message: 'the wait asked the task for a record',
-  });
+const keepAsked = (id: string) => waitKeepAsked(env.raw, Q, id);
 
 describe('waitForResult', () => {
   test('resolves with the result of a task that ends after the call, from the handle enqueue returns', async () => {

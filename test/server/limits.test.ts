@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, describe, test } from 'node:test';
-import { type Inspector, type Server, Task } from '../../src/index.js';
+import { type Server, Task } from '../../src/index.js';
 import * as keys from '../../src/base/keys.js';
 import { doneAndDequeue } from '../../src/broker/scripts.generated.js';
 import { trackChildren } from '../helpers/children.js';
@@ -55,16 +55,6 @@ async function startWorker(settings: Record<string, string>): Promise<ChildProce
   return proc;
 }
 
-/** Runs `fn` with an Inspector that is closed afterwards (the leak guard checks). */
-async function withInspector<T>(fn: (inspector: Inspector) => Promise<T>): Promise<T> {
-  const inspector = env.inspector();
-  try {
-    return await fn(inspector);
-  } finally {
-    await inspector.close();
-  }
-}
-
 /** Enqueues `n` tasks of type `job` into `queue`. */
 async function fill(queue: string, n: number): Promise<void> {
   const client = env.client();
@@ -82,7 +72,7 @@ async function fill(queue: string, n: number): Promise<void> {
 describe('queue limits across workers', () => {
   test('three worker processes under 100 tasks/s start 1,000 ± 5% tasks in 10 s', async () => {
     const queue = 'limited';
-    await withInspector((i) => i.setQueueLimits(queue, { rate: { limit: 100, periodMs: 1000 } }));
+    await env.withInspector((i) => i.setQueueLimits(queue, { rate: { limit: 100, periodMs: 1000 } }));
     // 18 periods' worth: the backlog never runs out while the window is measured.
     await fill(queue, 1_800);
     // Slots to spare (3 × 30 for 100 tasks/s): on a loaded machine a slot's cycle (lease, handler,
@@ -125,7 +115,7 @@ describe('queue limits across workers', () => {
   test('a concurrency cap shared by three servers is never exceeded', async () => {
     const queue = 'capped';
     const CAP = 3;
-    await withInspector((i) => i.setQueueLimits(queue, { concurrency: CAP }));
+    await env.withInspector((i) => i.setQueueLimits(queue, { concurrency: CAP }));
     let running = 0;
     let max = 0;
     let done = 0;
@@ -150,7 +140,7 @@ describe('queue limits across workers', () => {
 
 describe('limited and unlimited queues on one worker', () => {
   test('a throttled queue does not hold up the other queue, and is not called on every round', async () => {
-    await withInspector((i) => i.setQueueLimits('slow', { rate: { limit: 1, periodMs: 60_000 } }));
+    await env.withInspector((i) => i.setQueueLimits('slow', { rate: { limit: 1, periodMs: 60_000 } }));
     await fill('slow', 5);
     await fill('fast', 300);
     const monitor = await monitorCommands(env.redis);
