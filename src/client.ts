@@ -375,19 +375,13 @@ export class Client {
       );
       return prepared.map((p, i) => this.#result(p, codes[i], now));
     }
-    const byQueue = new Map<string, number[]>();
-    prepared.forEach((p, index) => {
-      const list = byQueue.get(p.msg.queue);
-      if (list) list.push(index);
-      else byQueue.set(p.msg.queue, [index]);
-    });
+    const byQueue = chunksByQueue(prepared, () => true);
     const results: BulkEnqueueResult[] = new Array(prepared.length);
     // Registered first, like Go: an inspector must never see tasks of a queue it cannot list.
     await this.#register([...byQueue.keys()], now);
     const calls: Promise<void>[] = [];
-    for (const [queue, indexes] of byQueue) {
-      for (let start = 0; start < indexes.length; start += BULK_CHUNK) {
-        const chunk = indexes.slice(start, start + BULK_CHUNK);
+    for (const [queue, chunks] of byQueue) {
+      for (const chunk of chunks) {
         calls.push(
           this.#rdb
             .enqueue(
@@ -414,20 +408,14 @@ export class Client {
   async #sendWithDebounced(prepared: readonly Prepared[], now: number): Promise<BulkEnqueueResult[]> {
     const results: BulkEnqueueResult[] = new Array(prepared.length);
     const plain: number[] = [];
-    const byQueue = new Map<string, number[]>();
     prepared.forEach((p, i) => {
       if (!p.resolved.debounce) plain.push(i);
-      else {
-        const list = byQueue.get(p.msg.queue);
-        if (list) list.push(i);
-        else byQueue.set(p.msg.queue, [i]);
-      }
     });
+    const byQueue = chunksByQueue(prepared, (p) => p.resolved.debounce !== undefined);
     await this.#register([...byQueue.keys()], now);
     const calls: Promise<void>[] = [];
-    for (const [queue, indexes] of byQueue) {
-      for (let start = 0; start < indexes.length; start += BULK_CHUNK) {
-        const chunk = indexes.slice(start, start + BULK_CHUNK);
+    for (const [queue, chunks] of byQueue) {
+      for (const chunk of chunks) {
         const items = chunk.map((i): DebounceItem => {
           const { msg, resolved } = prepared[i] as Prepared;
           const debounce = resolved.debounce as Required<DebounceOptions>;
@@ -516,6 +504,32 @@ export class Client {
 }
 
 /** The result of a debounced enqueue (see enqueue-debounce.lua's reply). */
+/**
+ * The indexes of the tasks `include` accepts, by queue in first-seen order, in order within a
+ * queue and cut into chunks of at most {@link BULK_CHUNK}: one script call each.
+ */
+function chunksByQueue(
+  prepared: readonly Prepared[],
+  include: (p: Prepared) => boolean,
+): Map<string, number[][]> {
+  const byQueue = new Map<string, number[]>();
+  prepared.forEach((p, i) => {
+    if (!include(p)) return;
+    const list = byQueue.get(p.msg.queue);
+    if (list) list.push(i);
+    else byQueue.set(p.msg.queue, [i]);
+  });
+  const chunked = new Map<string, number[][]>();
+  for (const [queue, indexes] of byQueue) {
+    const chunks: number[][] = [];
+    for (let start = 0; start < indexes.length; start += BULK_CHUNK) {
+      chunks.push(indexes.slice(start, start + BULK_CHUNK));
+    }
+    chunked.set(queue, chunks);
+  }
+  return chunked;
+}
+
 function debouncedResult(p: Prepared, reply: RawDebounceReply, now: number): BulkEnqueueResult {
   if (reply.code === -1) return { ok: false, error: new TaskIdConflictError(p.msg.queue, p.msg.id) };
   const throttle = p.resolved.debounce?.mode === 'throttle';
