@@ -4,17 +4,14 @@
  * at its own level: none is lost, none comes back as a normal task in asynq's list.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, afterEach, describe, test } from 'node:test';
 import { Task } from '../../src/index.js';
 import { killChild, trackChildren } from '../helpers/children.js';
+import { spawnRecordWorker } from '../helpers/record-worker.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
 const env = useTestEnv();
-const WORKER = fileURLToPath(new URL('../fixtures/worker.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LEASE_MS = 2000;
 const STARTED = 'test:started';
 const PRIO = 'asynq:{default}:x:prio';
@@ -43,19 +40,7 @@ describe('a worker SIGKILLed while holding prioritized tasks', () => {
       }
     }
     const proc = children.track(
-      spawn(process.execPath, ['--import', 'tsx', WORKER], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          REDIS_URL: env.redis.url,
-          CONCURRENCY: '6',
-          LEASE_MS: String(LEASE_MS),
-          HEARTBEAT_MS: '500',
-          MODE: 'record',
-          STARTED_LIST: STARTED,
-        },
-        stdio: ['pipe', 'ignore', 'ignore'],
-      }),
+      spawnRecordWorker({ redisUrl: env.redis.url, concurrency: 6, leaseMs: LEASE_MS, startedList: STARTED }),
     );
     // A child's start (tsx compiling the sources) takes seconds on a loaded machine.
     await waitFor(async () => (await env.raw.llen(STARTED)) >= 6, {

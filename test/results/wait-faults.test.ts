@@ -3,19 +3,16 @@
  * the worker running the task SIGKILLed: the waiter gets the result of the retry.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, afterEach, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Task } from '../../src/index.js';
 import { killChild, trackChildren } from '../helpers/children.js';
 import { waitKeepAsked } from '../helpers/outcome.js';
+import { spawnRecordWorker } from '../helpers/record-worker.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
 const env = useTestEnv({ appendOnly: true });
 const Q = 'default';
-const WORKER = fileURLToPath(new URL('../fixtures/worker.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const STARTED = 'test:started';
 const LEASE_MS = 2000;
 
@@ -56,19 +53,7 @@ describe('waitForResult under faults', () => {
     const waiting = client.waitForResult(info, { timeout: 90_000 });
     await keepAsked(info.id);
     const proc = children.track(
-      spawn(process.execPath, ['--import', 'tsx', WORKER], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          REDIS_URL: env.redis.url,
-          CONCURRENCY: '1',
-          LEASE_MS: String(LEASE_MS),
-          HEARTBEAT_MS: '500',
-          MODE: 'record',
-          STARTED_LIST: STARTED,
-        },
-        stdio: ['pipe', 'ignore', 'ignore'],
-      }),
+      spawnRecordWorker({ redisUrl: env.redis.url, concurrency: 1, leaseMs: LEASE_MS, startedList: STARTED }),
     );
     await waitFor(async () => (await env.raw.lrange(STARTED, 0, -1)).includes(info.id), {
       // Starting a child (tsx compiles on the way) takes long on a loaded machine.
