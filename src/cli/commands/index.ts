@@ -1,0 +1,11 @@
+/**
+ * Every command group of the CLI. One import and one call per line, so that groups added in
+ * parallel merge without conflicts.
+ */
+import type { Command } from 'commander';
+import { register as registerQueue } from './queue.js';
+
+/** Registers every command group on `program`. */
+export function registerCommands(program: Command): void {
+  registerQueue(program);
+}
