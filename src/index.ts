@@ -92,3 +92,11 @@ export {
 } from './scheduler/scheduler.js';
 export type { PeriodicEntry, MisfirePolicy } from './scheduler/entry.js';
 export type { EntryProvider } from './scheduler/provider-sync.js';
+export {
+  createQueueMetrics,
+  metricsHandler,
+  type QueueMetrics,
+  type QueueMetricsOptions,
+  type MetricsHandlerOptions,
+  type MetricsRequestHandler,
+} from './metrics/index.js';

@@ -57,9 +57,11 @@ const EXPECTED_EXPORTS = [
   'TaskmillError',
   'WaitTimeoutError',
   'consoleLogger',
+  'createQueueMetrics',
   'defineTask',
   'hasCause',
   'jsonCodec',
+  'metricsHandler',
   'silentLogger',
 ];
 
