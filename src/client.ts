@@ -19,7 +19,7 @@ import { type TaskHandle, taskHandle } from './results/handle.js';
 import type { TaskProgress } from './results/progress.js';
 import {
   DEFAULT_RESULT_POLL_MS,
-  DEFAULT_WAIT_RESULT_TTL_MS,
+  DEFAULT_RESULT_TTL_MS,
   ResultsClient,
   type TaskRef,
   type WaitOptions,
@@ -38,9 +38,13 @@ export interface ClientOptions {
   /** Source of "now" (tests). @defaultValue the wall clock */
   clock?: Clock;
   /**
-   * How long the outcome record that a `waitForResult` (or a progress stream) asks a live task for
-   * is kept after the task ends, in ms; a task's own `resultTTL` wins when longer.
-   * @defaultValue 600,000 (10 minutes)
+   * How long every task this client enqueues keeps its outcome (state, result or last error)
+   * readable after it ends, in ms, so that `waitForResult` finds it even when the task finished
+   * before the wait began: the default of each task's own `resultTTL` option. Each record costs
+   * Redis about 250 bytes for a small result for this long (60 s at 1,000 tasks/s: about 15 MB).
+   * 0 keeps none unless a wait asks while the task is live; a finished task's wait then rejects
+   * with ResultNotFoundError. Also the TTL a wait asks a live task for (when 0: one minute).
+   * @defaultValue 60,000 (one minute)
    */
   resultTTL?: number;
   /**
@@ -95,6 +99,8 @@ export class Client {
   readonly #registered = new Map<string, number>();
   /** Registrations in flight, so that concurrent enqueues share one SADD. */
   readonly #registering = new Map<string, Promise<void>>();
+  /** The lowest layer of every task's options: the client's `resultTTL`. */
+  readonly #taskDefaults: EnqueueOptions;
   /** enqueue() calls made in the current tick, sent together when it ends. */
   #queued: QueuedEnqueue[] = [];
   #closed = false;
@@ -115,8 +121,15 @@ export class Client {
     );
     this.#maxPayloadBytes = maxPayloadBytes;
     this.#clock = optionalClock(options.clock) ?? realClock;
-    const keepMs = options.resultTTL ?? DEFAULT_WAIT_RESULT_TTL_MS;
-    expectOption('resultTTL', keepMs, Number.isSafeInteger(keepMs) && keepMs > 0, 'a positive integer (ms)');
+    const resultTtlMs = options.resultTTL ?? DEFAULT_RESULT_TTL_MS;
+    expectOption(
+      'resultTTL',
+      resultTtlMs,
+      Number.isSafeInteger(resultTtlMs) && resultTtlMs >= 0,
+      'a non-negative integer (ms)',
+    );
+    this.#taskDefaults = { resultTTL: resultTtlMs };
+    const keepMs = resultTtlMs > 0 ? resultTtlMs : DEFAULT_RESULT_TTL_MS;
     const pollIntervalMs = options.resultPollInterval ?? DEFAULT_RESULT_POLL_MS;
     expectOption(
       'resultPollInterval',
@@ -135,11 +148,13 @@ export class Client {
    * with `ctx.writeResult`), readable as `.bytes`, `.text()` or `.json<T>()`. Works whether the task
    * ended before the call or ends later, across lost notifications and Redis restarts: it asks a
    * live task to keep its outcome (the client's `resultTTL`), listens for the announcement and reads
-   * again after reconnects and every `resultPollInterval`.
+   * again after reconnects and every `resultPollInterval`. A task that ended before the call is
+   * found through its outcome record, kept for its `resultTTL` (the client's, one minute, unless
+   * the task says otherwise).
    * @throws TaskArchivedError (carries the task's last error), TaskDeletedError, TaskWasCanceledError,
    *   WaitTimeoutError once `timeout` passed (default 60 s), ResultNotFoundError when neither the
-   *   task nor an outcome record exists (enqueue with `resultTTL` to keep outcomes readable after
-   *   the task is gone), ClosedError when the client is closed meanwhile, InvalidOptionError
+   *   task nor an outcome record exists (the record expired, or the task was enqueued with
+   *   `resultTTL: 0`, by a Go producer or by the Scheduler), ClosedError when the client is closed meanwhile, InvalidOptionError
    */
   waitForResult(task: TaskRef, options?: WaitOptions): Promise<TaskResult> {
     return this.#results.waitForResult(task, options);
@@ -356,7 +371,7 @@ export class Client {
     layers: (EnqueueOptions | undefined)[],
     now: number,
   ): Prepared {
-    return prepareEnqueue(type, payload, layers, now, this.#maxPayloadBytes);
+    return prepareEnqueue(type, payload, [this.#taskDefaults, ...layers], now, this.#maxPayloadBytes);
   }
 
   async #send(prepared: readonly Prepared[], now: number): Promise<BulkEnqueueResult[]> {

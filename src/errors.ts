@@ -321,8 +321,8 @@ export class WaitTimeoutError extends TaskmillError {
 
 /**
  * `waitForResult` found neither the task nor its outcome record: the id is wrong, or the task ended
- * without leaving a record (it was not enqueued with `resultTTL`, or the record expired, or a Go
- * worker ran it).
+ * without leaving a record (its `resultTTL` passed, or it had none: `resultTTL: 0`, a Go producer,
+ * the Scheduler; or a Go worker ran it).
  */
 export class ResultNotFoundError extends TaskmillError {
   constructor(
@@ -331,7 +331,7 @@ export class ResultNotFoundError extends TaskmillError {
   ) {
     super(
       'ERR_RESULT_NOT_FOUND',
-      `task ${taskId} in queue "${queue}" was not found and left no outcome record: enqueue it with \`resultTTL\` to keep its outcome readable after it ends`,
+      `task ${taskId} in queue "${queue}" was not found and left no outcome record: its \`resultTTL\` passed or it had none; give it a longer \`resultTTL\` to keep its outcome readable after it ends`,
     );
   }
 }

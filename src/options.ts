@@ -89,9 +89,9 @@ export interface EnqueueOptions {
   /**
    * Keep the task's outcome (state, the handler's result or the last error) readable by
    * `waitForResult` for this many milliseconds after the task ends, even when the task itself is not
-   * retained (docs/workflows.md "Results"). A positive integer; 0 means no record unless a
+   * retained (docs/workflows.md "Results"). A non-negative integer; 0 means no record unless a
    * `waitForResult` asks for one while the task is live.
-   * @defaultValue 0
+   * @defaultValue the Client's `resultTTL` (one minute)
    */
   resultTTL?: number;
 }

@@ -105,9 +105,10 @@ export class RDBDeps {
     policy: string,
     nowMs: number,
     priority: number | '',
+    keepMs: number,
     parents: readonly (readonly [ref: string, state: string])[],
   ): Promise<{ created: boolean; state: string }> {
-    const args: (string | Uint8Array | number)[] = [queue, id, msg, policy, nowMs, priority];
+    const args: (string | Uint8Array | number)[] = [queue, id, msg, policy, nowMs, priority, keepMs];
     for (const [ref, state] of parents) args.push(ref, state);
     const [code, state] = (await this.#script(scripts.depCreate, [keys.waitingKey(queue)], args)) as [
       number,

@@ -1748,7 +1748,8 @@ export const depCreate = defineScript('dep-create', 1, String.raw`-- Step 2 of e
 -- ARGV[4] -> policy when a parent is archived, deleted or canceled: fail, ignore or remove
 -- ARGV[5] -> now, unix ms
 -- ARGV[6] -> priority level 0-100 once released, or empty for normal (see lib/priority.lua)
--- ARGV[7..] -> pairs: parent ref "<#queue>:<queue><id>", the state dep-register.lua reported
+-- ARGV[7] -> outcome record TTL in ms (the resultTTL option; 'keep', x_keep once released), 0: none
+-- ARGV[8..] -> pairs: parent ref "<#queue>:<queue><id>", the state dep-register.lua reported
 --
 -- Returns { code, state }: code 1 created (or already stored), 0 id conflict; state is where the
 -- task is now: waiting, pending, archived, deleted (removed by its policy), or its task state.
@@ -2160,8 +2161,9 @@ local msg = ARGV[3]
 local policy = ARGV[4]
 local nowMs = ARGV[5]
 local priority = ARGV[6]
--- ARGV[7..]: the parents, two values each.
-local FIRST_PARENT = 7
+local keepMs = tonumber(ARGV[7])
+-- ARGV[8..]: the parents, two values each.
+local FIRST_PARENT = 8
 
 local p = queuePrefix(queueName)
 local taskKey = p .. 't:' .. id
@@ -2200,6 +2202,10 @@ fields[#fields + 1] = table.concat(refs)
 if priority ~= '' then
   fields[#fields + 1] = 'prio'
   fields[#fields + 1] = priority
+end
+if keepMs > 0 then
+  fields[#fields + 1] = 'keep'
+  fields[#fields + 1] = string.format('%d', keepMs)
 end
 for i = 1, #fields, 1000 do
   redis.call('HSET', depKey, unpack(fields, i, math.min(i + 999, #fields)))

@@ -58,6 +58,7 @@ export async function enqueueDependent(
     prepared.item.priority === undefined || prepared.item.priority === NORMAL_PRIORITY
       ? ''
       : prepared.item.priority,
+    resolved.resultTtlMs,
     [...states],
   );
   if (!created) throw new TaskIdConflictError(msg.queue, msg.id);

@@ -13,7 +13,7 @@ export interface ResultSource {
  * What `client.enqueue` resolves with: the new task's {@link TaskInfo}, plus ways to follow it
  * through the Client that enqueued it (`client.progress(handle)` iterates over its progress).
  * @example
- * const handle = await client.enqueue(resize, { src }, { resultTTL: 60_000 });
+ * const handle = await client.enqueue(resize, { src });
  * const stop = handle.onProgress((p) => console.log(`${p.percent}% ${p.message ?? ''}`));
  * const { url } = (await handle.waitForResult({ timeout: 30_000 })).json<{ url: string }>();
  * stop();
@@ -21,7 +21,8 @@ export interface ResultSource {
 export interface TaskHandle extends TaskInfo {
   /**
    * Resolves with the task's result once it completed (see `Client.waitForResult` for the errors).
-   * A task that may finish before this call needs `resultTTL` at enqueue to be found afterwards.
+   * A task that finished before this call is found while its `resultTTL` lasts (one minute unless
+   * the task or the Client says otherwise).
    */
   waitForResult(options?: WaitOptions): Promise<TaskResult>;
   /**

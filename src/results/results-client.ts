@@ -29,8 +29,11 @@ export interface WaitOptions {
 
 /** How long a wait lasts unless told otherwise. */
 export const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
-/** The record TTL a wait asks a live task for unless the Client says otherwise. */
-export const DEFAULT_WAIT_RESULT_TTL_MS = 10 * 60_000;
+/**
+ * How long a task's outcome record is kept unless the Client or the task says otherwise, and the
+ * TTL a wait asks a live task for when the Client keeps none.
+ */
+export const DEFAULT_RESULT_TTL_MS = 60_000;
 /** The fallback read interval of a wait unless the Client says otherwise. */
 export const DEFAULT_RESULT_POLL_MS = 5_000;
 /** setTimeout's largest delay. */

@@ -182,11 +182,11 @@ describe('task-ended hook', () => {
     assert.equal(await env.raw.exists(keys.progressKey(Q, 'p')), 0);
   });
 
-  test('enqueue with resultTTL sets x_keep and drops a record an earlier task with the id left', async () => {
+  test('enqueue with resultTTL sets x_keep (0: none) and drops a record an earlier task with the id left', async () => {
     await env.raw.hset(keys.outcomeKey(Q, 'same'), { state: 'completed', at: '1' });
     const client = env.client();
     await client.enqueue(new Task('t', 'x', { taskId: 'same', resultTTL: 5000 }));
-    await client.enqueue(new Task('t', 'y', { taskId: 'plain' }));
+    await client.enqueue(new Task('t', 'y', { taskId: 'plain', resultTTL: 0 }));
     await client.close();
     assert.equal(await env.raw.hget(keys.taskKey(Q, 'same'), 'x_keep'), '5000');
     assert.equal(await env.raw.hget(keys.taskKey(Q, 'plain'), 'x_keep'), null);

@@ -80,6 +80,53 @@ describe('waitForResult', () => {
     await client.close();
   });
 
+  test("a task that ended before the wait, enqueued with no options, is found through the client's default resultTTL", async () => {
+    const client = env.client();
+    const { handler } = gated();
+    const server = env.server();
+    await server.start(handler);
+    const handle = await client.enqueue(new Task('fast', 'plain'));
+    await waitFor(async () => (await env.raw.exists(keys.outcomeKey(Q, handle.id))) === 1, {
+      message: 'record written',
+    });
+    assert.equal(await env.raw.exists(keys.taskKey(Q, handle.id)), 0, 'the task itself is gone');
+    const ttl = await env.raw.pttl(keys.outcomeKey(Q, handle.id));
+    assert.ok(ttl > 50_000 && ttl <= 60_000, `record TTL ${ttl} ms is the one-minute default`);
+    await server.shutdown();
+    const result = await handle.waitForResult({ timeout: 5000 });
+    assert.deepEqual(result.json(), { id: handle.id, payload: 'plain' });
+    await client.close();
+  });
+
+  test("the client's resultTTL sets every task's record TTL; a task's own resultTTL wins", async () => {
+    const client = env.client({ resultTTL: 120_000 });
+    const byClient = await client.enqueue(new Task('fast', 'a'));
+    const byTask = await client.enqueue(new Task('fast', 'b', { resultTTL: 5_000 }));
+    const [many] = await client.enqueueMany([new Task('fast', 'c')]);
+    assert.ok(many?.ok);
+    const keep = (id: string) => env.raw.hget(keys.taskKey(Q, id), 'x_keep');
+    assert.equal(await keep(byClient.id), '120000');
+    assert.equal(await keep(byTask.id), '5000');
+    assert.equal(await keep(many.info.id), '120000');
+    await client.close();
+  });
+
+  test('a client with resultTTL 0 keeps no record: a wait after the end rejects with ResultNotFoundError', async () => {
+    const client = env.client({ resultTTL: 0 });
+    const { handler } = gated();
+    const server = env.server();
+    await server.start(handler);
+    const handle = await client.enqueue(new Task('fast', 'gone'));
+    assert.equal(await env.raw.hget(keys.taskKey(Q, handle.id), 'x_keep'), null, 'no x_keep at enqueue');
+    await waitFor(async () => (await env.raw.exists(keys.taskKey(Q, handle.id))) === 0, {
+      message: 'task done',
+    });
+    await server.shutdown();
+    assert.equal(await env.raw.exists(keys.outcomeKey(Q, handle.id)), 0);
+    await assert.rejects(handle.waitForResult({ timeout: 5000 }), ResultNotFoundError);
+    await client.close();
+  });
+
   test('a kept task (retention) without a record resolves from its hash', async () => {
     const client = env.client();
     const { handler } = gated();

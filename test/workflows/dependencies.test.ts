@@ -182,6 +182,28 @@ describe('dependsOn', () => {
     await client.close();
   });
 
+  test("a dependent keeps its resultTTL (or the client's) through the wait: its outcome is readable after it ran", async () => {
+    const client = env.client();
+    const a = await client.enqueue(new Task('step', 'a'), { taskId: 'a' });
+    const b = await client.enqueue(new Task('step', 'b'), { taskId: 'b', dependsOn: [a], resultTTL: 90_000 });
+    const c = await client.enqueue(new Task('step', 'c'), { taskId: 'c', dependsOn: [b] });
+    assert.equal(
+      await env.raw.hget(dependentKey('default', 'b'), 'keep'),
+      '604800000',
+      'raised by its child',
+    );
+    assert.equal(await env.raw.hget(dependentKey('default', 'c'), 'keep'), '60000', "the client's default");
+    const { handler } = recorder();
+    const server = env.server();
+    await server.start(handler);
+    const result = await client.waitForResult(c, { timeout: 10_000 });
+    await server.shutdown();
+    assert.equal(result.text(), 'c-result');
+    const record = await env.raw.pttl('asynq:{default}:x:result:c');
+    assert.ok(record > 50_000 && record <= 60_000, `c's record TTL ${record}`);
+    await client.close();
+  });
+
   test('an unknown parent is a DependencyNotFoundError and nothing is created', async () => {
     const client = env.client();
     await assert.rejects(
