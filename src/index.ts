@@ -18,6 +18,12 @@ export {
   type WorkerInfo,
   type SchedulerEntry,
   type SchedulerEnqueueEvent,
+  type TaskExplanation,
+  type ExplainReason,
+  type ExplainReasonCode,
+  type ExplainOptions,
+  type ThroughputEstimate,
+  type UnfinishedParent,
 } from './inspector/index.js';
 export type { GroupAggregator, GroupAggregateFunction } from './server/aggregator.js';
 export { ServeMux, type Handler, type Middleware, type IncomingTask, type TaskContext } from './mux.js';

@@ -6,6 +6,7 @@ import * as keys from '../base/keys.js';
 import { unixSeconds } from '../base/time.js';
 import { RDBInspectServers } from './rdb-inspect-servers.js';
 import { RDBDeps } from './rdb-deps.js';
+import { RDBExplain } from './rdb-explain.js';
 import { BULK_BATCH, RDBInspectTasks } from './rdb-inspect-tasks.js';
 
 /** asynq's memoryUsage sampling: 20 tasks per container, 5 groups. */
@@ -57,10 +58,13 @@ export class RDBInspect {
   readonly servers: RDBInspectServers;
   /** Waiting dependents. */
   readonly deps: RDBDeps;
+  /** The reads behind explain. */
+  readonly explain: RDBExplain;
 
   constructor(conn: OwnedConnection) {
     this.#conn = conn;
     this.deps = new RDBDeps(conn);
+    this.explain = new RDBExplain(conn);
     this.tasks = new RDBInspectTasks(conn);
     this.servers = new RDBInspectServers(conn);
   }

@@ -27,6 +27,8 @@ import {
   checkTaskId,
   pageRange,
 } from './args.js';
+import { explainTask } from './explain.js';
+import type { ExplainOptions, TaskExplanation } from './explain-types.js';
 import { limitFields, limitsFromHash } from './limits.js';
 import { deleteQueue, queueInfo } from './queues.js';
 import { listSchedulerEnqueueEvents, listSchedulerEntries } from './scheduler.js';
@@ -54,6 +56,14 @@ import type {
   ServerInfo,
 } from './types.js';
 
+export type {
+  ExplainOptions,
+  ExplainReason,
+  ExplainReasonCode,
+  TaskExplanation,
+  ThroughputEstimate,
+  UnfinishedParent,
+} from './explain-types.js';
 export type {
   BulkOptions,
   DailyStats,
@@ -233,6 +243,31 @@ export class Inspector {
   /** One task. @throws QueueNotFoundError, TaskNotFoundError, MessageDecodeError */
   async getTaskInfo(queue: string, taskId: string): Promise<TaskInfo> {
     return this.#onTask(queue, taskId, (rdb) => getTaskInfo(rdb, queue, taskId, this.#clock.now()));
+  }
+
+  /**
+   * Why a task is (not) running: the one reason that blocks it first (scheduled, retrying,
+   * waiting for dependencies, aggregating, queue paused, no live server, concurrency cap, rate
+   * limit, its place in line; or leased, lease expired, archived, completed, canceled, deleted,
+   * not found) with its facts and a sentence, plus every other condition that holds as sentences.
+   * A missing task is explained (its outcome record, or `not-found`), not thrown. For a pending
+   * task with tasks ahead it watches the queue's throughput for `options.sampleMs` (default 1 s).
+   * See docs/inspector.md "Why isn't my task running?".
+   * @throws InvalidQueueNameError; InvalidOptionError for a blank id or a bad sampleMs;
+   *   MessageDecodeError when the stored message does not decode
+   */
+  async explain(queue: string, taskId: string, options: ExplainOptions = {}): Promise<TaskExplanation> {
+    validateQueueName(queue);
+    checkTaskId(taskId);
+    checkOptionsBag('explain options', options, new Set(['sampleMs']));
+    const { sampleMs = 1000 } = options;
+    expectOption(
+      'sampleMs',
+      sampleMs,
+      Number.isInteger(sampleMs) && sampleMs >= 0 && sampleMs <= 10_000,
+      'an integer from 0 to 10000',
+    );
+    return explainTask(this.#open(), queue, taskId, { sampleMs }, this.#clock.now());
   }
 
   /**
