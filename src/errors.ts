@@ -113,6 +113,20 @@ export class DependentRemovedError extends TaskmillError {
   }
 }
 
+/**
+ * The dashboard was asked to listen on a host other than loopback without a `token`: anyone who
+ * can reach the port could read payloads and delete tasks. Pass a token, or `insecure: true` when
+ * something in front of it (a proxy, a firewall) already guards it.
+ */
+export class InsecureDashboardError extends TaskmillError {
+  constructor(readonly host: string) {
+    super(
+      'ERR_DASHBOARD_INSECURE',
+      `refusing to serve the dashboard on non-loopback host "${host}" without a token (pass \`token\`, or \`insecure: true\` to allow it)`,
+    );
+  }
+}
+
 /** The queue is not registered in `asynq:queues`. */
 export class QueueNotFoundError extends TaskmillError {
   constructor(readonly queue: string) {

@@ -84,6 +84,7 @@ export {
   InvalidScheduleError,
   DependencyNotFoundError,
   DependentRemovedError,
+  InsecureDashboardError,
   hasCause,
 } from './errors.js';
 export { type Logger, type LogLevel, consoleLogger, silentLogger } from './logger.js';
@@ -106,3 +107,11 @@ export {
   type MetricsHandlerOptions,
   type MetricsRequestHandler,
 } from './metrics/index.js';
+export {
+  createDashboard,
+  startDashboard,
+  type DashboardHandler,
+  type DashboardOptions,
+  type StartDashboardOptions,
+  type RunningDashboard,
+} from './dashboard/index.js';

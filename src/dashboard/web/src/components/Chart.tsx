@@ -1,0 +1,81 @@
+// A time-series chart (uPlot). uPlot draws on a canvas and sets styles through the CSSOM, which the
+// page's strict Content-Security-Policy allows.
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface Series {
+  label: string;
+  color: string;
+  /** One value per x; null for a gap. */
+  values: (number | null)[];
+}
+
+interface Props {
+  title: string;
+  /** Unix seconds. */
+  xs: number[];
+  series: Series[];
+  /** Draw bars (daily history) instead of lines. */
+  bars?: boolean;
+  /** Label format for the x axis. */
+  days?: boolean;
+  height?: number;
+  testId?: string;
+}
+
+export function Chart({ title, xs, series, bars = false, days = false, height = 180, testId }: Props) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const shape = `${series.map((s) => s.label).join('|')}|${bars}|${days}`;
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const opts: uPlot.Options = {
+      width: Math.max(el.clientWidth, 200),
+      height,
+      legend: { show: true },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true } },
+      axes: [
+        days
+          ? { values: (_u, splits) => splits.map((s) => new Date(s * 1000).toISOString().slice(5, 10)) }
+          : {},
+        { size: 50 },
+      ],
+      series: [
+        {},
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          fill: bars ? s.color : undefined,
+          paths: bars ? uPlot.paths.bars?.({ size: [0.6 / Math.max(series.length, 1), 40] }) : undefined,
+          points: { show: false },
+        })),
+      ],
+    };
+    const u = new uPlot(opts, [xs, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
+    plot.current = u;
+    const ro = new ResizeObserver(() => u.setSize({ width: Math.max(el.clientWidth, 200), height }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+  }, [shape, height]);
+
+  useEffect(() => {
+    plot.current?.setData([xs, ...series.map((s) => s.values)] as uPlot.AlignedData);
+  }, [xs, series]);
+
+  return (
+    <div class="card chart" data-testid={testId}>
+      <h3>{title}</h3>
+      {xs.length === 0 ? <p class="muted">Collecting samples…</p> : null}
+      <div ref={box} />
+    </div>
+  );
+}
