@@ -527,8 +527,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -1220,8 +1225,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -1924,8 +1934,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -2422,8 +2437,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -2876,8 +2896,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -3547,8 +3572,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -5642,8 +5672,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -6052,8 +6087,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -6521,8 +6561,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -6812,8 +6857,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -7266,8 +7316,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -8451,8 +8506,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -9167,8 +9227,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
@@ -9864,8 +9929,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end

@@ -73,6 +73,42 @@ describe('task-ended hook', () => {
     }
   });
 
+  test('a record an earlier task with the id left is replaced whole, none of its fields mixed in', async () => {
+    // As a Go producer's enqueue leaves it: it does not drop the record of an earlier task.
+    await env.raw.hset(keys.outcomeKey(Q, 'a'), {
+      state: 'archived',
+      at: '1',
+      error: 'old failure',
+      result: 'old',
+    });
+    const msg = taskMsg({ id: 'a' });
+    await seedActive(env.raw, [{ msg, score: LEASE }], KEEP);
+    await broker.rdb.done(Q, [{ msg, revoked: false }], Date.now());
+    assert.deepEqual(await recordState('a'), { state: 'completed' });
+    const ttl = await env.raw.pttl(keys.outcomeKey(Q, 'a'));
+    assert.ok(ttl > 50_000 && ttl <= 60_000, `record TTL ${ttl}`);
+  });
+
+  test('a new record costs no DEL: HSET then PEXPIRE', async () => {
+    const msg = taskMsg({ id: 'fresh' });
+    await seedActive(env.raw, [{ msg, score: LEASE }], KEEP);
+    const monitor = await monitorCommands(env.redis);
+    const touching: string[] = [];
+    let caughtUp = false;
+    monitor.on('monitor', (_time, args) => {
+      if (args.includes(keys.outcomeKey(Q, 'fresh'))) touching.push((args[0] ?? '').toUpperCase());
+      if ((args[0] ?? '').toUpperCase() === 'PING') caughtUp = true;
+    });
+    try {
+      await broker.rdb.done(Q, [{ msg, revoked: false }], Date.now());
+      await env.raw.ping('end-marker');
+      await waitFor(() => caughtUp, { message: 'monitor caught up' });
+    } finally {
+      monitor.disconnect();
+    }
+    assert.deepEqual(touching, ['HSET', 'PEXPIRE']);
+  });
+
   test("a kept task stores the returned result as asynq's result field, over one written by writeResult", async () => {
     const msg = taskMsg({ id: 'a', retention: 3600 });
     await seedActive(env.raw, [{ msg, score: LEASE }], { ...KEEP, result: 'written' });

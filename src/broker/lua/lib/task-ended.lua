@@ -37,8 +37,13 @@ local function writeOutcome(queueKeyPrefix, id, state, result, errorMessage, kee
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = errorMessage
   end
-  redis.call('DEL', recordKey)
-  redis.call('HSET', recordKey, unpack(fields))
+  -- HSET counts the fields it added: fewer than given means an older record was there (a task
+  -- with this id that a Go producer enqueued, which does not drop it), whose fields must not mix
+  -- with these. Checking the count spares the usual case a DEL.
+  if redis.call('HSET', recordKey, unpack(fields)) * 2 ~= #fields then
+    redis.call('DEL', recordKey)
+    redis.call('HSET', recordKey, unpack(fields))
+  end
   redis.call('PEXPIRE', recordKey, keepMs)
   redis.call('PUBLISH', queueKeyPrefix .. 'x:outcome', id)
 end
