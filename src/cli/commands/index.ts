@@ -4,8 +4,10 @@
  */
 import type { Command } from 'commander';
 import { register as registerQueue } from './queue.js';
+import { register as registerWhy } from './why.js';
 
 /** Registers every command group on `program`. */
 export function registerCommands(program: Command): void {
   registerQueue(program);
+  registerWhy(program);
 }
