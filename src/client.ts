@@ -4,11 +4,13 @@ import { type CancelOptions, type CancelResult, cancelTask } from './cancel.js';
 import { RDBDeps } from './broker/rdb-deps.js';
 import { enqueueDependent } from './dependencies/enqueue-dependent.js';
 import { type RedisConnOpt, openConnection } from './broker/redis.js';
+import { waitForReplicas } from './broker/durable.js';
 import { type Clock, realClock } from './base/clock.js';
 import {
   ClosedError,
   DuplicateTaskError,
   EnqueueOutcomeUnknownError,
+  NotReplicatedError,
   RedisUnavailableError,
   TaskIdConflictError,
   TaskmillError,
@@ -52,6 +54,27 @@ export interface ClientOptions {
    * ms: a lost announcement delays the answer by at most this much. @defaultValue 5,000
    */
   resultPollInterval?: number;
+  /**
+   * Acknowledge an enqueue only once replicas have it (Redis WAIT after the enqueue), so that a
+   * Sentinel or Cluster failover cannot lose a task the client reported as stored: asynchronous
+   * replication otherwise loses the writes the replica had not received when the master died.
+   * An enqueue that fewer replicas acknowledge within `timeout` rejects with NotReplicatedError
+   * (the task is stored on the master; enqueueing again with the same id is safe). Costs one WAIT
+   * round trip per enqueue call (concurrent enqueue() calls of one tick share one). Off by default.
+   * See docs/deployments.md.
+   */
+  durable?: DurableOptions;
+}
+
+/** The Client's opt-in durable enqueue (see {@link ClientOptions.durable}). */
+export interface DurableOptions {
+  /** How many replicas must acknowledge each enqueue. @defaultValue 1 */
+  replicas?: number;
+  /**
+   * How long to wait for them, in ms; keep it below the connection's `commandTimeout` (default
+   * 5 s), which bounds the WAIT too. @defaultValue 1,000
+   */
+  timeout?: number;
 }
 
 /** The outcome of one task in a bulk enqueue, in input order. */
@@ -101,6 +124,8 @@ export class Client {
   readonly #registering = new Map<string, Promise<void>>();
   /** The lowest layer of every task's options: the client's `resultTTL`. */
   readonly #taskDefaults: EnqueueOptions;
+  /** The `durable` option, resolved; undefined when enqueues are acknowledged by the master alone. */
+  readonly #durable: Required<DurableOptions> | undefined;
   /** enqueue() calls made in the current tick, sent together when it ends. */
   #queued: QueuedEnqueue[] = [];
   #closed = false;
@@ -137,6 +162,7 @@ export class Client {
       Number.isInteger(pollIntervalMs) && pollIntervalMs > 0 && pollIntervalMs <= 2 ** 31 - 1,
       'a positive integer (ms)',
     );
+    this.#durable = resolveDurable(options.durable);
     const conn = openConnection(redis);
     this.#rdb = new RDB(conn);
     this.#deps = new RDBDeps(this.#rdb.connection);
@@ -349,7 +375,11 @@ export class Client {
     const queue = prepared.msg.queue;
     if (this.#needsRegistration(queue, now)) await this.#register([queue], now);
     const state = await enqueueDependent(this.#deps, prepared, now);
-    return { ...createdTaskInfo(prepared.item, now), state };
+    const info: TaskInfo = { ...createdTaskInfo(prepared.item, now), state };
+    if (this.#durable === undefined) return info;
+    const [result] = await this.#replicated([{ ok: true, info }]);
+    if (!result?.ok) throw (result as { error: TaskmillError }).error;
+    return info;
   }
 
   /** Closes the Redis connection (unless it was passed in by the caller). */
@@ -374,7 +404,40 @@ export class Client {
     return prepareEnqueue(type, payload, [this.#taskDefaults, ...layers], now, this.#maxPayloadBytes);
   }
 
-  async #send(prepared: readonly Prepared[], now: number): Promise<BulkEnqueueResult[]> {
+  /** Stores tasks and, with the `durable` option, waits until replicas have them. */
+  #send(prepared: readonly Prepared[], now: number): Promise<BulkEnqueueResult[]> {
+    const stored = this.#store(prepared, now);
+    return this.#durable === undefined ? stored : stored.then((results) => this.#replicated(results));
+  }
+
+  /**
+   * Waits until the `durable` option's replicas have every write of this connection so far (the
+   * stored tasks' included); if they do not, each stored task's result becomes a
+   * NotReplicatedError (it is stored on the master, but a failover may lose it).
+   */
+  async #replicated(results: BulkEnqueueResult[]): Promise<BulkEnqueueResult[]> {
+    const durable = this.#durable as Required<DurableOptions>;
+    if (!results.some((r) => r.ok)) return results;
+    const check = await waitForReplicas(this.#rdb.connection, durable.replicas, durable.timeout);
+    if (check.replicas >= durable.replicas) return results;
+    return results.map((r) =>
+      r.ok
+        ? {
+            ok: false,
+            error: new NotReplicatedError(
+              r.info.queue,
+              [r.info.id],
+              check.replicas,
+              durable.replicas,
+              durable.timeout,
+              check.cause ? { cause: check.cause } : undefined,
+            ),
+          }
+        : r,
+    );
+  }
+
+  async #store(prepared: readonly Prepared[], now: number): Promise<BulkEnqueueResult[]> {
     if (this.#closed) throw new ClosedError('client');
     if (prepared.length === 0) return [];
     if (prepared.some((p) => p.resolved.debounce)) return this.#sendWithDebounced(prepared, now);
@@ -455,7 +518,7 @@ export class Client {
     }
     if (plain.length > 0) {
       calls.push(
-        this.#send(
+        this.#store(
           plain.map((i) => prepared[i] as Prepared),
           now,
         ).then((out) => plain.forEach((index, j) => (results[index] = out[j] as BulkEnqueueResult))),
@@ -574,4 +637,27 @@ function checkTarget(target: unknown): void {
         typeof (target as TaskDefinition<unknown>).encode === 'function'),
     'a Task or a task definition from defineTask()',
   );
+}
+
+const DURABLE_KEYS: ReadonlySet<string> = new Set(['replicas', 'timeout']);
+
+/** Checks and completes the `durable` option. @throws InvalidOptionError */
+function resolveDurable(durable: DurableOptions | undefined): Required<DurableOptions> | undefined {
+  if (durable === undefined) return undefined;
+  checkOptionsBag('durable', durable, DURABLE_KEYS);
+  const replicas = durable.replicas ?? 1;
+  const timeout = durable.timeout ?? 1000;
+  expectOption(
+    'durable.replicas',
+    replicas,
+    Number.isInteger(replicas) && replicas >= 1 && replicas <= 1000,
+    'an integer from 1 to 1000',
+  );
+  expectOption(
+    'durable.timeout',
+    timeout,
+    Number.isInteger(timeout) && timeout >= 1 && timeout <= 60_000,
+    'a whole number of milliseconds from 1 to 60,000',
+  );
+  return { replicas, timeout };
 }

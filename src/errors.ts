@@ -206,7 +206,7 @@ export class RedisUnavailableError extends TaskmillError {
  * code that handles that error keeps working.
  */
 export class EnqueueOutcomeUnknownError extends RedisUnavailableError {
-  override readonly code = 'ERR_ENQUEUE_OUTCOME_UNKNOWN';
+  override readonly code: string = 'ERR_ENQUEUE_OUTCOME_UNKNOWN';
 
   constructor(
     readonly queue: string,
@@ -217,6 +217,38 @@ export class EnqueueOutcomeUnknownError extends RedisUnavailableError {
     const what = taskIds.length === 1 ? `task "${taskIds[0]}"` : `${taskIds.length} tasks`;
     super(
       `enqueue of ${what} in queue "${queue}" may or may not have been stored: ${reason}; enqueueing again with the same task id is safe`,
+      options,
+    );
+  }
+}
+
+/**
+ * A durable enqueue (the Client's `durable` option) stored the task on the master, but fewer
+ * replicas than asked acknowledged the write within the timeout (or the connection changed before
+ * they could be counted): the task is stored but may not survive a failover, when an unreplicated
+ * write is lost with the old master. A subclass of EnqueueOutcomeUnknownError, so code that retries
+ * those with the same task id covers this too; that retry is safe (it reports success when the
+ * task is still stored, and stores it again when a failover lost it).
+ */
+export class NotReplicatedError extends EnqueueOutcomeUnknownError {
+  override readonly code = 'ERR_NOT_REPLICATED';
+
+  constructor(
+    queue: string,
+    taskIds: readonly string[],
+    /** How many replicas acknowledged the write (-1: unknown, the WAIT itself failed). */
+    readonly replicas: number,
+    /** How many the `durable` option asks for. */
+    readonly wanted: number,
+    timeoutMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      queue,
+      taskIds,
+      replicas < 0
+        ? `it was stored on the master, but whether ${wanted} replica(s) have it could not be checked, so it may not survive a failover`
+        : `it was stored on the master, but only ${replicas} of ${wanted} replica(s) acknowledged it within ${timeoutMs} ms, so it may not survive a failover`,
       options,
     );
   }

@@ -2,7 +2,7 @@
  * taskmill: a distributed task queue for Node.js on Redis, wire-compatible with Go's hibiken/asynq.
  * Only what is exported here is public.
  */
-export { Client, type ClientOptions, type BulkEnqueueResult } from './client.js';
+export { Client, type ClientOptions, type DurableOptions, type BulkEnqueueResult } from './client.js';
 export { Server, type ServerState } from './server/server.js';
 export type { ServerOptions } from './server/server-options.js';
 export {
@@ -63,6 +63,7 @@ export {
   QueueNotPausedError,
   RedisUnavailableError,
   EnqueueOutcomeUnknownError,
+  NotReplicatedError,
   InvalidDbError,
   RedisCommandError,
   ClosedError,

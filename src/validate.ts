@@ -3,6 +3,7 @@
  * Client, Inspector, ServeMux), so that a wrong value always fails the same way: an
  * InvalidOptionError whose message names the option and shows what was received.
  */
+import { resolveConnectionUrl } from './broker/connection-url.js';
 import { InvalidOptionError } from './errors.js';
 import { MAX_TIMER_MS } from './server/clock-timer.js';
 
@@ -101,6 +102,8 @@ export function checkConnectionArgument(redis: unknown): void {
       (typeof redis === 'object' && redis !== null && !Array.isArray(redis)),
     'a redis:// URL, connection options or an ioredis client',
   );
+  // A malformed redis-sentinel:// URL fails here, in the constructor, rather than on first use.
+  resolveConnectionUrl(redis);
   if (typeof redis !== 'object' || redis === null) return;
   // The client library arms these with setTimeout, which Node clamps to 1 ms above 2^31-1 ms: a
   // too-large bound would make every command time out at once instead of never.

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { InvalidDbError } from '../errors.js';
+import { describeTarget, resolveConnectionUrl } from './connection-url.js';
 
 /**
  * How to reach Redis: a `redis://` / `rediss://` URL (user, password and db in the URL), ioredis
@@ -52,7 +53,8 @@ export interface OwnedConnection {
 const NO_SUCH_DB = /DB index is out of range|invalid DB index/i;
 
 /** Opens (lazily) or adopts a connection. No I/O happens here: ioredis connects on first use. */
-export function openConnection(opt: RedisConnOpt, extra: RedisOptions = {}): OwnedConnection {
+export function openConnection(given: RedisConnOpt, extra: RedisOptions = {}): OwnedConnection {
+  const opt = resolveConnectionUrl(given);
   let redis: Redis;
   let owned = true;
   if (opt instanceof Redis) {
@@ -77,10 +79,7 @@ export function openConnection(opt: RedisConnOpt, extra: RedisOptions = {}): Own
     last = undefined;
     readyCount++;
   });
-  const describe = () => {
-    const o = redis.options;
-    return o.path ? o.path : `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
-  };
+  const describe = () => describeTarget(redis.options);
   // ioredis selects the database on connect, but when Redis rejects the index it only emits an
   // 'error' and goes on with every command on db 0: a URL ending in /99 on a server with 16
   // databases wrote to db 0. So before the first command we select it again ourselves and wait.

@@ -15,6 +15,8 @@ import {
 export class IdProducer {
   /** Ids whose enqueue reported success, in order of acknowledgement. */
   readonly acked: string[] = [];
+  /** When each of `acked` was acknowledged (Date.now()), same order. */
+  readonly ackedAt: number[] = [];
   /** Failed attempts: Redis unreachable with nothing stored, and outcome unknown. */
   unavailable = 0;
   unknown = 0;
@@ -50,6 +52,7 @@ export class IdProducer {
         try {
           await this.client.enqueue(new Task('tick', `${lane}:${n}`, { taskId: id }));
           this.acked.push(id);
+          this.ackedAt.push(Date.now());
           break;
         } catch (err) {
           if (err instanceof TaskIdConflictError) {
