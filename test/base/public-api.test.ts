@@ -27,6 +27,7 @@ const EXPECTED_EXPORTS = [
   'LeaseExpiredError',
   'MINUTE',
   'MessageDecodeError',
+  'NotReplicatedError',
   'PRIORITY',
   'PayloadTooLargeError',
   'QueueAlreadyPausedError',
