@@ -4,6 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import {
+  InsecureDashboardError,
   InvalidOptionError,
   InvalidQueueNameError,
   QueueNotFoundError,
@@ -51,5 +52,7 @@ export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof QueueNotFoundError || err instanceof TaskNotFoundError) return ExitCode.NotFound;
   if (err instanceof RedisUnavailableError) return ExitCode.RedisUnreachable;
   if (err instanceof InvalidOptionError || err instanceof InvalidQueueNameError) return ExitCode.Usage;
+  // `dash --host 0.0.0.0` without --token: the flags are what must change.
+  if (err instanceof InsecureDashboardError) return ExitCode.Usage;
   return ExitCode.Failed;
 }

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inspector } from '../inspector/index.js';
+import { type QueueMetrics, createQueueMetrics, metricsHandler } from '../metrics/index.js';
 import { HttpError, readJsonBody, sendError, sendJson } from './http.js';
 import { type DashboardOptions, type ResolvedDashboardOptions, resolveDashboardOptions } from './options.js';
 import { type Route, matchRoute } from './router.js';
@@ -52,6 +53,15 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   const sampler = new Sampler(inspector, opts.sampleInterval);
   const files = new StaticFiles();
   const routes: Route[] = [configRoute(opts), ...queueRoutes, ...taskRoutes, ...clusterRoutes];
+  // Made on the first scrape, so a dashboard nobody scrapes registers nothing.
+  let metrics: { collector: QueueMetrics; serve: ReturnType<typeof metricsHandler> } | undefined;
+  const metricsFor = () => {
+    if (!metrics) {
+      const collector = createQueueMetrics({ inspector });
+      metrics = { collector, serve: metricsHandler(collector.registry, { timeout: opts.requestTimeout }) };
+    }
+    return metrics;
+  };
 
   async function api(req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
     checkToken(req, opts.token);
@@ -124,6 +134,11 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       return;
     }
     try {
+      if (rest === 'metrics' && opts.metrics) {
+        checkToken(req, opts.token);
+        metricsFor().serve(req, res);
+        return;
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD')
         throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${req.method ?? ''} not allowed here`);
       files.serve(rest, res, req.method === 'HEAD');
@@ -134,6 +149,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
 
   handler.close = async () => {
     await sampler.stop();
+    await metrics?.collector.close();
     if (ownsInspector) await inspector.close();
   };
   return handler;

@@ -145,6 +145,15 @@ describe('dashboard API', () => {
 
       const history = await call(base, 'api/history?days=3');
       assert.equal((history.body.history as unknown[]).length, 3);
+      const explained = await call(base, `api/queues/emails/tasks/${seeded.waitingId}/explain`);
+      const explanation = explained.body.explanation as { reason: { code: string }; summary: string };
+      assert.equal(explanation.reason.code, 'waiting-dependencies');
+      assert.match(explanation.summary, new RegExp(seeded.parentId));
+
+      const metrics = await fetch(new URL('metrics', base));
+      assert.equal(metrics.status, 200);
+      assert.match(await metrics.text(), /asynq_queue_size\{queue="media"\} \d+/);
+
       const samples = await call(base, 'api/samples');
       assert.ok(Array.isArray(samples.body.total));
     }));
@@ -289,6 +298,11 @@ describe('dashboard API', () => {
       assert.equal(ok.status, 200);
       const page = await fetch(guarded.url);
       assert.equal(page.status, 200);
+      assert.equal((await fetch(new URL('metrics', guarded.url))).status, 401);
+      const scrape = await fetch(new URL('metrics', guarded.url), {
+        headers: { Authorization: `Bearer ${TOKEN}` },
+      });
+      assert.equal(scrape.status, 200);
     } finally {
       await guarded.close();
     }

@@ -5,9 +5,11 @@
 import type { Command } from 'commander';
 import { register as registerQueue } from './queue.js';
 import { register as registerWhy } from './why.js';
+import { register as registerDash } from './dash.js';
 
 /** Registers every command group on `program`. */
 export function registerCommands(program: Command): void {
   registerQueue(program);
   registerWhy(program);
+  registerDash(program);
 }

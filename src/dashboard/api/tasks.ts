@@ -77,6 +77,14 @@ export const taskRoutes: Route[] = [
     },
   },
   {
+    method: 'GET',
+    path: 'queues/:queue/tasks/:id/explain',
+    async handle({ inspector, params }) {
+      // Dates become ISO strings in the JSON answer.
+      return { explanation: await inspector.explain(params.queue as string, params.id as string) };
+    },
+  },
+  {
     method: 'POST',
     path: 'queues/:queue/tasks/:id/run',
     async handle({ inspector, params }) {
