@@ -91,7 +91,7 @@ export {
 export { type Logger, type LogLevel, consoleLogger, silentLogger } from './logger.js';
 export { type Clock, SimulatedClock } from './base/clock.js';
 export { SECOND, MINUTE, HOUR, DAY } from './base/time.js';
-export type { RedisConnOpt } from './broker/redis.js';
+export type { RedisConnOpt, ClusterConnOpt } from './broker/redis.js';
 export {
   Scheduler,
   type SchedulerOptions,

@@ -5,6 +5,7 @@
  * scripts that end a task); the steps across slots are idempotent.
  */
 import { callRedis } from './errors.js';
+import { type CommandCall, callAcrossSlots } from './cross-slot.js';
 import type { OwnedConnection } from './redis.js';
 import { type Script, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
@@ -205,19 +206,19 @@ export class RDBDeps {
     const out: RawOutcome[] = [];
     for (let i = 0; i < parents.length; i += CALL_BATCH) {
       const slice = parents.slice(i, i + CALL_BATCH);
-      const pipeline = this.#conn.redis.pipeline();
-      for (const p of slice) {
-        pipeline.hmgetBuffer(keys.outcomeKey(p.queue, p.id), 'state', 'result');
-        pipeline.hmgetBuffer(keys.taskKey(p.queue, p.id), 'state', 'result');
-      }
-      const replies = await this.#run('HMGET outcomes', () => pipeline.exec());
+      // Parents may be in several queues, so in several Cluster slots.
+      const replies = await this.#run('HMGET outcomes', () =>
+        callAcrossSlots(
+          this.#conn.redis,
+          slice.flatMap((p): CommandCall[] => [
+            ['hmgetBuffer', keys.outcomeKey(p.queue, p.id), 'state', 'result'],
+            ['hmgetBuffer', keys.taskKey(p.queue, p.id), 'state', 'result'],
+          ]),
+        ),
+      );
       for (let j = 0; j < slice.length; j++) {
-        const [recordErr, record] = replies?.[2 * j] ?? [];
-        const [taskErr, task] = replies?.[2 * j + 1] ?? [];
-        if (recordErr) throw recordErr;
-        if (taskErr) throw taskErr;
-        const r = record as (Buffer | null)[];
-        const t = task as (Buffer | null)[];
+        const r = replies[2 * j] as (Buffer | null)[];
+        const t = replies[2 * j + 1] as (Buffer | null)[];
         const from = r[0] ? r : t;
         out.push({ state: from[0]?.toString('utf8'), result: from[1] ?? undefined });
       }

@@ -5,6 +5,7 @@
  * pruned of expired members as they are read, as asynq's readers do.
  */
 import { callRedis } from './errors.js';
+import { type CommandCall, callAcrossSlots } from './cross-slot.js';
 import type { OwnedConnection } from './redis.js';
 import { runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
@@ -42,8 +43,14 @@ export class RDBInspectServers {
   async serverInfos(nowMs: number): Promise<Buffer[]> {
     const live = await this.#live(keys.ALL_SERVERS, nowMs);
     if (live.length === 0) return [];
-    const values = await this.#run('MGET', () => this.#conn.redis.mgetBuffer(...live));
-    return values.filter((v): v is Buffer => v !== null);
+    // One GET each, not MGET: each server's key has its own hash tag, so its own Cluster slot.
+    const values = await this.#run('GET asynq:servers:{...}', () =>
+      callAcrossSlots(
+        this.#conn.redis,
+        live.map((key): CommandCall => ['getBuffer', key]),
+      ),
+    );
+    return values.filter((v): v is Buffer => v instanceof Buffer);
   }
 
   /** WorkerInfo blobs of every live server's workers hash. */

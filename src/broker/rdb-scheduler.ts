@@ -3,6 +3,7 @@
  * tick record), and asynq's scheduler state (entries list, `asynq:schedulers`, enqueue history).
  */
 import { callRedis } from './errors.js';
+import { type CommandCall, callAcrossSlots } from './cross-slot.js';
 import { type OwnedConnection, closeConnection } from './redis.js';
 import { type Script, type ScriptArg, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
@@ -143,7 +144,10 @@ export class SchedulerRDB {
   async clearSchedulerEntries(schedulerId: string): Promise<void> {
     const key = keys.schedulerEntriesKey(schedulerId);
     await this.#run('ZREM asynq:schedulers', () =>
-      this.#conn.redis.pipeline().zrem(keys.ALL_SCHEDULERS, key).del(key).exec(),
+      callAcrossSlots(this.#conn.redis, [
+        ['zrem', keys.ALL_SCHEDULERS, key],
+        ['del', key],
+      ]),
     );
   }
 
@@ -159,13 +163,13 @@ export class SchedulerRDB {
     const ids = new Set<string>();
     const others = live.filter((key) => key !== own);
     if (others.length === 0) return ids;
-    const lists = await this.#run('LRANGE asynq:schedulers:{...}', () => {
-      const pipeline = this.#conn.redis.pipeline();
-      for (const key of others) pipeline.lrangeBuffer(key, 0, -1);
-      return pipeline.exec();
-    });
-    for (const [err, list] of lists ?? []) {
-      if (err) throw err;
+    const lists = await this.#run('LRANGE asynq:schedulers:{...}', () =>
+      callAcrossSlots(
+        this.#conn.redis,
+        others.map((key): CommandCall => ['lrangeBuffer', key, 0, -1]),
+      ),
+    );
+    for (const list of lists) {
       for (const bytes of list as Buffer[]) {
         try {
           ids.add(decodeSchedulerEntry(bytes).id);
@@ -181,11 +185,12 @@ export class SchedulerRDB {
   async clearHistory(entryIds: readonly string[]): Promise<void> {
     if (entryIds.length === 0) return;
     // One DEL per key: history keys carry no hash tag, so they may sit in different cluster slots.
-    await this.#run('DEL asynq:scheduler_history:<id>', () => {
-      const pipeline = this.#conn.redis.pipeline();
-      for (const id of entryIds) pipeline.del(keys.schedulerHistoryKey(id));
-      return pipeline.exec();
-    });
+    await this.#run('DEL asynq:scheduler_history:<id>', () =>
+      callAcrossSlots(
+        this.#conn.redis,
+        entryIds.map((id): CommandCall => ['del', keys.schedulerHistoryKey(id)]),
+      ),
+    );
   }
 
   /** Closes the connection if this broker opened it. */

@@ -13,6 +13,7 @@ import type {
 } from './broker.js';
 import { callRedis, isCommandTimeout } from './errors.js';
 import { EnqueueOutcomeUnknownError, RedisUnavailableError } from '../errors.js';
+import { callAcrossSlots } from './cross-slot.js';
 import { type OwnedConnection, closeConnection } from './redis.js';
 import { hotKeys } from './hot-keys.js';
 import { RDBDeps, parseRef } from './rdb-deps.js';
@@ -411,11 +412,10 @@ export class RDB implements Broker {
     const args: (string | Uint8Array | number)[] = [ttlSec, encodeServerInfo(info)];
     for (const w of workers) args.push(w.taskId, encodeWorkerInfo(w));
     await this.#run('ZADD asynq:servers', () =>
-      this.#conn.redis
-        .pipeline()
-        .zadd(keys.ALL_SERVERS, expiry, serverKey)
-        .zadd(keys.ALL_WORKERS, expiry, workersKey)
-        .exec(),
+      callAcrossSlots(this.#conn.redis, [
+        ['zadd', keys.ALL_SERVERS, expiry, serverKey],
+        ['zadd', keys.ALL_WORKERS, expiry, workersKey],
+      ]),
     );
     await this.#script(scripts.writeServerState, [serverKey, workersKey], args);
   }
@@ -425,7 +425,10 @@ export class RDB implements Broker {
     const serverKey = keys.serverInfoKey(host, pid, serverId);
     const workersKey = keys.workersKey(host, pid, serverId);
     await this.#run('ZREM asynq:servers', () =>
-      this.#conn.redis.pipeline().zrem(keys.ALL_SERVERS, serverKey).zrem(keys.ALL_WORKERS, workersKey).exec(),
+      callAcrossSlots(this.#conn.redis, [
+        ['zrem', keys.ALL_SERVERS, serverKey],
+        ['zrem', keys.ALL_WORKERS, workersKey],
+      ]),
     );
     await this.#script(scripts.clearServerState, [serverKey, workersKey], []);
   }

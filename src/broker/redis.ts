@@ -1,17 +1,32 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { InvalidDbError } from '../errors.js';
 import { describeTarget, resolveConnectionUrl } from './connection-url.js';
+import { isClusterUrl, parseClusterUrl } from './cluster-url.js';
 
 /**
- * How to reach Redis: a `redis://` / `rediss://` URL (user, password and db in the URL), ioredis
- * options (optionally with a `url` that the other options complete or override, e.g.
- * `{ url, commandTimeout: 2000 }`), or an ioredis client the caller owns (taskmill then never
- * closes it, and its own timeouts apply).
+ * A Redis Cluster: some of its nodes to discover the rest from (any reachable one is enough), and
+ * ioredis Cluster options (`redisOptions` apply to each node's connection, e.g. a password).
  */
-export type RedisConnOpt = string | (RedisOptions & { url?: string }) | Redis;
+export interface ClusterConnOpt {
+  cluster: ClusterNode[];
+  options?: ClusterOptions;
+}
 
-/** The part of an ioredis client the broker layer uses; the only type that names the client library. */
-export type RedisLike = Redis;
+/**
+ * How to reach Redis: a `redis://` / `rediss://` URL (user, password and db in the URL), a
+ * `redis-cluster://host:port,host:port` URL naming seed nodes of a Redis Cluster, ioredis options
+ * (optionally with a `url` that the other options complete or override, e.g.
+ * `{ url, commandTimeout: 2000 }`), `{ cluster: [{ host, port }, ...], options }` for a Cluster,
+ * or an ioredis `Redis` or `Cluster` client the caller owns (taskmill then never closes it, and its
+ * own timeouts apply).
+ */
+export type RedisConnOpt = string | (RedisOptions & { url?: string }) | ClusterConnOpt | Redis | Cluster;
+
+/**
+ * The part of an ioredis client the broker layer uses: one Redis or a Cluster (`isCluster` tells
+ * them apart); the only type that names the client library.
+ */
+export type RedisLike = Redis | Cluster;
 
 /** How long a command may wait for its reply unless the connection options say otherwise. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
@@ -32,9 +47,43 @@ const FAIL_FAST: RedisOptions = {
   lazyConnect: true,
 };
 
+/**
+ * The same defaults for a Cluster. ioredis retries MOVED, ASK, TRYAGAIN and CLUSTERDOWN replies
+ * itself (up to `maxRedirections` times, waiting `retryDelayOn*` between tries), so a failover or a
+ * slot migration shows up as a slower call, not an error, while it lasts less than about 16 × the
+ * delay; after that the call fails like any command (RedisCommandError, retried by the caller).
+ */
+const CLUSTER_FAIL_FAST: ClusterOptions = {
+  lazyConnect: true,
+  clusterRetryStrategy: (times: number) => Math.min(times * 100, 1000),
+  retryDelayOnFailover: 200,
+  retryDelayOnClusterDown: 200,
+  retryDelayOnTryAgain: 200,
+  slotsRefreshTimeout: 2000,
+  redisOptions: {
+    maxRetriesPerRequest: 2,
+    connectTimeout: 3000,
+    commandTimeout: DEFAULT_COMMAND_TIMEOUT_MS,
+  },
+};
+
+/** Opens a Cluster client with taskmill's defaults under the caller's options. */
+function openCluster(nodes: ClusterNode[], options: ClusterOptions = {}): Cluster {
+  return new Cluster(nodes, {
+    ...CLUSTER_FAIL_FAST,
+    ...options,
+    redisOptions: { ...CLUSTER_FAIL_FAST.redisOptions, ...options.redisOptions },
+  });
+}
+
+/** Whether `opt` names a Cluster by its seed nodes. */
+function isClusterConnOpt(opt: object): opt is ClusterConnOpt {
+  return Array.isArray((opt as Partial<ClusterConnOpt>).cluster);
+}
+
 /** A connection taskmill uses, and whether taskmill opened it (and so must close it). */
 export interface OwnedConnection {
-  redis: Redis;
+  redis: RedisLike;
   owned: boolean;
   /** A short description of where it points, for error messages (no password). */
   describe(): string;
@@ -55,13 +104,19 @@ const NO_SUCH_DB = /DB index is out of range|invalid DB index/i;
 /** Opens (lazily) or adopts a connection. No I/O happens here: ioredis connects on first use. */
 export function openConnection(given: RedisConnOpt, extra: RedisOptions = {}): OwnedConnection {
   const opt = resolveConnectionUrl(given);
-  let redis: Redis;
+  let redis: RedisLike;
   let owned = true;
-  if (opt instanceof Redis) {
+  if (opt instanceof Redis || opt instanceof Cluster) {
     redis = opt;
     owned = false;
+  } else if (typeof opt === 'string' && isClusterUrl(opt)) {
+    const { nodes, options } = parseClusterUrl(opt);
+    redis = openCluster(nodes, { ...options, redisOptions: { ...options.redisOptions, ...extra } });
   } else if (typeof opt === 'string') {
     redis = new Redis(opt, { ...FAIL_FAST, ...extra });
+  } else if (isClusterConnOpt(opt)) {
+    const options = opt.options ?? {};
+    redis = openCluster(opt.cluster, { ...options, redisOptions: { ...options.redisOptions, ...extra } });
   } else if (opt.url !== undefined) {
     const { url, ...options } = opt;
     redis = new Redis(url, { ...FAIL_FAST, ...options, ...extra });
@@ -79,18 +134,20 @@ export function openConnection(given: RedisConnOpt, extra: RedisOptions = {}): O
     last = undefined;
     readyCount++;
   });
-  const describe = () => describeTarget(redis.options);
+  const describe = () =>
+    redis instanceof Cluster ? `cluster ${describeNodes(redis)}` : describeTarget(redis.options);
   // ioredis selects the database on connect, but when Redis rejects the index it only emits an
   // 'error' and goes on with every command on db 0: a URL ending in /99 on a server with 16
   // databases wrote to db 0. So before the first command we select it again ourselves and wait.
-  const db = Number(redis.options.db ?? 0);
+  // A Cluster has only database 0.
+  const db = redis instanceof Cluster ? 0 : Number(redis.options.db ?? 0);
   let dbChecked = db === 0;
   let dbCheck: Promise<void> | undefined;
   let dbError: InvalidDbError | undefined;
   const checkDb = (): Promise<void> | undefined => {
     if (dbChecked) return undefined;
     if (dbError) return Promise.reject(dbError);
-    dbCheck ??= redis.select(db).then(
+    dbCheck ??= (redis as Redis).select(db).then(
       () => {
         dbChecked = true;
       },
@@ -121,13 +178,29 @@ export function duplicateConnection(conn: OwnedConnection): OwnedConnection {
   // callers bound what they wait for. ioredis's own re-subscription after a reconnect is off too:
   // its promise has no handler, so a close during a reconnect (a shutdown) turned it into an
   // unhandled rejection; the Subscriber re-subscribes itself on 'ready'.
-  const dup = conn.redis.duplicate({
-    lazyConnect: true,
+  const settings = {
     maxRetriesPerRequest: null,
     commandTimeout: undefined,
     autoResubscribe: false,
-  });
+  } satisfies RedisOptions;
+  const base = conn.redis;
+  const dup =
+    base instanceof Cluster
+      ? base.duplicate(undefined, {
+          lazyConnect: true,
+          redisOptions: { ...base.options.redisOptions, ...settings },
+        })
+      : base.duplicate({ lazyConnect: true, ...settings });
   return { ...openConnection(dup), owned: true };
+}
+
+/** The seed nodes of a Cluster client, for messages: `host:port,host:port`. */
+function describeNodes(cluster: Cluster): string {
+  // Not in ioredis's declared type, but set by its constructor from the nodes it was given.
+  const seeds = (cluster as unknown as { startupNodes?: ClusterNode[] }).startupNodes ?? [];
+  return seeds
+    .map((n) => (typeof n === 'object' ? `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}` : String(n)))
+    .join(',');
 }
 
 /**

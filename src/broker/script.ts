@@ -43,7 +43,7 @@ export function runScript(
   // A key prefix rewrites keys as ioredis builds the command: leave such a client to ioredis.
   const call = redis.options.keyPrefix
     ? redis.callBuffer('EVALSHA', script.sha1, keys.length, ...keys, ...flat)
-    : redis.sendCommand(new ScriptCall(headOf(script, keys), keys.length, args));
+    : redis.sendCommand(new ScriptCall(headOf(script, keys), keys, args));
   return (call as Promise<unknown>).catch((err: unknown) => {
     if (!isNoScript(err)) throw err;
     return redis.callBuffer('EVAL', script.source, keys.length, ...keys, ...flat);
@@ -93,15 +93,22 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
  */
 class ScriptCall extends Command {
   readonly #head: Buffer;
+  readonly #keys: readonly string[];
   readonly #keyCount: number;
   readonly #args: readonly ScriptArg[];
 
-  constructor(head: Buffer, keyCount: number, args: readonly ScriptArg[]) {
+  constructor(head: Buffer, keys: readonly string[], args: readonly ScriptArg[]) {
     // No arguments for ioredis to flatten or stringify: toWritable writes them.
     super('evalsha', [], { replyEncoding: null });
     this.#head = head;
-    this.#keyCount = keyCount;
+    this.#keys = keys;
+    this.#keyCount = keys.length;
     this.#args = args;
+  }
+
+  /** The keys, which ioredis reads only to route the call on a Cluster (the slot of the first). */
+  override getKeys(): (string | Buffer)[] {
+    return [...this.#keys];
   }
 
   override toWritable(): Buffer {

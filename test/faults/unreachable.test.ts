@@ -18,6 +18,7 @@ import {
   Task,
   silentLogger,
 } from '../../src/index.js';
+import { Redis } from 'ioredis';
 import { openConnection } from '../../src/broker/redis.js';
 import { freePort } from '../helpers/redis-server.js';
 import { useTestEnv } from '../helpers/setup.js';
@@ -27,6 +28,7 @@ const env = useTestEnv();
 /** The reconnect settings taskmill gives the connections it opens (nothing connects here). */
 function connectionSettings(): { retriesPerCall: number; backoffCapMs: number; connectTimeoutMs: number } {
   const { redis } = openConnection('redis://127.0.0.1:1');
+  assert.ok(redis instanceof Redis);
   const { maxRetriesPerRequest, retryStrategy, connectTimeout } = redis.options;
   redis.disconnect();
   assert.ok(typeof maxRetriesPerRequest === 'number', 'commands give up after a number of reconnects');

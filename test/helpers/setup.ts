@@ -1,4 +1,4 @@
-import { after, afterEach, before, beforeEach } from 'node:test';
+import { after, before, beforeEach } from 'node:test';
 import { Redis } from 'ioredis';
 import {
   Client,
@@ -8,13 +8,8 @@ import {
   type ServerOptions,
   silentLogger,
 } from '../../src/index.js';
+import { useLeakGuard } from './leak-guard.js';
 import { type StartRedisOptions, type TestRedis, startRedis } from './redis-server.js';
-
-/** Anything a test opens that must be closed before the test ends. */
-interface Closable {
-  name: string;
-  close(): Promise<void>;
-}
 
 /** Per-file test environment: a private redis-server, a raw client for assertions, and factories. */
 export interface TestEnv {
@@ -47,28 +42,8 @@ export const FAST: ServerOptions = {
  * fails a test that leaves a Client, Server or Inspector open (the leak guard).
  */
 export function useTestEnv(options: StartRedisOptions = {}): TestEnv {
-  const open = new Set<Closable>();
   const env = {} as TestEnv;
-  const track = <T extends { close?: () => Promise<void>; shutdown?: () => Promise<void> }>(
-    name: string,
-    obj: T,
-  ): T => {
-    const closable: Closable = {
-      name,
-      close: async () => {
-        open.delete(closable);
-        await (obj.shutdown ? obj.shutdown() : obj.close?.());
-      },
-    };
-    open.add(closable);
-    const original = obj.shutdown ? 'shutdown' : 'close';
-    const fn = (obj as Record<string, unknown>)[original] as () => Promise<void>;
-    (obj as Record<string, unknown>)[original] = async () => {
-      open.delete(closable);
-      await fn.call(obj);
-    };
-    return obj;
-  };
+  const track = useLeakGuard();
 
   before(async () => {
     env.redis = await startRedis(options);
@@ -88,12 +63,6 @@ export function useTestEnv(options: StartRedisOptions = {}): TestEnv {
   });
   beforeEach(async () => {
     await env.raw.flushall();
-  });
-  afterEach(async () => {
-    const leaked = [...open];
-    for (const c of leaked) await c.close().catch(() => {});
-    if (leaked.length > 0)
-      throw new Error(`leak guard: test left open: ${leaked.map((c) => c.name).join(', ')}`);
   });
   after(async () => {
     env.raw?.disconnect();
