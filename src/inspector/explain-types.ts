@@ -78,12 +78,16 @@ export type ExplainReason =
   /** The queue's rate limit is used up until `until` (`limit` tasks per `periodMs`). */
   | { code: 'rate-limited'; until: Date; limit: number; periodMs: number }
   /**
-   * Pending: `ahead` tasks of the queue run before it; `startEstimate` is when it should start at
-   * the current throughput (undefined when no throughput is measured).
+   * Pending: `ahead` tasks of the queue run before it (undefined when it lies deeper than 50,000
+   * tasks from both ends of the pending list, where the search stops); `lineLength` pending tasks
+   * in all, this one included. `throughput` is measured only when nothing else holds the queue
+   * back and tasks are ahead (else undefined); `startEstimate` is when it should start at that
+   * throughput (undefined when none was measured or it is 0).
    */
   | {
       code: 'pending';
       ahead: number | undefined;
+      lineLength: number;
       priority: number;
       throughput: ThroughputEstimate | undefined;
       startEstimate: Date | undefined;

@@ -119,7 +119,7 @@ export function sentence(reason: ExplainReason, queue: string, id: string, nowMs
     case 'pending': {
       const place =
         reason.ahead === undefined
-          ? 'Pending'
+          ? `Pending among ${plural(reason.lineLength, 'task')}, deeper than 50,000 from either end of the line`
           : reason.ahead === 0
             ? 'Pending, next in line'
             : `Pending behind ${plural(reason.ahead, 'task')}`;
@@ -127,8 +127,8 @@ export function sentence(reason: ExplainReason, queue: string, id: string, nowMs
         reason.throughput && reason.startEstimate
           ? `; at the current throughput (${throughputWords(reason.throughput)}) it should start ` +
             `around ${when(reason.startEstimate, nowMs)}`
-          : reason.ahead !== undefined && reason.ahead > 0
-            ? '; no throughput was measured to estimate when it starts'
+          : reason.throughput
+            ? '; no task of the queue finished during the sample or today (UTC), so no start can be estimated'
             : '';
       return `${place} in queue "${queue}"${estimate}.${priorityWords(reason.priority)}`;
     }

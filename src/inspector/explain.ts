@@ -135,22 +135,30 @@ function leaseReason(
   return { code: 'lease-expired', serverId: holder?.id, leaseExpiredAt: expiry, serverAlive: !!holder };
 }
 
-/** What a waiting dependent still waits for (its dependent record, then each parent's state). */
-async function dependencyReason(rdb: RDBInspect, queue: string, id: string): Promise<ExplainReason> {
+/**
+ * What a waiting dependent still waits for (its dependent record, then each parent's state), or
+ * undefined when it is no longer waiting (released since the first read).
+ */
+async function dependencyReason(
+  rdb: RDBInspect,
+  queue: string,
+  id: string,
+): Promise<ExplainReason | undefined> {
   const dep = await rdb.deps.readDependent(queue, id);
-  const refs = dep ? [...dep.parents].filter(([, state]) => state === 'waiting').map(([ref]) => ref) : [];
+  if (!dep) return undefined;
+  const refs = [...dep.parents].filter(([, state]) => state === 'waiting').map(([ref]) => ref);
   const listed = refs.slice(0, MAX_PARENTS_LISTED).map(parseRef);
   const states = await rdb.explain.parentStates(listed);
   const unfinished: UnfinishedParent[] = listed.map((p, i) => ({
     ...p,
     state: (states[i]?.state ?? states[i]?.outcome ?? 'missing') as UnfinishedParent['state'],
   }));
-  return { code: 'waiting-dependencies', unfinished, parents: dep?.parents.size ?? 0 };
+  return { code: 'waiting-dependencies', unfinished, parents: dep.parents.size };
 }
 
 /**
  * The queue's throughput: the processed counter's growth over `sampleMs`, or (no sample, or no
- * task finished during it) today's processed count over the time since midnight UTC.
+ * task finished during it) today's processed count over the time since midnight UTC (0 when none).
  */
 async function throughput(
   rdb: RDBInspect,
@@ -158,7 +166,7 @@ async function throughput(
   startCount: number,
   sampleMs: number,
   nowMs: number,
-): Promise<ThroughputEstimate | undefined> {
+): Promise<ThroughputEstimate> {
   if (sampleMs > 0) {
     await new Promise((resolve) => setTimeout(resolve, sampleMs));
     const delta = (await rdb.explain.processedTotal(queue)) - startCount;
@@ -166,8 +174,8 @@ async function throughput(
   }
   const [today] = await rdb.history(queue, 1, nowMs);
   const sinceMidnight = nowMs % 86_400_000;
-  if (!today || today.processed === 0 || sinceMidnight < 1000) return undefined;
-  return { perSecond: (today.processed * 1000) / sinceMidnight, basis: 'today' };
+  const processed = today?.processed ?? 0;
+  return { perSecond: sinceMidnight > 0 ? (processed * 1000) / sinceMidnight : 0, basis: 'today' };
 }
 
 /** A pending task's place in line, with an estimate when the queue is otherwise free to run. */
@@ -185,8 +193,11 @@ async function pendingReason(
   if (!blocked && ahead !== undefined && ahead > 0)
     estimate = await throughput(rdb, queue, f.num('processed_total') ?? 0, sampleMs, nowMs);
   const startEstimate =
-    estimate && ahead !== undefined ? new Date(nowMs + (ahead / estimate.perSecond) * 1000) : undefined;
-  return { code: 'pending', ahead, priority, throughput: estimate, startEstimate };
+    estimate && estimate.perSecond > 0 && ahead !== undefined
+      ? new Date(nowMs + (ahead / estimate.perSecond) * 1000)
+      : undefined;
+  const lineLength = (f.num('listed') ?? 0) + (f.num('prio_total') ?? 0);
+  return { code: 'pending', ahead, lineLength, priority, throughput: estimate, startEstimate };
 }
 
 /** The reason the task's own state gives (before the queue's), or undefined for a pending task. */
@@ -238,13 +249,17 @@ async function stateReason(
   }
 }
 
-/** Explains one task (see the file header). `nowMs` is the Inspector's clock. */
+/**
+ * Explains one task (see the file header). `nowMs` is the Inspector's clock; `retried` marks the
+ * one re-read after a dependent was released meanwhile.
+ */
 export async function explainTask(
   rdb: RDBInspect,
   queue: string,
   id: string,
   options: Required<ExplainOptions>,
   nowMs: number,
+  retried = false,
 ): Promise<TaskExplanation> {
   const f = new Facts(await rdb.explain.facts(queue, id));
   const servers = await listServers(rdb, nowMs);
@@ -256,7 +271,10 @@ export async function explainTask(
   let terminal = false;
   if (!raw && f.num('dependent') === 1) {
     state = 'waiting';
-    reasons.push(await dependencyReason(rdb, queue, id));
+    const waiting = await dependencyReason(rdb, queue, id);
+    // Released between the two reads: it is a task now; read everything again, once.
+    if (!waiting && !retried) return explainTask(rdb, queue, id, options, nowMs, true);
+    reasons.push(waiting ?? { code: 'waiting-dependencies', unfinished: [], parents: 0 });
   } else if (!raw) {
     reasons.push(missingReason(f, await rdb.queueExists(queue)));
     terminal = true;

@@ -125,6 +125,8 @@ describe('explain: leases', () => {
     const { id } = await client.enqueue(new Task('work', 'x'));
     await waitFor(async () => (await env.raw.lindex('test:started', 0)) === id, {
       message: 'worker started it',
+      // The child compiles the sources with tsx at start: slow on a loaded machine.
+      timeout: 60_000,
     });
     await env.withInspector(async (inspector) => {
       const held = await waitFor(

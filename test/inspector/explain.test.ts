@@ -146,6 +146,7 @@ describe('explain: the queue holds it back', () => {
         `ahead ${e.reason.ahead}`,
       );
       assert.equal(e.reason.priority, 50);
+      assert.ok(e.reason.lineLength > e.reason.ahead, `line ${e.reason.lineLength}`);
       assert.equal(e.reason.throughput?.basis, 'sample');
       assert.equal(e.reason.throughput?.sampleMs, 500);
       const rate = e.reason.throughput?.perSecond ?? 0;
@@ -160,6 +161,35 @@ describe('explain: the queue holds it back', () => {
       );
       assert.deepEqual(e.details, []);
     });
+    await server.shutdown();
+    await client.close();
+  });
+
+  test('no estimate while no task of the queue has finished today', async () => {
+    const gate = gatedHandler();
+    const server = env.server({ concurrency: 1, prefetch: 0 });
+    await server.start(gate.handler);
+    const client = env.client();
+    await client.enqueue(new Task('slow', 'hold'));
+    await waitFor(() => gate.ran.length === 1, { message: 'slow task started' });
+    await client.enqueue(new Task('fast', 'a'));
+    const b = await client.enqueue(new Task('fast', 'b'));
+    await env.withInspector(async (inspector) => {
+      const e = await inspector.explain(Q, b.id, { sampleMs: 50 });
+      assert.deepEqual(e.reason, {
+        code: 'pending',
+        ahead: 1,
+        lineLength: 2,
+        priority: 50,
+        throughput: { perSecond: 0, basis: 'today' },
+        startEstimate: undefined,
+      });
+      assert.equal(
+        e.summary,
+        'Pending behind 1 task in queue "default"; no task of the queue finished during the sample or today (UTC), so no start can be estimated.',
+      );
+    });
+    gate.release();
     await server.shutdown();
     await client.close();
   });
@@ -187,6 +217,7 @@ describe('explain: the queue holds it back', () => {
       assert.deepEqual(up.reason, {
         code: 'pending',
         ahead: 0,
+        lineLength: 4,
         priority: 80,
         throughput: undefined,
         startEstimate: undefined,
@@ -209,6 +240,28 @@ describe('explain: the queue holds it back', () => {
     });
     gate.release();
     await server.shutdown();
+    await client.close();
+  });
+});
+
+describe('explain: a long line', () => {
+  test('a task deeper than 50,000 from both ends of the pending list gets no place, the read stays bounded', async () => {
+    const client = env.client();
+    const tasks = Array.from({ length: 110_001 }, (_, i) => new Task('bulk', '', { taskId: `t${i}` }));
+    const results = await client.enqueueMany(tasks);
+    assert.ok(results.every((r) => r.ok));
+    await env.withInspector(async (inspector) => {
+      const near = await inspector.explain(Q, 't49999', { sampleMs: 0 });
+      assert.equal(near.reason.code, 'no-server');
+      assert.equal(near.details.at(-1), 'Pending behind 49999 tasks in queue "default".');
+      const late = await inspector.explain(Q, 't110000', { sampleMs: 0 });
+      assert.equal(late.details.at(-1), 'Pending behind 110000 tasks in queue "default".');
+      const deep = await inspector.explain(Q, 't55000', { sampleMs: 0 });
+      assert.equal(
+        deep.details.at(-1),
+        'Pending among 110001 tasks, deeper than 50,000 from either end of the line in queue "default".',
+      );
+    });
     await client.close();
   });
 });

@@ -26,8 +26,10 @@
 --                    completed), unix seconds
 --   due_ms           its precise due time in x:due (scheduled, retry; taskmill's own tasks)
 --   lease            an active task's lease expiry, unix seconds
---   ahead, above, listed  a pending task: tasks that run before it; prioritized tasks above
+--   ahead, above, listed  a pending task: tasks that run before it (absent when it lies deeper
+--                    than 50,000 entries from both ends of the list); prioritized tasks above
 --                    normal; the pending list's length
+--   prio_total       the priority ZSET's size (every pending task not in the list)
 --   group_size, group_oldest, group_newest  an aggregating task's group (unix seconds)
 --   paused           the paused key's value (unix seconds of the pause), when paused
 --   rate_limit, rate_period_ms, rate_used, rate_frees_ms, concurrency, active   the queue's limits
@@ -52,6 +54,9 @@ local processedTotalKey = KEYS[12]
 local id = ARGV[1]
 local queueKeyPrefix = ARGV[2]
 local groupKeyPrefix = ARGV[3]
+
+-- How deep into the pending list, from each end, the task is looked for.
+local SEARCH_SPAN = 50000
 
 local out = {}
 local function put(name, value)
@@ -90,6 +95,7 @@ local above = redis.call('ZCOUNT', prioKey, '-inf', PRIO_ABOVE_NORMAL_END)
 local listed = redis.call('LLEN', pendingKey)
 put('above', above)
 put('listed', listed)
+put('prio_total', redis.call('ZCARD', prioKey))
 if state == 'pending' then
   local rank = redis.call('ZRANK', prioKey, id)
   if rank then
@@ -99,8 +105,11 @@ if state == 'pending' then
       put('ahead', listed + rank)
     end
   else
-    -- Searched from the head of the line (the right end): a task near its turn is found at once.
-    local index = redis.call('LPOS', pendingKey, id, 'RANK', -1)
+    -- Searched from the head of the line (the right end), then from the tail, each at most
+    -- SEARCH_SPAN entries deep: the read stays short on a list of millions (a task deeper than
+    -- that from both ends gets no place).
+    local index = redis.call('LPOS', pendingKey, id, 'RANK', -1, 'MAXLEN', SEARCH_SPAN)
+      or redis.call('LPOS', pendingKey, id, 'RANK', 1, 'MAXLEN', SEARCH_SPAN)
     if index then
       put('ahead', above + listed - 1 - index)
     end
@@ -122,13 +131,14 @@ local limits = redis.call('HMGET', limitsKey, 'rate_limit', 'rate_period_ms', 'c
 local rateLimit = tonumber(limits[1])
 local periodMs = tonumber(limits[2])
 if rateLimit and periodMs then
-  local live = redis.call('ZRANGEBYSCORE', rateKey, string.format('(%d', nowMs - periodMs), '+inf', 'WITHSCORES')
-  local used = #live / 2
+  local younger = string.format('(%d', nowMs - periodMs)
+  local used = redis.call('ZCOUNT', rateKey, younger, '+inf')
   put('rate_limit', limits[1])
   put('rate_period_ms', limits[2])
   put('rate_used', used)
   if used >= rateLimit then
-    put('rate_frees_ms', string.format('%d', tonumber(live[2 * (used - rateLimit + 1)]) + periodMs))
+    local entry = redis.call('ZRANGEBYSCORE', rateKey, younger, '+inf', 'WITHSCORES', 'LIMIT', used - rateLimit, 1)
+    put('rate_frees_ms', string.format('%d', tonumber(entry[2]) + periodMs))
   end
 end
 put('concurrency', limits[3])
