@@ -14,6 +14,7 @@ export {
   type PageOptions,
   type ListTasksOptions,
   type BulkOptions,
+  type BulkProgress,
   type ServerInfo,
   type WorkerInfo,
   type SchedulerEntry,

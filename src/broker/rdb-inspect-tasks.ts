@@ -42,6 +42,9 @@ const ARCHIVE_SIZE_BOUND = 10_000;
  */
 export const BULK_BATCH = 1000;
 
+/** Told after each batch of a bulk operation: tasks done so far, and the total found at the start. */
+export type BatchListener = (done: number, total: number) => void;
+
 /** The container key of a state (a group's set for `aggregating`). */
 function containerKey(qname: string, state: ContainerState, group: string | undefined): string {
   switch (state) {
@@ -187,15 +190,24 @@ export class RDBInspectTasks {
    * keep filling (a busy pending list) does not keep the call going: like Go's, it acts on the
    * tasks there when it starts (each batch is atomic; the whole is not).
    */
-  async #batches(run: () => Promise<unknown>): Promise<number> {
+  async #batches(run: () => Promise<unknown>, onBatch: BatchListener | undefined): Promise<number> {
     let total = 0;
     let rounds = 0;
     let maxRounds = 1;
+    let found = 0;
     for (;;) {
       const [taken, done, left] = ((await run()) as number[]).map(Number) as [number, number, number];
       total += done;
-      if (rounds === 0) maxRounds = Math.max(1, Math.ceil((taken + left) / BULK_BATCH));
+      if (rounds === 0) {
+        found = taken + left;
+        maxRounds = Math.max(1, Math.ceil(found / BULK_BATCH));
+      }
       rounds++;
+      try {
+        onBatch?.(total, Math.max(found, total));
+      } catch {
+        // A listener's failure (a closed terminal) must not stop the operation halfway.
+      }
       if (left === 0 || taken === 0 || rounds >= maxRounds) return total;
     }
   }
@@ -206,26 +218,29 @@ export class RDBInspectTasks {
     state: ContainerState,
     group: string | undefined,
     nowMs: number,
+    onBatch?: BatchListener,
   ): Promise<number> {
-    return this.#batches(() =>
-      this.#script(
-        scripts.inspectRunAll,
-        [
-          containerKey(qname, state, group),
-          keys.pendingKey(qname),
-          keys.allGroups(qname),
-          keys.dueKey(qname),
-          keys.prioKey(qname),
-          keys.prioSeqKey(qname),
-        ],
-        [
-          state === 'aggregating' ? (group ?? '') : '',
-          keys.taskKeyPrefix(qname),
-          keys.wakeChannel(qname),
-          BULK_BATCH,
-          unixNanosString(nowMs),
-        ],
-      ),
+    return this.#batches(
+      () =>
+        this.#script(
+          scripts.inspectRunAll,
+          [
+            containerKey(qname, state, group),
+            keys.pendingKey(qname),
+            keys.allGroups(qname),
+            keys.dueKey(qname),
+            keys.prioKey(qname),
+            keys.prioSeqKey(qname),
+          ],
+          [
+            state === 'aggregating' ? (group ?? '') : '',
+            keys.taskKeyPrefix(qname),
+            keys.wakeChannel(qname),
+            BULK_BATCH,
+            unixNanosString(nowMs),
+          ],
+        ),
+      onBatch,
     );
   }
 
@@ -235,43 +250,53 @@ export class RDBInspectTasks {
     state: ContainerState,
     group: string | undefined,
     nowMs: number,
+    onBatch?: BatchListener,
   ): Promise<number> {
-    return this.#batches(() =>
-      this.#script(
-        scripts.inspectArchiveAll,
-        [
-          containerKey(qname, state, group),
-          keys.archivedKey(qname),
-          keys.allGroups(qname),
-          keys.dueKey(qname),
-          keys.prioKey(qname),
-        ],
-        [
-          sourceKind(state),
-          state === 'aggregating' ? (group ?? '') : '',
-          unixSeconds(nowMs),
-          unixSeconds(nowMs - ARCHIVE_MAX_AGE_MS),
-          ARCHIVE_SIZE_BOUND,
-          keys.taskKeyPrefix(qname),
-          BULK_BATCH,
-        ],
-      ),
+    return this.#batches(
+      () =>
+        this.#script(
+          scripts.inspectArchiveAll,
+          [
+            containerKey(qname, state, group),
+            keys.archivedKey(qname),
+            keys.allGroups(qname),
+            keys.dueKey(qname),
+            keys.prioKey(qname),
+          ],
+          [
+            sourceKind(state),
+            state === 'aggregating' ? (group ?? '') : '',
+            unixSeconds(nowMs),
+            unixSeconds(nowMs - ARCHIVE_MAX_AGE_MS),
+            ARCHIVE_SIZE_BOUND,
+            keys.taskKeyPrefix(qname),
+            BULK_BATCH,
+          ],
+        ),
+      onBatch,
     );
   }
 
   /** Deletes every task of a state (or a group) with their unique locks; returns how many. */
-  async deleteAll(qname: string, state: ContainerState, group: string | undefined): Promise<number> {
-    return this.#batches(() =>
-      this.#script(
-        scripts.inspectDeleteAll,
-        [containerKey(qname, state, group), keys.allGroups(qname), keys.dueKey(qname), keys.prioKey(qname)],
-        [
-          sourceKind(state),
-          state === 'aggregating' ? (group ?? '') : '',
-          keys.taskKeyPrefix(qname),
-          BULK_BATCH,
-        ],
-      ),
+  async deleteAll(
+    qname: string,
+    state: ContainerState,
+    group: string | undefined,
+    onBatch?: BatchListener,
+  ): Promise<number> {
+    return this.#batches(
+      () =>
+        this.#script(
+          scripts.inspectDeleteAll,
+          [containerKey(qname, state, group), keys.allGroups(qname), keys.dueKey(qname), keys.prioKey(qname)],
+          [
+            sourceKind(state),
+            state === 'aggregating' ? (group ?? '') : '',
+            keys.taskKeyPrefix(qname),
+            BULK_BATCH,
+          ],
+        ),
+      onBatch,
     );
   }
 }

@@ -80,7 +80,11 @@ export function printTable(
 /** Prints `label: value` pairs with the values aligned. */
 export function printFields(fields: readonly (readonly [string, string])[]): void {
   const width = Math.max(0, ...fields.map(([label]) => label.length)) + 1;
-  for (const [label, value] of fields) process.stdout.write(`${`${label}:`.padEnd(width)} ${value}\n`);
+  for (const [label, value] of fields) {
+    // Multi-line values (a pretty-printed payload) stay in the value column.
+    const indented = value.split('\n').join(`\n${' '.repeat(width + 1)}`);
+    process.stdout.write(`${`${label}:`.padEnd(width)} ${indented}\n`);
+  }
 }
 
 const UNITS: readonly [Intl.RelativeTimeFormatUnit, number][] = [

@@ -69,7 +69,7 @@ export function pageRange(options: PageOptions): { first: number; last: number }
 
 const LIST_OPTIONS = new Set(['page', 'pageSize', 'group']);
 const PAGE_OPTIONS = new Set(['page', 'pageSize']);
-const BULK_OPTIONS = new Set(['group']);
+const BULK_OPTIONS = new Set(['group', 'onProgress']);
 
 /** The options bag of listTasks. */
 export function checkListOptions(options: ListTasksOptions): void {
@@ -84,4 +84,11 @@ export function checkPageOptions(options: PageOptions): void {
 /** The options bag of the *AllTasks operations. */
 export function checkBulkOptions(options: BulkOptions): void {
   checkOptionsBag('options', options, BULK_OPTIONS);
+  const { onProgress } = options;
+  expectOption(
+    'onProgress',
+    onProgress,
+    onProgress === undefined || typeof onProgress === 'function',
+    'a function',
+  );
 }

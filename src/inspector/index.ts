@@ -66,6 +66,7 @@ export type {
 } from './explain-types.js';
 export type {
   BulkOptions,
+  BulkProgress,
   DailyStats,
   GroupInfo,
   ListTasksOptions,

@@ -164,12 +164,14 @@ export async function allTasks(
   const group = checkBulk(operation, state, options);
   // The bulk states (checked above) are asynq's containers; waiting dependents are not among them.
   const container = state as Exclude<TaskState, 'waiting'>;
+  const { onProgress } = options;
+  const onBatch = onProgress && ((done: number, total: number) => onProgress({ done, total }));
   switch (operation) {
     case 'run':
-      return rdb.tasks.runAll(queue, container, group, nowMs);
+      return rdb.tasks.runAll(queue, container, group, nowMs, onBatch);
     case 'archive':
-      return rdb.tasks.archiveAll(queue, container, group, nowMs);
+      return rdb.tasks.archiveAll(queue, container, group, nowMs, onBatch);
     case 'delete':
-      return rdb.tasks.deleteAll(queue, container, group);
+      return rdb.tasks.deleteAll(queue, container, group, onBatch);
   }
 }

@@ -79,6 +79,19 @@ export interface ListTasksOptions extends PageOptions {
 export interface BulkOptions {
   /** The group whose tasks to act on; required for (and only for) `aggregating`. */
   group?: string;
+  /**
+   * Called after each batch (the operation works through the tasks up to 1,000 per script call),
+   * e.g. to draw a progress bar. An exception it throws is ignored.
+   */
+  onProgress?: (progress: BulkProgress) => void;
+}
+
+/** How far a bulk operation has got. */
+export interface BulkProgress {
+  /** Tasks acted on so far. */
+  done: number;
+  /** Tasks it found at its first batch (tasks added meanwhile are not counted). */
+  total: number;
 }
 
 /** A task a server is running (Go's WorkerInfo). */

@@ -6,10 +6,12 @@ import type { Command } from 'commander';
 import { register as registerQueue } from './queue.js';
 import { register as registerWhy } from './why.js';
 import { register as registerDash } from './dash.js';
+import { register as registerTask } from './task.js';
 
 /** Registers every command group on `program`. */
 export function registerCommands(program: Command): void {
   registerQueue(program);
   registerWhy(program);
   registerDash(program);
+  registerTask(program);
 }
