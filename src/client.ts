@@ -29,6 +29,7 @@ import {
 import type { TaskResult } from './results/task-result.js';
 import { Task, type TaskDefinition, type TaskInfo } from './task.js';
 import { checkConnectionArgument, checkOptionsBag, expectOption, optionalClock } from './validate.js';
+import { type ProducerSpan, endProducerSpan, startProducerSpan } from './tracing/producer.js';
 
 /** Settings for a {@link Client}. */
 export interface ClientOptions {
@@ -245,6 +246,15 @@ export class Client {
             now,
           );
     if (this.#closed) throw new ClosedError('client');
+    // Undefined unless an OpenTelemetry SDK is registered: then the task is sent as it is.
+    const producer = startProducerSpan(prepared.msg.queue, prepared.msg.type, 1);
+    if (producer === undefined) return this.#enqueuePrepared(prepared, now);
+    producer.inject(prepared.msg);
+    return endProducerSpan(producer, this.#enqueuePrepared(prepared, now));
+  }
+
+  /** The rest of enqueue(): sends a prepared task with the other calls of this tick. */
+  async #enqueuePrepared(prepared: Prepared, now: number): Promise<TaskHandle> {
     if (prepared.resolved.dependsOn.length > 0)
       return taskHandle(await this.#enqueueDependent(prepared, now), this);
     const result = await new Promise<BulkEnqueueResult>((resolve, reject) => {
@@ -327,6 +337,8 @@ export class Client {
         };
     const results: BulkEnqueueResult[] = new Array(inputs.length);
     const sends: Promise<void>[] = [];
+    // One PRODUCER span for the call, started with the first task prepared (null: not yet asked).
+    let producer: ProducerSpan | undefined | null = null;
     let piece: Prepared[] = [];
     let pieceIndexes: number[] = [];
     const sendPiece = () => {
@@ -343,6 +355,8 @@ export class Client {
     for (let i = 0; i < inputs.length; i++) {
       try {
         const p = (prepare as (input: unknown) => Prepared)(inputs[i]);
+        if (producer === null) producer = startProducerSpan(p.msg.queue, p.msg.type, inputs.length);
+        producer?.inject(p.msg);
         if (p.resolved.dependsOn.length > 0) {
           // A dependent takes its own steps (one call per parent queue, then its own).
           sends.push(
@@ -366,7 +380,8 @@ export class Client {
       if (piece.length === PIPELINE_PIECE) sendPiece();
     }
     if (piece.length > 0 || sends.length === 0) sendPiece();
-    await Promise.all(sends);
+    const sent = Promise.all(sends);
+    await (producer ? endProducerSpan(producer, sent) : sent);
     return results;
   }
 

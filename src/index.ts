@@ -6,6 +6,16 @@ export { Client, type ClientOptions, type DurableOptions, type BulkEnqueueResult
 export { Server, type ServerState } from './server/server.js';
 export type { ServerOptions } from './server/server-options.js';
 export {
+  healthHandler,
+  type HealthReport,
+  type HealthChecks,
+  type HealthOptions,
+  type HealthRequestHandler,
+  type HealthTarget,
+} from './server/health.js';
+export type { WorkerMetricsOptions } from './metrics/worker-metrics.js';
+export type { AttemptOutcome } from './server/attempt-observer.js';
+export {
   Inspector,
   type QueueInfo,
   type QueueLimits,

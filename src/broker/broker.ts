@@ -5,6 +5,11 @@ import type { ServerInfo, TaskMessage, WorkerInfo } from '../base/message.js';
 export interface DequeuedTask {
   id: string;
   rawMsg: Buffer;
+  /**
+   * When the task became pending (enqueued, or due after a schedule or retry), epoch ms of the
+   * writer's clock; undefined when unknown (a hand-off, or a task written without it).
+   */
+  pendingSinceMs?: number;
 }
 
 /** An active task whose lease ran out, found by the recoverer. */

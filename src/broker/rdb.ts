@@ -210,10 +210,16 @@ export class RDB implements Broker {
       scripts.doneAndDequeue,
       hot.doneKeys(nowMs),
       args,
-    )) as [number[], Buffer[], number, number];
+    )) as [number[], (Buffer | null)[], number, number];
     const leased: DequeuedTask[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      leased.push({ id: (flat[i] as Buffer).toString('utf8'), rawMsg: flat[i + 1] as Buffer });
+    for (let i = 0; i < flat.length; i += 3) {
+      const since = flat[i + 2];
+      leased.push({
+        id: (flat[i] as Buffer).toString('utf8'),
+        rawMsg: flat[i + 1] as Buffer,
+        // Unix ns as decimal digits; ms precision is all the metric needs (and fits a double).
+        pendingSinceMs: since ? Number(since.subarray(0, -6).toString('latin1')) || undefined : undefined,
+      });
     }
     return { doneCodes: codes, leased, registered: registered === 1, limited };
   }

@@ -3221,7 +3221,8 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 12, String.raw`--
 --
 -- Returns { codes, leased, registered, limited }: codes has one integer per finished task (1 done,
 -- 0 not active in this queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1,
--- id2, msg2, ...; registered is 1 when the server is now registered as idle, else 0; limited is 0
+-- since1, id2, msg2, since2, ... (since: the task's pending_since, unix ns, or false when it had
+-- none: the worker's time-from-enqueue metric); registered is 1 when the server is now registered as idle, else 0; limited is 0
 -- unless the queue's limits left pending tasks unleased: then -1 (the concurrency cap: room comes
 -- back when a task ends) or the ms until the rate allows the next lease.
 
@@ -3455,7 +3456,8 @@ local function leaseBudget(limitsKey, rateKey, activeKey, maxLeased)
   return limits
 end
 
--- Logs leased task ids (members of a flat id, msg, id, msg... array): the first ones at the times
+-- Logs leased task ids (members of a flat id, msg, since, id, msg, since... array, as
+-- done-and-dequeue.lua replies): the first ones at the times
 -- the recently freed slots they take freed, the rest at the limits' time (see the header).
 local function logLeases(rateKey, limits, leased)
   if not limits.nowMs or #leased == 0 then
@@ -3465,12 +3467,12 @@ local function logLeases(rateKey, limits, leased)
   local now = string.format('%d', limits.nowMs)
   local freed = limits.freed
   -- The slots taken lose their old entries (before the new ones go in: an id may be in both).
-  local taken = math.min(#freed, #leased / 2)
+  local taken = math.min(#freed, #leased / 3)
   if taken > 0 then
     redis.call('ZREM', rateKey, unpack(limits.freedIds, 1, taken))
   end
-  for i = 1, #leased, 2 do
-    local slot = freed[(i + 1) / 2]
+  for i = 1, #leased, 3 do
+    local slot = freed[(i + 2) / 3]
     entries[#entries + 1] = slot and string.format('%d', slot) or now
     entries[#entries + 1] = leased[i]
   end
@@ -3913,12 +3915,16 @@ local leased = {}
 local leases = {}
 local emptied = false
 local taken = 0
+-- Tasks leased (taken less ids dropped for a missing hash); leased holds three entries per task.
+local leasedCount = 0
 
 -- Leases one id already moved to the active list; an id without a hash leaves the list instead.
 local function lease(id)
   taken = taken + 1
   local taskKey = taskKeyPrefix .. id
-  local msg = redis.call('HGET', taskKey, 'msg')
+  -- pending_since is read with the message (one command, as before) for the worker's metrics.
+  local fields = redis.call('HMGET', taskKey, 'msg', 'pending_since')
+  local msg = fields[1]
   if msg then
     redis.call('HSET', taskKey, 'state', 'active')
     redis.call('HDEL', taskKey, 'pending_since')
@@ -3926,6 +3932,8 @@ local function lease(id)
     leases[#leases + 1] = id
     leased[#leased + 1] = id
     leased[#leased + 1] = msg
+    leased[#leased + 1] = fields[2]
+    leasedCount = leasedCount + 1
   else
     redis.call('LREM', activeKey, 1, id)
   end
@@ -3966,7 +3974,7 @@ if maxLeased > 0 and (flags == 0 or prioritized) then
   if limits then
     logLeases(rateKey, limits, leased)
     if not emptied then
-      limited = limitedFor(rateKey, limits, #leased / 2)
+      limited = limitedFor(rateKey, limits, leasedCount)
       if limited ~= 0 and redis.call('LLEN', pendingKey) == 0 and redis.call('EXISTS', prioKey) == 0 then
         limited = 0
       end
@@ -3978,7 +3986,7 @@ end
 -- drop is only needed when no new registration follows (the script is atomic: the order within
 -- it is not observable).
 local registered = 0
-local offered = freeSlots - #leased / 2
+local offered = freeSlots - leasedCount
 if emptied and offered > 0 and server ~= '' and registrationTtl > 0 and not limits then
   local redisNowMs = redisTimeMs()
   -- Rounded to whole seconds, as lease scores are.

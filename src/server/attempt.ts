@@ -15,6 +15,7 @@
  * A task aborted at the end of the shutdown grace period is requeued. Failed writes go to the
  * syncer (see state-writer.ts).
  */
+import { context } from '@opentelemetry/api';
 import type { Broker } from '../broker/broker.js';
 import type { Clock } from '../base/clock.js';
 import type { TaskMessage } from '../base/message.js';
@@ -22,7 +23,9 @@ import { ClosedError, TaskTimeoutError, coerceError } from '../errors.js';
 import { type Logger, errorMessage } from '../logger.js';
 import type { Handler, IncomingTask } from '../mux.js';
 import { encodeHandlerResult } from '../results/encode.js';
+import { type ConsumerSpan, endConsumerSpan, startConsumerSpan } from '../tracing/consumer.js';
 import { AbortLatch } from './abort-latch.js';
+import type { AttemptObserver, AttemptOutcome } from './attempt-observer.js';
 import { DeadlineWatch } from './deadline-watch.js';
 import type { HeldTask, Lease } from './lease.js';
 import type { OutcomePolicy } from './outcome-policy.js';
@@ -41,6 +44,8 @@ export interface ActiveTask extends HeldTask {
   readonly abort: AbortLatch;
   /** The bytes of the handler's return value, once it returned one (see results/encode.ts). */
   result?: Uint8Array;
+  /** How the outcome was recorded, once it was (for the observer and the attempt's span). */
+  outcome?: AttemptOutcome;
 }
 
 /** The abort reason used when the shutdown grace period is over; such a task is requeued. */
@@ -73,6 +78,8 @@ export interface AttemptRunnerParams {
   onHandlerDone(task: ActiveTask, ran: boolean): void;
   /** The outcome is written (or handed to the syncer, or not written: see the file header). */
   onRecorded(task: ActiveTask): void;
+  /** Told about every attempt (the worker metrics); without one no call is made. */
+  observer?: AttemptObserver;
 }
 
 /** Runs attempts; see the file header. */
@@ -91,13 +98,16 @@ export class AttemptRunner {
   }
 
   /** The attempt of a leased task starting at `now`; with `canceled` it is over before it runs. */
-  prepare(msg: TaskMessage, lease: Lease, now: number, canceled?: Error): ActiveTask {
+  prepare(msg: TaskMessage, lease: Lease, now: number, canceled?: Error, pendingSince?: number): ActiveTask {
     const task: ActiveTask = {
       msg,
       lease,
+      pendingSince,
       startedAt: now,
       deadline: this.#deadline(msg, now),
       abort: new AbortLatch(),
+      result: undefined,
+      outcome: undefined,
     };
     if (canceled) task.abort.abort(canceled);
     return task;
@@ -105,7 +115,10 @@ export class AttemptRunner {
 
   /** Runs the attempt's handler, then records the outcome. Never rejects on the handler's account. */
   async run(task: ActiveTask): Promise<void> {
-    const { clock } = this.#p;
+    const { clock, observer } = this.#p;
+    // Undefined unless an OpenTelemetry SDK is registered: then no span and no context switch.
+    const traced = startConsumerSpan(task.msg, task.startedAt);
+    if (observer) observer.started(task);
     const incoming = incomingTask(task.msg);
     let error: Error | undefined;
     const remaining = task.deadline - clock.now();
@@ -117,17 +130,23 @@ export class AttemptRunner {
     } else {
       this.#deadlines.watch(task);
       const ctx = new AttemptContext(this.#p, task.msg, task.abort, task.deadline);
-      error = await this.#callHandler(task, incoming, ctx);
+      error = await this.#callHandler(task, incoming, ctx, traced);
       ctx.end();
       this.#deadlines.unwatch(task);
       task.abort.onAbort(undefined);
       ran = true;
     }
     this.#p.onHandlerDone(task, ran);
+    if (observer) observer.handlerDone(task, ran, clock.now());
     try {
       await this.#record(task, incoming, error);
     } finally {
       this.#p.onRecorded(task);
+    }
+    if (observer || traced) {
+      const outcome = task.outcome ?? 'lost';
+      if (observer) observer.recorded(task, outcome, error);
+      if (traced) endConsumerSpan(traced, outcome, error);
     }
   }
 
@@ -153,13 +172,21 @@ export class AttemptRunner {
    * abort reason when the attempt is aborted, and a handler that settles after an abort still
    * counts as aborted.
    */
-  #callHandler(task: ActiveTask, incoming: IncomingTask, ctx: AttemptContext): Promise<Error | undefined> {
+  #callHandler(
+    task: ActiveTask,
+    incoming: IncomingTask,
+    ctx: AttemptContext,
+    traced: ConsumerSpan | undefined,
+  ): Promise<Error | undefined> {
     const { abort } = task;
     return new Promise((resolve) => {
       abort.onAbort(resolve);
       let result: unknown;
       try {
-        result = this.#p.handler(incoming, ctx);
+        // The attempt's span is the active one inside the handler: the user's spans nest under it.
+        result = traced
+          ? context.with(traced.context, this.#p.handler, undefined, incoming, ctx)
+          : this.#p.handler(incoming, ctx);
       } catch (err) {
         resolve(abort.reason ?? coerceError(err));
         return;
@@ -187,7 +214,10 @@ export class AttemptRunner {
    */
   #record(task: ActiveTask, incoming: IncomingTask, error: Error | undefined): Promise<void> {
     const now = this.#p.clock.now();
-    if (error === undefined && task.lease.isValid(now)) return this.#p.acknowledge(task, false, task.result);
+    if (error === undefined && task.lease.isValid(now)) {
+      task.outcome = 'succeeded';
+      return this.#p.acknowledge(task, false, task.result);
+    }
     return this.#recordOther(task, incoming, error, now);
   }
 
@@ -200,7 +230,10 @@ export class AttemptRunner {
     const { logger, policy, writer } = this.#p;
     const { msg, lease } = task;
     if (error instanceof ShutdownAbort) {
-      if (lease.isValid(now)) await writer.requeue(msg.queue, [msg.id], `task ${msg.queue}/${msg.id}`, lease);
+      if (lease.isValid(now)) {
+        task.outcome = 'requeued';
+        await writer.requeue(msg.queue, [msg.id], `task ${msg.queue}/${msg.id}`, lease);
+      }
       return;
     }
     if (!lease.isValid(now)) {
@@ -208,6 +241,7 @@ export class AttemptRunner {
       return;
     }
     if (error === undefined) {
+      task.outcome = 'succeeded';
       await this.#p.acknowledge(task, false, task.result);
       return;
     }
@@ -217,6 +251,8 @@ export class AttemptRunner {
       logger.error(`errorHandler threw: ${errorMessage(err)}`);
     }
     const outcome = policy.afterFailure(msg, error, now, incoming);
+    task.outcome =
+      outcome.action === 'revoke' ? 'revoked' : outcome.action === 'archive' ? 'archived' : 'retried';
     switch (outcome.action) {
       case 'revoke':
         await this.#p.acknowledge(task, true, undefined, error.message);

@@ -44,6 +44,9 @@ export interface HeartbeaterParams {
 export class Heartbeater implements Component {
   readonly #p: HeartbeaterParams;
   #loop?: Loop;
+  /** Clock ms when the last beat started, and when server state was last written (health checks). */
+  #lastBeatAt: number | undefined;
+  #lastWrittenAt: number | undefined;
 
   constructor(params: HeartbeaterParams) {
     this.#p = params;
@@ -64,9 +67,15 @@ export class Heartbeater implements Component {
     }
   }
 
+  /** When the last beat started and when server state was last written (clock ms), for health checks. */
+  get lastBeats(): { readonly startedAt: number | undefined; readonly writtenAt: number | undefined } {
+    return { startedAt: this.#lastBeatAt, writtenAt: this.#lastWrittenAt };
+  }
+
   async #beat(): Promise<void> {
     const { clock, logger, processor, broker, identity, intervalMs } = this.#p;
     const now = clock.now();
+    this.#lastBeatAt = now;
     await this.#extendLeases(now);
     processor.abortExpired(clock.now());
 
@@ -95,6 +104,7 @@ export class Heartbeater implements Component {
     }));
     try {
       await broker.writeServerState(info, workers, intervalMs * 2, now);
+      this.#lastWrittenAt = now;
     } catch (err) {
       logger.warn(`Failed to write server state: ${errorMessage(err)}`);
     }

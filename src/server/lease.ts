@@ -32,4 +32,6 @@ export class Lease {
 export interface HeldTask {
   readonly msg: TaskMessage;
   readonly lease: Lease;
+  /** When the task became pending, epoch ms of its writer's clock (DequeuedTask.pendingSinceMs). */
+  readonly pendingSince?: number;
 }

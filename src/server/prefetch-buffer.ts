@@ -102,8 +102,8 @@ export class PrefetchBuffer {
   }
 
   /** Holds a freshly leased task until a slot frees. */
-  hold(queue: string, msg: TaskMessage, lease: Lease, now: number): void {
-    this.#held.push({ queue, msg, lease, heldSince: now });
+  hold(queue: string, msg: TaskMessage, lease: Lease, now: number, pendingSince?: number): void {
+    this.#held.push({ queue, msg, lease, heldSince: now, pendingSince });
     this.#armHoldTimer();
   }
 

@@ -31,6 +31,7 @@ import { LeaseExpiredError, TaskCanceledError, TaskTimeoutError } from '../error
 import { type Logger, errorMessage } from '../logger.js';
 import type { Handler, IncomingTask } from '../mux.js';
 import { type ActiveTask, AttemptRunner, ShutdownAbort } from './attempt.js';
+import type { AttemptObserver } from './attempt-observer.js';
 import type { Component } from './component.js';
 import { waitAtMost } from './component.js';
 import { FetchLoop, type IdleRegistrar } from './fetch-loop.js';
@@ -62,6 +63,8 @@ export interface ProcessorParams {
   errorHandler?: (error: Error, task: IncomingTask) => void;
   /** Enables hand-off (see the file header); without it the server never registers as idle. */
   handoff?: HandoffParams;
+  /** Told about every attempt (the worker metrics). */
+  observer?: AttemptObserver;
 }
 
 /** What the processor needs to take tasks handed to it. */
@@ -140,6 +143,7 @@ export class Processor implements Component {
         this.#fetch.acknowledge(task, revoked, result, revokeReason),
       onHandlerDone: this.#onHandlerDone,
       onRecorded: this.#onRecorded,
+      observer: params.observer,
     });
   }
 
@@ -309,15 +313,15 @@ export class Processor implements Component {
     }
     const lease = new Lease(leaseExpiry);
     if (this.#running.size < this.#p.concurrency) {
-      this.#start(msg, lease, now);
+      this.#start(msg, lease, now, undefined, dequeued.pendingSinceMs);
       return;
     }
-    this.#prefetch.hold(queue, msg, lease, now);
+    this.#prefetch.hold(queue, msg, lease, now, dequeued.pendingSinceMs);
   }
 
   /** Runs a task's attempt; with `canceled`, the attempt ends at once without calling the handler. */
-  #start(msg: TaskMessage, lease: Lease, now: number, canceled?: Error): void {
-    const task = this.#attempts.prepare(msg, lease, now, canceled);
+  #start(msg: TaskMessage, lease: Lease, now: number, canceled?: Error, pendingSince?: number): void {
+    const task = this.#attempts.prepare(msg, lease, now, canceled, pendingSince);
     this.#running.add(task);
     this.#track(this.#attempts.run(task));
   }
@@ -329,7 +333,7 @@ export class Processor implements Component {
       const task = this.#prefetch.takeOldest();
       if (!task) break;
       // Expired while waiting (a stalled event loop): a recoverer may own it now.
-      if (task.lease.isValid(now)) this.#start(task.msg, task.lease, now);
+      if (task.lease.isValid(now)) this.#start(task.msg, task.lease, now, undefined, task.pendingSince);
     }
   }
 

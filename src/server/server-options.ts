@@ -10,6 +10,7 @@ import type { IncomingTask } from '../mux.js';
 import type { GroupAggregateFunction, GroupAggregator } from './aggregator.js';
 import { MAX_TIMER_MS } from './clock-timer.js';
 import { defaultRetryDelay } from './retry-delay.js';
+import type { WorkerMetricsOptions } from '../metrics/worker-metrics.js';
 
 /**
  * Settings for a {@link Server}. Durations are in milliseconds; the loop intervals (`*Interval`)
@@ -113,6 +114,25 @@ export interface ServerOptions {
    * @defaultValue asynq's: 7 s, or `groupGracePeriod` when that is shorter
    */
   groupCheckInterval?: number;
+  /**
+   * Worker-side Prometheus metrics (attempt outcomes, handler run time, time from enqueue to start,
+   * handlers running), registered in `metrics.registry` (prom-client's default registry when left
+   * out); see docs/observability.md. Off when left out: no call per task then.
+   * @example
+   * new Server(redis, { metrics: { registry } });
+   */
+  metrics?: WorkerMetricsOptions;
+  /**
+   * Serve the liveness and readiness probes (`/livez`, `/readyz`, see `healthHandler`) over HTTP
+   * on this port while the server runs; 0 picks a free port (read it from `server.healthAddress`).
+   * @defaultValue no health server
+   */
+  healthPort?: number;
+  /**
+   * The address the health server binds to.
+   * @defaultValue `'127.0.0.1'` (loopback only; use `'0.0.0.0'` for probes from outside)
+   */
+  healthHost?: string;
   /** Where logs go. @defaultValue consoleLogger('info') */
   logger?: Logger;
   /** Source of "now" (tests). @defaultValue the wall clock */
@@ -120,8 +140,10 @@ export interface ServerOptions {
 }
 
 /** Options with every default applied and every value checked. */
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'errorHandler' | 'groupAggregator'>> &
-  Pick<ServerOptions, 'errorHandler'> & {
+export type ResolvedServerOptions = Required<
+  Omit<ServerOptions, 'errorHandler' | 'groupAggregator' | 'metrics' | 'healthPort'>
+> &
+  Pick<ServerOptions, 'errorHandler' | 'metrics' | 'healthPort'> & {
     /** The aggregator as a function, if one was given. */
     groupAggregator: GroupAggregateFunction | undefined;
   };
@@ -237,6 +259,47 @@ function groupAggregator(value: unknown): GroupAggregateFunction | undefined {
   return (group, tasks) => (value as GroupAggregator).aggregate(group, tasks);
 }
 
+const METRICS_KEYS = new Set(['registry', 'prefix']);
+
+function healthPort(value: number | undefined): number | undefined {
+  expectOption(
+    'healthPort',
+    value,
+    value === undefined || (Number.isInteger(value) && value >= 0 && value <= 65535),
+    'a port number (0 to 65535)',
+  );
+  return value;
+}
+
+function healthHost(value: string | undefined): string {
+  expectOption(
+    'healthHost',
+    value,
+    value === undefined || (typeof value === 'string' && value !== ''),
+    'a host name or address',
+  );
+  return value ?? '127.0.0.1';
+}
+
+function workerMetrics(value: WorkerMetricsOptions | undefined): WorkerMetricsOptions | undefined {
+  if (value === undefined) return undefined;
+  checkOptionsBag('the `metrics` server option', value, METRICS_KEYS);
+  expectOption(
+    'metrics.registry',
+    value.registry,
+    value.registry === undefined || typeof value.registry?.registerMetric === 'function',
+    'a prom-client Registry',
+  );
+  expectOption(
+    'metrics.prefix',
+    value.prefix,
+    value.prefix === undefined ||
+      (typeof value.prefix === 'string' && /^[a-zA-Z_:][a-zA-Z0-9_:]*$|^$/.test(value.prefix)),
+    'a metric name prefix',
+  );
+  return { ...value };
+}
+
 function logger(value: Logger | undefined): Logger | undefined {
   const methods = ['debug', 'info', 'warn', 'error'] as const;
   expectOption(
@@ -317,6 +380,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
       'groupCheckInterval',
       options.groupCheckInterval ?? Math.min(DEFAULT_GROUP_CHECK_INTERVAL, groupGracePeriod),
     ),
+    metrics: workerMetrics(options.metrics),
+    healthPort: healthPort(options.healthPort),
+    healthHost: healthHost(options.healthHost),
     logger: logger(options.logger) ?? consoleLogger('info'),
     clock: optionalClock(options.clock) ?? realClock,
   };

@@ -22,7 +22,19 @@ import { DependencyResolver } from './dependency-resolver.js';
 import type { Component } from './component.js';
 import { Forwarder } from './forwarder.js';
 import { Heartbeater, type ServerIdentity } from './heartbeater.js';
+import type { Server as HttpServer } from 'node:http';
+import {
+  type HealthOptions,
+  type HealthReport,
+  checkHealth,
+  closeHealth,
+  healthAddress,
+  healthHandler,
+  healthTimeout,
+  listenHealth,
+} from './health.js';
 import { Janitor } from './janitor.js';
+import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { Processor } from './processor.js';
 import { OutcomePolicy } from './outcome-policy.js';
 import { Recoverer } from './recoverer.js';
@@ -52,6 +64,11 @@ export class Server {
   #shutdown?: Promise<void>;
   /** Settles when start() has connected or failed to; set only while it is connecting. */
   #connecting?: Promise<void>;
+  #heartbeater?: Heartbeater;
+  /** Components started and shutdown() not finished (health: live). */
+  #running = false;
+  /** The health server of the `healthPort` option, while the server runs. */
+  #healthServer?: HttpServer;
 
   /**
    * Resolves and checks the options; nothing touches Redis until start().
@@ -112,6 +129,19 @@ export class Server {
       // shutdown() was called while this was connecting: it closes the connection; start nothing.
       throw new ClosedError('server (shut down while starting)');
     }
+    if (options.healthPort !== undefined) {
+      try {
+        this.#healthServer = await listenHealth(healthHandler(this), options.healthHost, options.healthPort);
+      } catch (err) {
+        // Nothing started yet: a port that cannot be bound fails start() and leaves nothing open.
+        this.#state = 'closed';
+        this.#shutdown ??= Promise.resolve();
+        await rdb.close();
+        throw new InvalidOptionError(
+          `Cannot serve health checks on ${options.healthHost}:${options.healthPort}: ${errorMessage(err)}`,
+        );
+      }
+    }
 
     const syncer = new Syncer({
       logger: options.logger,
@@ -151,6 +181,7 @@ export class Server {
       leaseDuration: options.leaseDuration,
       shutdownTimeout: options.shutdownTimeout,
       errorHandler: options.errorHandler,
+      observer: options.metrics && new WorkerMetrics(options.metrics),
       // The subscriber is created below; these run only once both exist.
       handoff: handoff
         ? {
@@ -246,6 +277,7 @@ export class Server {
       });
     this.#processor = processor;
     this.#syncer = syncer;
+    this.#heartbeater = heartbeater;
     // Order matters (asynq's): forwarder and processor stop first so no new work starts; heartbeater
     // stops last so the server remains visible to inspectors while active tasks drain.
     this.#components = [
@@ -260,6 +292,7 @@ export class Server {
       heartbeater,
     ];
     for (const component of [...this.#components].reverse()) component.start();
+    this.#running = true;
     options.logger.info(
       `Server ${identity.serverId} started: concurrency ${options.concurrency}, queues ${JSON.stringify(options.queues)}`,
     );
@@ -292,6 +325,35 @@ export class Server {
   shutdown(): Promise<void> {
     this.#shutdown ??= this.#doShutdown();
     return this.#shutdown;
+  }
+
+  /**
+   * The server's liveness and readiness (see docs/observability.md): live while it runs and its
+   * heartbeater loop turns; ready while it is also active, Redis answers a PING within `timeout`
+   * and its heartbeat is fresh. Never rejects on Redis' account; answers within `timeout`.
+   * @throws InvalidOptionError for a bad `timeout`
+   */
+  async health(options?: HealthOptions): Promise<HealthReport> {
+    const timeout = healthTimeout(options);
+    const rdb = this.#rdb;
+    const running = this.#running;
+    return checkHealth(
+      {
+        state: this.#state,
+        running,
+        shuttingDown: running && this.#shutdown !== undefined,
+        beats: this.#heartbeater?.lastBeats,
+        heartbeatInterval: this.#options.heartbeatInterval,
+        now: this.#options.clock.now(),
+        ping: running && rdb ? () => rdb.ping() : undefined,
+      },
+      timeout,
+    );
+  }
+
+  /** Where the health server of the `healthPort` option listens, while it does. */
+  get healthAddress(): { host: string; port: number } | undefined {
+    return this.#healthServer && healthAddress(this.#healthServer);
   }
 
   /** Resolves when no task is running. */
@@ -334,6 +396,9 @@ export class Server {
       }
     }
     await this.#rdb?.close();
+    this.#running = false;
+    // Last: the probes answer (not ready) for as long as the shutdown runs.
+    if (this.#healthServer) await closeHealth(this.#healthServer);
     logger.info('Server shut down');
   }
 }

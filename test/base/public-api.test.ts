@@ -61,6 +61,7 @@ const EXPECTED_EXPORTS = [
   'createQueueMetrics',
   'defineTask',
   'hasCause',
+  'healthHandler',
   'jsonCodec',
   'metricsHandler',
   'silentLogger',

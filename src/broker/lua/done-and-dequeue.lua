@@ -72,7 +72,8 @@
 --
 -- Returns { codes, leased, registered, limited }: codes has one integer per finished task (1 done,
 -- 0 not active in this queue, e.g. already recovered elsewhere); leased is a flat array id1, msg1,
--- id2, msg2, ...; registered is 1 when the server is now registered as idle, else 0; limited is 0
+-- since1, id2, msg2, since2, ... (since: the task's pending_since, unix ns, or false when it had
+-- none: the worker's time-from-enqueue metric); registered is 1 when the server is now registered as idle, else 0; limited is 0
 -- unless the queue's limits left pending tasks unleased: then -1 (the concurrency cap: room comes
 -- back when a task ends) or the ms until the rate allows the next lease.
 
@@ -188,12 +189,16 @@ local leased = {}
 local leases = {}
 local emptied = false
 local taken = 0
+-- Tasks leased (taken less ids dropped for a missing hash); leased holds three entries per task.
+local leasedCount = 0
 
 -- Leases one id already moved to the active list; an id without a hash leaves the list instead.
 local function lease(id)
   taken = taken + 1
   local taskKey = taskKeyPrefix .. id
-  local msg = redis.call('HGET', taskKey, 'msg')
+  -- pending_since is read with the message (one command, as before) for the worker's metrics.
+  local fields = redis.call('HMGET', taskKey, 'msg', 'pending_since')
+  local msg = fields[1]
   if msg then
     redis.call('HSET', taskKey, 'state', 'active')
     redis.call('HDEL', taskKey, 'pending_since')
@@ -201,6 +206,8 @@ local function lease(id)
     leases[#leases + 1] = id
     leased[#leased + 1] = id
     leased[#leased + 1] = msg
+    leased[#leased + 1] = fields[2]
+    leasedCount = leasedCount + 1
   else
     redis.call('LREM', activeKey, 1, id)
   end
@@ -241,7 +248,7 @@ if maxLeased > 0 and (flags == 0 or prioritized) then
   if limits then
     logLeases(rateKey, limits, leased)
     if not emptied then
-      limited = limitedFor(rateKey, limits, #leased / 2)
+      limited = limitedFor(rateKey, limits, leasedCount)
       if limited ~= 0 and redis.call('LLEN', pendingKey) == 0 and redis.call('EXISTS', prioKey) == 0 then
         limited = 0
       end
@@ -253,7 +260,7 @@ end
 -- drop is only needed when no new registration follows (the script is atomic: the order within
 -- it is not observable).
 local registered = 0
-local offered = freeSlots - #leased / 2
+local offered = freeSlots - leasedCount
 if emptied and offered > 0 and server ~= '' and registrationTtl > 0 and not limits then
   local redisNowMs = redisTimeMs()
   -- Rounded to whole seconds, as lease scores are.

@@ -74,7 +74,8 @@ local function leaseBudget(limitsKey, rateKey, activeKey, maxLeased)
   return limits
 end
 
--- Logs leased task ids (members of a flat id, msg, id, msg... array): the first ones at the times
+-- Logs leased task ids (members of a flat id, msg, since, id, msg, since... array, as
+-- done-and-dequeue.lua replies): the first ones at the times
 -- the recently freed slots they take freed, the rest at the limits' time (see the header).
 local function logLeases(rateKey, limits, leased)
   if not limits.nowMs or #leased == 0 then
@@ -84,12 +85,12 @@ local function logLeases(rateKey, limits, leased)
   local now = string.format('%d', limits.nowMs)
   local freed = limits.freed
   -- The slots taken lose their old entries (before the new ones go in: an id may be in both).
-  local taken = math.min(#freed, #leased / 2)
+  local taken = math.min(#freed, #leased / 3)
   if taken > 0 then
     redis.call('ZREM', rateKey, unpack(limits.freedIds, 1, taken))
   end
-  for i = 1, #leased, 2 do
-    local slot = freed[(i + 1) / 2]
+  for i = 1, #leased, 3 do
+    local slot = freed[(i + 2) / 3]
     entries[#entries + 1] = slot and string.format('%d', slot) or now
     entries[#entries + 1] = leased[i]
   end
