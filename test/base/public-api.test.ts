@@ -18,6 +18,7 @@ const EXPECTED_EXPORTS = [
   'HandlerNotFoundError',
   'HandlerPanicError',
   'HandlerResultError',
+  'InsecureDashboardError',
   'Inspector',
   'InvalidDbError',
   'InvalidOptionError',
@@ -58,6 +59,7 @@ const EXPECTED_EXPORTS = [
   'TaskmillError',
   'WaitTimeoutError',
   'consoleLogger',
+  'createDashboard',
   'createQueueMetrics',
   'defineTask',
   'hasCause',
@@ -65,6 +67,7 @@ const EXPECTED_EXPORTS = [
   'jsonCodec',
   'metricsHandler',
   'silentLogger',
+  'startDashboard',
 ];
 
 test('the package exports exactly the reviewed names (update this list on purpose)', async () => {
