@@ -3,6 +3,7 @@
  * (explain-task.lua, atomic on the queue's slot), and the small reads that live in other slots
  * (parents of a dependent in other queues) or at another moment (a throughput sample).
  */
+import { type CommandCall, callAcrossSlots } from './cross-slot.js';
 import { callRedis } from './errors.js';
 import type { OwnedConnection } from './redis.js';
 import { runScript } from './script.js';
@@ -67,28 +68,20 @@ export class RDBExplain {
     return Number(value ?? 0);
   }
 
-  /** Where each parent stands (one pipeline; parents may live in any queue). */
+  /** Where each parent stands (parents may live in any queue, so in any Cluster slot). */
   async parentStates(parents: readonly { queue: string; id: string }[]): Promise<RawParentState[]> {
     if (parents.length === 0) return [];
-    const pipeline = this.#conn.redis.pipeline();
-    for (const p of parents) {
-      pipeline.hget(keys.taskKey(p.queue, p.id), 'state');
-      pipeline.exists(keys.dependentKey(p.queue, p.id));
-      pipeline.hget(keys.outcomeKey(p.queue, p.id), 'state');
-    }
-    return callRedis(this.#conn, 'parent states', async () => {
-      const replies = (await pipeline.exec()) ?? [];
-      return parents.map((_, i) => {
-        const [stateErr, state] = replies[3 * i] ?? [];
-        const [depErr, dep] = replies[3 * i + 1] ?? [];
-        const [outErr, outcome] = replies[3 * i + 2] ?? [];
-        const err = stateErr ?? depErr ?? outErr;
-        if (err) throw err;
-        return {
-          state: (state as string | null) ?? (dep === 1 ? 'waiting' : undefined),
-          outcome: (outcome as string | null) ?? undefined,
-        };
-      });
-    });
+    const calls: CommandCall[] = parents.flatMap((p): CommandCall[] => [
+      ['hget', keys.taskKey(p.queue, p.id), 'state'],
+      ['exists', keys.dependentKey(p.queue, p.id)],
+      ['hget', keys.outcomeKey(p.queue, p.id), 'state'],
+    ]);
+    const replies = await callRedis(this.#conn, 'parent states', () =>
+      callAcrossSlots(this.#conn.redis, calls),
+    );
+    return parents.map((_, i) => ({
+      state: (replies[3 * i] as string | null) ?? (replies[3 * i + 1] === 1 ? 'waiting' : undefined),
+      outcome: (replies[3 * i + 2] as string | null) ?? undefined,
+    }));
   }
 }
