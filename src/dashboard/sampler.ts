@@ -57,14 +57,19 @@ export class Sampler {
     private readonly interval: number,
   ) {}
 
-  /** Marks the sampler as used, starting it (and taking a first sample) if it was stopped. */
-  touch(): void {
+  /**
+   * Marks the sampler as used, starting it (and taking a first sample) if it was stopped. Resolves
+   * when the sample in flight, if any, is taken (never rejects).
+   */
+  touch(): Promise<void> {
     this.#lastUse = Date.now();
-    if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => this.#tick(), this.interval);
-    // The dashboard must not keep a process alive on its own.
-    this.#timer.unref();
-    this.#tick();
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#tick(), this.interval);
+      // The dashboard must not keep a process alive on its own.
+      this.#timer.unref();
+      this.#tick();
+    }
+    return this.#inFlight ?? Promise.resolve();
   }
 
   #tick(): void {

@@ -133,7 +133,7 @@ describe('dashboard API', () => {
       const entries = await call(base, 'api/scheduler/entries');
       assert.deepEqual(
         (entries.body.entries as { id: string; spec: string }[]).map((e) => e.spec),
-        ['@every 1h'],
+        ['@every 1s'],
       );
       const events = await call(base, `api/scheduler/entries/${seeded.entryId}/events`);
       assert.equal(events.status, 200);

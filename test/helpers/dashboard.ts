@@ -58,7 +58,8 @@ export interface Seeded {
 /**
  * Seeds tasks in every state across three queues: `default` from Go asynq's golden dumps
  * (an archived task with its error, a pending binary payload), `emails` and `media` by taskmill
- * (a client, a running server holding one active task with progress, a scheduler), plus raw
+ * (a client, a running server holding one active task with progress, and a scheduler firing
+ * every second into `default`, next to Go's tasks), plus raw
  * retry/completed/aggregating tasks whose payload and error carry markup.
  */
 export async function seedDashboard(env: TestEnv): Promise<Seeded> {
@@ -162,9 +163,8 @@ export async function seedDashboard(env: TestEnv): Promise<Seeded> {
 
     const scheduler = new Scheduler(env.redis.url, { logger: silentLogger, heartbeatInterval: 1000 });
     const entryId = scheduler.register({
-      spec: '@every 1h',
+      spec: '@every 1s',
       task: new Task('report:daily', '{"kind":"daily"}'),
-      options: { queue: 'media' },
     });
     await scheduler.start();
     return {

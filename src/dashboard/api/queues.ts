@@ -12,7 +12,7 @@ export const queueRoutes: Route[] = [
     method: 'GET',
     path: 'queues',
     async handle({ inspector, sampler }) {
-      sampler.touch();
+      void sampler.touch();
       const names = await inspector.queues();
       const infos = await Promise.all(
         names.slice(0, MAX_OVERVIEW_QUEUES).map((q) => inspector.getQueueInfo(q).catch(() => undefined)),
@@ -72,7 +72,9 @@ export const queueRoutes: Route[] = [
     method: 'GET',
     path: 'samples',
     async handle({ sampler }) {
-      sampler.touch();
+      const first = sampler.touch();
+      // A page opened on an idle dashboard gets the first sample rather than an empty chart.
+      if (sampler.total().length === 0) await first;
       return { samples: sampler.all(), total: sampler.total() };
     },
   },

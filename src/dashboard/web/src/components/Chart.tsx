@@ -11,6 +11,9 @@ export interface Series {
   values: (number | null)[];
 }
 
+/** Short axis labels (1.2K, 3.4M) so large counts and latencies fit the axis. */
+const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+
 interface Props {
   title: string;
   /** Unix seconds. */
@@ -35,14 +38,15 @@ export function Chart({ title, xs, series, bars = false, days = false, height = 
     const opts: uPlot.Options = {
       width: Math.max(el.clientWidth, 200),
       height,
-      legend: { show: true },
+      // Series names only: values under the cursor would make the cards jump in height.
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
       axes: [
         days
           ? { values: (_u, splits) => splits.map((s) => new Date(s * 1000).toISOString().slice(5, 10)) }
           : {},
-        { size: 50 },
+        { size: 56, values: (_u, splits) => splits.map((v) => compact.format(v)) },
       ],
       series: [
         {},

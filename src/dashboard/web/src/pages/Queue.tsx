@@ -27,7 +27,8 @@ const BULK: Record<State, ('run' | 'archive' | 'delete')[]> = {
   retry: ['run', 'archive', 'delete'],
   archived: ['run', 'delete'],
   completed: ['delete'],
-  waiting: ['delete'],
+  // Waiting dependents are not asynq tasks yet: the Inspector's actions do not reach them.
+  waiting: [],
 };
 
 /** Which row actions apply to a task in a state. */
@@ -38,7 +39,7 @@ function rowActions(state: string): ('run' | 'archive' | 'delete' | 'cancel')[] 
     case 'pending':
       return ['archive', 'delete'];
     case 'waiting':
-      return ['delete'];
+      return [];
     case 'archived':
       return ['run', 'delete'];
     case 'completed':
@@ -282,7 +283,7 @@ function TaskTable({
           {state === 'completed' ? <th>Completed</th> : null}
           {state === 'waiting' ? <th>Waiting for</th> : null}
           {state === 'active' ? <th>Progress</th> : null}
-          {readOnly ? null : <th>Actions</th>}
+          {readOnly || state === 'waiting' ? null : <th>Actions</th>}
         </tr>
       </thead>
       <tbody>
@@ -323,7 +324,7 @@ function TaskTable({
               </td>
             ) : null}
             {state === 'active' ? <td>{t.progress ? `${t.progress.percent}%` : '—'}</td> : null}
-            {readOnly ? null : (
+            {readOnly || state === 'waiting' ? null : (
               <td class="row-actions">
                 {rowActions(t.state).map((a) => (
                   <ActionButton

@@ -14,7 +14,8 @@ function actionsFor(state: string): string[] {
     case 'pending':
       return ['archive', 'delete', 'cancel for good'];
     case 'waiting':
-      return ['delete', 'cancel for good'];
+      // A dependent is not an asynq task until its parents complete: nothing acts on it yet.
+      return [];
     case 'archived':
     case 'completed':
       return ['run', 'delete'];
