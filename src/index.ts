@@ -26,6 +26,7 @@ export {
   type BulkOptions,
   type BulkProgress,
   type ServerInfo,
+  type ServerHeartbeat,
   type WorkerInfo,
   type SchedulerEntry,
   type SchedulerEnqueueEvent,

@@ -33,6 +33,7 @@ import { limitFields, limitsFromHash } from './limits.js';
 import { deleteQueue, queueInfo } from './queues.js';
 import { listSchedulerEnqueueEvents, listSchedulerEntries } from './scheduler.js';
 import { listServers } from './servers.js';
+import { listServerHeartbeats } from './server-heartbeats.js';
 import {
   allTasks,
   archiveTask,
@@ -54,6 +55,7 @@ import type {
   SchedulerEnqueueEvent,
   SchedulerEntry,
   ServerInfo,
+  ServerHeartbeat,
 } from './types.js';
 
 export type {
@@ -76,6 +78,7 @@ export type {
   SchedulerEnqueueEvent,
   SchedulerEntry,
   ServerInfo,
+  ServerHeartbeat,
   WorkerInfo,
 } from './types.js';
 
@@ -369,6 +372,15 @@ export class Inspector {
   /** Every live server (taskmill or Go) with the tasks it is running. */
   async servers(): Promise<ServerInfo[]> {
     return listServers(this.#open(), this.#clock.now());
+  }
+
+  /**
+   * Every server registered in `asynq:servers`, stale ones included (their heartbeat expired and
+   * no reader has dropped them yet), with when each heartbeat expires. Unlike {@link servers}
+   * this read removes nothing, so a crashed server shows as stale until another reader prunes it.
+   */
+  async serverHeartbeats(): Promise<ServerHeartbeat[]> {
+    return listServerHeartbeats(this.#open(), this.#clock.now());
   }
 
   /** Every entry of every live scheduler (taskmill or Go), with its next and previous run. */

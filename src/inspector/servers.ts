@@ -8,7 +8,7 @@ import { decodeServerInfo, decodeWorkerInfo } from '../base/wire.js';
 import type { ServerInfo, WorkerInfo } from './types.js';
 
 /** Decodes, or undefined for a record that does not decode (skipped, as Go's Inspector does). */
-function tryDecode<T>(decode: (b: Uint8Array) => T, bytes: Uint8Array): T | undefined {
+export function tryDecode<T>(decode: (b: Uint8Array) => T, bytes: Uint8Array): T | undefined {
   try {
     return decode(bytes);
   } catch {
@@ -16,7 +16,35 @@ function tryDecode<T>(decode: (b: Uint8Array) => T, bytes: Uint8Array): T | unde
   }
 }
 
-const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Text order for sorting. */
+export const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A stored ServerInfo in the Inspector's shape, with no workers yet. */
+export function toServerInfo(s: StoredServer): ServerInfo {
+  return {
+    id: s.serverId,
+    host: s.host,
+    pid: s.pid,
+    concurrency: s.concurrency,
+    queues: s.queues,
+    strictPriority: s.strictPriority,
+    status: s.status,
+    started: s.startTime,
+    activeWorkers: [],
+  };
+}
+
+/** A stored WorkerInfo in the Inspector's shape. */
+export function toWorkerInfo(w: StoredWorker): WorkerInfo {
+  return {
+    taskId: w.taskId,
+    taskType: w.taskType,
+    payload: Buffer.from(w.taskPayload),
+    queue: w.queue,
+    started: w.startTime,
+    deadline: w.deadline,
+  };
+}
 
 /**
  * Every live server with the tasks it is running. Workers attach to their server by server id;
@@ -32,30 +60,12 @@ export async function listServers(rdb: RDBInspect, nowMs: number): Promise<Serve
   for (const blob of serverBlobs) {
     const s: StoredServer | undefined = tryDecode(decodeServerInfo, blob);
     if (!s) continue;
-    servers.set(s.serverId, {
-      id: s.serverId,
-      host: s.host,
-      pid: s.pid,
-      concurrency: s.concurrency,
-      queues: s.queues,
-      strictPriority: s.strictPriority,
-      status: s.status,
-      started: s.startTime,
-      activeWorkers: [],
-    });
+    servers.set(s.serverId, toServerInfo(s));
   }
   for (const blob of workerBlobs) {
     const w: StoredWorker | undefined = tryDecode(decodeWorkerInfo, blob);
     if (!w) continue;
-    const worker: WorkerInfo = {
-      taskId: w.taskId,
-      taskType: w.taskType,
-      payload: Buffer.from(w.taskPayload),
-      queue: w.queue,
-      started: w.startTime,
-      deadline: w.deadline,
-    };
-    servers.get(w.serverId)?.activeWorkers.push(worker);
+    servers.get(w.serverId)?.activeWorkers.push(toWorkerInfo(w));
   }
   const out = [...servers.values()];
   for (const s of out) {

@@ -159,3 +159,23 @@ export interface QueueLimits {
   /** At most this many of the queue's tasks active at once, Go workers' tasks included. */
   concurrency?: number;
 }
+
+/**
+ * A server registered in `asynq:servers` and the state of its heartbeat (see
+ * `Inspector.serverHeartbeats`).
+ */
+export interface ServerHeartbeat {
+  /** The server's id, host and pid (from its record, or from its key once the record expired). */
+  id: string;
+  host: string;
+  pid: number;
+  /** When its last heartbeat expires (whole seconds, as asynq stores it). */
+  expiresAt: Date;
+  /**
+   * True when that expiry has passed (or its record is gone): the server stopped heartbeating
+   * (crashed, frozen, or cut off from Redis) and no longer counts as serving its queues.
+   */
+  stale: boolean;
+  /** Its record with the tasks it is running; undefined once the record has expired. */
+  server: ServerInfo | undefined;
+}

@@ -7,6 +7,10 @@ import { register as registerQueue } from './queue.js';
 import { register as registerWhy } from './why.js';
 import { register as registerDash } from './dash.js';
 import { register as registerTask } from './task.js';
+import { register as registerServer } from './server.js';
+import { register as registerHealth } from './health.js';
+import { register as registerCron } from './cron.js';
+import { register as registerGroup } from './group.js';
 
 /** Registers every command group on `program`. */
 export function registerCommands(program: Command): void {
@@ -14,4 +18,8 @@ export function registerCommands(program: Command): void {
   registerWhy(program);
   registerDash(program);
   registerTask(program);
+  registerServer(program);
+  registerHealth(program);
+  registerCron(program);
+  registerGroup(program);
 }
