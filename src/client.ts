@@ -3,13 +3,14 @@ import { type DebounceItem, type RawDebounceReply, enqueueDebouncedScript } from
 import { type CancelOptions, type CancelResult, cancelTask } from './cancel.js';
 import { RDBDeps } from './broker/rdb-deps.js';
 import { enqueueDependent } from './dependencies/enqueue-dependent.js';
-import { type RedisConnOpt, openConnection } from './broker/redis.js';
-import { waitForReplicas } from './broker/durable.js';
+import { type RedisConnOpt, closeConnection, openConnection } from './broker/redis.js';
+import { canWaitForReplicas, waitForReplicas } from './broker/durable.js';
 import { type Clock, realClock } from './base/clock.js';
 import {
   ClosedError,
   DuplicateTaskError,
   EnqueueOutcomeUnknownError,
+  InvalidOptionError,
   NotReplicatedError,
   RedisUnavailableError,
   TaskIdConflictError,
@@ -165,6 +166,13 @@ export class Client {
     );
     this.#durable = resolveDurable(options.durable);
     const conn = openConnection(redis);
+    if (this.#durable !== undefined && !canWaitForReplicas(conn)) {
+      // Nothing was sent yet (connections open on first use); drop it all the same.
+      void closeConnection(conn);
+      throw new InvalidOptionError(
+        'Expected no `durable` option on a Redis Cluster connection: durable enqueue (WAIT) is supported on one Redis and on Sentinel deployments',
+      );
+    }
     this.#rdb = new RDB(conn);
     this.#deps = new RDBDeps(this.#rdb.connection);
     this.#results = new ResultsClient(this.#rdb.results, conn, { keepMs, pollIntervalMs });

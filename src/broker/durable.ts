@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import { callRedis } from './errors.js';
 import type { OwnedConnection } from './redis.js';
 
@@ -33,4 +34,12 @@ export async function waitForReplicas(
   } catch (err) {
     return { replicas: -1, cause: err instanceof Error ? err : new Error(String(err)) };
   }
+}
+
+/**
+ * Whether {@link waitForReplicas} can count a write on this connection. Not on a Cluster: ioredis
+ * sends a keyless WAIT to any node, whose connection made no write and so answers at once.
+ */
+export function canWaitForReplicas(conn: OwnedConnection): boolean {
+  return !(conn.redis instanceof Cluster);
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
 import { type TestRedis, freePort, startRedis } from './redis-server.js';
+import { type TcpProxy, startTcpProxy } from './tcp-proxy.js';
 import { waitFor } from './wait.js';
 
 /** The name the sentinels monitor the master under. */
@@ -116,12 +117,23 @@ async function startSentinel(dir: string, index: number, masterPort: number): Pr
  * in sync and every sentinel knows the replica and the two other sentinels, so that a failover can
  * be authorized and has a replica to promote (bounded: rejects after 15 s).
  */
-export async function startSentinelTopology(): Promise<SentinelTopology> {
+export async function startSentinelTopology(
+  options: {
+    /**
+     * Delay the replication link by this much each way (the replica replicates through a TCP
+     * proxy in `latency` mode), like a replica across a network: writes the master acknowledged
+     * reach it later, so more of them are lost in a failover.
+     */
+    replicationLatencyMs?: number;
+  } = {},
+): Promise<SentinelTopology> {
   const dir = await mkdtemp(join(tmpdir(), 'taskmill-sentinel-'));
   const servers: TestRedis[] = [];
   const sentinels: TestSentinel[] = [];
   const raws = new Map<TestRedis, Redis>();
+  let link: TcpProxy | undefined;
   const stop = async () => {
+    await link?.close();
     for (const r of raws.values()) r.disconnect();
     raws.clear();
     await Promise.all(
@@ -147,8 +159,14 @@ export async function startSentinelTopology(): Promise<SentinelTopology> {
   try {
     const master = await startRedis({ extraArgs: FAST_REPLICATION });
     servers.push(master);
+    let upstreamPort = master.port;
+    if (options.replicationLatencyMs !== undefined) {
+      link = await startTcpProxy(master.port);
+      await link.setMode('latency', options.replicationLatencyMs);
+      upstreamPort = link.port;
+    }
     const replica = await startRedis({
-      extraArgs: [...FAST_REPLICATION, '--replicaof', '127.0.0.1', String(master.port)],
+      extraArgs: [...FAST_REPLICATION, '--replicaof', '127.0.0.1', String(upstreamPort)],
     });
     servers.push(replica);
     await waitFor(async () => /master_link_status:up/.test(await raw(replica).info('replication')), {

@@ -213,6 +213,11 @@ describe('every entry point through the sentinels', () => {
         ['ERR_NOT_REPLICATED', 'ERR_NOT_REPLICATED'],
       );
       assert.throws(() => new Client(topology.url, { durable: { replicas: 0 } }), InvalidOptionError);
+      // On a Cluster a keyless WAIT would go to a node that made no write, and count nothing.
+      assert.throws(
+        () => new Client('redis-cluster://127.0.0.1:1', { durable: {} }),
+        /no `durable` option on a Redis Cluster connection/,
+      );
       assert.throws(() => new Client(topology.url, { durable: { timeout: 0.5 } }), InvalidOptionError);
       assert.throws(
         () => new Client(topology.url, { durable: { replica: 1 } as unknown as { replicas: number } }),
