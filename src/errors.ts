@@ -223,6 +223,17 @@ export class EnqueueOutcomeUnknownError extends RedisUnavailableError {
 }
 
 /**
+ * The Redis server lacks something taskmill needs: on Redis Cluster, Redis 7.0 or newer (the
+ * queue channels use sharded Pub/Sub, SPUBLISH/SSUBSCRIBE). Checked before the first command;
+ * nothing is written.
+ */
+export class UnsupportedRedisError extends TaskmillError {
+  constructor(message: string) {
+    super('ERR_UNSUPPORTED_REDIS', message);
+  }
+}
+
+/**
  * A durable enqueue (the Client's `durable` option) stored the task on the master, but fewer
  * replicas than asked acknowledged the write within the timeout (or the connection changed before
  * they could be counted): the task is stored but may not survive a failover, when an unreplicated

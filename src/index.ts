@@ -77,6 +77,7 @@ export {
   EnqueueOutcomeUnknownError,
   NotReplicatedError,
   InvalidDbError,
+  UnsupportedRedisError,
   RedisCommandError,
   ClosedError,
   SkipRetryError,

@@ -1,9 +1,13 @@
 import { RedisCommandError, RedisUnavailableError, TaskmillError } from '../errors.js';
 import type { OwnedConnection } from './redis.js';
 
-/** Connection-level failures as ioredis reports them. */
+/**
+ * Connection-level failures as ioredis reports them, and the Redis Cluster states that mean "this
+ * slot has no reachable master right now" (a failover or a slot migration in progress, after
+ * ioredis's own retries ran out): transient like a refused connection, never a bad command.
+ */
 const CONNECTION_ERROR =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|max retries per request|Stream isn't writeable|Socket closed unexpectedly|LOADING|Command timed out|Command aborted due to connection close/i;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|max retries per request|Stream isn't writeable|Socket closed unexpectedly|LOADING|Command timed out|Command aborted due to connection close|^CLUSTERDOWN|^TRYAGAIN|^MASTERDOWN|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available/i;
 
 /** True for errors that mean Redis could not be reached (as opposed to a command error). */
 export function isConnectionError(err: unknown): boolean {

@@ -1,5 +1,5 @@
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
-import { InvalidDbError } from '../errors.js';
+import { InvalidDbError, UnsupportedRedisError } from '../errors.js';
 import { describeTarget, resolveConnectionUrl } from './connection-url.js';
 import { isClusterUrl, parseClusterUrl } from './cluster-url.js';
 
@@ -50,13 +50,15 @@ const FAIL_FAST: RedisOptions = {
 /**
  * The same defaults for a Cluster. ioredis retries MOVED, ASK, TRYAGAIN and CLUSTERDOWN replies
  * itself (up to `maxRedirections` times, waiting `retryDelayOn*` between tries), so a failover or a
- * slot migration shows up as a slower call, not an error, while it lasts less than about 16 × the
- * delay; after that the call fails like any command (RedisCommandError, retried by the caller).
+ * slot migration shows up as a slower call, not an error, while it lasts less than about 32 × the
+ * delay; after that the call fails as if Redis were unreachable (RedisUnavailableError).
  */
 const CLUSTER_FAIL_FAST: ClusterOptions = {
   lazyConnect: true,
   clusterRetryStrategy: (times: number) => Math.min(times * 100, 1000),
   retryDelayOnFailover: 200,
+  // 32 tries 200 ms apart ride out a failover of about 6 s (cluster-node-timeout plus election).
+  maxRedirections: 32,
   retryDelayOnClusterDown: 200,
   retryDelayOnTryAgain: 200,
   slotsRefreshTimeout: 2000,
@@ -92,8 +94,9 @@ export interface OwnedConnection {
   /** How many times the connection has become ready; a command sent at 0 never reached Redis. */
   readyCount(): number;
   /**
-   * Undefined once the configured database is known to exist (always for db 0); otherwise a
-   * promise that settles when it has been checked, and every command must wait for it.
+   * Undefined once the configured database is known to exist (always for db 0) and, on a Cluster,
+   * its Redis version is known to be supported; otherwise a promise that settles when that has
+   * been checked, and every command must wait for it.
    */
   checkDb(): Promise<void> | undefined;
 }
@@ -141,11 +144,13 @@ export function openConnection(given: RedisConnOpt, extra: RedisOptions = {}): O
   // databases wrote to db 0. So before the first command we select it again ourselves and wait.
   // A Cluster has only database 0.
   const db = redis instanceof Cluster ? 0 : Number(redis.options.db ?? 0);
-  let dbChecked = db === 0;
+  // On a Cluster, the database check is the version check instead (see checkClusterVersion).
+  let dbChecked = db === 0 && !(redis instanceof Cluster);
   let dbCheck: Promise<void> | undefined;
-  let dbError: InvalidDbError | undefined;
+  let dbError: InvalidDbError | UnsupportedRedisError | undefined;
   const checkDb = (): Promise<void> | undefined => {
     if (dbChecked) return undefined;
+    if (redis instanceof Cluster) return checkCluster();
     if (dbError) return Promise.reject(dbError);
     dbCheck ??= (redis as Redis).select(db).then(
       () => {
@@ -157,6 +162,20 @@ export function openConnection(given: RedisConnOpt, extra: RedisOptions = {}): O
         if (err instanceof Error && NO_SUCH_DB.test(err.message))
           dbError = new InvalidDbError(db, describe(), { cause: err });
         throw dbError ?? err;
+      },
+    );
+    return dbCheck;
+  };
+  const checkCluster = (): Promise<void> => {
+    if (dbError) return Promise.reject(dbError);
+    dbCheck ??= checkClusterVersion(redis as Cluster, describe()).then(
+      () => {
+        dbChecked = true;
+      },
+      (err: unknown) => {
+        dbCheck = undefined;
+        if (err instanceof UnsupportedRedisError) dbError = err;
+        throw err;
       },
     );
     return dbCheck;
@@ -188,10 +207,26 @@ export function duplicateConnection(conn: OwnedConnection): OwnedConnection {
     base instanceof Cluster
       ? base.duplicate(undefined, {
           lazyConnect: true,
+          // Queue channels are sharded on a Cluster (SSUBSCRIBE on each slot's master).
+          shardedSubscribers: true,
           redisOptions: { ...base.options.redisOptions, ...settings },
         })
       : base.duplicate({ lazyConnect: true, ...settings });
   return { ...openConnection(dup), owned: true };
+}
+
+/**
+ * Refuses a Cluster older than Redis 7.0 before anything is written: its queue channels are
+ * sharded (SPUBLISH inside the task scripts), and a script that reached an unknown SPUBLISH would
+ * stop half way through its writes.
+ */
+async function checkClusterVersion(cluster: Cluster, where: string): Promise<void> {
+  const info = await cluster.info('server');
+  const version = /redis_version:(\d+)\./.exec(info)?.[1];
+  if (version !== undefined && Number(version) < 7)
+    throw new UnsupportedRedisError(
+      `the Redis Cluster at ${where} runs Redis ${/redis_version:(\S+)/.exec(info)?.[1] ?? version}; taskmill needs 7.0 or newer on Cluster (sharded Pub/Sub)`,
+    );
 }
 
 /** The seed nodes of a Cluster client, for messages: `host:port,host:port`. */

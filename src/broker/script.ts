@@ -15,8 +15,41 @@ export function defineScript(name: string, numberOfKeys: number, source: string)
   return { name, numberOfKeys, source, sha1: createHash('sha1').update(source).digest('hex') };
 }
 
+/**
+ * NOSCRIPT, also as the last error of a Cluster client's retries (ioredis counts it against its
+ * redirection budget: a call that waited through a failover can run out of it exactly there, and
+ * then the new master still needs the source).
+ */
+const NO_SCRIPT = /^NOSCRIPT|^Too many Cluster redirections\. Last error: ReplyError: NOSCRIPT/;
+
 function isNoScript(err: unknown): boolean {
-  return err instanceof Error && err.message.startsWith('NOSCRIPT');
+  return err instanceof Error && NO_SCRIPT.test(err.message);
+}
+
+/**
+ * A PUBLISH on a queue's own channel (wake-up, due, outcome, progress, dependency outbox: all named
+ * `asynq:{<queue>}:x:...`, in the queue's slot). Not `asynq:cancel`, which every server listens to,
+ * nor the hand-off channels, which name a server.
+ */
+const QUEUE_PUBLISH = /redis\.call\('PUBLISH', (?!cancelChannel\b|handOffChannelPrefix\b)/g;
+
+/** Each script's Cluster variant, made on first use. */
+const clusterVariants = new WeakMap<Script, Script>();
+
+/**
+ * The script as it runs on a Redis Cluster: queue channels published with SPUBLISH (sharded
+ * Pub/Sub, Redis 7), which reaches only the subscribers on the nodes serving the channel's slot,
+ * where PUBLISH would be copied to every node of the cluster. Scripts without such a PUBLISH are
+ * returned as they are.
+ */
+export function clusterVariant(script: Script): Script {
+  let variant = clusterVariants.get(script);
+  if (variant === undefined) {
+    const source = script.source.replace(QUEUE_PUBLISH, "redis.call('SPUBLISH', ");
+    variant = source === script.source ? script : defineScript(script.name, script.numberOfKeys, source);
+    clusterVariants.set(script, variant);
+  }
+  return variant;
 }
 
 /** An argument of a script call: numbers are sent as their decimal text, bytes as they are. */
@@ -30,10 +63,11 @@ export type ScriptArg = string | Buffer | Uint8Array | number;
  */
 export function runScript(
   redis: RedisLike,
-  script: Script,
+  given: Script,
   keys: readonly string[],
   args: readonly ScriptArg[],
 ): Promise<unknown> {
+  const script = redis.isCluster ? clusterVariant(given) : given;
   if (keys.length !== script.numberOfKeys) {
     return Promise.reject(
       new Error(`script ${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`),

@@ -6,6 +6,12 @@
  * reconnect the watcher subscribes again itself and then tells every listener, which re-reads what
  * it waits for, since messages published while the connection was down are lost.
  */
+import {
+  onChannelMessage,
+  onResubscribed,
+  subscribeChannels,
+  unsubscribeChannels,
+} from '../broker/pubsub.js';
 import { type OwnedConnection, duplicateConnection } from '../broker/redis.js';
 
 /** Someone waiting for messages about one task. */
@@ -73,7 +79,7 @@ export class Watcher {
         if (set.size === 0) owner.listeners.delete(id);
         if (--owner.count === 0 && this.#channels.get(channel) === owner) {
           this.#channels.delete(channel);
-          if (!this.#closed) conn.redis.unsubscribe(channel).catch(() => {});
+          if (!this.#closed) unsubscribeChannels(conn.redis, [channel]).catch(() => {});
         }
       },
     };
@@ -90,7 +96,15 @@ export class Watcher {
     if (this.#conn) return this.#conn;
     const conn = duplicateConnection(this.#base);
     this.#conn = conn;
-    conn.redis.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#message(channel, message));
+    onChannelMessage(conn.redis, (channel: Buffer, message: Buffer) => this.#message(channel, message));
+    // A Cluster client re-made its sharded subscriptions itself (a failover moved a slot): the
+    // listeners re-read what they wait for, since messages published meanwhile were lost.
+    onResubscribed(conn.redis, () => {
+      for (const state of this.#channels.values()) {
+        if (!state.subscribed) continue;
+        for (const set of state.listeners.values()) for (const l of [...set]) l.onSubscribed();
+      }
+    });
     let readies = 0;
     conn.redis.on('ready', () => {
       // The first connection sends the SUBSCRIBEs queued while it connected.
@@ -104,7 +118,7 @@ export class Watcher {
   }
 
   #subscribe(conn: OwnedConnection, channel: string, state: ChannelState): void {
-    conn.redis.subscribe(channel).then(
+    subscribeChannels(conn.redis, [channel]).then(
       () => {
         if (this.#closed || this.#channels.get(channel) !== state) return;
         state.subscribed = true;

@@ -1,3 +1,4 @@
+import { onChannelMessage, onResubscribed, subscribeChannels } from '../broker/pubsub.js';
 import { type OwnedConnection, closeConnection } from '../broker/redis.js';
 import type { DequeuedTask } from '../broker/broker.js';
 import { CANCEL_CHANNEL } from '../base/keys.js';
@@ -45,7 +46,7 @@ export interface HandoffMessage {
  * queues, so an idle processor fetches new work at once instead of at its next poll, on their due
  * channels, so the forwarder re-arms for a task due earlier than it waits for, and on this
  * server's hand-off channel, where enqueues deliver tasks leased to it. It subscribes again after
- * each reconnect.
+ * each reconnect. On a Redis Cluster the queue channels are sharded (broker/pubsub.ts).
  */
 export class Subscriber implements Component {
   readonly #p: SubscriberParams;
@@ -60,11 +61,12 @@ export class Subscriber implements Component {
   #subscribing?: Promise<void>;
   #subscribed = false;
   #channels: string[] = [];
+  #stopListening: (() => void)[] = [];
   // The connection's own re-subscription is off (see duplicateConnection): after a reconnect the
   // channels are subscribed again here, where a failure (a stop while reconnecting) is handled.
   readonly #onReconnected = () => {
     if (!this.#subscribed) return;
-    this.#p.connection.redis.subscribe(...this.#channels).then(
+    subscribeChannels(this.#p.connection.redis, this.#channels).then(
       () => {
         if (this.#subscribed) this.#p.onReady?.();
       },
@@ -81,7 +83,14 @@ export class Subscriber implements Component {
 
   start(): void {
     const redis = this.#p.connection.redis;
-    redis.on('messageBuffer', this.#onMessage);
+    this.#stopListening = [
+      onChannelMessage(redis, this.#onMessage),
+      // A Cluster client re-made its sharded subscriptions itself: what was published meanwhile
+      // was lost, as after a reconnect.
+      onResubscribed(redis, () => {
+        if (this.#subscribed) this.#p.onReady?.();
+      }),
+    ];
     redis.on('ready', this.#onReconnected);
     const channels = [
       CANCEL_CHANNEL,
@@ -91,7 +100,7 @@ export class Subscriber implements Component {
     ];
     if (this.#p.handoffChannel !== undefined) channels.push(this.#p.handoffChannel);
     this.#channels = channels;
-    this.#subscribing = redis.subscribe(...channels).then(
+    this.#subscribing = subscribeChannels(redis, channels).then(
       () => {
         this.#subscribed = true;
         this.#p.onReady?.();
@@ -118,7 +127,7 @@ export class Subscriber implements Component {
 
   async stop(): Promise<void> {
     const redis = this.#p.connection.redis;
-    redis.off('messageBuffer', this.#onMessage);
+    for (const stop of this.#stopListening) stop();
     redis.off('ready', this.#onReconnected);
     this.#subscribed = false;
     // Disconnect rather than QUIT: a subscription has nothing to flush, and QUIT would wait for a

@@ -57,6 +57,7 @@ const EXPECTED_EXPORTS = [
   'TaskTimeoutError',
   'TaskWasCanceledError',
   'TaskmillError',
+  'UnsupportedRedisError',
   'WaitTimeoutError',
   'consoleLogger',
   'createDashboard',
