@@ -14,6 +14,7 @@ import {
   Server,
   Task,
   silentLogger,
+  startDashboard,
 } from '../../src/index.js';
 import { parseSentinelUrl } from '../../src/broker/connection-url.js';
 import { runCli } from '../helpers/cli.js';
@@ -141,6 +142,41 @@ describe('every entry point through the sentinels', () => {
       await viaOptions.close();
       await viaUrlOption.close();
       await inspector.close();
+    }
+  });
+
+  test('the dashboard through the sentinels; an Inspector on the replica with ?role=slave', async () => {
+    const { topology } = env;
+    const master = topology.raw(await topology.currentMaster());
+    await master.flushall();
+    const client = new Client(topology.url);
+    try {
+      await client.enqueue(new Task('t', 'x', { queue: 'dash-sentinel' }));
+    } finally {
+      await client.close();
+    }
+    const dash = await startDashboard({ redis: topology.url });
+    try {
+      const res = await fetch(`${dash.url}api/queues`, { signal: AbortSignal.timeout(10_000) });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { queues: { queue: string; size: number }[] };
+      assert.deepEqual(
+        body.queues.map((q) => [q.queue, q.size]),
+        [['dash-sentinel', 1]],
+      );
+    } finally {
+      await dash.close();
+    }
+    const onReplica = new Inspector(`${topology.url}?role=slave`);
+    try {
+      // Replicated by now or shortly: the replica answers reads.
+      await waitFor(async () => (await onReplica.queues()).includes('dash-sentinel'), {
+        message: 'the queue read from the replica',
+      });
+      // It is a replica: writes are refused.
+      await assert.rejects(onReplica.pauseQueue('dash-sentinel'), /READONLY/);
+    } finally {
+      await onReplica.close();
     }
   });
 
