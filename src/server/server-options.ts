@@ -133,6 +133,14 @@ export interface ServerOptions {
    * @defaultValue `'127.0.0.1'` (loopback only; use `'0.0.0.0'` for probes from outside)
    */
   healthHost?: string;
+  /**
+   * Burst mode: process what the queues hold, then shut down by itself once this server holds no
+   * task and no served queue has a pending task (in an unpaused queue) or a scheduled or retry
+   * task due now; tasks scheduled for later are left. `run()` then resolves. See
+   * docs/cli.md (`taskmill worker --burst`).
+   * @defaultValue false
+   */
+  burst?: boolean;
   /** Where logs go. @defaultValue consoleLogger('info') */
   logger?: Logger;
   /** Source of "now" (tests). @defaultValue the wall clock */
@@ -162,6 +170,7 @@ const MIN_DEFAULT_PREFETCH = 32;
 
 const DEFAULTS = {
   strictPriority: false,
+  burst: false,
   shutdownTimeout: 8 * SECOND,
   taskCheckInterval: 1 * SECOND,
   heartbeatInterval: 5 * SECOND,
@@ -342,11 +351,13 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "a whole number of seconds in ms, at least 1000 (asynq's minimum)",
   );
   expectOption('strictPriority', o.strictPriority, typeof o.strictPriority === 'boolean', 'a boolean');
+  expectOption('burst', o.burst, typeof o.burst === 'boolean', 'a boolean');
   const resolved: ResolvedServerOptions = {
     concurrency,
     prefetch: nonNegativeInteger('prefetch', options.prefetch ?? Math.max(MIN_DEFAULT_PREFETCH, concurrency)),
     queues: { ...queues },
     strictPriority: o.strictPriority,
+    burst: o.burst,
     retryDelay:
       optionalFunction('retryDelay', options.retryDelay) ?? ((retried) => defaultRetryDelay(retried)),
     isFailure: optionalFunction('isFailure', options.isFailure) ?? (() => true),

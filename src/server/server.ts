@@ -39,9 +39,20 @@ import { Processor } from './processor.js';
 import { OutcomePolicy } from './outcome-policy.js';
 import { Recoverer } from './recoverer.js';
 import { type ResolvedServerOptions, type ServerOptions, resolveServerOptions } from './server-options.js';
+import { BurstWatcher } from './burst.js';
 import { waitForTermination } from './signals.js';
 import { Subscriber } from './subscriber.js';
 import { Syncer } from './syncer.js';
+
+/** How often a burst-mode server checks whether its queues are drained, at most. */
+const BURST_CHECK_INTERVAL = 250;
+
+/** A promise with its resolve function (Node 20 has no Promise.withResolvers). */
+function resolvable(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
 
 /** Where a server is in its life; also written to ServerInfo.status as asynq spells it. */
 export type ServerState = 'new' | 'active' | 'stopped' | 'closed';
@@ -67,6 +78,8 @@ export class Server {
   #heartbeater?: Heartbeater;
   /** Components started and shutdown() not finished (health: live). */
   #running = false;
+  /** Resolved by the burst watcher when the queues are drained (the `burst` option). */
+  readonly #drained = resolvable();
   /** The health server of the `healthPort` option, while the server runs. */
   #healthServer?: HttpServer;
 
@@ -280,7 +293,22 @@ export class Server {
     this.#heartbeater = heartbeater;
     // Order matters (asynq's): forwarder and processor stop first so no new work starts; heartbeater
     // stops last so the server remains visible to inspectors while active tasks drain.
+    const burst =
+      options.burst &&
+      new BurstWatcher({
+        connection: conn,
+        queues,
+        clock,
+        logger,
+        intervalMs: Math.min(options.taskCheckInterval, BURST_CHECK_INTERVAL),
+        held: () => processor.leasedTasks().length + syncer.size,
+        onDrained: () => {
+          this.#drained.resolve();
+          void this.shutdown();
+        },
+      });
     this.#components = [
+      ...(burst ? [burst] : []),
       forwarder,
       processor,
       recoverer,
@@ -304,8 +332,8 @@ export class Server {
    */
   async run(handler: Handler | ServeMux): Promise<void> {
     await this.start(handler);
-    const signal = await waitForTermination(() => this.stop());
-    this.#options.logger.info(`Received ${signal}; shutting down`);
+    const signal = await waitForTermination(() => this.stop(), this.#drained.promise);
+    if (signal) this.#options.logger.info(`Received ${signal}; shutting down`);
     await this.shutdown();
   }
 

@@ -11,6 +11,7 @@ import { register as registerServer } from './server.js';
 import { register as registerHealth } from './health.js';
 import { register as registerCron } from './cron.js';
 import { register as registerGroup } from './group.js';
+import { register as registerWorker } from './worker.js';
 
 /** Registers every command group on `program`. */
 export function registerCommands(program: Command): void {
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerHealth(program);
   registerCron(program);
   registerGroup(program);
+  registerWorker(program);
 }
