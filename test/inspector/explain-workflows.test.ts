@@ -73,7 +73,7 @@ describe('explain: workflows', () => {
       assert.equal(e.reason.graceEndsAt?.getTime(), (e.reason.newestAt?.getTime() ?? 0) + 60_000);
       assert.match(
         e.summary,
-        /^Aggregating in group "digest" with 2 tasks, the oldest added (now|\d seconds? ago)\. A server with a group aggregator turns the group into one task once no task has joined it for its grace period, .* \(with the default grace period of 1 minute: at \S+ \(in (1 minute|\d+ seconds)\)\)\.$/,
+        /^Aggregating in group "digest" with 2 tasks, the oldest added (now|\d+ seconds? ago)\. A server with a group aggregator turns the group into one task once no task has joined it for its grace period, .* \(with the default grace period of 1 minute: at \S+ \(in (1 minute|\d+ seconds)\)\)\.$/,
       );
       assert.deepEqual(e.details, [
         'No live server consumes the queue "default": start a worker that serves it.',
