@@ -13,6 +13,9 @@
  * moment, runs highest priority first; every 10 s a three-step chain (`demo:fetch` -> `demo:render`
  * -> `demo:publish`, across three queues, each step waiting for the one before with `dependsOn`)
  * runs, its last step reporting progress that the producer follows while awaiting its result.
+ * Operations: the web dashboard (its URL is printed; `--dashboard-port N` picks the port) shows the
+ * same queues live, and the worker's Prometheus metrics (attempt outcomes, run times, time from
+ * enqueue to start) are served on their own port beside the dashboard's queue gauges.
  * Ctrl-C shuts everything down cleanly and stops the private Redis.
  *
  * The live line's counts come from Redis (the Inspector), as asynq counts them: `processed` is
@@ -24,6 +27,8 @@
  * N normal, L low, with counts) and where the latest chain is: its progress, then its result.
  */
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
@@ -37,12 +42,17 @@ import {
   Task,
   consoleLogger,
   defineTask,
+  metricsHandler,
+  startDashboard,
   type EnqueueOptions,
   type PriorityName,
 } from '../src/index.js';
 import { type TestRedis, startRedis } from '../support/redis-server.js';
+import { Registry } from 'prom-client';
 
-const { values } = parseArgs({ options: { duration: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { duration: { type: 'string' }, 'dashboard-port': { type: 'string' } },
+});
 const durationMs = values.duration ? Number(values.duration) * 1000 : Infinity;
 
 // Task definitions: the payload type flows to enqueue and to the handler.
@@ -152,8 +162,10 @@ async function main(): Promise<void> {
   );
   console.log(`Demo running (pid ${process.pid}); Ctrl-C stops it.`);
 
+  const registry = new Registry();
   const server = new Server(url, {
     concurrency: 10,
+    metrics: { registry },
     queues: { critical: 6, default: 3, low: 1, batch: 1 },
     logger,
     // Short delays so retries show up within seconds (production keeps asynq's backoff).
@@ -174,6 +186,14 @@ async function main(): Promise<void> {
   const inspector = new Inspector(url);
   await server.start(mux);
   await scheduler.start();
+  // The dashboard binds to 127.0.0.1 only; it serves asynq's queue gauges at /metrics too.
+  const dashboard = await startDashboard({ redis: url, port: Number(values['dashboard-port'] ?? 0) });
+  // A worker process serves its own metrics, as each worker of a deployment would.
+  const workerMetrics = createServer(metricsHandler(registry));
+  await new Promise<void>((resolve) => workerMetrics.listen(0, '127.0.0.1', resolve));
+  const metricsPort = (workerMetrics.address() as AddressInfo).port;
+  console.log(`Dashboard: ${dashboard.url}  (queue metrics: ${new URL('metrics', dashboard.url).href})`);
+  console.log(`Worker metrics: http://127.0.0.1:${metricsPort}/metrics`);
 
   const queues = ['critical', 'default', 'low'];
   let n = 0;
@@ -314,6 +334,8 @@ async function main(): Promise<void> {
   clearInterval(chainer);
   clearTimeout(firstChain);
   await report();
+  await dashboard.close();
+  await new Promise<void>((resolve) => workerMetrics.close(() => resolve()));
   await scheduler.shutdown();
   await server.shutdown();
   await client.close();

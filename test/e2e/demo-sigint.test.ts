@@ -5,7 +5,8 @@
  * even when the demo's process is not scheduled for a while when the signal comes (a loaded
  * machine: the test stops it for a moment with SIGSTOP). Uses no shared Redis: REDIS_URL is removed
  * from the demo's environment, so it starts its own. Before the Ctrl-C, its periodic entry and its
- * group aggregation must both have shown up in the live lines.
+ * group aggregation must both have shown up in the live lines, and the dashboard and the metrics
+ * endpoints it prints must answer.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -118,6 +119,22 @@ describe('npm run demo', () => {
       timeout: 60_000,
       message: `a digest in the live line; output so far:\n${output}`,
     });
+    // The dashboard and both metrics endpoints it printed answer.
+    const dashboardUrl = (/Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output) ?? [])[1];
+    const workerMetricsUrl = (/Worker metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(output) ?? [])[1];
+    assert.ok(dashboardUrl && workerMetricsUrl, `the dashboard and metrics lines; output so far:\n${output}`);
+    const page = await fetch(dashboardUrl, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<div id="app"|<script type="module"/);
+    const queueMetrics = await fetch(new URL('metrics', dashboardUrl), {
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.match(await queueMetrics.text(), /^asynq_queue_size\{queue="default"\} \d+/m);
+    const workerMetrics = await fetch(workerMetricsUrl, { signal: AbortSignal.timeout(10_000) });
+    assert.match(
+      await workerMetrics.text(),
+      /^taskmill_task_attempts_total\{[^}]*outcome="succeeded"\} [1-9]/m,
+    );
 
     // The demo's process is descheduled when Ctrl-C comes, as on a busy machine: whatever else in the
     // group reacts meanwhile must not cut its cleanup short. The stop lasts a fixed time because
@@ -137,6 +154,9 @@ describe('npm run demo', () => {
       message: `redis-server pid ${redisPid} to be gone`,
     });
     assert.equal(await accepts(port), false, `something still listens on the demo's port ${port}`);
+    for (const url of [dashboardUrl, workerMetricsUrl]) {
+      assert.equal(await accepts(Number(new URL(url).port)), false, `something still listens at ${url}`);
+    }
 
     // Every live line adds up: processed = ok + failed attempts.
     const lines = output.split('\n').filter((l) => /^\[\s*\d+s\]/.test(l));

@@ -30,18 +30,33 @@ interface Props {
 export function Chart({ title, xs, series, bars = false, days = false, height = 180, testId }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const shape = `${series.map((s) => s.label).join('|')}|${bars}|${days}`;
+  // The plot is made once there is data: one made before (the page renders before the first
+  // reply) keeps the x range uPlot guessed for no data and draws nothing once the data comes.
+  const hasData = xs.length > 0;
+  const shape = `${series.map((s) => s.label).join('|')}|${bars}|${days}|${hasData}`;
 
   useEffect(() => {
     const el = box.current;
-    if (!el) return;
+    if (!el || !hasData) return;
     const opts: uPlot.Options = {
       width: Math.max(el.clientWidth, 200),
       height,
       // Series names only: values under the cursor would make the cards jump in height.
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      scales: {
+        // From the data's own ends: for one sample (the sampler starts when a page first asks)
+        // uPlot would pad a lone time to a thousand days; the minute around it is shown instead.
+        x: {
+          time: true,
+          range: (u) => {
+            const xs = u.data[0];
+            const first = xs[0] ?? 0;
+            const last = xs[xs.length - 1] ?? first;
+            return first === last ? [first - 60, last + 60] : [first, last];
+          },
+        },
+      },
       axes: [
         days
           ? { values: (_u, splits) => splits.map((s) => new Date(s * 1000).toISOString().slice(5, 10)) }
