@@ -12,6 +12,7 @@ import { register as registerHealth } from './health.js';
 import { register as registerCron } from './cron.js';
 import { register as registerGroup } from './group.js';
 import { register as registerWorker } from './worker.js';
+import { register as registerStats } from './stats.js';
 
 /** Registers every command group on `program`. */
 export function registerCommands(program: Command): void {
@@ -24,4 +25,5 @@ export function registerCommands(program: Command): void {
   registerCron(program);
   registerGroup(program);
   registerWorker(program);
+  registerStats(program);
 }
