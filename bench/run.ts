@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--reps N] [--only id,id] [--profile] [--prefetch N]`: taskmill
- * against BullMQ. Every measurement runs in a fresh Node process against a fresh private
+ * against BullMQ. `npm run bench -- --cluster` is a separate comparison (bench/cluster.ts). Every measurement runs in a fresh Node process against a fresh private
  * redis-server (so each draws its own random hash seed, which decides some of BullMQ's memory
  * footprint: see BENCHMARKS.md), with the systems
  * interleaved (taskmill, bullmq, taskmill, bullmq...) and repetitions outermost, so a burst of
@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { type TestRedis, startRedis } from '../support/redis-server.js';
 import { ROOT, killChildren, runScenario } from './child.js';
+import { runClusterBench } from './cluster.js';
 import { PROCESSING_POLL_MS, buildPlan, diagnosticRows, headlineRows } from './plan.js';
 import { redisVersion } from './redis-info.js';
 import { type Samples, evaluate, formatTable } from './report.js';
@@ -40,6 +41,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
     prefetch: { type: 'string' },
+    cluster: { type: 'boolean', default: false },
   },
 });
 const quick = opts.quick === true;
@@ -95,6 +97,8 @@ async function serverVersion(): Promise<string> {
 }
 
 async function main(): Promise<number> {
+  // A comparison of its own (taskmill only): one worker against a Redis Cluster vs a single Redis.
+  if (opts.cluster === true) return runClusterBench({ quick, reps });
   // The server of the measurement in progress, so that Ctrl-C can stop it.
   let redis: TestRedis | undefined;
   const shutdown = async () => {
