@@ -68,7 +68,8 @@ const KNOWN = new Set(['redis', 'inspector', 'registry', 'prefix', 'logger']);
  * `asynq_tasks_processed_total`, `asynq_tasks_failed_total`, `asynq_queue_paused_total`, all
  * labelled by `queue`), collected from Redis on every scrape. Works on taskmill, Go asynq and mixed
  * deployments.
- * @throws InvalidOptionError unless exactly one of `redis` and `inspector` is given
+ * @throws InvalidOptionError unless exactly one of `redis` and `inspector` is given, or when
+ *   `registry` already holds these metrics
  * @example
  * const metrics = createQueueMetrics({ redis: 'redis://127.0.0.1:6379' });
  * http.createServer(metricsHandler(metrics.registry)).listen(9090);
@@ -85,16 +86,26 @@ export function createQueueMetrics(options: QueueMetricsOptions): QueueMetrics {
   expectOption(
     'prefix',
     prefix,
-    typeof prefix === 'string' && /^[a-zA-Z_:]?[a-zA-Z0-9_:]*$/.test(prefix),
+    typeof prefix === 'string' && /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix),
     'a metric name prefix',
   );
   const registry = options.registry ?? new Registry();
+  // prom-client refuses a name twice; say so before anything is opened.
+  expectOption(
+    'registry',
+    `a registry holding ${prefix}queue_size`,
+    registry.getSingleMetric(`${prefix}queue_size`) === undefined,
+    'a registry without queue metrics of this prefix (close the other collector, or use another prefix)',
+  );
   const owned = options.inspector === undefined;
   const inspector = options.inspector ?? new Inspector(options.redis as RedisConnOpt);
   const logger = options.logger ?? consoleLogger();
   const read = sharedRead(inspector, logger);
+  /** Every metric registered here, for close(). */
+  const names: string[] = [];
 
-  const gauge = (name: string, help: string, values: (info: QueueInfo) => number): Gauge =>
+  const gauge = (name: string, help: string, values: (info: QueueInfo) => number): void => {
+    names.push(prefix + name);
     new Gauge({
       name: prefix + name,
       help,
@@ -106,9 +117,11 @@ export function createQueueMetrics(options: QueueMetricsOptions): QueueMetrics {
         for (const info of infos) this.set({ queue: info.queue }, values(info));
       },
     });
+  };
   // asynq exports its all-time totals as counters; prom-client counters only go up, so each
   // scrape starts from zero and adds the value read.
-  const counter = (name: string, help: string, value: (info: QueueInfo) => number): Counter =>
+  const counter = (name: string, help: string, value: (info: QueueInfo) => number): void => {
+    names.push(prefix + name);
     new Counter({
       name: prefix + name,
       help,
@@ -120,8 +133,10 @@ export function createQueueMetrics(options: QueueMetricsOptions): QueueMetrics {
         for (const info of infos) this.inc({ queue: info.queue }, value(info));
       },
     });
+  };
 
   // Each metric registers itself in `registry` when constructed.
+  names.push(`${prefix}tasks_enqueued_total`);
   new Gauge({
     name: `${prefix}tasks_enqueued_total`,
     help: 'Number of tasks enqueued; broken down by queue and state.',
@@ -154,15 +169,6 @@ export function createQueueMetrics(options: QueueMetricsOptions): QueueMetrics {
   counter('tasks_failed_total', 'Number of tasks failed; broken down by queue', (i) => i.failedTotal);
   gauge('queue_paused_total', 'Number of queues paused', (i) => (i.paused ? 1 : 0));
 
-  const names = [
-    'tasks_enqueued_total',
-    'queue_size',
-    'queue_latency_seconds',
-    'queue_memory_usage_approx_bytes',
-    'tasks_processed_total',
-    'tasks_failed_total',
-    'queue_paused_total',
-  ].map((n) => prefix + n);
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;

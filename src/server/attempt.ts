@@ -142,11 +142,13 @@ export class AttemptRunner {
       await this.#record(task, incoming, error);
     } finally {
       this.#p.onRecorded(task);
-    }
-    if (observer || traced) {
-      const outcome = task.outcome ?? 'lost';
-      if (observer) observer.recorded(task, outcome, error);
-      if (traced) endConsumerSpan(traced, outcome, error);
+      // No outcome set: nothing was written (an expired lease, or a write that threw), so the
+      // task's lease runs out and a recoverer takes it.
+      if (observer || traced) {
+        const outcome = task.outcome ?? 'lost';
+        if (observer) observer.recorded(task, outcome, error);
+        if (traced) endConsumerSpan(traced, outcome, error);
+      }
     }
   }
 

@@ -180,6 +180,7 @@ describe('queue metrics', () => {
     const registry = new Registry();
     const inspector = env.inspector();
     const metrics = createQueueMetrics({ inspector, registry, prefix: 'jobs_' });
+    assert.throws(() => createQueueMetrics({ inspector, registry, prefix: 'jobs_' }), InvalidOptionError);
     const client = env.client();
     await client.enqueue(new Task('a', Buffer.alloc(0)));
     await client.close();
@@ -197,6 +198,7 @@ describe('queue metrics', () => {
       () => createQueueMetrics({ redis: env.redis.url, prefix: 'bad-prefix' }),
       InvalidOptionError,
     );
+    assert.throws(() => createQueueMetrics({ redis: env.redis.url, prefix: '1x_' }), InvalidOptionError);
     assert.throws(() => metricsHandler(registry, { timeout: 0 }), InvalidOptionError);
   });
 });
