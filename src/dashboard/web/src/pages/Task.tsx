@@ -32,7 +32,7 @@ interface TimelineEvent {
 function timeline(t: Task): TimelineEvent[] {
   const events: TimelineEvent[] = [];
   if (t.lastFailedAt)
-    events.push({ at: t.lastFailedAt, what: `Last failure (attempt ${t.retried} of ${t.maxRetry + 1})` });
+    events.push({ at: t.lastFailedAt, what: `Last failure (retried ${t.retried} of ${t.maxRetry} times)` });
   if (t.progress) events.push({ at: t.progress.at, what: `Progress ${t.progress.percent}%` });
   if (t.completedAt) events.push({ at: t.completedAt, what: 'Completed' });
   if (t.nextProcessAt && (t.state === 'scheduled' || t.state === 'retry' || t.state === 'pending'))
