@@ -9,7 +9,7 @@ import { HttpError, readJsonBody, sendError, sendJson } from './http.js';
 import { type DashboardOptions, type ResolvedDashboardOptions, resolveDashboardOptions } from './options.js';
 import { type Route, matchRoute } from './router.js';
 import { Sampler } from './sampler.js';
-import { checkCsrf, checkToken, setSecurityHeaders } from './security.js';
+import { checkCsrf, checkHost, checkToken, setSecurityHeaders } from './security.js';
 import { StaticFiles } from './static.js';
 import { clusterRoutes } from './api/cluster.js';
 import { queueRoutes } from './api/queues.js';
@@ -128,6 +128,12 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       return;
     }
     setSecurityHeaders(res);
+    try {
+      checkHost(req, opts.allowedHosts);
+    } catch (err) {
+      sendError(res, err);
+      return;
+    }
     const rest = pathname.slice(opts.basePath.length);
     if (rest.startsWith('api/')) {
       void bounded(res, api(req, res, rest.slice(4), url));

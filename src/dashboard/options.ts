@@ -30,6 +30,13 @@ export interface DashboardOptions {
   sampleInterval?: number;
   /** How long one API request may take before it is answered 504, in milliseconds. @defaultValue 15000 */
   requestTimeout?: number;
+  /**
+   * Host names (without port) the `Host` header may name; a request naming another gets 403
+   * `ERR_HOST_NOT_ALLOWED`. This stops DNS rebinding (a site whose name suddenly points at
+   * 127.0.0.1) from reaching a dashboard that has no token. `startDashboard` on a loopback host
+   * without a token sets it to the loopback names. @defaultValue any host
+   */
+  allowedHosts?: string[];
 }
 
 /** Options after checks and defaults. */
@@ -41,6 +48,8 @@ export interface ResolvedDashboardOptions {
   metrics: boolean;
   sampleInterval: number;
   requestTimeout: number;
+  /** Lower-cased; undefined = any. */
+  allowedHosts: ReadonlySet<string> | undefined;
 }
 
 const KNOWN = new Set([
@@ -52,6 +61,7 @@ const KNOWN = new Set([
   'metrics',
   'sampleInterval',
   'requestTimeout',
+  'allowedHosts',
 ]);
 
 /** Checks the options and fills in defaults. @throws InvalidOptionError */
@@ -97,7 +107,18 @@ export function resolveDashboardOptions(options: DashboardOptions): ResolvedDash
     Number.isInteger(requestTimeout) && requestTimeout >= 100 && requestTimeout <= 600_000,
     'an integer from 100 to 600,000 (milliseconds)',
   );
+  const { allowedHosts } = options;
+  expectOption(
+    'allowedHosts',
+    allowedHosts,
+    allowedHosts === undefined ||
+      (Array.isArray(allowedHosts) &&
+        allowedHosts.length > 0 &&
+        allowedHosts.every((h) => typeof h === 'string' && /^[^\s/:]+$|^\[[0-9a-fA-F:.]+\]$/.test(h))),
+    "a non-empty array of host names without port (IPv6 in brackets, e.g. '[::1]')",
+  );
   return {
+    allowedHosts: allowedHosts && new Set(allowedHosts.map((h) => h.toLowerCase())),
     token,
     readOnly,
     basePath: basePath.endsWith('/') ? basePath : `${basePath}/`,

@@ -35,6 +35,23 @@ export function setSecurityHeaders(res: ServerResponse): void {
   res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
 }
 
+/**
+ * Refuses a request whose Host header names a host outside `allowed` (DNS rebinding: a page whose
+ * name now resolves to the dashboard's address is same-origin for the browser, so only the Host
+ * header tells it apart). @throws HttpError 403
+ */
+export function checkHost(req: IncomingMessage, allowed: ReadonlySet<string> | undefined): void {
+  if (allowed === undefined) return;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${req.headers.host ?? ''}`).hostname.toLowerCase();
+  } catch {
+    hostname = '';
+  }
+  if (!allowed.has(hostname))
+    throw new HttpError(403, 'ERR_HOST_NOT_ALLOWED', 'this dashboard does not answer for that host name');
+}
+
 /** Compares tokens in constant time (hashes first, so lengths do not leak either). */
 function sameToken(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();

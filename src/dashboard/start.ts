@@ -28,6 +28,8 @@ export interface RunningDashboard {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** The Host names a loopback listener answers to (IPv6 as the URL parser gives it). */
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
 /**
  * Starts the dashboard on its own HTTP server with bounded request, header and idle times.
@@ -47,7 +49,13 @@ export async function startDashboard(options: StartDashboardOptions): Promise<Ru
   expectOption('insecure', insecure, typeof insecure === 'boolean', 'a boolean');
   if (!LOOPBACK.has(host) && dashboardOptions.token === undefined && !insecure)
     throw new InsecureDashboardError(host);
-  const handler: DashboardHandler = createDashboard(dashboardOptions);
+  // Loopback without a token: only the loopback names, so DNS rebinding cannot reach it.
+  const hosts =
+    dashboardOptions.allowedHosts ??
+    (LOOPBACK.has(host) && dashboardOptions.token === undefined ? [...LOOPBACK_NAMES] : undefined);
+  const handler: DashboardHandler = createDashboard(
+    hosts === undefined ? dashboardOptions : { ...dashboardOptions, allowedHosts: hosts },
+  );
   const server = createServer(
     { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
     handler,

@@ -4,7 +4,7 @@
  * answers, mounting under a base path, request timeouts and the refusal to listen openly.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { before, describe, test } from 'node:test';
 import {
@@ -312,6 +312,50 @@ describe('dashboard API', () => {
         headers: { Authorization: `Bearer ${TOKEN}` },
       });
       assert.equal(scrape.status, 200);
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  test('on loopback without a token only loopback host names are answered (DNS rebinding)', async () => {
+    const dash = await startDashboard({ redis: env.redis.url });
+    try {
+      const port = new URL(dash.url).port;
+      const rebound = await new Promise<number>((resolve, reject) => {
+        // fetch() cannot set Host; a raw request can, as a rebound browser would send it.
+        const req = request(
+          { host: '127.0.0.1', port, path: '/api/queues', headers: { Host: `evil.example:${port}` } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(rebound, 403);
+      const local = await fetch(`http://localhost:${port}/api/config`).catch(() => undefined);
+      // localhost may resolve to ::1 first, where nothing listens; 127.0.0.1 always answers.
+      if (local) assert.equal(local.status, 200);
+      assert.equal((await call(dash.url, 'api/config')).status, 200);
+    } finally {
+      await dash.close();
+    }
+    const guarded = await startDashboard({ redis: env.redis.url, token: TOKEN });
+    try {
+      const port = new URL(guarded.url).port;
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port, path: '/', headers: { Host: `proxy.example:${port}` } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(status, 200, 'with a token any Host is answered (e.g. behind a proxy)');
     } finally {
       await guarded.close();
     }
