@@ -1,12 +1,12 @@
 /**
- * The Inspector, the CLI and the dashboard on a Redis Cluster, over queues on all three masters:
+ * The Inspector, the CLI, the queue metrics and the dashboard on a Redis Cluster, over queues on all three masters:
  * listing queues (asynq:queues) and their stats, tasks per state, one task, bulk operations,
  * pause, delete of a queue, servers and scheduler entries (the global heartbeat sets, whose
  * members' keys sit in other slots).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Task, startDashboard } from '../../src/index.js';
+import { Task, createQueueMetrics, silentLogger, startDashboard } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { useClusterEnv } from '../helpers/redis-cluster.js';
 import { waitFor } from '../helpers/wait.js';
@@ -33,7 +33,7 @@ async function seed(queues: readonly string[]): Promise<void> {
   }
 }
 
-describe('Inspector, CLI and dashboard on a Redis Cluster', () => {
+describe('Inspector, CLI, metrics and dashboard on a Redis Cluster', () => {
   test('the Inspector lists, reads, changes in bulk and deletes queues on every master', async () => {
     const queues = await env.cluster.queuesOnMasters('insp');
     await seed(queues);
@@ -100,6 +100,21 @@ describe('Inspector, CLI and dashboard on a Redis Cluster', () => {
     const pause = await cli('queue', 'pause', queues[2]!);
     assert.equal(pause.code, 0, pause.stderr);
     assert.equal(await env.withInspector(async (i) => (await i.getQueueInfo(queues[2]!)).paused), true);
+  });
+
+  test('the queue metrics read a Cluster', async () => {
+    const queues = await env.cluster.queuesOnMasters('metrics');
+    await seed(queues);
+    const metrics = createQueueMetrics({ redis: env.cluster.url, logger: silentLogger });
+    try {
+      const text = await metrics.registry.metrics();
+      for (const q of queues) {
+        assert.match(text, new RegExp(`asynq_queue_size\\{queue="${q}"\\} 10\\b`));
+        assert.match(text, new RegExp(`asynq_tasks_enqueued_total\\{queue="${q}",state="pending"\\} 5\\b`));
+      }
+    } finally {
+      await metrics.close();
+    }
   });
 
   test('the dashboard serves queues from a Cluster', async () => {
