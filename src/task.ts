@@ -10,6 +10,18 @@ import { checkOptionsBag, describeValue, expectOption } from './validate.js';
 export type TaskState =
   'pending' | 'active' | 'scheduled' | 'retry' | 'archived' | 'completed' | 'aggregating' | 'waiting';
 
+/** Every {@link TaskState}, in the order the Inspector and the CLI list them. */
+export const TASK_STATES: readonly TaskState[] = [
+  'pending',
+  'active',
+  'scheduled',
+  'retry',
+  'archived',
+  'completed',
+  'aggregating',
+  'waiting',
+];
+
 /** A parent's outcome, as a dependent's handler reads it with `ctx.parentResults()`. */
 export interface ParentResult {
   queue: string;

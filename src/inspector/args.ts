@@ -1,6 +1,6 @@
 /** Checks of the Inspector's arguments: every bad value is an InvalidOptionError naming it. */
 import { checkOptionsBag, expectOption } from '../validate.js';
-import type { TaskState } from '../task.js';
+import { TASK_STATES, type TaskState } from '../task.js';
 import type { BulkOptions, ListTasksOptions, PageOptions } from './types.js';
 
 /** Largest page a listing returns: one script call stays short however big the queue. */
@@ -8,16 +8,7 @@ export const MAX_PAGE_SIZE = 10_000;
 /** asynq's default page size. */
 export const DEFAULT_PAGE_SIZE = 30;
 
-const STATES: readonly TaskState[] = [
-  'pending',
-  'active',
-  'scheduled',
-  'retry',
-  'archived',
-  'completed',
-  'aggregating',
-  'waiting',
-];
+const STATES = TASK_STATES;
 
 /** A task id: a non-blank string. */
 export function checkTaskId(taskId: unknown): asserts taskId is string {

@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from 'commander';
 import type { Inspector } from '../../inspector/index.js';
-import type { TaskState } from '../../task.js';
+import { TASK_STATES, type TaskState } from '../../task.js';
 import { withInspector } from '../connection.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { type JsonFlag, printFields, printJson, printTable } from '../output.js';
@@ -12,16 +12,7 @@ import { positiveInt } from '../parse.js';
 import { progressReporter } from '../progress.js';
 import { taskFields, taskTable } from '../task-format.js';
 
-const STATES: readonly TaskState[] = [
-  'pending',
-  'active',
-  'scheduled',
-  'retry',
-  'archived',
-  'completed',
-  'aggregating',
-  'waiting',
-];
+const STATES = TASK_STATES;
 
 const stateOption = (description: string) => new Option('--state <state>', description).choices(STATES);
 
