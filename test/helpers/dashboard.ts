@@ -155,11 +155,16 @@ export async function seedDashboard(env: TestEnv): Promise<Seeded> {
     // Paused so the server leaves the emails queue for the tests to look at.
     await env.withInspector((i) => i.pauseQueue('emails'));
     await server.start(mux);
-    await env.withInspector((i) =>
-      waitFor(async () => (await i.getTaskInfo('media', active.id)).progress !== undefined, {
+    await env.withInspector(async (i) => {
+      await waitFor(async () => (await i.getTaskInfo('media', active.id)).progress !== undefined, {
         message: 'active task with progress',
-      }),
-    );
+      });
+      // The server lists its workers at its next heartbeat, which may come after the progress.
+      await waitFor(
+        async () => (await i.servers()).some((s) => s.activeWorkers.some((w) => w.taskId === active.id)),
+        { message: "the active task in the server's worker list" },
+      );
+    });
 
     const scheduler = new Scheduler(env.redis.url, { logger: silentLogger, heartbeatInterval: 1000 });
     const entryId = scheduler.register({
