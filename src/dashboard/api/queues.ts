@@ -6,6 +6,13 @@ import { queueJson } from '../serialize.js';
 /** Queues read at most for the overview; more are listed by name only. */
 const MAX_OVERVIEW_QUEUES = 200;
 
+/** The `days` of a history request: 1 to 90, 7 when not given. */
+function daysParam(query: URLSearchParams): number {
+  const days = intParam(query, 'days', 7);
+  expectOption('days', days, Number.isInteger(days) && days >= 1 && days <= 90, 'an integer from 1 to 90');
+  return days;
+}
+
 /** The queue routes. */
 export const queueRoutes: Route[] = [
   {
@@ -34,13 +41,7 @@ export const queueRoutes: Route[] = [
     method: 'GET',
     path: 'queues/:queue/history',
     async handle({ inspector, params, query }) {
-      const days = intParam(query, 'days', 7);
-      expectOption(
-        'days',
-        days,
-        Number.isInteger(days) && days >= 1 && days <= 90,
-        'an integer from 1 to 90',
-      );
+      const days = daysParam(query);
       return { history: await inspector.history(params.queue as string, days) };
     },
   },
@@ -48,13 +49,7 @@ export const queueRoutes: Route[] = [
     method: 'GET',
     path: 'history',
     async handle({ inspector, query }) {
-      const days = intParam(query, 'days', 7);
-      expectOption(
-        'days',
-        days,
-        Number.isInteger(days) && days >= 1 && days <= 90,
-        'an integer from 1 to 90',
-      );
+      const days = daysParam(query);
       const names = (await inspector.queues()).slice(0, MAX_OVERVIEW_QUEUES);
       const perQueue = await Promise.all(names.map((q) => inspector.history(q, days).catch(() => [])));
       const byDate = new Map<string, { date: string; processed: number; failed: number }>();
