@@ -30,14 +30,11 @@ interface Props {
 export function Chart({ title, xs, series, bars = false, days = false, height = 180, testId }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  // The plot is made once there is data: one made before (the page renders before the first
-  // reply) keeps the x range uPlot guessed for no data and draws nothing once the data comes.
-  const hasData = xs.length > 0;
-  const shape = `${series.map((s) => s.label).join('|')}|${bars}|${days}|${hasData}`;
+  const shape = `${series.map((s) => s.label).join('|')}|${bars}|${days}`;
 
   useEffect(() => {
     const el = box.current;
-    if (!el || !hasData) return;
+    if (!el) return;
     const opts: uPlot.Options = {
       width: Math.max(el.clientWidth, 200),
       height,
