@@ -523,3 +523,15 @@ function describe(value: unknown): string {
     return `unprintable ${typeof value}`;
   }
 }
+
+/**
+ * A configuration file (`taskmill.config.*`) or an environment variable that overrides it is
+ * invalid: the file cannot be found, read or parsed, two candidate files are present, or a value
+ * fails validation. The message starts with the file (or the variable) and names the key path,
+ * e.g. `taskmill.config.json: worker.concurrency: expected a positive integer, got -3`.
+ */
+export class ConfigError extends TaskmillError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_INVALID_CONFIG', message, options);
+  }
+}

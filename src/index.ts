@@ -99,6 +99,7 @@ export {
   DependencyNotFoundError,
   DependentRemovedError,
   InsecureDashboardError,
+  ConfigError,
   hasCause,
 } from './errors.js';
 export { type Logger, type LogLevel, consoleLogger, silentLogger } from './logger.js';
@@ -113,6 +114,16 @@ export {
 } from './scheduler/scheduler.js';
 export type { PeriodicEntry, MisfirePolicy } from './scheduler/entry.js';
 export type { EntryProvider } from './scheduler/provider-sync.js';
+export { defineConfig } from './config/define.js';
+export type {
+  TaskmillConfig,
+  WorkerConfig,
+  SchedulerConfig,
+  EntryConfig,
+  EntryOptionsConfig,
+  IsolationConfig,
+  JsonValue,
+} from './config/types.js';
 export {
   createQueueMetrics,
   metricsHandler,

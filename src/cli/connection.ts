@@ -13,6 +13,11 @@ export function addConnectionOption(program: Command): void {
   program.option('--redis <url>', `Redis URL (default: $REDIS_URL, else ${DEFAULT_REDIS_URL})`);
 }
 
+/** The global `--redis` option as given, or undefined (commands with a config file rank it themselves). */
+export function redisFlag(cmd: Command): string | undefined {
+  return (cmd.optsWithGlobals() as { redis?: string }).redis;
+}
+
 /** The Redis URL for `cmd`, from its global options or the environment. */
 export function redisUrl(cmd: Command): string {
   const fromFlag = (cmd.optsWithGlobals() as { redis?: string }).redis;

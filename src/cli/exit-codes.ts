@@ -4,6 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import {
+  ConfigError,
   InsecureDashboardError,
   InvalidOptionError,
   InvalidQueueNameError,
@@ -52,6 +53,8 @@ export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof QueueNotFoundError || err instanceof TaskNotFoundError) return ExitCode.NotFound;
   if (err instanceof RedisUnavailableError) return ExitCode.RedisUnreachable;
   if (err instanceof InvalidOptionError || err instanceof InvalidQueueNameError) return ExitCode.Usage;
+  // A bad configuration file or variable: what must change is the configuration.
+  if (err instanceof ConfigError) return ExitCode.Usage;
   // `dash --host 0.0.0.0` without --token: the flags are what must change.
   if (err instanceof InsecureDashboardError) return ExitCode.Usage;
   return ExitCode.Failed;

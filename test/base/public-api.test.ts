@@ -9,6 +9,7 @@ import { test } from 'node:test';
 const EXPECTED_EXPORTS = [
   'Client',
   'ClosedError',
+  'ConfigError',
   'DAY',
   'DependencyNotFoundError',
   'DependentRemovedError',
@@ -62,6 +63,7 @@ const EXPECTED_EXPORTS = [
   'consoleLogger',
   'createDashboard',
   'createQueueMetrics',
+  'defineConfig',
   'defineTask',
   'hasCause',
   'healthHandler',

@@ -29,6 +29,8 @@ export interface RunCliOptions {
   env?: Record<string, string>;
   /** Kill the process (SIGKILL) after this many ms; the run then rejects. @defaultValue 30000 */
   timeout?: number;
+  /** Working directory of the CLI. @defaultValue the repository root */
+  cwd?: string;
 }
 
 function newestMtime(path: string): number {
@@ -92,11 +94,11 @@ function childEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
 /** Starts the built CLI with `args` and returns the child (stdout/stderr piped). */
 export async function spawnCli(
   args: readonly string[],
-  options: { env?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; cwd?: string } = {},
 ): Promise<ChildProcess> {
   await ensureCliBuilt();
   return spawn(process.execPath, [CLI_MAIN, ...args], {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: childEnv(options.env),
     stdio: 'pipe',
   });

@@ -13,6 +13,7 @@ import { register as registerCron } from './cron.js';
 import { register as registerGroup } from './group.js';
 import { register as registerWorker } from './worker.js';
 import { register as registerStats } from './stats.js';
+import { register as registerScheduler } from './scheduler.js';
 
 /** Registers every command group on `program`. */
 export function registerCommands(program: Command): void {
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   registerGroup(program);
   registerWorker(program);
   registerStats(program);
+  registerScheduler(program);
 }

@@ -1,34 +1,33 @@
 /**
- * `taskmill worker <module>`: runs a Server with the handlers a module exports (see
+ * `taskmill worker [module]`: runs a Server with the handlers a module exports (see
  * ../worker-module.ts for the shapes) until SIGINT/SIGTERM, then shuts down gracefully; with
- * `--burst`, until the queues are drained.
+ * `--burst`, until the queues are drained. Its settings come from the configuration file, the
+ * environment and the flags (../../config: flags win over variables, variables over the file).
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { applyQueueLimits, loadConfig, parseQueueList, workerServerOptions } from '../../config/index.js';
 import { consoleLogger } from '../../logger.js';
 import { Server } from '../../server/server.js';
 import type { ServerOptions } from '../../server/server-options.js';
-import { redisUrl } from '../connection.js';
+import { redisFlag } from '../connection.js';
+import { CliError, ExitCode } from '../exit-codes.js';
 import { positiveInt } from '../parse.js';
 import { loadWorkerModule } from '../worker-module.js';
 
 /** Parses `critical=6,default=3` (a name alone has priority 1). */
 export function parseQueues(value: string): Record<string, number> {
-  const queues: Record<string, number> = {};
-  for (const part of value.split(',')) {
-    const [name = '', priority = '1', ...rest] = part.split('=').map((s) => s.trim());
-    const n = Number(priority);
-    if (name === '' || rest.length > 0 || !/^\d+$/.test(priority) || n <= 0) {
-      throw new InvalidArgumentError(
-        `--queues expects name=priority,… with positive priorities, got "${value}".`,
-      );
-    }
-    queues[name] = n;
+  const queues = parseQueueList(value);
+  if (!queues) {
+    throw new InvalidArgumentError(
+      `--queues expects name=priority,… with positive priorities, got "${value}".`,
+    );
   }
   return queues;
 }
 
 /** Options of `worker`. */
 interface WorkerFlags {
+  config?: string;
   queues?: Record<string, number>;
   concurrency?: number;
   burst?: boolean;
@@ -43,7 +42,14 @@ export function register(program: Command): void {
     .description(
       'Run a worker with the handlers a module exports, until SIGINT/SIGTERM (or, with --burst, until the queues are drained).',
     )
-    .argument('<module>', 'path of an ES module exporting the handlers (see docs/cli.md)')
+    .argument(
+      '[module]',
+      'path of an ES module exporting the handlers (see docs/cli.md); default: worker.module of the configuration file',
+    )
+    .option(
+      '--config <path>',
+      'configuration file (default: $TASKMILL_CONFIG, else taskmill.config.{ts,mjs,js,json} in the working directory)',
+    )
     .option(
       '--queues <list>',
       'queues and priorities, e.g. critical=6,default=3 (default: default=1)',
@@ -65,17 +71,37 @@ export function register(program: Command): void {
         .choices(['debug', 'info', 'warn', 'error'])
         .default('info'),
     )
-    .action(async (modulePath: string, flags: WorkerFlags, cmd: Command) => {
-      const mod = await loadWorkerModule(modulePath);
+    .action(async (modulePath: string | undefined, flags: WorkerFlags, cmd: Command) => {
+      const config = await loadConfig({
+        ...(flags.config !== undefined && { path: flags.config }),
+        overrides: {
+          redis: redisFlag(cmd),
+          worker: {
+            module: modulePath,
+            queues: flags.queues,
+            concurrency: flags.concurrency,
+            shutdownTimeout: flags.shutdownTimeout,
+          },
+        },
+      });
+      const { module } = config.worker;
+      if (module === undefined) {
+        throw new CliError(
+          'taskmill: worker: no handler module: give its path (taskmill worker ./handlers.js) or set worker.module in the configuration file (see docs/cli.md)',
+          ExitCode.Usage,
+        );
+      }
+      const mod = await loadWorkerModule(module);
+      const logger = mod.serverOptions.logger ?? consoleLogger(flags.logLevel);
+      if (config.file) logger.info(`Configuration read from ${config.file}`);
+      await applyQueueLimits(config.redis, config.limits, logger);
       const options: ServerOptions = {
         ...mod.serverOptions,
-        logger: mod.serverOptions.logger ?? consoleLogger(flags.logLevel),
-        ...(flags.queues && { queues: flags.queues }),
-        ...(flags.concurrency !== undefined && { concurrency: flags.concurrency }),
+        ...workerServerOptions(config.worker),
+        logger,
         ...(flags.burst && { burst: true }),
-        ...(flags.shutdownTimeout !== undefined && { shutdownTimeout: flags.shutdownTimeout }),
       };
-      const server = new Server(redisUrl(cmd), options);
+      const server = new Server(config.redis, options);
       await server.run(mod.handler);
     });
 }
