@@ -3,7 +3,7 @@
  * loaded through jiti by the built code) runs tasks and sets the config's queue limits in Redis;
  * TASKMILL_QUEUES overrides the file and --queues overrides both; a bad file exits 2 naming the
  * key; `taskmill scheduler` enqueues an `@every 1s` entry's ticks and exits 0 on SIGTERM, having
- * removed its entries; a bad entry exits 2 before anything is written.
+ * removed its entries; a bad entry exits 2 before anything is written, an unreachable Redis exits 5.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -176,5 +176,13 @@ describe('scheduler', () => {
     const empty = await runCli(['scheduler', '--redis', env.redis.url], { cwd: await dirWith({}) });
     assert.equal(empty.code, 2);
     assert.match(empty.stderr, /no configuration file/);
+  });
+
+  test('an unreachable Redis exits 5 at once', async () => {
+    const cwd = await dirWith({
+      'taskmill.config.json': JSON.stringify({ scheduler: { entries: [{ spec: '@every 1s', type: 'a' }] } }),
+    });
+    const r = await runCli(['--redis', 'redis://127.0.0.1:1', 'scheduler'], { cwd, timeout: 20_000 });
+    assert.equal(r.code, 5, r.stderr);
   });
 });

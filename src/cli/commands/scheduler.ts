@@ -5,6 +5,7 @@
 import { type Command, Option } from 'commander';
 import { loadConfig, periodicEntry } from '../../config/index.js';
 import { ConfigError } from '../../errors.js';
+import { Inspector } from '../../inspector/index.js';
 import { consoleLogger, errorMessage } from '../../logger.js';
 import { Scheduler } from '../../scheduler/scheduler.js';
 import { waitForTermination } from '../../server/signals.js';
@@ -57,20 +58,33 @@ export function register(program: Command): void {
         );
       }
       const logger = consoleLogger(flags.logLevel);
+      // The Scheduler rides out an outage by itself (it logs and retries); a Redis that cannot be
+      // reached at all when the command starts is a mistake to report at once (exit 5), as `worker` does.
+      const inspector = new Inspector(config.redis);
+      try {
+        await inspector.queues();
+      } finally {
+        await inspector.close();
+      }
       const scheduler = new Scheduler(config.redis, {
         logger,
         ...(section.timezone !== undefined && { timezone: section.timezone }),
       });
-      // Every entry is registered before start, so one that fails leaves nothing written.
-      section.entries.forEach((entry, i) => {
-        try {
-          const id = scheduler.register(periodicEntry(entry));
-          logger.info(`Entry ${entry.id ?? id}: ${entry.type} at "${entry.spec}"`);
-        } catch (err) {
-          throw new ConfigError(`scheduler.entries[${i}]: ${errorMessage(err)}`, { cause: err });
-        }
-      });
-      await scheduler.start();
+      try {
+        // Every entry is registered before start, so one that fails leaves nothing written.
+        section.entries.forEach((entry, i) => {
+          try {
+            const id = scheduler.register(periodicEntry(entry));
+            logger.info(`Entry ${entry.id ?? id}: ${entry.type} at "${entry.spec}"`);
+          } catch (err) {
+            throw new ConfigError(`scheduler.entries[${i}]: ${errorMessage(err)}`, { cause: err });
+          }
+        });
+        await scheduler.start();
+      } catch (err) {
+        await scheduler.shutdown();
+        throw err;
+      }
       logger.info(`Scheduler ${scheduler.id} running ${section.entries.length} entries`);
       const signal = await waitForTermination(() => {});
       logger.info(`Received ${signal ?? 'a stop'}; shutting down the scheduler`);
