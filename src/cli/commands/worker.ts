@@ -1,8 +1,9 @@
 /**
  * `taskmill worker [module]`: runs a Server with the handlers a module exports (see
  * ../worker-module.ts for the shapes) until SIGINT/SIGTERM, then shuts down gracefully; with
- * `--burst`, until the queues are drained. Its settings come from the configuration file, the
- * environment and the flags (../../config: flags win over variables, variables over the file).
+ * `--burst`, until the queues are drained; with `--watch`, restarting it as its files change
+ * (../watch/). Its settings come from the configuration file, the environment and the flags
+ * (../../config: flags win over variables, variables over the file).
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { applyQueueLimits, loadConfig, parseQueueList, workerServerOptions } from '../../config/index.js';
@@ -12,6 +13,8 @@ import type { ServerOptions } from '../../server/server-options.js';
 import { redisFlag } from '../connection.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { positiveInt } from '../parse.js';
+import { runWatch } from '../watch/index.js';
+import { reportWorkerOptions } from '../watch/link.js';
 import { loadWorkerModule } from '../worker-module.js';
 
 /** Parses `critical=6,default=3` (a name alone has priority 1). */
@@ -33,6 +36,8 @@ interface WorkerFlags {
   burst?: boolean;
   shutdownTimeout?: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  watch?: boolean;
+  watchPath?: string[];
 }
 
 /** Registers `worker`. */
@@ -71,6 +76,17 @@ export function register(program: Command): void {
         .choices(['debug', 'info', 'warn', 'error'])
         .default('info'),
     )
+    .addOption(
+      new Option('--watch', 'restart the worker when its files change (development)').conflicts('burst'),
+    )
+    .addOption(
+      new Option(
+        '--watch-path <path>',
+        'also watch this file or directory tree; implies --watch (repeatable)',
+      )
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+        .conflicts('burst'),
+    )
     .action(async (modulePath: string | undefined, flags: WorkerFlags, cmd: Command) => {
       const config = await loadConfig({
         ...(flags.config !== undefined && { path: flags.config }),
@@ -91,6 +107,15 @@ export function register(program: Command): void {
           ExitCode.Usage,
         );
       }
+      if (flags.watch || flags.watchPath) {
+        return runWatch({
+          module,
+          configFile: config.file,
+          watchPaths: flags.watchPath ?? [],
+          shutdownTimeout: config.worker.shutdownTimeout,
+          logLevel: flags.logLevel,
+        });
+      }
       const mod = await loadWorkerModule(module);
       const logger = mod.serverOptions.logger ?? consoleLogger(flags.logLevel);
       if (config.file) logger.info(`Configuration read from ${config.file}`);
@@ -101,6 +126,7 @@ export function register(program: Command): void {
         logger,
         ...(flags.burst && { burst: true }),
       };
+      reportWorkerOptions(options);
       const server = new Server(config.redis, options);
       await server.run(mod.handler);
     });

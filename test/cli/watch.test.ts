@@ -1,0 +1,255 @@
+/**
+ * `taskmill worker <module> --watch` as the built CLI: an edit of the handler module restarts the
+ * worker after its running task has finished, and later tasks run the new code; a module with a
+ * syntax error is reported without a restart loop and the worker comes back once it is fixed; a
+ * file the module imports from outside its directory restarts it too; the supervisor ends (SIGTERM
+ * or even SIGKILL) without leaving a worker behind; --watch with --burst is a usage error.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, describe, test } from 'node:test';
+import { Task } from '../../src/index.js';
+import { trackChildren } from '../helpers/children.js';
+import { collect, runCli, spawnCli, type CliResult } from '../helpers/cli.js';
+import { useTestEnv } from '../helpers/setup.js';
+import { waitFor } from '../helpers/wait.js';
+
+const env = useTestEnv();
+const children = trackChildren();
+/** Every worker pid a supervisor logged, to check (and in the end make sure) that none is left. */
+const workerPids = new Set<number>();
+afterEach(() => children.killAll());
+after(() => {
+  for (const pid of workerPids) if (!isGone(pid)) process.kill(pid, 'SIGKILL');
+});
+
+const dir = mkdtemp(join(tmpdir(), 'taskmill-cli-watch-'));
+after(async () => rm(await dir, { recursive: true, force: true }));
+
+/** A handler module returning `version`; a task whose payload names a gate file waits for it. */
+function handlerSource(version: string, importVersion = false): string {
+  return [
+    "import { existsSync } from 'node:fs';",
+    importVersion ? "import { version } from '../lib/version.mjs';" : `const version = '${version}';`,
+    'export default async (task) => {',
+    '  const gate = Buffer.from(task.payload).toString();',
+    '  while (gate !== "" && !existsSync(gate)) await new Promise((r) => setTimeout(r, 20));',
+    '  return version;',
+    '};',
+    'export const serverOptions = { taskCheckInterval: 100, heartbeatInterval: 500 };',
+    '',
+  ].join('\n');
+}
+
+/** Replaces `path` at once (write then rename, as editors save), so no half-written file is read. */
+async function save(path: string, source: string): Promise<void> {
+  await writeFile(`${path}.tmp`, source);
+  await rename(`${path}.tmp`, path);
+}
+
+/** Whether process `pid` has ended (a zombie nobody has reaped yet counts as ended). */
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? false;
+  } catch {
+    return true;
+  }
+}
+
+/** A running `worker --watch` and its stderr so far. */
+interface Watch {
+  proc: ChildProcess;
+  done: Promise<CliResult>;
+  stderr(): string;
+  /** Waits until `pattern` (global) has matched at least `count` times in stderr. */
+  waitForLog(pattern: RegExp, count?: number, message?: string): Promise<void>;
+  /** The pids of the workers started so far, in order. */
+  pids(): number[];
+}
+
+async function startWatch(
+  module: string,
+  extra: string[] = [],
+  childEnv: Record<string, string> = {},
+): Promise<Watch> {
+  const proc = children.track(
+    await spawnCli(
+      [
+        '--redis',
+        env.redis.url,
+        'worker',
+        module,
+        '--watch',
+        '--concurrency',
+        '1',
+        '--shutdown-timeout',
+        '30000',
+        ...extra,
+      ],
+      { env: childEnv },
+    ),
+  );
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = collect(proc, 120_000);
+  const pids = () => {
+    const found = [...stderr.matchAll(/Started the worker \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+    for (const pid of found) workerPids.add(pid);
+    return found;
+  };
+  return {
+    proc,
+    done,
+    stderr: () => stderr,
+    pids,
+    async waitForLog(pattern, count = 1, message = String(pattern)) {
+      await waitFor(() => (stderr.match(pattern)?.length ?? 0) >= count, {
+        timeout: 60_000,
+        message: `${message} in the log:\n${stderr}`,
+      });
+      pids();
+    },
+  };
+}
+
+const SERVER_STARTED = /Server \S+ started/g;
+
+async function enqueue(payload = ''): Promise<string> {
+  const client = env.client();
+  try {
+    return (await client.enqueue(new Task('any', payload))).id;
+  } finally {
+    await client.close();
+  }
+}
+
+async function resultOf(id: string): Promise<string> {
+  const client = env.client();
+  try {
+    const result = await client.waitForResult({ queue: 'default', id }, { timeout: 60_000 });
+    return result.text();
+  } finally {
+    await client.close();
+  }
+}
+
+describe('worker --watch', () => {
+  test('an edit restarts the worker once its running task is done; later tasks run the new code', async () => {
+    const appDir = join(await dir, 'edit');
+    await mkdir(appDir);
+    const module = join(appDir, 'handlers.mjs');
+    await save(module, handlerSource('v1'));
+    const w = await startWatch(module);
+    await w.waitForLog(SERVER_STARTED, 1, 'the first worker');
+
+    // Outside the watched directory: opening the gate is no change of the worker's files.
+    const gate = join(await dir, 'edit-gate');
+    const running = await enqueue(gate);
+    await waitFor(async () => (await env.withInspector((i) => i.getQueueInfo('default'))).active === 1, {
+      timeout: 30_000,
+      message: 'the task to start',
+    });
+    await save(module, handlerSource('v2'));
+    await w.waitForLog(/Restarting the worker: changed \S*handlers\.mjs/g, 1, 'the restart');
+    // The old worker is shutting down gracefully: it waits for the running task.
+    await w.waitForLog(/Received SIGTERM; shutting down/g);
+    assert.equal((await env.withInspector((i) => i.getQueueInfo('default'))).active, 1);
+    await writeFile(gate, '');
+    assert.equal(await resultOf(running), 'v1');
+
+    await w.waitForLog(SERVER_STARTED, 2, 'the second worker');
+    assert.equal(await resultOf(await enqueue()), 'v2');
+    const [first, second] = w.pids();
+    assert.ok(first !== undefined && second !== undefined && isGone(first));
+
+    w.proc.kill('SIGTERM');
+    const r = await w.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(isGone(second), `worker ${second} outlived the supervisor`);
+    const q = await env.withInspector((i) => i.getQueueInfo('default'));
+    assert.deepEqual([q.pending, q.active, q.processed, q.failed], [0, 0, 2, 0]);
+    assert.deepEqual(await env.withInspector((i) => i.servers()), []);
+  });
+
+  test('a syntax error is reported without a restart loop; the fix brings the worker back', async () => {
+    const appDir = join(await dir, 'syntax');
+    await mkdir(appDir);
+    const module = join(appDir, 'handlers.mjs');
+    await save(module, handlerSource('v1'));
+    const w = await startWatch(module);
+    await w.waitForLog(SERVER_STARTED, 1, 'the first worker');
+
+    await save(module, 'export default async (task) => {\n');
+    await w.waitForLog(/cannot load the handler module/g);
+    await w.waitForLog(/The worker exited \(code 1\); it starts again when a watched file changes/g);
+
+    await save(module, handlerSource('v3'));
+    await w.waitForLog(/Starting the worker: changed \S*handlers\.mjs/g, 1, 'the start after the fix');
+    await w.waitForLog(SERVER_STARTED, 2, 'the fixed worker');
+    assert.equal(await resultOf(await enqueue()), 'v3');
+    // Initial, broken, fixed: the broken one was not started again on its own.
+    assert.equal(w.pids().length, 3, w.stderr());
+
+    // Even a SIGKILLed supervisor leaves no worker: it shuts down when the supervisor is gone.
+    const last = w.pids()[2] as number;
+    w.proc.kill('SIGKILL');
+    await w.done;
+    await waitFor(() => isGone(last), { timeout: 30_000, message: `worker ${last} to end` });
+    await waitFor(async () => (await env.withInspector((i) => i.servers())).length === 0, {
+      timeout: 30_000,
+      message: 'the worker to shut down gracefully (its server record removed)',
+    });
+  });
+
+  // TypeScript through tsx as docs/cli.md shows: without a package.json of type module, tsx loads
+  // the handler as CommonJS, whose require() calls no ESM loader hook sees.
+  for (const lang of ['mjs', 'ts'] as const) {
+    test(`a file imported from outside the module directory restarts the worker too (.${lang})`, async () => {
+      const root = join(await dir, `imports-${lang}`);
+      await mkdir(join(root, 'app'), { recursive: true });
+      await mkdir(join(root, 'lib'));
+      const module = join(root, 'app', `handlers.${lang}`);
+      const lib = join(root, 'lib', `version.${lang}`);
+      const libSource = (v: string) =>
+        lang === 'ts' ? `export const version: string = '${v}';\n` : `export const version = '${v}';\n`;
+      await save(lib, libSource('lib-1'));
+      await save(
+        module,
+        lang === 'ts'
+          ? "import { version } from '../lib/version.js';\nexport default async (): Promise<string> => version;\n"
+          : handlerSource('', true),
+      );
+      const w = await startWatch(module, [], lang === 'ts' ? { NODE_OPTIONS: '--import tsx' } : {});
+      await w.waitForLog(SERVER_STARTED, 1, 'the first worker');
+      await w.waitForLog(/Also watching what the worker imports from elsewhere: \S*version\.m?[jt]s/g);
+      assert.equal(await resultOf(await enqueue()), 'lib-1');
+
+      await save(lib, libSource('lib-2'));
+      await w.waitForLog(/Restarting the worker: changed \S*version\.m?[jt]s/g, 1, 'the restart');
+      await w.waitForLog(SERVER_STARTED, 2, 'the second worker');
+      assert.equal(await resultOf(await enqueue()), 'lib-2');
+
+      w.proc.kill('SIGINT');
+      const r = await w.done;
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(w.pids().every(isGone));
+    });
+  }
+
+  test('--watch with --burst is a usage error (exit 2)', async () => {
+    const module = join(await dir, 'burst.mjs');
+    await save(module, handlerSource('v1'));
+    const r = await runCli(['--redis', env.redis.url, 'worker', module, '--watch', '--burst']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--watch.*cannot be used with.*--burst/);
+  });
+});
