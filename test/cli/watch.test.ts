@@ -2,7 +2,8 @@
  * `taskmill worker <module> --watch` as the built CLI: an edit of the handler module restarts the
  * worker after its running task has finished, and later tasks run the new code; a module with a
  * syntax error is reported without a restart loop and the worker comes back once it is fixed; a
- * file the module imports from outside its directory restarts it too; the supervisor ends (SIGTERM
+ * file the module imports from outside its directory restarts it too, and so does the configuration
+ * file; the supervisor ends (SIGTERM
  * or even SIGKILL) without leaving a worker behind; --watch with --burst is a usage error.
  */
 import assert from 'node:assert/strict';
@@ -244,6 +245,35 @@ describe('worker --watch', () => {
       assert.ok(w.pids().every(isGone));
     });
   }
+
+  test('a change to the configuration file restarts the worker with the new settings', async () => {
+    const appDir = join(await dir, 'config');
+    await mkdir(appDir);
+    await save(join(appDir, 'handlers.mjs'), handlerSource('v1'));
+    const config = join(await dir, 'config.json');
+    const configSource = (concurrency: number) =>
+      JSON.stringify({ worker: { module: './config/handlers.mjs', concurrency } });
+    await save(config, configSource(1));
+    const proc = children.track(
+      await spawnCli(['--redis', env.redis.url, 'worker', '--watch', '--config', config]),
+    );
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const done = collect(proc, 120_000);
+    const started = (n: number) => (stderr.match(/Server \S+ started: concurrency (\d+)/g) ?? []).length >= n;
+    await waitFor(() => started(1), { timeout: 60_000, message: `the first worker:\n${stderr}` });
+    await save(config, configSource(3));
+    await waitFor(() => /Restarting the worker: changed \S*config\.json/.test(stderr), {
+      timeout: 60_000,
+      message: `the restart:\n${stderr}`,
+    });
+    await waitFor(() => started(2), { timeout: 60_000, message: `the second worker:\n${stderr}` });
+    assert.match(stderr, /Server \S+ started: concurrency 3/);
+    proc.kill('SIGTERM');
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    for (const m of r.stderr.matchAll(/Started the worker \(pid (\d+)\)/g)) assert.ok(isGone(Number(m[1])));
+  });
 
   test('--watch with --burst is a usage error (exit 2)', async () => {
     const module = join(await dir, 'burst.mjs');
