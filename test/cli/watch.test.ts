@@ -1,6 +1,7 @@
 /**
  * `taskmill worker <module> --watch` as the built CLI: an edit of the handler module restarts the
  * worker after its running task has finished, and later tasks run the new code; a module with a
+ * worker stuck past its shutdown timeout is killed and its requeued task runs on the new code; a
  * syntax error is reported without a restart loop and the worker comes back once it is fixed; a
  * file the module imports from outside its directory restarts it too, and so does the configuration
  * file; the supervisor ends (SIGTERM
@@ -179,6 +180,33 @@ describe('worker --watch', () => {
     const q = await env.withInspector((i) => i.getQueueInfo('default'));
     assert.deepEqual([q.pending, q.active, q.processed, q.failed], [0, 0, 2, 0]);
     assert.deepEqual(await env.withInspector((i) => i.servers()), []);
+  });
+
+  test('a worker still there past its shutdown timeout is killed; its requeued task runs on the new code', async () => {
+    const appDir = join(await dir, 'stuck');
+    await mkdir(appDir);
+    const module = join(appDir, 'handlers.mjs');
+    // v1 never ends, ignoring the abort of its signal, and its timer keeps the process alive after
+    // the server has shut down around it.
+    await save(
+      module,
+      'export default () => new Promise(() => setInterval(() => {}, 1000));\n' +
+        'export const serverOptions = { taskCheckInterval: 100, heartbeatInterval: 500 };\n',
+    );
+    const w = await startWatch(module, ['--shutdown-timeout', '1000']);
+    await w.waitForLog(SERVER_STARTED, 1, 'the first worker');
+    const id = await enqueue();
+    await waitFor(async () => (await env.withInspector((i) => i.getQueueInfo('default'))).active === 1, {
+      timeout: 30_000,
+      message: 'the task to start',
+    });
+    await save(module, handlerSource('v2'));
+    await w.waitForLog(/did not stop within 6000 ms; killing it/g, 1, 'the SIGKILL');
+    assert.equal(await resultOf(id), 'v2');
+    w.proc.kill('SIGTERM');
+    const r = await w.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(w.pids().every(isGone));
   });
 
   test('a syntax error is reported without a restart loop; the fix brings the worker back', async () => {
