@@ -4,11 +4,12 @@
  * worker stuck past its shutdown timeout is killed and its requeued task runs on the new code; a
  * syntax error is reported without a restart loop and the worker comes back once it is fixed; a
  * file the module imports from outside its directory restarts it too, and so does the configuration
- * file; the supervisor ends (SIGTERM
+ * file and a --watch-path directory; a Ctrl-C to the process group reaches the worker once; the
+ * supervisor ends (SIGTERM
  * or even SIGKILL) without leaving a worker behind; --watch with --burst is a usage error.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import { Task } from '../../src/index.js';
 import { trackChildren } from '../helpers/children.js';
-import { collect, runCli, spawnCli, type CliResult } from '../helpers/cli.js';
+import { CLI_MAIN, collect, ensureCliBuilt, runCli, spawnCli, type CliResult } from '../helpers/cli.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -301,6 +302,63 @@ describe('worker --watch', () => {
     const r = await done;
     assert.equal(r.code, 0, r.stderr);
     for (const m of r.stderr.matchAll(/Started the worker \(pid (\d+)\)/g)) assert.ok(isGone(Number(m[1])));
+  });
+
+  test('a Ctrl-C on the terminal reaches the worker once: its running task finishes', async () => {
+    const appDir = join(await dir, 'ctrl-c');
+    await mkdir(appDir);
+    const module = join(appDir, 'handlers.mjs');
+    await save(module, handlerSource('v1'));
+    await ensureCliBuilt();
+    // Its own process group, as a shell gives a foreground job: a terminal's Ctrl-C is a SIGINT to
+    // the whole group. A worker in that group would get a second SIGINT, which ends it at once.
+    const proc = children.track(
+      spawn(
+        process.execPath,
+        [CLI_MAIN, '--redis', env.redis.url, 'worker', module, '--watch', '--concurrency', '1'],
+        { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    );
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const done = collect(proc, 120_000);
+    await waitFor(() => /Server \S+ started/.test(stderr), {
+      timeout: 60_000,
+      message: `the worker:\n${stderr}`,
+    });
+    const gate = join(await dir, 'ctrl-c-gate');
+    const id = await enqueue(gate);
+    await waitFor(async () => (await env.withInspector((i) => i.getQueueInfo('default'))).active === 1, {
+      timeout: 30_000,
+      message: 'the task to start',
+    });
+    process.kill(-(proc.pid as number), 'SIGINT');
+    await waitFor(() => /Received SIGINT; shutting down/.test(stderr), {
+      timeout: 30_000,
+      message: `the worker's graceful shutdown:\n${stderr}`,
+    });
+    await writeFile(gate, '');
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await resultOf(id), 'v1');
+    for (const m of r.stderr.matchAll(/Started the worker \(pid (\d+)\)/g)) assert.ok(isGone(Number(m[1])));
+  });
+
+  test('--watch-path adds a directory whose changes restart the worker', async () => {
+    const appDir = join(await dir, 'watch-path');
+    const dataDir = join(await dir, 'watch-path-data');
+    await mkdir(appDir);
+    await mkdir(join(dataDir, 'nested'), { recursive: true });
+    const module = join(appDir, 'handlers.mjs');
+    await save(module, handlerSource('v1'));
+    const w = await startWatch(module, ['--watch-path', dataDir]);
+    await w.waitForLog(SERVER_STARTED, 1, 'the first worker');
+    await save(join(dataDir, 'nested', 'data.json'), '{}\n');
+    await w.waitForLog(/Restarting the worker: changed \S*data\.json/g, 1, 'the restart');
+    await w.waitForLog(SERVER_STARTED, 2, 'the second worker');
+    w.proc.kill('SIGTERM');
+    assert.equal((await w.done).code, 0);
+    assert.ok(w.pids().every(isGone));
   });
 
   test('--watch with --burst is a usage error (exit 2)', async () => {
