@@ -238,6 +238,9 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
       await Promise.all(onTimeWorkers.map((w) => w.close()));
       onTimeWorkers = [];
     },
+    notYetDue() {
+      return probe.zcard(`${PREFIX}:${QUEUE}:delayed`);
+    },
     async leftovers(thorough) {
       const counts: Record<string, number> = { ...(await queue.getJobCounts()) };
       // Job hashes are `bull:bench:<numeric id>`; the queue's own keys (meta, id, events...) are not.

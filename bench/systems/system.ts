@@ -128,6 +128,12 @@ export interface BenchSystem {
   enqueueBulkTo(payloads: readonly BenchPayload[], setup: EnqueueSetup): Promise<void>;
   /** Starts the worker of the on-time scenarios; stopWorker stops it. */
   startOnTimeWorker(setup: OnTimeWorkerSetup): Promise<void>;
+  /**
+   * Tasks of the usual queue still waiting for their due time (taskmill: the scheduled set;
+   * BullMQ: the delayed set), read with one ZCARD on the probe connection: the delayed scenario
+   * polls it to time when each task becomes runnable.
+   */
+  notYetDue(): Promise<number>;
   readonly name: SystemName;
   /**
    * Enqueues one task debounced under `key` over `windowMs` (taskmill: the `debounce` option;

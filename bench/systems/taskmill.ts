@@ -196,6 +196,9 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
       await server?.shutdown();
       server = undefined;
     },
+    notYetDue() {
+      return probe.zcard(keys.scheduledKey(QUEUE));
+    },
     async leftovers(thorough) {
       // Raw Redis, not our Inspector: the check must not trust the code it checks.
       const reply = await probe

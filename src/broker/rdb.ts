@@ -33,6 +33,9 @@ import { encodeServerInfo, encodeTaskMessage, encodeWorkerInfo } from '../base/w
  */
 export const FORWARD_BATCH = 500;
 
+/** Forward calls pipelined together once one call finds more due tasks than a batch. */
+export const FORWARD_WAVE = 4;
+
 /**
  * How long an aggregator has to enqueue the aggregate of a set it made before any recoverer may put
  * the set's tasks back into their group: asynq's aggregationTimeout, which Go peers apply too.
@@ -330,34 +333,40 @@ export class RDB implements Broker {
   /**
    * Moves the due scheduled and retry tasks of one queue to pending (in calls of at most
    * {@link FORWARD_BATCH} tasks, repeated until none is left) and reads when the next one is due.
+   * Once a call says more is due, the next calls go out {@link FORWARD_WAVE} at a time in one
+   * pipeline: each round trip then moves several batches, and each call only moves what is still
+   * due when it runs, so calls sent together never move a task twice.
    */
   async forward(qname: string, nowMs: number): Promise<ForwardResult> {
-    let moved = 0;
     const now = Math.floor(nowMs);
-    for (;;) {
-      const [n, more, next] = (await this.#script(
-        scripts.forward,
-        [
-          keys.scheduledKey(qname),
-          keys.retryKey(qname),
-          keys.pendingKey(qname),
-          keys.dueKey(qname),
-          keys.allGroups(qname),
-          keys.prioKey(qname),
-          keys.prioSeqKey(qname),
-        ],
-        [
-          now,
-          keys.taskKeyPrefix(qname),
-          unixNanosString(nowMs),
-          keys.groupKeyPrefix(qname),
-          keys.wakeChannel(qname),
-          FORWARD_BATCH,
-        ],
-      )) as [number, number, number];
-      moved += n;
-      if (more === 0) return { moved, nextDueMs: next < 0 ? undefined : next };
+    const keyList = [
+      keys.scheduledKey(qname),
+      keys.retryKey(qname),
+      keys.pendingKey(qname),
+      keys.dueKey(qname),
+      keys.allGroups(qname),
+      keys.prioKey(qname),
+      keys.prioSeqKey(qname),
+    ];
+    const args = [
+      now,
+      keys.taskKeyPrefix(qname),
+      unixNanosString(nowMs),
+      keys.groupKeyPrefix(qname),
+      keys.wakeChannel(qname),
+      FORWARD_BATCH,
+    ];
+    const call = () => this.#script(scripts.forward, keyList, args) as Promise<[number, number, number]>;
+    let [moved, more, next] = await call();
+    while (more !== 0) {
+      const wave: Promise<[number, number, number]>[] = [];
+      for (let i = 0; i < FORWARD_WAVE; i++) wave.push(call());
+      for (const reply of await Promise.all(wave)) {
+        moved += reply[0];
+        [, more, next] = reply;
+      }
     }
+    return { moved, nextDueMs: next < 0 ? undefined : next };
   }
 
   /** Pushes the lease of still-running tasks forward (ZADD XX: never re-creates a lost lease). */

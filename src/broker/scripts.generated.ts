@@ -5326,7 +5326,9 @@ local function flush()
   removals = {}
 end
 
-local function move(sourceKey, id)
+-- dueRecordHandled: the caller removes the task's due record itself (step 1 drops the records it
+-- read with one ZREMRANGEBYRANK).
+local function move(sourceKey, id, dueRecordHandled)
   local taskKey = taskKeyPrefix .. id
   local fields = redis.call('HMGET', taskKey, 'group', 'x_prio')
   local group = fields[1]
@@ -5343,7 +5345,9 @@ local function move(sourceKey, id)
     redis.call('HSET', taskKey, 'state', 'pending', 'pending_since', nowNanos)
   end
   removeLater(sourceKey, id)
-  removeLater(dueKey, id)
+  if not dueRecordHandled then
+    removeLater(dueKey, id)
+  end
   moved = moved + 1
 end
 
@@ -5352,18 +5356,32 @@ local function sameSecond(score, recordMs)
   return score and tonumber(score) == math.floor(recordMs / 1000)
 end
 
--- 1. Tasks whose precise due time has come.
+-- 1. Tasks whose precise due time has come. Their scores are read with one ZMSCORE per set for
+-- the whole batch (the retry set's only when a task is not in the scheduled one), and the records
+-- are dropped with one range removal: a ZSCORE and a ZREM per task cost a quarter of forwarding
+-- many tasks at once (instructions counted in redis-server with callgrind).
 local due = redis.call('ZRANGE', dueKey, '-inf', nowMsText, 'BYSCORE', 'LIMIT', 0, limit, 'WITHSCORES')
-for i = 1, #due, 2 do
-  local id = due[i]
-  local recordMs = tonumber(due[i + 1])
-  if sameSecond(redis.call('ZSCORE', scheduledKey, id), recordMs) then
-    move(scheduledKey, id)
-  elseif sameSecond(redis.call('ZSCORE', retryKey, id), recordMs) then
-    move(retryKey, id)
-  else
-    removeLater(dueKey, id)
+if #due > 0 then
+  local dueIds = {}
+  for i = 1, #due, 2 do
+    dueIds[#dueIds + 1] = due[i]
   end
+  local scheduledScores = redis.call('ZMSCORE', scheduledKey, unpack(dueIds))
+  local retryScores
+  for j, id in ipairs(dueIds) do
+    local recordMs = tonumber(due[2 * j])
+    if sameSecond(scheduledScores[j], recordMs) then
+      move(scheduledKey, id, true)
+    else
+      retryScores = retryScores or redis.call('ZMSCORE', retryKey, unpack(dueIds))
+      if sameSecond(retryScores[j], recordMs) then
+        move(retryKey, id, true)
+      end
+    end
+  end
+  -- Every record read is done with (moved, or stale): they are the set's first ranks, since
+  -- nothing above changed the set.
+  redis.call('ZREMRANGEBYRANK', dueKey, 0, #dueIds - 1)
 end
 flush()
 local left = limit - #due / 2
