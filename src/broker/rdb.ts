@@ -33,8 +33,15 @@ import { encodeServerInfo, encodeTaskMessage, encodeWorkerInfo } from '../base/w
  */
 export const FORWARD_BATCH = 500;
 
-/** Forward calls pipelined together once one call finds more due tasks than a batch. */
-export const FORWARD_WAVE = 4;
+/**
+ * The most forward calls pipelined together. Once a call finds more due tasks than a batch, the
+ * next calls go out together, as many as the due records left need (up to this many): the tasks
+ * then move in one round trip instead of one per batch, which a busy worker's event loop stretches
+ * (20,000 tasks due at once: runnable after 234 ms with waves of 20 calls, 143 ms with one wave, on
+ * a loaded machine). Redis runs a wave back to back, about 5 µs per task: 20,000 tasks due at the
+ * same moment hold it for about 0.1 s, the price of having them all runnable at once.
+ */
+export const FORWARD_MAX_WAVE = 100;
 
 /**
  * How long an aggregator has to enqueue the aggregate of a set it made before any recoverer may put
@@ -333,9 +340,9 @@ export class RDB implements Broker {
   /**
    * Moves the due scheduled and retry tasks of one queue to pending (in calls of at most
    * {@link FORWARD_BATCH} tasks, repeated until none is left) and reads when the next one is due.
-   * Once a call says more is due, the next calls go out {@link FORWARD_WAVE} at a time in one
-   * pipeline: each round trip then moves several batches, and each call only moves what is still
-   * due when it runs, so calls sent together never move a task twice.
+   * Once a call says more is due, the next calls go out together in one pipeline (see
+   * {@link FORWARD_MAX_WAVE}); each call only moves what is still due when it runs, so calls sent
+   * together never move a task twice.
    */
   async forward(qname: string, nowMs: number): Promise<ForwardResult> {
     const now = Math.floor(nowMs);
@@ -356,14 +363,16 @@ export class RDB implements Broker {
       keys.wakeChannel(qname),
       FORWARD_BATCH,
     ];
-    const call = () => this.#script(scripts.forward, keyList, args) as Promise<[number, number, number]>;
-    let [moved, more, next] = await call();
+    type Reply = [moved: number, more: number, next: number, dueLeft?: number];
+    const call = () => this.#script(scripts.forward, keyList, args) as Promise<Reply>;
+    let [moved, more, next, dueLeft = 0] = await call();
     while (more !== 0) {
-      const wave: Promise<[number, number, number]>[] = [];
-      for (let i = 0; i < FORWARD_WAVE; i++) wave.push(call());
+      const wave: Promise<Reply>[] = [];
+      const calls = Math.min(FORWARD_MAX_WAVE, Math.max(1, Math.ceil(dueLeft / FORWARD_BATCH)));
+      for (let i = 0; i < calls; i++) wave.push(call());
       for (const reply of await Promise.all(wave)) {
         moved += reply[0];
-        [, more, next] = reply;
+        [, more, next, dueLeft = 0] = reply;
       }
     }
     return { moved, nextDueMs: next < 0 ? undefined : next };

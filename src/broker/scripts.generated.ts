@@ -4133,9 +4133,25 @@ end
 -- the task's score in scheduled or retry is floor(record / 1000) (forward.lua checks), so a record
 -- that a path leaves behind when the task moves on is harmless.
 --
+-- A record of a task with neither a group nor a priority level is scored half a millisecond before
+-- its due time (dueMs - 0.5): the forwarder then moves it without reading its hash, and since the
+-- forwarder's now is a whole ms, the record still comes due exactly at dueMs. Readers take the
+-- record's time as math.ceil(score) (dueRecordMs). Other records (a retry, which does not know the
+-- task's fields) keep the whole ms, and the forwarder reads their hash.
+--
 -- The due channel tells waiting forwarders about a due time earlier than every record they could
 -- have read, once per script call: the earliest this call added, when it is earlier than the
 -- earliest record before the call.
+
+-- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
+local function dueRecordMs(score)
+  return score and math.ceil(tonumber(score))
+end
+
+-- Whether a record's score marks a task with neither a group nor a priority level.
+local function isPlainRecord(score)
+  return tonumber(score) % 1 ~= 0
+end
 
 -- The earliest record before this call's first addDue (math.huge when none), read once.
 local dueBefore = nil
@@ -4143,15 +4159,16 @@ local dueBefore = nil
 local dueAdded = nil
 
 -- Adds task id to setKey (scheduled or retry) with asynq's whole-second score, and its precise
--- due time dueMs (a string of whole unix ms) to dueKey.
-local function addDue(setKey, dueKey, id, dueMs)
+-- due time dueMs (a string of whole unix ms) to dueKey; plain: the task has neither a group nor a
+-- priority level (see the top of this file).
+local function addDue(setKey, dueKey, id, dueMs, plain)
   local ms = tonumber(dueMs)
   if dueBefore == nil then
     local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
-    dueBefore = first[2] and tonumber(first[2]) or math.huge
+    dueBefore = dueRecordMs(first[2]) or math.huge
   end
   redis.call('ZADD', setKey, string.format('%d', math.floor(ms / 1000)), id)
-  redis.call('ZADD', dueKey, dueMs, id)
+  redis.call('ZADD', dueKey, plain and string.format('%d.5', ms - 1) or dueMs, id)
   if dueAdded == nil or ms < dueAdded then
     dueAdded = ms
   end
@@ -4553,9 +4570,25 @@ end
 -- the task's score in scheduled or retry is floor(record / 1000) (forward.lua checks), so a record
 -- that a path leaves behind when the task moves on is harmless.
 --
+-- A record of a task with neither a group nor a priority level is scored half a millisecond before
+-- its due time (dueMs - 0.5): the forwarder then moves it without reading its hash, and since the
+-- forwarder's now is a whole ms, the record still comes due exactly at dueMs. Readers take the
+-- record's time as math.ceil(score) (dueRecordMs). Other records (a retry, which does not know the
+-- task's fields) keep the whole ms, and the forwarder reads their hash.
+--
 -- The due channel tells waiting forwarders about a due time earlier than every record they could
 -- have read, once per script call: the earliest this call added, when it is earlier than the
 -- earliest record before the call.
+
+-- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
+local function dueRecordMs(score)
+  return score and math.ceil(tonumber(score))
+end
+
+-- Whether a record's score marks a task with neither a group nor a priority level.
+local function isPlainRecord(score)
+  return tonumber(score) % 1 ~= 0
+end
 
 -- The earliest record before this call's first addDue (math.huge when none), read once.
 local dueBefore = nil
@@ -4563,15 +4596,16 @@ local dueBefore = nil
 local dueAdded = nil
 
 -- Adds task id to setKey (scheduled or retry) with asynq's whole-second score, and its precise
--- due time dueMs (a string of whole unix ms) to dueKey.
-local function addDue(setKey, dueKey, id, dueMs)
+-- due time dueMs (a string of whole unix ms) to dueKey; plain: the task has neither a group nor a
+-- priority level (see the top of this file).
+local function addDue(setKey, dueKey, id, dueMs, plain)
   local ms = tonumber(dueMs)
   if dueBefore == nil then
     local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
-    dueBefore = first[2] and tonumber(first[2]) or math.huge
+    dueBefore = dueRecordMs(first[2]) or math.huge
   end
   redis.call('ZADD', setKey, string.format('%d', math.floor(ms / 1000)), id)
-  redis.call('ZADD', dueKey, dueMs, id)
+  redis.call('ZADD', dueKey, plain and string.format('%d.5', ms - 1) or dueMs, id)
   if dueAdded == nil or ms < dueAdded then
     dueAdded = ms
   end
@@ -4876,7 +4910,7 @@ while more() do
     created = true
     writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
     -- asynq's whole-second score for Go peers, the precise time in the extension record.
-    addDue(scheduledKey, dueKey, id, processAt)
+    addDue(scheduledKey, dueKey, id, processAt, group == '' and level == nil)
   end
   if created then
     writeTaskFields(taskKeyPrefix, id, level, keep)
@@ -5076,7 +5110,8 @@ if state == 'scheduled' or state == 'retry' or state == 'archived' or state == '
   put('score', redis.call('ZSCORE', queueKeyPrefix .. state, id))
 end
 if state == 'scheduled' or state == 'retry' then
-  put('due_ms', redis.call('ZSCORE', dueKey, id))
+  local dueScore = redis.call('ZSCORE', dueKey, id)
+  put('due_ms', dueScore and string.format('%d', math.ceil(tonumber(dueScore))))
 end
 if state == 'active' then
   put('lease', redis.call('ZSCORE', leaseKey, id))
@@ -5185,8 +5220,10 @@ export const forward = defineScript('forward', 7, String.raw`-- Moves due tasks 
 -- level in the priority ZSET instead of the pending list (Go's forwarder, which does not know the
 -- field, pushes it to the list: it then runs at the normal level).
 --
--- Returns {moved, more, next}: how many tasks moved; 1 when the call stopped at its limit (call
--- again), else 0; and when it is 0, the unix ms at which the next task becomes due (-1: none).
+-- Returns {moved, more, next, dueLeft}: how many tasks moved; 1 when the call stopped at its limit
+-- (call again), else 0; when it is 0, the unix ms at which the next task becomes due (-1: none);
+-- when it is 1, how many due records are left (the caller sends that many tasks' worth of calls at
+-- once).
 
 -- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
 -- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
@@ -5278,6 +5315,61 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
+-- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
+-- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
+-- seconds and Go's Inspector parses them as integers, so the score stays floor(due / 1000) and the
+-- due time in ms goes to the due ZSET (task id -> unix ms) beside it. The record counts only while
+-- the task's score in scheduled or retry is floor(record / 1000) (forward.lua checks), so a record
+-- that a path leaves behind when the task moves on is harmless.
+--
+-- A record of a task with neither a group nor a priority level is scored half a millisecond before
+-- its due time (dueMs - 0.5): the forwarder then moves it without reading its hash, and since the
+-- forwarder's now is a whole ms, the record still comes due exactly at dueMs. Readers take the
+-- record's time as math.ceil(score) (dueRecordMs). Other records (a retry, which does not know the
+-- task's fields) keep the whole ms, and the forwarder reads their hash.
+--
+-- The due channel tells waiting forwarders about a due time earlier than every record they could
+-- have read, once per script call: the earliest this call added, when it is earlier than the
+-- earliest record before the call.
+
+-- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
+local function dueRecordMs(score)
+  return score and math.ceil(tonumber(score))
+end
+
+-- Whether a record's score marks a task with neither a group nor a priority level.
+local function isPlainRecord(score)
+  return tonumber(score) % 1 ~= 0
+end
+
+-- The earliest record before this call's first addDue (math.huge when none), read once.
+local dueBefore = nil
+-- The earliest due time this call added, or nil.
+local dueAdded = nil
+
+-- Adds task id to setKey (scheduled or retry) with asynq's whole-second score, and its precise
+-- due time dueMs (a string of whole unix ms) to dueKey; plain: the task has neither a group nor a
+-- priority level (see the top of this file).
+local function addDue(setKey, dueKey, id, dueMs, plain)
+  local ms = tonumber(dueMs)
+  if dueBefore == nil then
+    local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
+    dueBefore = dueRecordMs(first[2]) or math.huge
+  end
+  redis.call('ZADD', setKey, string.format('%d', math.floor(ms / 1000)), id)
+  redis.call('ZADD', dueKey, plain and string.format('%d.5', ms - 1) or dueMs, id)
+  if dueAdded == nil or ms < dueAdded then
+    dueAdded = ms
+  end
+end
+
+-- Publishes the earliest due time this call added on channel when it is earlier than every
+-- record before the call. PUBLISH creates no key: Go peers see nothing of it.
+local function announceDue(channel)
+  if dueAdded and dueAdded < dueBefore then
+    redis.call('PUBLISH', channel, string.format('%d', dueAdded))
+  end
+end
 local scheduledKey = KEYS[1]
 local retryKey = KEYS[2]
 local pendingKey = KEYS[3]
@@ -5327,12 +5419,16 @@ local function flush()
 end
 
 -- dueRecordHandled: the caller removes the task's due record itself (step 1 drops the records it
--- read with one ZREMRANGEBYRANK).
-local function move(sourceKey, id, dueRecordHandled)
+-- read with one ZREMRANGEBYRANK). plain: the due record says the task has neither a group nor a
+-- priority level (lib/due.lua), so its hash need not be read.
+local function move(sourceKey, id, dueRecordHandled, plain)
   local taskKey = taskKeyPrefix .. id
-  local fields = redis.call('HMGET', taskKey, 'group', 'x_prio')
-  local group = fields[1]
-  local level = priorityLevel(fields[2])
+  local group, level
+  if not plain then
+    local fields = redis.call('HMGET', taskKey, 'group', 'x_prio')
+    group = fields[1]
+    level = priorityLevel(fields[2])
+  end
   if group and group ~= '' then
     redis.call('ZADD', groupKeyPrefix .. group, nowSecText, id)
     redis.call('HSET', taskKey, 'state', 'aggregating')
@@ -5369,13 +5465,14 @@ if #due > 0 then
   local scheduledScores = redis.call('ZMSCORE', scheduledKey, unpack(dueIds))
   local retryScores
   for j, id in ipairs(dueIds) do
-    local recordMs = tonumber(due[2 * j])
+    local score = due[2 * j]
+    local recordMs = dueRecordMs(score)
     if sameSecond(scheduledScores[j], recordMs) then
-      move(scheduledKey, id, true)
+      move(scheduledKey, id, true, isPlainRecord(score))
     else
       retryScores = retryScores or redis.call('ZMSCORE', retryKey, unpack(dueIds))
       if sameSecond(retryScores[j], recordMs) then
-        move(retryKey, id, true)
+        move(retryKey, id, true, isPlainRecord(score))
       end
     end
   end
@@ -5411,7 +5508,7 @@ for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
     local ids = redis.call('ZRANGE', sourceKey, nowSecText, nowSecText, 'BYSCORE', 'LIMIT', 0, page)
     local movedHere = 0
     for _, id in ipairs(ids) do
-      local recordMs = tonumber(redis.call('ZSCORE', dueKey, id))
+      local recordMs = dueRecordMs(redis.call('ZSCORE', dueKey, id))
       if not (recordMs and recordMs > nowMs and math.floor(recordMs / 1000) == nowSec) then
         move(sourceKey, id)
         movedHere = movedHere + 1
@@ -5430,7 +5527,7 @@ if (pushed > 0 and redis.call('LLEN', pendingKey) == pushed) or prioritizedTurne
   redis.call('PUBLISH', wakeChannel, '1')
 end
 if more == 1 then
-  return { moved, 1, -1 }
+  return { moved, 1, -1, redis.call('ZCOUNT', dueKey, '-inf', nowMsText) }
 end
 
 -- The next due time: the earliest record, or the whole second of the first task of each set. When
@@ -5440,13 +5537,13 @@ end
 local nextMs = math.huge
 local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
 if first[2] then
-  nextMs = tonumber(first[2])
+  nextMs = dueRecordMs(first[2])
 end
 for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
   local head = redis.call('ZRANGE', sourceKey, 0, 0, 'WITHSCORES')
   if head[2] then
     local sec = tonumber(head[2])
-    local recordMs = tonumber(redis.call('ZSCORE', dueKey, head[1]))
+    local recordMs = dueRecordMs(redis.call('ZSCORE', dueKey, head[1]))
     if sec <= nowSec or (recordMs and math.floor(recordMs / 1000) == sec) then
       sec = math.max(sec, nowSec) + 1
     end
@@ -9614,9 +9711,25 @@ end
 -- the task's score in scheduled or retry is floor(record / 1000) (forward.lua checks), so a record
 -- that a path leaves behind when the task moves on is harmless.
 --
+-- A record of a task with neither a group nor a priority level is scored half a millisecond before
+-- its due time (dueMs - 0.5): the forwarder then moves it without reading its hash, and since the
+-- forwarder's now is a whole ms, the record still comes due exactly at dueMs. Readers take the
+-- record's time as math.ceil(score) (dueRecordMs). Other records (a retry, which does not know the
+-- task's fields) keep the whole ms, and the forwarder reads their hash.
+--
 -- The due channel tells waiting forwarders about a due time earlier than every record they could
 -- have read, once per script call: the earliest this call added, when it is earlier than the
 -- earliest record before the call.
+
+-- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
+local function dueRecordMs(score)
+  return score and math.ceil(tonumber(score))
+end
+
+-- Whether a record's score marks a task with neither a group nor a priority level.
+local function isPlainRecord(score)
+  return tonumber(score) % 1 ~= 0
+end
 
 -- The earliest record before this call's first addDue (math.huge when none), read once.
 local dueBefore = nil
@@ -9624,15 +9737,16 @@ local dueBefore = nil
 local dueAdded = nil
 
 -- Adds task id to setKey (scheduled or retry) with asynq's whole-second score, and its precise
--- due time dueMs (a string of whole unix ms) to dueKey.
-local function addDue(setKey, dueKey, id, dueMs)
+-- due time dueMs (a string of whole unix ms) to dueKey; plain: the task has neither a group nor a
+-- priority level (see the top of this file).
+local function addDue(setKey, dueKey, id, dueMs, plain)
   local ms = tonumber(dueMs)
   if dueBefore == nil then
     local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
-    dueBefore = first[2] and tonumber(first[2]) or math.huge
+    dueBefore = dueRecordMs(first[2]) or math.huge
   end
   redis.call('ZADD', setKey, string.format('%d', math.floor(ms / 1000)), id)
-  redis.call('ZADD', dueKey, dueMs, id)
+  redis.call('ZADD', dueKey, plain and string.format('%d.5', ms - 1) or dueMs, id)
   if dueAdded == nil or ms < dueAdded then
     dueAdded = ms
   end
@@ -10340,9 +10454,25 @@ end
 -- the task's score in scheduled or retry is floor(record / 1000) (forward.lua checks), so a record
 -- that a path leaves behind when the task moves on is harmless.
 --
+-- A record of a task with neither a group nor a priority level is scored half a millisecond before
+-- its due time (dueMs - 0.5): the forwarder then moves it without reading its hash, and since the
+-- forwarder's now is a whole ms, the record still comes due exactly at dueMs. Readers take the
+-- record's time as math.ceil(score) (dueRecordMs). Other records (a retry, which does not know the
+-- task's fields) keep the whole ms, and the forwarder reads their hash.
+--
 -- The due channel tells waiting forwarders about a due time earlier than every record they could
 -- have read, once per script call: the earliest this call added, when it is earlier than the
 -- earliest record before the call.
+
+-- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
+local function dueRecordMs(score)
+  return score and math.ceil(tonumber(score))
+end
+
+-- Whether a record's score marks a task with neither a group nor a priority level.
+local function isPlainRecord(score)
+  return tonumber(score) % 1 ~= 0
+end
 
 -- The earliest record before this call's first addDue (math.huge when none), read once.
 local dueBefore = nil
@@ -10350,15 +10480,16 @@ local dueBefore = nil
 local dueAdded = nil
 
 -- Adds task id to setKey (scheduled or retry) with asynq's whole-second score, and its precise
--- due time dueMs (a string of whole unix ms) to dueKey.
-local function addDue(setKey, dueKey, id, dueMs)
+-- due time dueMs (a string of whole unix ms) to dueKey; plain: the task has neither a group nor a
+-- priority level (see the top of this file).
+local function addDue(setKey, dueKey, id, dueMs, plain)
   local ms = tonumber(dueMs)
   if dueBefore == nil then
     local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
-    dueBefore = first[2] and tonumber(first[2]) or math.huge
+    dueBefore = dueRecordMs(first[2]) or math.huge
   end
   redis.call('ZADD', setKey, string.format('%d', math.floor(ms / 1000)), id)
-  redis.call('ZADD', dueKey, dueMs, id)
+  redis.call('ZADD', dueKey, plain and string.format('%d.5', ms - 1) or dueMs, id)
   if dueAdded == nil or ms < dueAdded then
     dueAdded = ms
   end

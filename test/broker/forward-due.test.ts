@@ -31,8 +31,8 @@ const Q = 'default';
 const S = Math.floor(Date.now() / 1000) + 3600;
 const AT = (ms: number) => S * 1000 + ms;
 
-function scheduled(msg: TaskMessage, processAtMs: number): EnqueueItem {
-  return { msg, processAtMs, uniqueKey: '', uniqueTtlSec: 0 };
+function scheduled(msg: TaskMessage, processAtMs: number, extra: Partial<EnqueueItem> = {}): EnqueueItem {
+  return { msg, processAtMs, uniqueKey: '', uniqueTtlSec: 0, ...extra };
 }
 
 /** Collects the messages published on the queue's due channel. */
@@ -49,7 +49,8 @@ describe('precise due times', () => {
     const a = taskMsg({ id: 'a' });
     assert.deepEqual(await broker.rdb.enqueue(Q, [scheduled(a, AT(700))], AT(-60_000)), [1]);
     assert.deepEqual(await getZSetEntries(env.raw, keys.scheduledKey(Q)), [{ id: 'a', score: S }]);
-    assert.deepEqual(await getZSetEntries(env.raw, keys.dueKey(Q)), [{ id: 'a', score: AT(700) }]);
+    // Half a ms early: the mark of a task with neither group nor priority (lib/due.lua).
+    assert.deepEqual(await getZSetEntries(env.raw, keys.dueKey(Q)), [{ id: 'a', score: AT(700) - 0.5 }]);
 
     // asynq's rule alone would move it now (score <= now in seconds).
     assert.deepEqual(await broker.rdb.forward(Q, AT(0)), { moved: 0, nextDueMs: AT(700) });
@@ -61,6 +62,20 @@ describe('precise due times', () => {
     assert.equal((await getTaskHash(env.raw, Q, 'a'))?.state, 'pending');
     assert.deepEqual(await getZSetEntries(env.raw, keys.scheduledKey(Q)), []);
     assert.deepEqual(await getZSetEntries(env.raw, keys.dueKey(Q)), []);
+  });
+
+  test('a scheduled task with a priority level keeps a whole-ms record, and forward reads its hash', async () => {
+    const p = taskMsg({ id: 'p' });
+    assert.deepEqual(
+      await broker.rdb.enqueue(Q, [scheduled(p, AT(300), { priority: 80 })], AT(-60_000)),
+      [1],
+    );
+    assert.deepEqual(await getZSetEntries(env.raw, keys.dueKey(Q)), [{ id: 'p', score: AT(300) }]);
+    assert.deepEqual(await broker.rdb.forward(Q, AT(299)), { moved: 0, nextDueMs: AT(300) });
+    assert.deepEqual(await broker.rdb.forward(Q, AT(300)), { moved: 1, nextDueMs: undefined });
+    assert.equal((await getTaskHash(env.raw, Q, 'p'))?.state, 'pending');
+    assert.deepEqual(await getPendingIds(env.raw, Q), []);
+    assert.deepEqual(await env.raw.zrange(keys.prioKey(Q), 0, -1), ['p']);
   });
 
   test('a retry keeps the whole-second score and records the ms; forward moves it at that ms', async () => {

@@ -236,7 +236,7 @@ while more() do
     created = true
     writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
     -- asynq's whole-second score for Go peers, the precise time in the extension record.
-    addDue(scheduledKey, dueKey, id, processAt)
+    addDue(scheduledKey, dueKey, id, processAt, group == '' and level == nil)
   end
   if created then
     writeTaskFields(taskKeyPrefix, id, level, keep)

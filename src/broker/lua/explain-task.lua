@@ -83,7 +83,8 @@ if state == 'scheduled' or state == 'retry' or state == 'archived' or state == '
   put('score', redis.call('ZSCORE', queueKeyPrefix .. state, id))
 end
 if state == 'scheduled' or state == 'retry' then
-  put('due_ms', redis.call('ZSCORE', dueKey, id))
+  local dueScore = redis.call('ZSCORE', dueKey, id)
+  put('due_ms', dueScore and string.format('%d', math.ceil(tonumber(dueScore))))
 end
 if state == 'active' then
   put('lease', redis.call('ZSCORE', leaseKey, id))

@@ -35,10 +35,13 @@
 -- level in the priority ZSET instead of the pending list (Go's forwarder, which does not know the
 -- field, pushes it to the list: it then runs at the normal level).
 --
--- Returns {moved, more, next}: how many tasks moved; 1 when the call stopped at its limit (call
--- again), else 0; and when it is 0, the unix ms at which the next task becomes due (-1: none).
+-- Returns {moved, more, next, dueLeft}: how many tasks moved; 1 when the call stopped at its limit
+-- (call again), else 0; when it is 0, the unix ms at which the next task becomes due (-1: none);
+-- when it is 1, how many due records are left (the caller sends that many tasks' worth of calls at
+-- once).
 
 --!include lib/priority.lua
+--!include lib/due.lua
 local scheduledKey = KEYS[1]
 local retryKey = KEYS[2]
 local pendingKey = KEYS[3]
@@ -88,12 +91,16 @@ local function flush()
 end
 
 -- dueRecordHandled: the caller removes the task's due record itself (step 1 drops the records it
--- read with one ZREMRANGEBYRANK).
-local function move(sourceKey, id, dueRecordHandled)
+-- read with one ZREMRANGEBYRANK). plain: the due record says the task has neither a group nor a
+-- priority level (lib/due.lua), so its hash need not be read.
+local function move(sourceKey, id, dueRecordHandled, plain)
   local taskKey = taskKeyPrefix .. id
-  local fields = redis.call('HMGET', taskKey, 'group', 'x_prio')
-  local group = fields[1]
-  local level = priorityLevel(fields[2])
+  local group, level
+  if not plain then
+    local fields = redis.call('HMGET', taskKey, 'group', 'x_prio')
+    group = fields[1]
+    level = priorityLevel(fields[2])
+  end
   if group and group ~= '' then
     redis.call('ZADD', groupKeyPrefix .. group, nowSecText, id)
     redis.call('HSET', taskKey, 'state', 'aggregating')
@@ -130,13 +137,14 @@ if #due > 0 then
   local scheduledScores = redis.call('ZMSCORE', scheduledKey, unpack(dueIds))
   local retryScores
   for j, id in ipairs(dueIds) do
-    local recordMs = tonumber(due[2 * j])
+    local score = due[2 * j]
+    local recordMs = dueRecordMs(score)
     if sameSecond(scheduledScores[j], recordMs) then
-      move(scheduledKey, id, true)
+      move(scheduledKey, id, true, isPlainRecord(score))
     else
       retryScores = retryScores or redis.call('ZMSCORE', retryKey, unpack(dueIds))
       if sameSecond(retryScores[j], recordMs) then
-        move(retryKey, id, true)
+        move(retryKey, id, true, isPlainRecord(score))
       end
     end
   end
@@ -172,7 +180,7 @@ for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
     local ids = redis.call('ZRANGE', sourceKey, nowSecText, nowSecText, 'BYSCORE', 'LIMIT', 0, page)
     local movedHere = 0
     for _, id in ipairs(ids) do
-      local recordMs = tonumber(redis.call('ZSCORE', dueKey, id))
+      local recordMs = dueRecordMs(redis.call('ZSCORE', dueKey, id))
       if not (recordMs and recordMs > nowMs and math.floor(recordMs / 1000) == nowSec) then
         move(sourceKey, id)
         movedHere = movedHere + 1
@@ -191,7 +199,7 @@ if (pushed > 0 and redis.call('LLEN', pendingKey) == pushed) or prioritizedTurne
   redis.call('PUBLISH', wakeChannel, '1')
 end
 if more == 1 then
-  return { moved, 1, -1 }
+  return { moved, 1, -1, redis.call('ZCOUNT', dueKey, '-inf', nowMsText) }
 end
 
 -- The next due time: the earliest record, or the whole second of the first task of each set. When
@@ -201,13 +209,13 @@ end
 local nextMs = math.huge
 local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
 if first[2] then
-  nextMs = tonumber(first[2])
+  nextMs = dueRecordMs(first[2])
 end
 for _, sourceKey in ipairs({ scheduledKey, retryKey }) do
   local head = redis.call('ZRANGE', sourceKey, 0, 0, 'WITHSCORES')
   if head[2] then
     local sec = tonumber(head[2])
-    local recordMs = tonumber(redis.call('ZSCORE', dueKey, head[1]))
+    local recordMs = dueRecordMs(redis.call('ZSCORE', dueKey, head[1]))
     if sec <= nowSec or (recordMs and math.floor(recordMs / 1000) == sec) then
       sec = math.max(sec, nowSec) + 1
     end

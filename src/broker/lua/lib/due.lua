@@ -5,9 +5,25 @@
 -- the task's score in scheduled or retry is floor(record / 1000) (forward.lua checks), so a record
 -- that a path leaves behind when the task moves on is harmless.
 --
+-- A record of a task with neither a group nor a priority level is scored half a millisecond before
+-- its due time (dueMs - 0.5): the forwarder then moves it without reading its hash, and since the
+-- forwarder's now is a whole ms, the record still comes due exactly at dueMs. Readers take the
+-- record's time as math.ceil(score) (dueRecordMs). Other records (a retry, which does not know the
+-- task's fields) keep the whole ms, and the forwarder reads their hash.
+--
 -- The due channel tells waiting forwarders about a due time earlier than every record they could
 -- have read, once per script call: the earliest this call added, when it is earlier than the
 -- earliest record before the call.
+
+-- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
+local function dueRecordMs(score)
+  return score and math.ceil(tonumber(score))
+end
+
+-- Whether a record's score marks a task with neither a group nor a priority level.
+local function isPlainRecord(score)
+  return tonumber(score) % 1 ~= 0
+end
 
 -- The earliest record before this call's first addDue (math.huge when none), read once.
 local dueBefore = nil
@@ -15,15 +31,16 @@ local dueBefore = nil
 local dueAdded = nil
 
 -- Adds task id to setKey (scheduled or retry) with asynq's whole-second score, and its precise
--- due time dueMs (a string of whole unix ms) to dueKey.
-local function addDue(setKey, dueKey, id, dueMs)
+-- due time dueMs (a string of whole unix ms) to dueKey; plain: the task has neither a group nor a
+-- priority level (see the top of this file).
+local function addDue(setKey, dueKey, id, dueMs, plain)
   local ms = tonumber(dueMs)
   if dueBefore == nil then
     local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
-    dueBefore = first[2] and tonumber(first[2]) or math.huge
+    dueBefore = dueRecordMs(first[2]) or math.huge
   end
   redis.call('ZADD', setKey, string.format('%d', math.floor(ms / 1000)), id)
-  redis.call('ZADD', dueKey, dueMs, id)
+  redis.call('ZADD', dueKey, plain and string.format('%d.5', ms - 1) or dueMs, id)
   if dueAdded == nil or ms < dueAdded then
     dueAdded = ms
   end
