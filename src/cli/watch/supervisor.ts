@@ -21,7 +21,10 @@ export interface SupervisorOptions {
   /** The executable (Node) and its arguments that run the worker without `--watch`. */
   command: string;
   args: readonly string[];
-  /** `--shutdown-timeout`, when given: bounds the first wait until the worker reports its own. */
+  /**
+   * The worker's shutdownTimeout from the flags, environment or configuration file, if any: bounds
+   * a stop until the worker has reported the one it runs with.
+   */
   shutdownTimeout?: number;
   logger: Logger;
 }
@@ -33,7 +36,7 @@ interface Exit {
 }
 
 /** The exit code a process that ended this way reports to a shell (128 + n for signal n). */
-export function exitCodeOf({ code, signal }: Exit): number {
+export function shellExitCode({ code, signal }: Exit): number {
   if (code !== null) return code;
   return 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
 }
@@ -109,7 +112,7 @@ export class Supervisor {
     const worker = this.#worker;
     if (!worker) {
       // During a restart the old worker is still stopping; #spawn then finishes the supervisor.
-      if (first && !this.#restarting) this.#resolveDone(exitCodeOf(this.#lastExit));
+      if (first && !this.#restarting) this.#resolveDone(shellExitCode(this.#lastExit));
       return;
     }
     // A worker already stopping for a restart got its SIGTERM: a first signal adds nothing.
@@ -128,7 +131,7 @@ export class Supervisor {
 
   #spawn(): void {
     if (this.#terminating) {
-      this.#resolveDone(exitCodeOf(this.#lastExit));
+      this.#resolveDone(shellExitCode(this.#lastExit));
       return;
     }
     const proc = spawn(this.options.command, [...this.options.args], {
@@ -165,7 +168,7 @@ export class Supervisor {
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     if (this.#terminating) {
       this.options.logger.info(`The worker exited (${how})`);
-      if (!this.#restarting) this.#resolveDone(exitCodeOf(exit));
+      if (!this.#restarting) this.#resolveDone(shellExitCode(exit));
     } else if (!worker.stopping) {
       this.options.logger.error(`The worker exited (${how}); it starts again when a watched file changes`);
     }
