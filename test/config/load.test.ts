@@ -52,7 +52,7 @@ describe('file kinds', () => {
     assert.equal(config.scheduler, undefined);
   });
 
-  test('taskmill.config.mjs and .js: a default export object, or a function returning one', async () => {
+  test('taskmill.config.mjs and .js: a default export object or a function returning one; CommonJS', async () => {
     const mjs = await dirWith({ 'taskmill.config.mjs': `export default ${json(body)};` });
     assert.equal((await loadConfig({ cwd: mjs, env: {} })).worker.concurrency, 3);
     const js = await dirWith({
@@ -60,6 +60,8 @@ describe('file kinds', () => {
       'taskmill.config.js': `export default async () => (${json(body)});`,
     });
     assert.equal((await loadConfig({ cwd: js, env: {} })).redis, 'redis://127.0.0.1:6390/2');
+    const cjs = await dirWith({ 'taskmill.config.js': `module.exports = ${json(body)};` });
+    assert.equal((await loadConfig({ cwd: cjs, env: {} })).worker.concurrency, 3);
   });
 
   test('taskmill.config.ts with TypeScript syntax', async () => {
