@@ -103,7 +103,8 @@ async function survives(outage: (producer: Producer) => Promise<void>): Promise<
 
     // Both sides reconnected: new enqueues are acknowledged and new tasks processed.
     await waitFor(() => producer.unexpected.length > 0 || producer.acked.length >= ackedBefore + 100, {
-      timeout: 10_000,
+      // Generous bounds: these wait for events, and a loaded machine stretches reconnects.
+      timeout: 30_000,
       message: 'the client enqueues again after the restart',
     });
     assert.deepEqual(producer.unexpected, [], 'only RedisUnavailableError while Redis was down');
@@ -112,19 +113,19 @@ async function survives(outage: (producer: Producer) => Promise<void>): Promise<
     assert.deepEqual(producer.unexpected, []);
 
     await waitFor(() => afterRestart.every((id) => processed.has(id)), {
-      timeout: 10_000,
+      timeout: 30_000,
       message: 'tasks enqueued after the restart are processed',
     });
     assert.ok(processed.size > processedBefore);
     // On timeout the assertion below names the missing ids.
     await waitFor(() => producer.acked.every((id) => processed.has(id)), {
-      timeout: 15_000,
+      timeout: 30_000,
       message: 'every acknowledged enqueue processed',
     }).catch(() => undefined);
     const lost = producer.acked.filter((id) => !processed.has(id));
     assert.deepEqual(lost, [], 'no acknowledged task lost');
     await waitFor(async () => (await env.raw.keys('asynq:{default}:t:*')).length === 0, {
-      timeout: 10_000,
+      timeout: 30_000,
       message: 'the queue drains',
     });
   } finally {
