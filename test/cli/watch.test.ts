@@ -2,7 +2,7 @@
  * `taskmill worker <module> --watch` as the built CLI: an edit of the handler module restarts the
  * worker after its running task has finished, and later tasks run the new code; a module with a
  * worker stuck past its shutdown timeout is killed and its requeued task runs on the new code; a
- * syntax error is reported without a restart loop and the worker comes back once it is fixed; a
+ * syntax error, or a crash, is reported without a restart loop and the worker comes back once it is fixed; a
  * file the module imports from outside its directory restarts it too, and so does the configuration
  * file and a --watch-path directory; a Ctrl-C to the process group reaches the worker once; the
  * supervisor ends (SIGTERM
@@ -238,6 +238,36 @@ describe('worker --watch', () => {
       timeout: 30_000,
       message: 'the worker to shut down gracefully (its server record removed)',
     });
+  });
+
+  test('a worker that crashes is reported and started again by the next change', async () => {
+    const appDir = join(await dir, 'crash');
+    await mkdir(appDir);
+    const module = join(appDir, 'handlers.mjs');
+    const source = (version: string) =>
+      "export default async (task) => Buffer.from(task.payload).toString() === 'crash' ? process.exit(3) : '" +
+      version +
+      "';\nexport const serverOptions = { taskCheckInterval: 100, heartbeatInterval: 500 };\n";
+    await save(module, source('v1'));
+    const w = await startWatch(module);
+    await w.waitForLog(SERVER_STARTED, 1, 'the first worker');
+    await enqueue('crash');
+    await w.waitForLog(/The worker exited \(code 3\); it starts again when a watched file changes/g);
+
+    await save(module, source('v2'));
+    await w.waitForLog(/Starting the worker: changed \S*handlers\.mjs/g, 1, 'the start after the change');
+    await w.waitForLog(SERVER_STARTED, 2, 'the second worker');
+    assert.equal(await resultOf(await enqueue()), 'v2');
+
+    // Told to end while no worker runs, the supervisor ends as the last worker did.
+    await enqueue('crash');
+    await w.waitForLog(/The worker exited \(code 3\)/g, 2, 'the second crash');
+    w.proc.kill('SIGTERM');
+    const r = await w.done;
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /taskmill: the worker exited with code 3/);
+    assert.equal(w.pids().length, 2);
+    assert.ok(w.pids().every(isGone));
   });
 
   // TypeScript through tsx as docs/cli.md shows: without a package.json of type module, tsx loads
