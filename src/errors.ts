@@ -453,6 +453,37 @@ export class LeaseExpiredError extends TaskmillError {
   }
 }
 
+/**
+ * The isolated child (process or worker thread, the `isolation` server option) that ran the task
+ * died before the handler settled: an exception outside the handler, `process.exit()`, running out
+ * of memory (`memoryLimitMb`) or a kill. Only that child is lost; the pool replaces it and the task
+ * is retried like any failure. `exitCode` and `signal` say how it ended (one of them is null).
+ */
+export class ChildCrashedError extends TaskmillError {
+  constructor(
+    readonly exitCode: number | null,
+    readonly signal: string | null,
+    reason: string,
+  ) {
+    const how = signal !== null ? `signal ${signal}` : `exit code ${exitCode ?? 'unknown'}`;
+    super('ERR_CHILD_CRASHED', `the isolated child running the task died (${how}): ${reason}`);
+  }
+}
+
+/**
+ * The handler module of the `isolation` server option cannot be used: it does not load (a syntax
+ * error, an exception at import, a missing file), loads too slowly, or exports no handlers. It
+ * rejects `server.start()` before any task is fetched.
+ */
+export class IsolationModuleError extends TaskmillError {
+  constructor(
+    readonly module: string,
+    reason: string,
+  ) {
+    super('ERR_ISOLATION_MODULE', `cannot use the isolated handler module ${module}: ${reason}`);
+  }
+}
+
 /** A task message in Redis could not be decoded; the task is archived with this error. */
 export class MessageDecodeError extends TaskmillError {
   constructor(

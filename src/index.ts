@@ -5,6 +5,7 @@
 export { Client, type ClientOptions, type DurableOptions, type BulkEnqueueResult } from './client.js';
 export { Server, type ServerState } from './server/server.js';
 export type { ServerOptions } from './server/server-options.js';
+export type { IsolationOptions } from './isolation/options.js';
 export {
   healthHandler,
   type HealthReport,
@@ -100,6 +101,8 @@ export {
   DependentRemovedError,
   InsecureDashboardError,
   ConfigError,
+  ChildCrashedError,
+  IsolationModuleError,
   hasCause,
 } from './errors.js';
 export { type Logger, type LogLevel, consoleLogger, silentLogger } from './logger.js';

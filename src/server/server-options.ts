@@ -11,6 +11,7 @@ import type { GroupAggregateFunction, GroupAggregator } from './aggregator.js';
 import { MAX_TIMER_MS } from './clock-timer.js';
 import { defaultRetryDelay } from './retry-delay.js';
 import type { WorkerMetricsOptions } from '../metrics/worker-metrics.js';
+import { type IsolationOptions, type ResolvedIsolation, resolveIsolation } from '../isolation/options.js';
 
 /**
  * Settings for a {@link Server}. Durations are in milliseconds; the loop intervals (`*Interval`)
@@ -141,6 +142,13 @@ export interface ServerOptions {
    * @defaultValue false
    */
   burst?: boolean;
+  /**
+   * Run the handlers in a pool of child processes or worker threads instead of this process (see
+   * docs/isolation.md): a crash, an out-of-memory or a CPU-bound loop then ends only one child and
+   * fails only its task. `start()` and `run()` are then called without a handler.
+   * @defaultValue none: handlers run in this process
+   */
+  isolation?: IsolationOptions;
   /** Where logs go. @defaultValue consoleLogger('info') */
   logger?: Logger;
   /** Source of "now" (tests). @defaultValue the wall clock */
@@ -149,11 +157,13 @@ export interface ServerOptions {
 
 /** Options with every default applied and every value checked. */
 export type ResolvedServerOptions = Required<
-  Omit<ServerOptions, 'errorHandler' | 'groupAggregator' | 'metrics' | 'healthPort'>
+  Omit<ServerOptions, 'errorHandler' | 'groupAggregator' | 'metrics' | 'healthPort' | 'isolation'>
 > &
   Pick<ServerOptions, 'errorHandler' | 'metrics' | 'healthPort'> & {
     /** The aggregator as a function, if one was given. */
     groupAggregator: GroupAggregateFunction | undefined;
+    /** The isolation pool's settings, if handlers run isolated. */
+    isolation: ResolvedIsolation | undefined;
   };
 
 /** asynq's aggregation check interval, used unless the grace period is shorter. */
@@ -394,6 +404,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     metrics: workerMetrics(options.metrics),
     healthPort: healthPort(options.healthPort),
     healthHost: healthHost(options.healthHost),
+    isolation: resolveIsolation(options.isolation, concurrency),
     logger: logger(options.logger) ?? consoleLogger('info'),
     clock: optionalClock(options.clock) ?? realClock,
   };

@@ -34,6 +34,7 @@ import {
   listenHealth,
 } from './health.js';
 import { Janitor } from './janitor.js';
+import { IsolationPool } from '../isolation/pool.js';
 import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { Processor } from './processor.js';
 import { OutcomePolicy } from './outcome-policy.js';
@@ -82,6 +83,8 @@ export class Server {
   readonly #drained = resolvable();
   /** The health server of the `healthPort` option, while the server runs. */
   #healthServer?: HttpServer;
+  /** The children running the handlers, with the `isolation` option. */
+  #pool?: IsolationPool;
 
   /**
    * Resolves and checks the options; nothing touches Redis until start().
@@ -104,23 +107,37 @@ export class Server {
   }
 
   /**
-   * Connects, checks Redis answers, and starts processing.
+   * Connects, checks Redis answers, and starts processing. With the `isolation` option it takes no
+   * handler: it also starts the pool of children, which load the option's module.
    * @throws ClosedError if the server was already started or shut down; RedisUnavailableError;
-   *   InvalidOptionError if `handler` is neither a function nor a ServeMux
+   *   InvalidOptionError if `handler` is neither a function nor a ServeMux, or is given with
+   *   `isolation`; IsolationModuleError if the isolated module does not load or exports no handlers
    */
-  async start(handler: Handler | ServeMux): Promise<void> {
+  async start(handler?: Handler | ServeMux): Promise<void> {
     if (this.#state !== 'new') throw new ClosedError(`server (state "${this.#state}")`);
-    const processTask: Handler = handler instanceof ServeMux ? handler.processTask : handler;
+    const options = this.#options;
+    const { isolation } = options;
+    if (isolation && handler !== undefined)
+      throw new InvalidOptionError(
+        'Server.start: the `isolation` option runs the handlers of its `module`: call start() / run() without a handler',
+      );
+    const pool = isolation && new IsolationPool({ ...isolation, logger: options.logger });
+    const processTask: Handler | undefined = pool
+      ? pool.handler
+      : handler instanceof ServeMux
+        ? handler.processTask
+        : handler;
     if (typeof processTask !== 'function')
       throw new InvalidOptionError(
         `Server.start: expected a handler function or a ServeMux, got ${describeValue(handler)}`,
       );
     this.#state = 'active';
-    const options = this.#options;
+    this.#pool = pool;
     const conn = openConnection(this.#redis);
     const rdb = new RDB(conn);
     this.#rdb = rdb;
-    const connecting = rdb.ping();
+    // The children load their module while Redis is pinged.
+    const connecting = Promise.all([rdb.ping(), pool?.start()]);
     // shutdown() waits for this, whatever the outcome; it never rejects.
     this.#connecting = connecting.then(
       () => {},
@@ -129,8 +146,9 @@ export class Server {
     try {
       await connecting;
     } catch (err) {
-      if (this.#state !== 'active') throw new ClosedError('server (shut down while starting)');
       // A failed start leaves nothing for a later shutdown() to do, and nothing open.
+      await pool?.close();
+      if (this.#state !== 'active') throw new ClosedError('server (shut down while starting)');
       this.#state = 'closed';
       this.#shutdown ??= Promise.resolve();
       await rdb.close();
@@ -140,6 +158,7 @@ export class Server {
     }
     if (this.#state !== 'active') {
       // shutdown() was called while this was connecting: it closes the connection; start nothing.
+      await pool?.close();
       throw new ClosedError('server (shut down while starting)');
     }
     if (options.healthPort !== undefined) {
@@ -149,6 +168,7 @@ export class Server {
         // Nothing started yet: a port that cannot be bound fails start() and leaves nothing open.
         this.#state = 'closed';
         this.#shutdown ??= Promise.resolve();
+        await pool?.close();
         await rdb.close();
         throw new InvalidOptionError(
           `Cannot serve health checks on ${options.healthHost}:${options.healthPort}: ${errorMessage(err)}`,
@@ -311,6 +331,8 @@ export class Server {
       ...(burst ? [burst] : []),
       forwarder,
       processor,
+      // Right after the processor: its shutdown has ended every attempt, so no child is needed.
+      ...(pool ? [{ start() {}, stop: () => pool.close() }] : []),
       recoverer,
       syncer,
       subscriber,
@@ -328,9 +350,9 @@ export class Server {
 
   /**
    * Starts, then waits for SIGTERM or SIGINT and shuts down gracefully (SIGTSTP stops fetching).
-   * Resolves once the shutdown is complete.
+   * Resolves once the shutdown is complete. Takes no handler with the `isolation` option.
    */
-  async run(handler: Handler | ServeMux): Promise<void> {
+  async run(handler?: Handler | ServeMux): Promise<void> {
     await this.start(handler);
     const signal = await waitForTermination(() => this.stop(), this.#drained.promise);
     if (signal) this.#options.logger.info(`Received ${signal}; shutting down`);
@@ -408,6 +430,7 @@ export class Server {
       // start() is still connecting and has started no component: closing the connection makes
       // its ping fail at once (rather than after every reconnect attempt), and start() rejects.
       await this.#rdb?.close();
+      await this.#pool?.close();
       await connecting;
       return;
     }

@@ -2,12 +2,12 @@
  * `taskmill worker [module]`: runs a Server with the handlers a module exports (see
  * ../worker-module.ts for the shapes) until SIGINT/SIGTERM, then shuts down gracefully; with
  * `--burst`, until the queues are drained; with `--watch`, restarting it as its files change
- * (../watch/). Its settings come from the configuration file, the environment and the flags
+ * (../watch/); with `--isolation`, in a pool of children that load the module. Its settings come from the configuration file, the environment and the flags
  * (../../config: flags win over variables, variables over the file).
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { applyQueueLimits, loadConfig, parseQueueList, workerServerOptions } from '../../config/index.js';
-import { consoleLogger } from '../../logger.js';
+import { type Logger, consoleLogger } from '../../logger.js';
 import { Server } from '../../server/server.js';
 import type { ServerOptions } from '../../server/server-options.js';
 import { redisFlag } from '../connection.js';
@@ -35,6 +35,8 @@ interface WorkerFlags {
   concurrency?: number;
   burst?: boolean;
   shutdownTimeout?: number;
+  isolation?: 'process' | 'thread';
+  poolSize?: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   watch?: boolean;
   watchPath?: string[];
@@ -72,6 +74,17 @@ export function register(program: Command): void {
       positiveInt('--shutdown-timeout'),
     )
     .addOption(
+      new Option(
+        '--isolation <mode>',
+        'run the handlers in a pool of child processes or worker threads, which load the module (see docs/isolation.md)',
+      ).choices(['process', 'thread']),
+    )
+    .option(
+      '--pool-size <n>',
+      'children in the --isolation pool (default: the concurrency; sets the concurrency when that is not given)',
+      positiveInt('--pool-size'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'log level (logs go to stderr)')
         .choices(['debug', 'info', 'warn', 'error'])
         .default('info'),
@@ -97,6 +110,12 @@ export function register(program: Command): void {
             queues: flags.queues,
             concurrency: flags.concurrency,
             shutdownTimeout: flags.shutdownTimeout,
+            ...((flags.isolation !== undefined || flags.poolSize !== undefined) && {
+              isolation: {
+                ...(flags.isolation !== undefined && { mode: flags.isolation }),
+                ...(flags.poolSize !== undefined && { size: flags.poolSize }),
+              },
+            }),
           },
         },
       });
@@ -116,6 +135,15 @@ export function register(program: Command): void {
           logLevel: flags.logLevel,
         });
       }
+      if (config.worker.isolation) {
+        const logger = consoleLogger(flags.logLevel);
+        if (config.file) logger.info(`Configuration read from ${config.file}`);
+        await applyQueueLimits(config.redis, config.limits, logger);
+        const options = isolatedServerOptions(workerServerOptions(config.worker), logger, flags.burst);
+        reportWorkerOptions(options);
+        await new Server(config.redis, options).run();
+        return;
+      }
       const mod = await loadWorkerModule(module);
       const logger = mod.serverOptions.logger ?? consoleLogger(flags.logLevel);
       if (config.file) logger.info(`Configuration read from ${config.file}`);
@@ -130,4 +158,23 @@ export function register(program: Command): void {
       const server = new Server(config.redis, options);
       await server.run(mod.handler);
     });
+}
+
+/**
+ * The options of an isolated worker: the module is loaded by the pool's children only, never by
+ * this process (so its `serverOptions` export is not read). The pool size sets the concurrency
+ * when none was given, as a pool is never larger than the concurrency.
+ */
+function isolatedServerOptions(
+  base: ServerOptions,
+  logger: Logger,
+  burst: boolean | undefined,
+): ServerOptions {
+  const size = base.isolation?.size;
+  return {
+    ...base,
+    ...(base.concurrency === undefined && size !== undefined && { concurrency: size }),
+    logger,
+    ...(burst && { burst: true }),
+  };
 }
