@@ -15,6 +15,9 @@ export interface Measurement {
 /** taskmill's fallback poll in the processing runs: short enough never to dominate a run. */
 export const PROCESSING_POLL_MS = 100;
 
+/** The isolation scenario's concurrency, which is also its pool size. */
+const ISOLATION_CONCURRENCY = 4;
+
 export function buildPlan(quick: boolean): Measurement[] {
   const processCount = quick ? 10_000 : 100_000;
   return [
@@ -118,6 +121,19 @@ export function buildPlan(quick: boolean): Measurement[] {
       params: { count: quick ? 1_000 : 5_000, concurrency: 10, inFlight: 10 },
       timeoutMs: 120_000,
     },
+    // Isolation (bench/scenarios/isolation.ts): in-process, child processes, threads, in one run.
+    {
+      id: 'isolation',
+      scenario: 'isolation',
+      params: {
+        count: quick ? 4_000 : 20_000,
+        warmup: quick ? 500 : 2_000,
+        batch: 1_000,
+        concurrency: ISOLATION_CONCURRENCY,
+        pollIntervalMs: PROCESSING_POLL_MS,
+      },
+      timeoutMs: 300_000,
+    },
   ];
 }
 
@@ -203,6 +219,7 @@ export function headlineRows(plan: Measurement[]): MetricRow[] {
     ...debounceRows(plan),
     ...rateLimitRows(),
     ...flowRows(plan),
+    ...isolationRows(plan),
     ...(['p50', 'p99'] as const).map((p): MetricRow => ({
       label: `Result round trip ${p} (enqueue + waitForResult, ${n('result')} tasks, 10 in flight)`,
       measurements: ['result'],
@@ -396,6 +413,36 @@ function flowRows(plan: Measurement[]): MetricRow[] {
   ];
 }
 
+/** Where the isolation scenario's handlers ran, as the row labels say it for both systems. */
+const ISOLATION_LABELS = {
+  inline: 'in-process',
+  process: 'in child processes (BullMQ: sandboxed processor file)',
+  thread: 'in worker threads (BullMQ: sandboxed, useWorkerThreads)',
+} as const;
+
+/** The isolation rows (issue 17 item 1): what running handlers in a pool costs per task. */
+function isolationRows(plan: Measurement[]): MetricRow[] {
+  const m = plan.find((p) => p.id === 'isolation')?.params;
+  if (!m) return [];
+  const what = `Isolation, ${Number(m.count).toLocaleString('en-US')} tasks at c${m.concurrency} (pools of ${m.concurrency})`;
+  return [
+    ...(['inline', 'process', 'thread'] as const).map((mode): MetricRow => ({
+      label: `${what}: handlers ${ISOLATION_LABELS[mode]}`,
+      measurements: ['isolation'],
+      metric: `${mode}TasksPerSec`,
+      unit: 'tasks/s',
+      better: 'higher',
+    })),
+    ...(['process', 'thread'] as const).map((mode): MetricRow => ({
+      label: `${what}: overhead per task ${ISOLATION_LABELS[mode]}, against in-process (same run)`,
+      measurements: ['isolation'],
+      metric: `${mode}OverheadUs`,
+      unit: 'µs',
+      better: 'lower',
+    })),
+  ];
+}
+
 /** Secondary rows without targets: where the costs go, for whoever optimises. */
 export function diagnosticRows(): MetricRow[] {
   const rows: MetricRow[] = [];
@@ -442,5 +489,13 @@ export function diagnosticRows(): MetricRow[] {
     latencyCost('Node CPU/task (producer + worker)', 'nodeCpuUsPerTask', 'µs'),
     latencyCost('event-loop delay p99', 'eventLoopDelayP99Ms', 'ms'),
   );
+  for (const mode of ['inline', 'process', 'thread'] as const)
+    rows.push({
+      label: `isolation: Node CPU/task, handlers ${ISOLATION_LABELS[mode]} (worker process and its child processes)`,
+      measurements: ['isolation'],
+      metric: `${mode}CpuUsPerTask`,
+      unit: 'µs',
+      better: 'lower',
+    });
   return rows;
 }

@@ -10,6 +10,7 @@ import { delayedTasks, retryLateness, weightedQueues } from './scenarios/on-time
 import { periodicTicks } from './scenarios/periodic.js';
 import { debounceScenario } from './scenarios/debounce.js';
 import { flowFanIn } from './scenarios/flow.js';
+import { isolationScenario } from './scenarios/isolation.js';
 import { processing } from './scenarios/process.js';
 import { prioritized } from './scenarios/priority.js';
 import { rateLimited } from './scenarios/rate-limit.js';
@@ -34,6 +35,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   'rate-limit': rateLimited,
   flow: flowFanIn,
   result: resultRoundTrip,
+  isolation: isolationScenario,
 };
 
 function usage(message: string): never {

@@ -23,6 +23,8 @@ export const SCENARIO_NAMES = [
   'flow',
   // Result round trip (result.ts).
   'result',
+  // Handlers in-process, in child processes, in threads (isolation.ts).
+  'isolation',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -59,6 +61,8 @@ export interface ScenarioParams {
   keys?: number;
   /** debounce: the debounce window. */
   windowMs?: number;
+  /** isolation: tasks each mode runs before its clock starts (pool start-up, JIT warm-up). */
+  warmup?: number;
   /** Hard limit for the whole scenario process. */
   timeoutMs: number;
 }

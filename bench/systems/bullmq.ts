@@ -4,18 +4,22 @@
  * `removeOnComplete: true` that keeps the job hash free of per-job opts), failed ones capped, default
  * connection settings plus `maxRetriesPerRequest: null`, which BullMQ requires for workers.
  */
-import { FlowProducer, Queue, QueueEvents, Worker } from 'bullmq';
+import { FlowProducer, type Processor, Queue, QueueEvents, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   type BenchPayload,
   type BenchSystem,
   type FlowSetup,
+  BULLMQ_PROCESSOR,
   type FlowTimes,
+  type IsolatedProgress,
+  type IsolatedWorkerSetup,
   type OnTimeWorkerSetup,
   PLANNED_FAILURE,
   type PeriodicSetup,
   type WorkerSetup,
   countKeys,
+  expectIsolated,
   makePayload,
 } from './system.js';
 
@@ -29,6 +33,8 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
   const queue = new Queue<BenchPayload>(QUEUE, { connection });
   let worker: Worker<BenchPayload> | undefined;
   const errors: string[] = [];
+  /** The isolation scenario's count, from the worker's 'completed' events (fired in this process). */
+  let isolated: IsolatedProgress = { done: 0, duplicates: 0 };
   queue.on('error', (err) => errors.push(`queue: ${err.message}`));
   // On-time scenarios: the queues other than QUEUE, and one Worker per queue.
   const queues = new Map<string, Queue<BenchPayload>>([[QUEUE, queue]]);
@@ -83,6 +89,36 @@ export function createBullmq(url: string, probe: Redis): BenchSystem {
       worker.on('error', (err) => errors.push(`worker: ${err.message}`));
       worker.on('failed', (_job, err) => errors.push(`job failed: ${err.message}`));
       await worker.waitUntilReady();
+    },
+    async startIsolatedWorker(setup: IsolatedWorkerSetup) {
+      expectIsolated(setup.mode);
+      const progress: IsolatedProgress = { done: 0, duplicates: 0 };
+      isolated = progress;
+      const seen = new Set<number>();
+      // A file path makes BullMQ sandbox the processor; the in-process baseline runs its function.
+      const processor =
+        setup.mode === 'inline'
+          ? ((await import(BULLMQ_PROCESSOR.href)) as { default: Processor<BenchPayload> }).default
+          : BULLMQ_PROCESSOR;
+      worker = new Worker<BenchPayload>(QUEUE, processor, {
+        connection: { ...connection, maxRetriesPerRequest: null },
+        concurrency: setup.concurrency,
+        removeOnComplete: { count: 0 },
+        removeOnFail: { count: 1000 },
+        useWorkerThreads: setup.mode === 'thread',
+      });
+      worker.on('error', (err) => errors.push(`worker: ${err.message}`));
+      worker.on('failed', (_job, err) => errors.push(`job failed: ${err.message}`));
+      // Counted the same way in every mode, in this process, where the sandbox reports completions.
+      worker.on('completed', (job) => {
+        progress.done++;
+        if (seen.has(job.data.n)) progress.duplicates++;
+        else seen.add(job.data.n);
+      });
+      await worker.waitUntilReady();
+    },
+    async isolatedProgress() {
+      return { ...isolated };
     },
     async startResultWorker(concurrency) {
       queueEvents = new QueueEvents(QUEUE, { connection });

@@ -110,6 +110,47 @@ export interface FlowTimes {
   parentRuns: number;
 }
 
+// --- Isolation (bench/scenarios/isolation.ts): handlers in-process, in child processes, in threads. ---
+
+/** Where handlers run: in the worker's process, or in a pool of child processes or worker threads. */
+export type IsolationMode = 'inline' | 'process' | 'thread';
+export const ISOLATION_MODES: readonly IsolationMode[] = ['inline', 'process', 'thread'];
+
+/**
+ * A worker running the handler module of bench/fixtures: taskmill's `isolation` server option
+ * (`taskmill-handler.mjs`), BullMQ's sandboxed processor given as a file path
+ * (`bullmq-processor.mjs`, `useWorkerThreads` for threads). `inline` runs the same module's
+ * function in the worker's process.
+ */
+export interface IsolatedWorkerSetup {
+  mode: IsolationMode;
+  /** Worker concurrency, and the size of the pool of an isolated mode. */
+  concurrency: number;
+  /** As in {@link WorkerSetup}. */
+  pollIntervalMs?: number;
+}
+
+/** The handler modules of the isolation scenario (plain JavaScript, see their headers). */
+export const TASKMILL_HANDLER = new URL('../fixtures/taskmill-handler.mjs', import.meta.url);
+export const BULLMQ_PROCESSOR = new URL('../fixtures/bullmq-processor.mjs', import.meta.url);
+
+/**
+ * Tells the fixtures' handlers whether they may run in this process: in an isolated mode a call
+ * here throws, so a pool that quietly ran handlers in-process fails the run instead of looking free.
+ * A flag on globalThis, which pool processes and threads do not share.
+ */
+export function expectIsolated(mode: IsolationMode): void {
+  (globalThis as Record<symbol, unknown>)[Symbol.for('taskmill-bench.expect-isolated')] = mode !== 'inline';
+}
+
+/** How far the worker of startIsolatedWorker got, as the worker's process can see it. */
+export interface IsolatedProgress {
+  /** Tasks finished since that worker started. */
+  done: number;
+  /** Tasks seen finishing more than once (0 where the system cannot tell; see the implementations). */
+  duplicates: number;
+}
+
 export interface BenchSystem {
   /**
    * Stores a flow (taskmill: the parents, then one task with `dependsOn` all of them; BullMQ: one
@@ -146,7 +187,17 @@ export interface BenchSystem {
   enqueueBulk(payloads: readonly BenchPayload[]): Promise<void>;
   /** Starts one server/worker; resolves once it is connected and fetching. */
   startWorker(setup: WorkerSetup): Promise<void>;
-  /** Gracefully stops the worker started by startWorker. */
+  /**
+   * Starts a worker that runs the handler module of bench/fixtures in `setup.mode`; resolves once
+   * it is connected and fetching. stopWorker stops it.
+   */
+  startIsolatedWorker(setup: IsolatedWorkerSetup): Promise<void>;
+  /**
+   * Progress of that worker, read the same way in every mode (the handlers of an isolated mode run
+   * where the scenario process cannot count them).
+   */
+  isolatedProgress(): Promise<IsolatedProgress>;
+  /** Gracefully stops the worker started by startWorker or startIsolatedWorker. */
   stopWorker(): Promise<void>;
   /**
    * Tasks still anywhere in the queue, per state, read from Redis. `thorough` also counts task

@@ -2,6 +2,7 @@
 import type { Redis } from 'ioredis';
 import {
   Client,
+  type Handler,
   Inspector,
   Scheduler,
   Server,
@@ -16,11 +17,14 @@ import {
   type BenchSystem,
   type FlowSetup,
   type FlowTimes,
+  type IsolatedWorkerSetup,
   type OnTimeWorkerSetup,
   PLANNED_FAILURE,
   type PeriodicSetup,
+  TASKMILL_HANDLER,
   type WorkerSetup,
   countKeys,
+  expectIsolated,
   makePayload,
 } from './system.js';
 
@@ -34,6 +38,9 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
   let scheduler: Scheduler | undefined;
   let inspector: Inspector | undefined;
   const errors: string[] = [];
+  /** The queue's total processed counter when the isolation scenario's worker started. */
+  let processedAtStart = 0;
+  const processedTotal = async () => Number((await probe.get(keys.processedTotalKey(QUEUE))) ?? 0);
 
   return {
     name: 'taskmill',
@@ -65,6 +72,34 @@ export function createTaskmill(url: string, probe: Redis): BenchSystem {
         errorHandler: (err) => errors.push(err.message),
       });
       await server.start(mux);
+    },
+    async startIsolatedWorker(setup: IsolatedWorkerSetup) {
+      expectIsolated(setup.mode);
+      processedAtStart = await processedTotal();
+      const options = {
+        concurrency: setup.concurrency,
+        queues: { [QUEUE]: 1 },
+        logger: silentLogger,
+        ...(setup.pollIntervalMs === undefined ? {} : { taskCheckInterval: setup.pollIntervalMs }),
+        errorHandler: (err: Error) => errors.push(err.message),
+      };
+      if (setup.mode === 'inline') {
+        const handler = ((await import(TASKMILL_HANDLER.href)) as { default: Handler }).default;
+        server = new Server(url, options);
+        await server.start(handler);
+      } else {
+        server = new Server(url, {
+          ...options,
+          isolation: { mode: setup.mode, module: TASKMILL_HANDLER, size: setup.concurrency },
+        });
+        await server.start();
+      }
+    },
+    async isolatedProgress() {
+      // Handlers in a pool run out of this process's sight; the count every mode can share is the
+      // queue's processed counter, which the acknowledging script increments. It cannot see a task
+      // run twice: the scenario's final check (counter = tasks, queue empty) stands in for that.
+      return { done: (await processedTotal()) - processedAtStart, duplicates: 0 };
     },
     async startResultWorker(concurrency) {
       const mux = new ServeMux().handle(benchTask, (task) => ({ n: task.payload.n }));
