@@ -491,7 +491,7 @@ export function diagnosticRows(): MetricRow[] {
   );
   for (const mode of ['inline', 'process', 'thread'] as const)
     rows.push({
-      label: `isolation: Node CPU/task, handlers ${ISOLATION_LABELS[mode]} (worker process and its child processes)`,
+      label: `isolation: Node CPU/task, ${{ inline: 'in-process', process: 'child processes', thread: 'worker threads' }[mode]} (worker process + its child processes)`,
       measurements: ['isolation'],
       metric: `${mode}CpuUsPerTask`,
       unit: 'µs',
