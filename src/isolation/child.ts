@@ -42,23 +42,25 @@ export interface Child {
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const ENTRY = new URL(FROM_SOURCE ? './child-main.ts' : './child-main.js', import.meta.url);
 
+/** Options of the parent a process child must not get: the test runner's, an inspector (its port
+ * would clash with the parent's), Node's own watch mode, code to evaluate, and the heap limit (the
+ * pool sets its own). */
+const DROPPED = /^(--test|--inspect|--debug|--watch|--max-old-space-size|--eval$|--print$|-e$|-p$|-pe$)/;
+/** Those of them that take their value as the next word when not written `--flag=value`. */
+const TAKES_VALUE =
+  /^(--test-(concurrency|name-pattern|skip-pattern|reporter|reporter-destination|shard|timeout|coverage-[a-z]+)|--inspect-port|--debug-port|--watch-path|--max-old-space-size|--eval|--print|-e|-p|-pe)$/;
+
 /**
- * The parent's Node options a process child keeps: module loaders and flags alike (tsx's
- * `--import`, `--conditions`, `--enable-source-maps`...), but neither the test runner's flags, an
- * inspector port (it would clash with the parent's) nor a heap limit (the pool sets its own).
+ * The Node options of a process child: the parent's (`argv`, its execArgv) with its module
+ * loaders and flags alike (tsx's `--import`, `--conditions`, `--enable-source-maps`...), less
+ * {@link DROPPED}, and the pool's heap limit.
  */
-function childExecArgv(memoryLimitMb: number | undefined): string[] {
+export function childExecArgv(argv: readonly string[], memoryLimitMb: number | undefined): string[] {
   const kept: string[] = [];
-  const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (
-      /^--(test|inspect|debug|max-old-space-size|watch|eval|print)/.test(arg) ||
-      arg === '-e' ||
-      arg === '-p'
-    ) {
-      // A flag given as two words ("--max-old-space-size 100") takes its value along.
-      if (!arg.includes('=') && /^--(max-old-space-size|test-[\w-]+)$/.test(arg)) i++;
+    if (DROPPED.test(arg)) {
+      if (!arg.includes('=') && TAKES_VALUE.test(arg)) i++;
       continue;
     }
     kept.push(arg);
@@ -76,7 +78,7 @@ function startProcess(spec: ChildSpec): Child {
   let reason = '';
   const proc: ChildProcess = fork(fileURLToPath(ENTRY), [spec.module], {
     serialization: 'advanced',
-    execArgv: childExecArgv(spec.memoryLimitMb),
+    execArgv: childExecArgv(process.execArgv, spec.memoryLimitMb),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   proc.on('message', (m) => {

@@ -135,7 +135,6 @@ export class IsolationPool {
     );
     try {
       await ready;
-      this.#started = true;
     } catch (err) {
       await this.close();
       throw err;
@@ -322,12 +321,16 @@ export class IsolationPool {
 
   #onReady(member: Member): void {
     if (member.state !== 'starting') return;
+    const starting = this.#starting;
+    // The last child of the first batch: from now on a death means a replacement, not a failed start.
     if (
       !this.#started &&
-      this.#starting &&
+      starting &&
       [...this.#members].every((m) => m === member || m.state !== 'starting')
-    )
-      this.#starting.resolve();
+    ) {
+      this.#started = true;
+      starting.resolve();
+    }
     this.#release(member);
   }
 

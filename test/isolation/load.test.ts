@@ -7,9 +7,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { IsolationModuleError, Task } from '../../src/index.js';
+import { IsolationModuleError, RedisUnavailableError, Server, Task } from '../../src/index.js';
 import { aliveChildren } from '../../src/isolation/pool.js';
-import { useTestEnv } from '../helpers/setup.js';
+import { FAST, useTestEnv } from '../helpers/setup.js';
 import { HANDLERS, MODES, type Scratch, scratch } from './helpers.js';
 
 const env = useTestEnv();
@@ -49,6 +49,18 @@ for (const mode of MODES) {
         await server.shutdown();
       });
     }
+
+    test('an unreachable Redis fails start() and ends the children', async () => {
+      const server = new Server('redis://127.0.0.1:1', {
+        ...FAST,
+        concurrency: 2,
+        isolation: { mode, module: HANDLERS },
+      });
+      await assert.rejects(server.start(), RedisUnavailableError);
+      assert.equal(server.state, 'closed');
+      assert.deepEqual(aliveChildren(), []);
+      await server.shutdown();
+    });
 
     test('the children that failed are not spawned again', async () => {
       const before = files.lines().length;
