@@ -85,7 +85,10 @@ const isolationSchema = z.strictObject({
   mode: z.enum(['process', 'thread'], expected('"process" or "thread"')),
   size: positiveInt().optional(),
   maxTasksPerChild: positiveInt().optional(),
-  recycleMemoryMb: positiveInt().optional(),
+  recycleMemoryMb: z
+    .number(expected('a positive number of MiB'))
+    .positive(expected('a positive number of MiB'))
+    .optional(),
   memoryLimitMb: positiveInt().optional(),
 }) satisfies z.ZodType<IsolationConfig>;
 
@@ -237,11 +240,18 @@ export const configSchema = z.strictObject(
 
 /** The worker section checked by the Server's own option checks. */
 function checkWorker(w: WorkerConfig): ConfigIssue[] {
-  const { queues, strictPriority, concurrency, shutdownTimeout } = w;
-  return attempt(
-    () => resolveServerOptions({ queues, strictPriority, concurrency, shutdownTimeout }),
-    ['worker'],
-  ).map((issue) =>
+  const { queues, strictPriority, shutdownTimeout, isolation } = w;
+  // As `taskmill worker` runs it: a pool size with no concurrency sets the concurrency, and the
+  // module may still come from the command line (its loading is checked when the pool starts).
+  const concurrency = w.concurrency ?? isolation?.size;
+  const options = {
+    queues,
+    strictPriority,
+    concurrency,
+    shutdownTimeout,
+    ...(isolation && { isolation: { ...isolation, module: w.module ?? 'handlers.js' } }),
+  };
+  return attempt(() => resolveServerOptions(options), ['worker']).map((issue) =>
     // A bad queue name (InvalidQueueNameError names no option) belongs to `queues`.
     issue.path.length === 1 ? { ...issue, path: ['worker', 'queues'] } : issue,
   );

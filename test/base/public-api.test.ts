@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 const EXPECTED_EXPORTS = [
+  'ChildCrashedError',
   'Client',
   'ClosedError',
   'ConfigError',
@@ -26,6 +27,7 @@ const EXPECTED_EXPORTS = [
   'InvalidPayloadError',
   'InvalidQueueNameError',
   'InvalidScheduleError',
+  'IsolationModuleError',
   'LeaseExpiredError',
   'MINUTE',
   'MessageDecodeError',

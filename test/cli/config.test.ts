@@ -1,6 +1,7 @@
 /**
  * The configuration file as the built CLI reads it: `taskmill worker` with only a config (.ts,
- * loaded through jiti by the built code) runs tasks and sets the config's queue limits in Redis;
+ * loaded through jiti by the built code) runs tasks and sets the config's queue limits in Redis; its
+ * worker.isolation runs the handlers in a pool (TASKMILL_ISOLATION overriding the mode only);
  * TASKMILL_QUEUES overrides the file and --queues overrides both; a bad file exits 2 naming the
  * key; `taskmill scheduler` enqueues an `@every 1s` entry's ticks and exits 0 on SIGTERM, having
  * removed its entries; a bad entry exits 2 before anything is written, an unreachable Redis exits 5.
@@ -72,6 +73,40 @@ describe('worker with a configuration file', () => {
       rate: { limit: 50, periodMs: 1000 },
       concurrency: 2,
     });
+  });
+
+  test("the file's worker.isolation runs the handlers in a pool; TASKMILL_ISOLATION overrides its mode only", async () => {
+    const client = env.client();
+    try {
+      const handles = [];
+      for (let i = 0; i < 4; i++) handles.push(await client.enqueue(new Task('who', '')));
+      const cwd = await dirWith({
+        'taskmill.config.json': JSON.stringify({
+          redis: env.redis.url,
+          worker: {
+            module: resolve('test/fixtures/isolation/handlers.mjs'),
+            isolation: { mode: 'process', size: 2, maxTasksPerChild: 1 },
+          },
+        }),
+      });
+      const cli = children.track(
+        await spawnCli(['worker', '--burst'], { cwd, env: { TASKMILL_ISOLATION: 'thread' } }),
+      );
+      const r = await collect(cli, 60_000);
+      assert.equal(r.code, 0, r.stderr);
+      const ran = [];
+      for (const handle of handles) {
+        ran.push(
+          (await client.waitForResult(handle, { timeout: 10_000 })).json<{ pid: number; threadId: number }>(),
+        );
+      }
+      // Threads of the CLI's process (the variable's mode), each replaced after one task (the file's maxTasksPerChild).
+      assert.deepEqual(new Set(ran.map((x) => x.pid)), new Set([cli.pid]));
+      assert.equal(new Set(ran.map((x) => x.threadId)).size, 4);
+      assert.ok(ran.every((x) => x.threadId !== 0));
+    } finally {
+      await client.close();
+    }
   });
 
   test('TASKMILL_QUEUES overrides the file, --queues overrides both', async () => {

@@ -175,6 +175,16 @@ describe('validation names the file and the key path', () => {
         'taskmill.config.json: limits.q.rate.limit: expected an integer from 1 to 100000, got 200000',
       ],
     );
+    assert.deepEqual(await errorsOf({ worker: { concurrency: 2, isolation: { mode: 'thread', size: 4 } } }), [
+      "taskmill.config.json: worker.isolation.size: expected at most the server's concurrency (2): each child runs one task at a time, got 4",
+    ]);
+    // Without a concurrency the pool size sets it, as `taskmill worker` does.
+    const cwd = await dirWith({
+      'taskmill.config.json': json({
+        worker: { isolation: { mode: 'thread', size: 64, recycleMemoryMb: 1.5 } },
+      }),
+    });
+    assert.equal((await loadConfig({ cwd, env: {} })).worker.isolation?.size, 64);
     assert.deepEqual(await errorsOf({ redis: 'redis-cluster://127.0.0.1' }), [
       'taskmill.config.json: redis: Invalid Redis Cluster URL "redis-cluster://127.0.0.1": "127.0.0.1" is not host:port',
     ]);
