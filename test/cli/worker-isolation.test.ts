@@ -4,17 +4,42 @@
  * cannot load exits 1 with ERR_ISOLATION_MODULE, and --pool-size alone is a usage error.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Task } from '../../src/index.js';
 import { trackChildren } from '../helpers/children.js';
 import { collect, runCli, spawnCli } from '../helpers/cli.js';
 import { useTestEnv } from '../helpers/setup.js';
+import { waitFor } from '../helpers/wait.js';
 
 const env = useTestEnv();
 const children = trackChildren();
 after(() => children.killAll());
 const HANDLERS = resolve('test/fixtures/isolation/handlers.mjs');
+
+/** The fields of /proc/<pid>/stat after the command name (which may hold spaces), or undefined. */
+function stat(pid: number | string): string[] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The processes whose parent is `parent` (Linux /proc). */
+function childrenOf(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name) && stat(name)?.[1] === String(parent))
+    .map(Number);
+}
+
+/** Whether the process runs (exists and is not a zombie left for a parent that does not reap). */
+function running(pid: number): boolean {
+  const fields = stat(pid);
+  return fields !== undefined && fields[0] !== 'Z';
+}
 
 describe('worker --isolation', () => {
   for (const mode of ['process', 'thread'] as const) {
@@ -55,6 +80,40 @@ describe('worker --isolation', () => {
       }
     });
   }
+
+  test('process: the children exit by themselves when the worker process is killed (SIGKILL)', async () => {
+    const cli = children.track(
+      await spawnCli([
+        '--redis',
+        env.redis.url,
+        'worker',
+        HANDLERS,
+        '--isolation',
+        'process',
+        '--pool-size',
+        '2',
+      ]),
+    );
+    const done = collect(cli, 60_000);
+    const pool = await waitFor(
+      () => {
+        const pids = childrenOf(cli.pid as number);
+        return pids.length === 2 ? pids : undefined;
+      },
+      { timeout: 30_000, message: 'the two pool children' },
+    );
+    // The server is up once it is registered; then no child is still starting.
+    await waitFor(async () => (await env.withInspector((i) => i.servers())).length === 1, {
+      timeout: 30_000,
+      message: 'the worker registered',
+    });
+    cli.kill('SIGKILL');
+    await done;
+    await waitFor(() => pool.every((pid) => !running(pid)), {
+      timeout: 10_000,
+      message: `the children ${pool.join(', ')} gone`,
+    });
+  });
 
   test('a module the children cannot load exits 1 with ERR_ISOLATION_MODULE', async () => {
     const r = await runCli(
