@@ -94,7 +94,6 @@ export class IsolationPool {
   /** Jobs by run id, while their child runs them. */
   readonly #jobs = new Map<number, Job>();
   #nextRun = 1;
-  #spawned = 0;
   /** Deaths since the last completed task; each one delays the next replacement longer. */
   #failures = 0;
   #respawnTimer: NodeJS.Timeout | undefined;
@@ -108,16 +107,6 @@ export class IsolationPool {
 
   constructor(params: IsolationPoolParams) {
     this.#p = params;
-  }
-
-  /** How many children were spawned so far (replacements included). */
-  get spawned(): number {
-    return this.#spawned;
-  }
-
-  /** The process ids (or thread ids) of the children alive now. */
-  get childIds(): number[] {
-    return [...this.#members].map((m) => m.child.id);
   }
 
   /**
@@ -182,7 +171,6 @@ export class IsolationPool {
   }
 
   #spawn(): void {
-    this.#spawned++;
     const { mode, module, memoryLimitMb } = this.#p;
     // The member is complete before the child can report anything: startChild's callbacks run later.
     const member = { state: 'starting', tasks: 0 } as Member;
