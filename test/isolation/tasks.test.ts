@@ -136,6 +136,48 @@ for (const mode of MODES) {
       }
     });
 
+    test('with fewer children than slots a task waits for a free child; one canceled meanwhile never runs', async () => {
+      const files = scratch();
+      const server = env.server({
+        concurrency: 2,
+        retryDelay: () => 3_600_000,
+        isolation: { mode, module: HANDLERS, size: 1 },
+      });
+      await server.start();
+      const client = env.client();
+      const inspector = env.inspector();
+      try {
+        const first = await client.enqueue(new Task('hold', files.args()));
+        await files.waitLines('started');
+        // Leased into the second slot, it waits for the only child.
+        const waiting = await client.enqueue(new Task('hold', files.args()), { maxRetry: 1 });
+        await waitFor(async () => (await inspector.getTaskInfo('default', waiting.id)).state === 'active', {
+          timeout: 30_000,
+          message: 'the second task leased',
+        });
+        await inspector.cancelProcessing(waiting.id);
+        const canceled = await waitFor(
+          async () => {
+            const i = await inspector.getTaskInfo('default', waiting.id);
+            return i.state === 'retry' ? i : undefined;
+          },
+          { timeout: 30_000, message: 'the waiting task canceled' },
+        );
+        assert.equal(canceled.lastError, 'context canceled');
+        const third = await client.enqueue(new Task('hold', files.args()));
+        files.release();
+        await client.waitForResult(first, { timeout: 30_000 });
+        await client.waitForResult(third, { timeout: 30_000 });
+        // The first and the third ran; the canceled one never reached the child.
+        assert.equal(files.lines().filter((l) => l.startsWith('started')).length, 2);
+      } finally {
+        await server.shutdown();
+        await client.close();
+        await inspector.close();
+        files.remove();
+      }
+    });
+
     test("the child's signal aborts on cancellation and on the deadline", async () => {
       const files = scratch();
       const server = env.server({
