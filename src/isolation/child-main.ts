@@ -60,9 +60,17 @@ function threadChannel(): Channel {
 
 const channel = isMainThread ? processChannel() : threadChannel();
 const moduleUrl = String(isMainThread ? process.argv[2] : (workerData as { module: string }).module);
+/** Whether the pool recycles by memory: only then is it measured (RSS costs a read of /proc). */
+const measureMemory = isMainThread
+  ? process.argv[3] === 'measure-memory'
+  : (workerData as { measureMemory?: boolean }).measureMemory === true;
 
 /** Memory use reported after each run: the process's RSS, or the thread's own V8 heap. */
-const memoryInUse = isMainThread ? () => process.memoryUsage.rss() : () => getHeapStatistics().used_heap_size;
+const memoryInUse = !measureMemory
+  ? () => undefined
+  : isMainThread
+    ? () => process.memoryUsage.rss()
+    : () => getHeapStatistics().used_heap_size;
 
 // An exception outside any handler ends this child (as it would end an in-process server); the
 // parent is told why first so the task's error says it.

@@ -25,6 +25,8 @@ export interface ChildSpec {
   module: string;
   /** V8 old-space limit in MiB, if any. */
   memoryLimitMb?: number;
+  /** Whether the child reports its memory use after each task (for recycleMemoryMb). */
+  measureMemory: boolean;
   onMessage(message: ChildMessage): void;
   onExit(exit: ChildExit): void;
 }
@@ -76,11 +78,15 @@ export function startChild(spec: ChildSpec): Child {
 
 function startProcess(spec: ChildSpec): Child {
   let reason = '';
-  const proc: ChildProcess = fork(fileURLToPath(ENTRY), [spec.module], {
-    serialization: 'advanced',
-    execArgv: childExecArgv(process.execArgv, spec.memoryLimitMb),
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const proc: ChildProcess = fork(
+    fileURLToPath(ENTRY),
+    [spec.module, ...(spec.measureMemory ? ['measure-memory'] : [])],
+    {
+      serialization: 'advanced',
+      execArgv: childExecArgv(process.execArgv, spec.memoryLimitMb),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   proc.on('message', (m) => {
     const message = m as ChildMessage;
     if (message.t === 'fatal') reason = `uncaught ${message.error.name}: ${message.error.message}`;
@@ -123,7 +129,7 @@ function startThread(spec: ChildSpec): Child {
   let reason = '';
   const worker = new Worker(threadSource(), {
     eval: true,
-    workerData: { module: spec.module },
+    workerData: { module: spec.module, measureMemory: spec.measureMemory },
     ...(spec.memoryLimitMb !== undefined && {
       resourceLimits: { maxOldGenerationSizeMb: spec.memoryLimitMb },
     }),

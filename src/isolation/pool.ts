@@ -171,13 +171,14 @@ export class IsolationPool {
   }
 
   #spawn(): void {
-    const { mode, module, memoryLimitMb } = this.#p;
+    const { mode, module, memoryLimitMb, recycleMemoryMb } = this.#p;
     // The member is complete before the child can report anything: startChild's callbacks run later.
     const member = { state: 'starting', tasks: 0 } as Member;
     member.child = startChild({
       mode,
       module,
       memoryLimitMb,
+      measureMemory: recycleMemoryMb !== undefined,
       onMessage: (message) => this.#onMessage(member, message),
       onExit: (exit) => this.#onExit(member, exit),
     });
@@ -341,7 +342,7 @@ export class IsolationPool {
     const { maxTasksPerChild, recycleMemoryMb } = this.#p;
     const recycle =
       (maxTasksPerChild !== undefined && member.tasks >= maxTasksPerChild) ||
-      (recycleMemoryMb !== undefined && message.memory > recycleMemoryMb * MIB);
+      (recycleMemoryMb !== undefined && (message.memory ?? 0) > recycleMemoryMb * MIB);
     if (recycle && !this.#closed) {
       member.state = 'leaving';
       member.child.send({ t: 'exit' });

@@ -86,8 +86,11 @@ export interface DoneMessage {
   /** The handler's return value, encoded as the task's result bytes (results/encode.ts). */
   result?: Uint8Array;
   error?: SerializedError;
-  /** The child's memory use in bytes after the run: RSS for a process, V8 heap for a thread. */
-  memory: number;
+  /**
+   * The child's memory use in bytes after the run (RSS for a process, V8 heap for a thread), when
+   * the pool recycles by memory.
+   */
+  memory?: number;
 }
 
 /** A context method the parent's AttemptContext carries out. */
