@@ -73,9 +73,11 @@ const memoryInUse = !measureMemory
     : () => getHeapStatistics().used_heap_size;
 
 // An exception outside any handler ends this child (as it would end an in-process server); the
-// parent is told why first so the task's error says it.
+// parent is told why first so the task's error says it. A module that listens for uncaught
+// exceptions itself decides, as it would in-process.
 if (isMainThread) {
   process.on('uncaughtException', (err) => {
+    if (process.listenerCount('uncaughtException') > 1) return;
     console.error(err);
     channel.send({ t: 'fatal', error: serializeError(err) }, () => process.exit(1));
     // The parent may be gone or slow to take the message: exit anyway.

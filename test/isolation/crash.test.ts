@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { ChildCrashedError, Task, TaskTimeoutError } from '../../src/index.js';
 import { aliveChildren } from '../../src/isolation/pool.js';
 import { useTestEnv } from '../helpers/setup.js';
@@ -118,6 +119,24 @@ for (const mode of MODES) {
         }
         assert.deepEqual(aliveChildren(), []);
       });
+    }
+  });
+}
+
+for (const mode of MODES) {
+  test(`a module that listens for uncaught exceptions keeps its child alive (${mode})`, async () => {
+    const module = fileURLToPath(new URL('../fixtures/isolation/catches.mjs', import.meta.url));
+    const server = env.server({ concurrency: 1, isolation: { mode, module } });
+    await server.start();
+    const client = env.client();
+    try {
+      const threw = await client.enqueue(new Task('throw-later', ''));
+      const ran = (await client.waitForResult(threw, { timeout: 30_000 })).json();
+      const after = await client.enqueue(new Task('who', ''));
+      assert.deepEqual((await client.waitForResult(after, { timeout: 30_000 })).json(), ran);
+    } finally {
+      await server.shutdown();
+      await client.close();
     }
   });
 }
