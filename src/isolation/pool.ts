@@ -21,9 +21,10 @@
  * passes `recycleMemoryMb`, the child leaves the pool after that task (no task fails for it) and a
  * replacement is spawned at once.
  *
- * Close. close() ends every child: free ones are asked to exit, busy ones are killed (their
- * attempts are already over when the server closes the pool), and any child still alive after
- * {@link CLOSE_WAIT_MS} is killed. It waits, bounded, until every child has exited.
+ * Close. close() ends every child: free ones are asked to exit; busy ones, whose attempts are
+ * already over when the server closes the pool, keep the rest of their abort grace (the handler
+ * sees its signal, as in-process) and are asked to exit once they settle, else killed; any child
+ * still alive after {@link CLOSE_WAIT_MS} is killed. It waits, bounded, until every child has exited.
  */
 import { ChildCrashedError, ClosedError, IsolationModuleError } from '../errors.js';
 import { type Logger, errorMessage } from '../logger.js';
@@ -149,7 +150,9 @@ export class IsolationPool {
     for (const w of waiters) w.reject(new ClosedError('isolation pool'));
     for (const member of this.#members) {
       if (member.state === 'idle') member.child.send({ t: 'exit' });
-      else member.child.kill('the pool closed');
+      // An aborted task's child keeps its grace, as an in-process handler's abort listeners run:
+      // once it settles it is told to exit (#release), else the grace timer kills it.
+      else if (member.job?.grace === undefined) member.child.kill('the pool closed');
     }
     this.#free = [];
     if (await this.#allExited(CLOSE_WAIT_MS)) return;

@@ -69,6 +69,32 @@ for (const mode of MODES) {
       await assertNoneLeft(mode, ids, threadsBefore);
     });
 
+    test("a handler's cleanup after the shutdown's abort runs to its end within the abort grace", async () => {
+      const files = scratch();
+      const server = env.server({
+        concurrency: 1,
+        shutdownTimeout: 200,
+        isolation: { mode, module: HANDLERS },
+      });
+      await server.start();
+      const client = env.client();
+      try {
+        await client.enqueue(new Task('cleanup', files.args()));
+        await files.waitLines('started');
+        await server.shutdown();
+        // In-process, the handler's abort listener would run: in a child it gets the abort grace.
+        assert.deepEqual(
+          files.lines().filter((l) => l.startsWith('cleaned')),
+          ['cleaned up ERR_CLOSED'],
+        );
+      } finally {
+        await server.shutdown();
+        await client.close();
+        files.remove();
+      }
+      assert.deepEqual(aliveChildren(), []);
+    });
+
     test('after the shutdown timeout tasks are requeued, a child ignoring the abort is killed, none survive', async () => {
       const files = scratch();
       const threadsBefore = threadCount();
