@@ -488,6 +488,8 @@ export function diagnosticRows(): MetricRow[] {
     latencyCost('GC pause/task', 'gcUsPerTask', 'µs'),
     latencyCost('Node CPU/task (producer + worker)', 'nodeCpuUsPerTask', 'µs'),
     latencyCost('event-loop delay p99', 'eventLoopDelayP99Ms', 'ms'),
+    latencyCost('Redis round-trip floor p50 (EVAL + PUBLISH, same pacing, no queue)', 'floorP50Ms', 'ms'),
+    latencyCost('Redis round-trip floor p99 (EVAL + PUBLISH, same pacing, no queue)', 'floorP99Ms', 'ms'),
   );
   for (const mode of ['inline', 'process', 'thread'] as const)
     rows.push({

@@ -10,8 +10,12 @@ import { percentile, sorted } from '../stats.js';
 import { paceOnTimer, startRuntimeMeter } from '../runtime-meter.js';
 import { type BenchPayload, makePayload } from '../systems/system.js';
 import { Counter, sleep } from '../wait.js';
+import { measureRoundTripFloor } from './latency-floor.js';
 import { assertExactlyOnce } from './measure.js';
 import { type Scenario, type ScenarioContext, need, remaining } from './types.js';
+
+/** How long the round-trip floor is measured after a steady run (bench/scenarios/latency-floor.ts). */
+const FLOOR_SECONDS = 5;
 
 /** Worker concurrency for the latency scenarios (the same for both systems). */
 const CONCURRENCY = 10;
@@ -69,6 +73,8 @@ export const steadyLatency: Scenario = async (ctx) => {
   });
   const costs = stopMeter(totalTasks);
   await system.stopWorker();
+  // After the run, so that the task latencies keep their cold start: the same pacing, no queue.
+  const floor = await measureRoundTripFloor(params.url, rate, Math.min(seconds, FLOOR_SECONDS));
   if (failures.length > 0) throw new Error(`${failures.length} enqueue calls failed: ${String(failures[0])}`);
   assertExactlyOnce(runs, system);
 
@@ -93,6 +99,7 @@ export const steadyLatency: Scenario = async (ctx) => {
       gcUsPerTask: costs.gcUsPerTask,
       nodeCpuUsPerTask: costs.nodeCpuUsPerTask,
       eventLoopDelayP99Ms: costs.eventLoopDelayMs.p99,
+      ...floor,
     },
     details: {
       measuredTasks: measured.length,

@@ -35,13 +35,14 @@ export const FORWARD_BATCH = 500;
 
 /**
  * The most forward calls pipelined together. Once a call finds more due tasks than a batch, the
- * next calls go out together, as many as the due records left need (up to this many): the tasks
- * then move in one round trip instead of one per batch, which a busy worker's event loop stretches
- * (20,000 tasks due at once: runnable after 234 ms with waves of 20 calls, 143 ms with one wave, on
- * a loaded machine). Redis runs a wave back to back, about 5 µs per task: 20,000 tasks due at the
- * same moment hold it for about 0.1 s, the price of having them all runnable at once.
+ * next calls go out together, as many as the due records left need, up to this many: several
+ * batches per round trip, which a busy worker's event loop stretches, yet short enough (about 10 ms
+ * of Redis) that the worker's own calls get in between and tasks start while others are still being
+ * moved. 20,000 tasks due at once, quiet machine, c100 (`npm run bench -- --only delayed`): one call
+ * at a time, all runnable after 306 ms and started after 849 (p99); waves of 4, 161 and 816; one
+ * wave for every record, 171 and 982 (the worker waits while Redis runs the whole wave).
  */
-export const FORWARD_MAX_WAVE = 100;
+export const FORWARD_MAX_WAVE = 4;
 
 /**
  * How long an aggregator has to enqueue the aggregate of a set it made before any recoverer may put

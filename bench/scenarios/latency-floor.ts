@@ -1,0 +1,51 @@
+/**
+ * The round-trip floor of the latency scenario: what a Redis round trip alone costs on this
+ * machine with the same pacing, and no queue at all. One connection runs a one-line Lua script that
+ * PUBLISHes the call's number, another is subscribed; each call is released on the same 1 ms timer
+ * as the tasks, and its latency is the message's arrival minus the call's start. A task of either
+ * system needs at least this (taskmill's hand-off is one script call and one message), so the rows
+ * show how much of the tail is the machine (timer and wake-up jitter, notably in a VM) and how
+ * much is the queue.
+ */
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { percentile, sorted } from '../stats.js';
+import { paceOnTimer } from '../runtime-meter.js';
+import { Counter } from '../wait.js';
+
+const PUBLISH_ONE = "redis.call('PUBLISH', KEYS[1], ARGV[1]) return 1";
+
+/** p50 / p99 of `rate` × `seconds` round trips, in ms. */
+export async function measureRoundTripFloor(
+  url: string,
+  rate: number,
+  seconds: number,
+): Promise<{ floorP50Ms: number; floorP99Ms: number }> {
+  const total = Math.round(rate * seconds);
+  const caller = new Redis(url);
+  const subscriber = new Redis(url);
+  const channel = `bench:floor:${process.pid}`;
+  try {
+    await subscriber.subscribe(channel);
+    const sentAt = new Float64Array(total);
+    const latency = new Float64Array(total);
+    const arrived = new Counter();
+    subscriber.on('message', (_channel: string, message: string) => {
+      const n = Number(message);
+      latency[n] = performance.now() - (sentAt[n] as number);
+      arrived.tick();
+    });
+    const failures: unknown[] = [];
+    await paceOnTimer(total, rate, (n) => {
+      sentAt[n] = performance.now();
+      caller.eval(PUBLISH_ONE, 1, channel, String(n)).catch((err: unknown) => failures.push(err));
+    });
+    await arrived.reach(total, 'round-trip floor', 30_000);
+    if (failures.length > 0) throw new Error(`${failures.length} floor calls failed: ${String(failures[0])}`);
+    const s = sorted(latency);
+    return { floorP50Ms: percentile(s, 50), floorP99Ms: percentile(s, 99) };
+  } finally {
+    caller.disconnect();
+    subscriber.disconnect();
+  }
+}
