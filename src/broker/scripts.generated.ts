@@ -4136,12 +4136,16 @@ end
 -- A record of a task with neither a group nor a priority level is scored half a millisecond before
 -- its due time (dueMs - 0.5): the forwarder then moves it without reading its hash, and since the
 -- forwarder's now is a whole ms, the record still comes due exactly at dueMs. Readers take the
--- record's time as math.ceil(score) (dueRecordMs). Other records (a retry, which does not know the
--- task's fields) keep the whole ms, and the forwarder reads their hash.
+-- record's time with lib/due-record.lua. Other records (a retry, which does not know the task's
+-- fields) keep the whole ms, and the forwarder reads their hash.
 --
 -- The due channel tells waiting forwarders about a due time earlier than every record they could
 -- have read, once per script call: the earliest this call added, when it is earlier than the
 -- earliest record before the call.
+
+-- Library: reading a precise due record (the x:due ZSET, see lib/due.lua). A record of a task with
+-- neither a group nor a priority level is scored half a millisecond before its due time; any
+-- other record holds the whole ms.
 
 -- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
 local function dueRecordMs(score)
@@ -4573,12 +4577,16 @@ end
 -- A record of a task with neither a group nor a priority level is scored half a millisecond before
 -- its due time (dueMs - 0.5): the forwarder then moves it without reading its hash, and since the
 -- forwarder's now is a whole ms, the record still comes due exactly at dueMs. Readers take the
--- record's time as math.ceil(score) (dueRecordMs). Other records (a retry, which does not know the
--- task's fields) keep the whole ms, and the forwarder reads their hash.
+-- record's time with lib/due-record.lua. Other records (a retry, which does not know the task's
+-- fields) keep the whole ms, and the forwarder reads their hash.
 --
 -- The due channel tells waiting forwarders about a due time earlier than every record they could
 -- have read, once per script call: the earliest this call added, when it is earlier than the
 -- earliest record before the call.
+
+-- Library: reading a precise due record (the x:due ZSET, see lib/due.lua). A record of a task with
+-- neither a group nor a priority level is scored half a millisecond before its due time; any
+-- other record holds the whole ms.
 
 -- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
 local function dueRecordMs(score)
@@ -5066,6 +5074,19 @@ local function redisTimeMs()
   local time = redis.call('TIME')
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
+-- Library: reading a precise due record (the x:due ZSET, see lib/due.lua). A record of a task with
+-- neither a group nor a priority level is scored half a millisecond before its due time; any
+-- other record holds the whole ms.
+
+-- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
+local function dueRecordMs(score)
+  return score and math.ceil(tonumber(score))
+end
+
+-- Whether a record's score marks a task with neither a group nor a priority level.
+local function isPlainRecord(score)
+  return tonumber(score) % 1 ~= 0
+end
 local taskKey = KEYS[1]
 local pendingKey = KEYS[2]
 local prioKey = KEYS[3]
@@ -5110,8 +5131,8 @@ if state == 'scheduled' or state == 'retry' or state == 'archived' or state == '
   put('score', redis.call('ZSCORE', queueKeyPrefix .. state, id))
 end
 if state == 'scheduled' or state == 'retry' then
-  local dueScore = redis.call('ZSCORE', dueKey, id)
-  put('due_ms', dueScore and string.format('%d', math.ceil(tonumber(dueScore))))
+  local dueMs = dueRecordMs(redis.call('ZSCORE', dueKey, id))
+  put('due_ms', dueMs and string.format('%d', dueMs))
 end
 if state == 'active' then
   put('lease', redis.call('ZSCORE', leaseKey, id))
@@ -5222,8 +5243,7 @@ export const forward = defineScript('forward', 7, String.raw`-- Moves due tasks 
 --
 -- Returns {moved, more, next, dueLeft}: how many tasks moved; 1 when the call stopped at its limit
 -- (call again), else 0; when it is 0, the unix ms at which the next task becomes due (-1: none);
--- when it is 1, how many due records are left (the caller sends that many tasks' worth of calls at
--- once).
+-- when it is 1, how many due records are left (the caller sizes its next pipelined calls by it).
 
 -- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
 -- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
@@ -5315,22 +5335,9 @@ local function pushPending(pendingKey, prioKey, prioSeqKey, id, level, atFront)
   end
   return redis.call('LPUSH', pendingKey, id)
 end
--- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
--- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
--- seconds and Go's Inspector parses them as integers, so the score stays floor(due / 1000) and the
--- due time in ms goes to the due ZSET (task id -> unix ms) beside it. The record counts only while
--- the task's score in scheduled or retry is floor(record / 1000) (forward.lua checks), so a record
--- that a path leaves behind when the task moves on is harmless.
---
--- A record of a task with neither a group nor a priority level is scored half a millisecond before
--- its due time (dueMs - 0.5): the forwarder then moves it without reading its hash, and since the
--- forwarder's now is a whole ms, the record still comes due exactly at dueMs. Readers take the
--- record's time as math.ceil(score) (dueRecordMs). Other records (a retry, which does not know the
--- task's fields) keep the whole ms, and the forwarder reads their hash.
---
--- The due channel tells waiting forwarders about a due time earlier than every record they could
--- have read, once per script call: the earliest this call added, when it is earlier than the
--- earliest record before the call.
+-- Library: reading a precise due record (the x:due ZSET, see lib/due.lua). A record of a task with
+-- neither a group nor a priority level is scored half a millisecond before its due time; any
+-- other record holds the whole ms.
 
 -- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
 local function dueRecordMs(score)
@@ -5340,35 +5347,6 @@ end
 -- Whether a record's score marks a task with neither a group nor a priority level.
 local function isPlainRecord(score)
   return tonumber(score) % 1 ~= 0
-end
-
--- The earliest record before this call's first addDue (math.huge when none), read once.
-local dueBefore = nil
--- The earliest due time this call added, or nil.
-local dueAdded = nil
-
--- Adds task id to setKey (scheduled or retry) with asynq's whole-second score, and its precise
--- due time dueMs (a string of whole unix ms) to dueKey; plain: the task has neither a group nor a
--- priority level (see the top of this file).
-local function addDue(setKey, dueKey, id, dueMs, plain)
-  local ms = tonumber(dueMs)
-  if dueBefore == nil then
-    local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
-    dueBefore = dueRecordMs(first[2]) or math.huge
-  end
-  redis.call('ZADD', setKey, string.format('%d', math.floor(ms / 1000)), id)
-  redis.call('ZADD', dueKey, plain and string.format('%d.5', ms - 1) or dueMs, id)
-  if dueAdded == nil or ms < dueAdded then
-    dueAdded = ms
-  end
-end
-
--- Publishes the earliest due time this call added on channel when it is earlier than every
--- record before the call. PUBLISH creates no key: Go peers see nothing of it.
-local function announceDue(channel)
-  if dueAdded and dueAdded < dueBefore then
-    redis.call('PUBLISH', channel, string.format('%d', dueAdded))
-  end
 end
 local scheduledKey = KEYS[1]
 local retryKey = KEYS[2]
@@ -9714,12 +9692,16 @@ end
 -- A record of a task with neither a group nor a priority level is scored half a millisecond before
 -- its due time (dueMs - 0.5): the forwarder then moves it without reading its hash, and since the
 -- forwarder's now is a whole ms, the record still comes due exactly at dueMs. Readers take the
--- record's time as math.ceil(score) (dueRecordMs). Other records (a retry, which does not know the
--- task's fields) keep the whole ms, and the forwarder reads their hash.
+-- record's time with lib/due-record.lua. Other records (a retry, which does not know the task's
+-- fields) keep the whole ms, and the forwarder reads their hash.
 --
 -- The due channel tells waiting forwarders about a due time earlier than every record they could
 -- have read, once per script call: the earliest this call added, when it is earlier than the
 -- earliest record before the call.
+
+-- Library: reading a precise due record (the x:due ZSET, see lib/due.lua). A record of a task with
+-- neither a group nor a priority level is scored half a millisecond before its due time; any
+-- other record holds the whole ms.
 
 -- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
 local function dueRecordMs(score)
@@ -10457,12 +10439,16 @@ end
 -- A record of a task with neither a group nor a priority level is scored half a millisecond before
 -- its due time (dueMs - 0.5): the forwarder then moves it without reading its hash, and since the
 -- forwarder's now is a whole ms, the record still comes due exactly at dueMs. Readers take the
--- record's time as math.ceil(score) (dueRecordMs). Other records (a retry, which does not know the
--- task's fields) keep the whole ms, and the forwarder reads their hash.
+-- record's time with lib/due-record.lua. Other records (a retry, which does not know the task's
+-- fields) keep the whole ms, and the forwarder reads their hash.
 --
 -- The due channel tells waiting forwarders about a due time earlier than every record they could
 -- have read, once per script call: the earliest this call added, when it is earlier than the
 -- earliest record before the call.
+
+-- Library: reading a precise due record (the x:due ZSET, see lib/due.lua). A record of a task with
+-- neither a group nor a priority level is scored half a millisecond before its due time; any
+-- other record holds the whole ms.
 
 -- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
 local function dueRecordMs(score)

@@ -39,6 +39,7 @@
 
 --!include lib/priority.lua
 --!include lib/redis-time.lua
+--!include lib/due-record.lua
 local taskKey = KEYS[1]
 local pendingKey = KEYS[2]
 local prioKey = KEYS[3]
@@ -83,8 +84,8 @@ if state == 'scheduled' or state == 'retry' or state == 'archived' or state == '
   put('score', redis.call('ZSCORE', queueKeyPrefix .. state, id))
 end
 if state == 'scheduled' or state == 'retry' then
-  local dueScore = redis.call('ZSCORE', dueKey, id)
-  put('due_ms', dueScore and string.format('%d', math.ceil(tonumber(dueScore))))
+  local dueMs = dueRecordMs(redis.call('ZSCORE', dueKey, id))
+  put('due_ms', dueMs and string.format('%d', dueMs))
 end
 if state == 'active' then
   put('lease', redis.call('ZSCORE', leaseKey, id))

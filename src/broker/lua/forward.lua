@@ -37,11 +37,10 @@
 --
 -- Returns {moved, more, next, dueLeft}: how many tasks moved; 1 when the call stopped at its limit
 -- (call again), else 0; when it is 0, the unix ms at which the next task becomes due (-1: none);
--- when it is 1, how many due records are left (the caller sends that many tasks' worth of calls at
--- once).
+-- when it is 1, how many due records are left (the caller sizes its next pipelined calls by it).
 
 --!include lib/priority.lua
---!include lib/due.lua
+--!include lib/due-record.lua
 local scheduledKey = KEYS[1]
 local retryKey = KEYS[2]
 local pendingKey = KEYS[3]

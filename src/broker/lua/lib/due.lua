@@ -8,22 +8,14 @@
 -- A record of a task with neither a group nor a priority level is scored half a millisecond before
 -- its due time (dueMs - 0.5): the forwarder then moves it without reading its hash, and since the
 -- forwarder's now is a whole ms, the record still comes due exactly at dueMs. Readers take the
--- record's time as math.ceil(score) (dueRecordMs). Other records (a retry, which does not know the
--- task's fields) keep the whole ms, and the forwarder reads their hash.
+-- record's time with lib/due-record.lua. Other records (a retry, which does not know the task's
+-- fields) keep the whole ms, and the forwarder reads their hash.
 --
 -- The due channel tells waiting forwarders about a due time earlier than every record they could
 -- have read, once per script call: the earliest this call added, when it is earlier than the
 -- earliest record before the call.
 
--- The due time (whole unix ms) of a record's score (a ZSCORE/WITHSCORES reply, or nil).
-local function dueRecordMs(score)
-  return score and math.ceil(tonumber(score))
-end
-
--- Whether a record's score marks a task with neither a group nor a priority level.
-local function isPlainRecord(score)
-  return tonumber(score) % 1 ~= 0
-end
+--!include lib/due-record.lua
 
 -- The earliest record before this call's first addDue (math.huge when none), read once.
 local dueBefore = nil
