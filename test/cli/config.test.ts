@@ -7,8 +7,6 @@
  * removed its entries; a bad entry exits 2 before anything is written, an unreachable Redis exits 5.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Task } from '../../src/index.js';
@@ -16,22 +14,14 @@ import { trackChildren } from '../helpers/children.js';
 import { collect, runCli, spawnCli } from '../helpers/cli.js';
 import { useTestEnv } from '../helpers/setup.js';
 import { waitFor } from '../helpers/wait.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const env = useTestEnv();
 const children = trackChildren();
 after(() => children.killAll());
 const MODULE = resolve('test/fixtures/cli-worker.mjs');
-const root = await mkdtemp(join(tmpdir(), 'taskmill-cli-config-'));
-after(() => rm(root, { recursive: true, force: true }));
-let dirs = 0;
-
 /** A fresh directory holding `files` (name → content). */
-async function dirWith(files: Record<string, string>): Promise<string> {
-  const dir = join(root, `d${++dirs}`);
-  await mkdir(dir);
-  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
-  return dir;
-}
+const dirWith = await tempDirs('taskmill-cli-config-');
 
 async function enqueue(queue: string, count: number): Promise<void> {
   const client = env.client();

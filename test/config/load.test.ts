@@ -6,24 +6,14 @@
  * variable is named.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
-
-const root = await mkdtemp(join(tmpdir(), 'taskmill-config-'));
-after(() => rm(root, { recursive: true, force: true }));
-let dirs = 0;
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 /** A fresh directory holding `files` (name → content). */
-async function dirWith(files: Record<string, string>): Promise<string> {
-  const dir = join(root, `d${++dirs}`);
-  await mkdir(dir);
-  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
-  return dir;
-}
+const dirWith = await tempDirs('taskmill-config-');
 
 const json = (value: unknown) => JSON.stringify(value);
 
