@@ -55,9 +55,8 @@ async function enqueueAll(
   }
 }
 
-/** ZCARD readings of the not-yet-due set: when each request was sent and its reply read. */
+/** ZCARD readings of the not-yet-due set: when each reply was read, and what it said. */
 interface PromotionSamples {
-  sentAt: number[];
   readAt: number[];
   remaining: number[];
 }
@@ -67,13 +66,11 @@ interface PromotionSamples {
  * worker in this process little) until it reads 0 or `stop()` is called.
  */
 function watchPromotions(system: BenchSystem): { stop: () => void; done: Promise<PromotionSamples> } {
-  const samples: PromotionSamples = { sentAt: [], readAt: [], remaining: [] };
+  const samples: PromotionSamples = { readAt: [], remaining: [] };
   let stopped = false;
   const done = (async () => {
     while (!stopped) {
-      const sentAt = Date.now();
       const remaining = await system.notYetDue();
-      samples.sentAt.push(sentAt);
       samples.readAt.push(Date.now());
       samples.remaining.push(remaining);
       if (remaining === 0) break;
@@ -87,24 +84,18 @@ function watchPromotions(system: BenchSystem): { stop: () => void; done: Promise
 /**
  * When each of `count` tasks became runnable, relative to `dueAtMs`: the k-th task to leave the set
  * is counted at the reply of the first reading that shows k gone (an upper bound, within about a
- * millisecond). A reading whose reply came before the due time and shows tasks gone counts them as early.
+ * millisecond). Negative: a reply read before the due time showed the task gone (only such a reply
+ * proves the ZCARD ran before it), so it became runnable early.
  */
-function promotionLateness(
-  samples: PromotionSamples,
-  count: number,
-  dueAtMs: number,
-): { lateness: Float64Array; early: number } {
+function promotionLateness(samples: PromotionSamples, count: number, dueAtMs: number): Float64Array {
   const lateness = new Float64Array(count);
-  let early = 0;
   let k = 0;
   for (let i = 0; i < samples.remaining.length; i++) {
     const gone = count - (samples.remaining[i] as number);
-    // Only a reply read before the due time proves the ZCARD ran before it.
-    if ((samples.readAt[i] as number) < dueAtMs) early = Math.max(early, gone);
     for (; k < gone && k < count; k++) lateness[k] = (samples.readAt[i] as number) - dueAtMs;
   }
   if (k < count) throw new Error(`only ${k} of ${count} delayed tasks were seen leaving the scheduled set`);
-  return { lateness, early };
+  return lateness;
 }
 
 export const delayedTasks: Scenario = async (ctx: ScenarioContext) => {
@@ -140,12 +131,10 @@ export const delayedTasks: Scenario = async (ctx: ScenarioContext) => {
   assertExactlyOnce(runs, system);
   const lateness = new Float64Array(count);
   for (let n = 0; n < count; n++) lateness[n] = (startedAt[n] as number) - dueAtMs;
-  const ready = promotionLateness(samples, count, dueAtMs);
   return {
     metrics: {
       ...latenessMetrics('lateness', lateness),
-      ...latenessMetrics('readyLateness', ready.lateness),
-      readyLatenessEarly: ready.early,
+      ...latenessMetrics('readyLateness', promotionLateness(samples, count, dueAtMs)),
     },
     details: { enqueueMs: enqueuedBy - enqueueStart, leadMs, readings: samples.remaining.length },
   };
