@@ -56,10 +56,34 @@ export function clusterVariant(script: Script): Script {
 export type ScriptArg = string | Buffer | Uint8Array | number;
 
 /**
+ * The scripts each connection has loaded (SCRIPT LOAD) since it last became ready. The first call
+ * of a script on a connection is preceded by a SCRIPT LOAD on the same connection: the EVALSHA
+ * behind it then reaches Redis once the script is cached, and so do the calls made before the
+ * first reply. Without it, every call made before the first reply (the cold start of a busy
+ * producer or worker) paid a NOSCRIPT round trip and then an EVAL of its own on a Redis that had
+ * not seen the script yet. Not on a Cluster: SCRIPT LOAD would reach one node, not the one the
+ * call is routed to, so a Cluster client relies on the NOSCRIPT fallback alone.
+ */
+const loadedOn = new WeakMap<RedisLike, Set<string>>();
+
+/** The set of scripts loaded on `redis`, emptied when it (re)connects: Redis may have restarted. */
+function scriptsLoadedOn(redis: RedisLike): Set<string> {
+  let loaded = loadedOn.get(redis);
+  if (loaded === undefined) {
+    const fresh = new Set<string>();
+    redis.on('ready', () => fresh.clear());
+    loadedOn.set(redis, fresh);
+    loaded = fresh;
+  }
+  return loaded;
+}
+
+/**
  * Runs `script` and returns its reply with bulk strings as Buffers (task messages are binary).
- * EVALSHA first; on NOSCRIPT (a fresh or restarted Redis) the full source is sent with EVAL, which
- * also caches it for the next EVALSHA. Plain promise chaining rather than async/await: this is on
- * every task's path and each async layer costs a promise and microtask hops.
+ * EVALSHA, after a SCRIPT LOAD on the connection's first call of the script (see loadedOn); on
+ * NOSCRIPT (Redis restarted or flushed its scripts meanwhile) the call is sent again with EVAL,
+ * which caches the script for the next EVALSHA. Plain promise chaining rather than async/await:
+ * this is on every task's path and each async layer costs a promise and microtask hops.
  */
 export function runScript(
   redis: RedisLike,
@@ -74,6 +98,14 @@ export function runScript(
     );
   }
   const flat = args as (string | Buffer)[];
+  if (!redis.isCluster) {
+    const loaded = scriptsLoadedOn(redis);
+    if (!loaded.has(script.sha1)) {
+      loaded.add(script.sha1);
+      // A failed load shows up as NOSCRIPT on the call itself, which falls back to EVAL.
+      (redis.script('LOAD', script.source) as Promise<unknown>).catch(() => {});
+    }
+  }
   // A key prefix rewrites keys as ioredis builds the command: leave such a client to ioredis.
   const call = redis.options.keyPrefix
     ? redis.callBuffer('EVALSHA', script.sha1, keys.length, ...keys, ...flat)

@@ -1,11 +1,11 @@
 /**
- * Script loading (src/broker/script.ts): EVALSHA first, EVAL on NOSCRIPT, and how script errors
- * reach callers of RDB.
+ * Script loading (src/broker/script.ts): SCRIPT LOAD ahead of a connection's first call of a
+ * script, EVALSHA, EVAL on NOSCRIPT, and how script errors reach callers of RDB.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import * as keys from '../../src/base/keys.js';
 import { defineScript, runScript } from '../../src/broker/script.js';
 import { RedisCommandError } from '../../src/errors.js';
@@ -32,8 +32,33 @@ describe('runScript', () => {
     assert.equal(echo.numberOfKeys, 1);
   });
 
+  test("a connection's first call of a script loads it first: no call meets NOSCRIPT", async () => {
+    await env.raw.set('k', 'v');
+    await env.raw.script('FLUSH');
+    await env.raw.config('RESETSTAT');
+    const fresh = new Redis(env.redis.url);
+    try {
+      // Five calls before any reply on a Redis without the script: one SCRIPT LOAD goes out ahead
+      // of them on the same connection, so every call runs as EVALSHA.
+      const replies = (await Promise.all(
+        ['a', 'b', 'c', 'd', 'e'].map((arg) => runScript(fresh, echo, ['k'], [arg])),
+      )) as Buffer[][];
+      assert.deepEqual(
+        replies.map((r) => r[1]?.toString()),
+        ['a', 'b', 'c', 'd', 'e'],
+      );
+      assert.equal(await getCommandCalls(env.raw, 'script\\|load'), 1);
+      assert.equal(await getCommandCalls(env.raw, 'evalsha'), 5);
+      assert.equal(await getCommandCalls(env.raw, 'eval'), 0);
+    } finally {
+      fresh.disconnect();
+    }
+  });
+
   test('falls back to EVAL after SCRIPT FLUSH (NOSCRIPT) and uses EVALSHA again afterwards', async () => {
     await env.raw.set('k', 'v');
+    // This connection loaded the script before the flush, so its next call tries EVALSHA.
+    await runScript(env.raw, echo, ['k'], ['warm']);
     await env.raw.script('FLUSH');
     await env.raw.config('RESETSTAT');
     assert.equal(await scriptExists(env.raw, echo.sha1), false);
@@ -53,6 +78,26 @@ describe('runScript', () => {
 
     assert.equal(await getCommandCalls(env.raw, 'evalsha'), 2);
     assert.equal(await getCommandCalls(env.raw, 'eval'), 1);
+  });
+
+  test('a reconnected connection loads the script again: Redis may have restarted and lost it', async () => {
+    const fresh = new Redis(env.redis.url);
+    try {
+      await runScript(fresh, echo, ['k'], ['before']);
+      const ready = new Promise((resolve) => fresh.once('ready', resolve));
+      // Kill the connection from the server side; ioredis reconnects by itself.
+      const id = await fresh.client('ID');
+      await env.raw.client('KILL', 'ID', String(id));
+      await ready;
+      await env.raw.config('RESETSTAT');
+      await runScript(fresh, echo, ['k'], ['after']);
+      await runScript(fresh, echo, ['k'], ['again']);
+      assert.equal(await getCommandCalls(env.raw, 'script\\|load'), 1);
+      assert.equal(await getCommandCalls(env.raw, 'evalsha'), 2);
+      assert.equal(await getCommandCalls(env.raw, 'eval'), 0);
+    } finally {
+      fresh.disconnect();
+    }
   });
 
   test('replies keep binary bytes as Buffers', async () => {
