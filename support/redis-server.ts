@@ -1,4 +1,10 @@
 // Starts private redis-server processes on free loopback ports: used by the tests, the demo and the benchmark.
+//
+// A server does not outlive the Node process that started it, however that process dies: a
+// SIGKILL (a test runner's timeout, a killed bench, the OOM killer) runs no exit hook, so each
+// server runs under a small `sh` watchdog (see spawnRedisServer) that stops it within about half a
+// second once the Node process is gone. The spawned process is still redis-server itself: its pid,
+// its signals and its exit are the server's own, and it keeps its own process group.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,6 +42,57 @@ export async function freePort(): Promise<number> {
   await once(server, 'close');
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
+}
+
+/**
+ * The shell that runs redis-server under a watchdog (`sh -c GUARD redis-server ARGS...`). Its stdin
+ * is a pipe whose write end only the Node process holds; it moves it to fd 3 and forks the
+ * watchdog, which blocks reading it:
+ * - a line: Node saw the server exit (spawnRedisServer writes one then), so it leaves quietly;
+ * - end of file: the Node process is gone, however it died (the kernel closes a killed process's
+ *   descriptors), so it sends SIGTERM (and SIGCONT, for a server stopped with SIGSTOP), and SIGKILL
+ *   if the server is still there after 0.5 s.
+ * The watchdog is forked twice and the shell waits for the middle process, so it belongs to init
+ * rather than to redis-server (which would otherwise reap an unknown child of its own and log it).
+ * The shell then replaces itself with redis-server (`exec`), so the spawned process is the server:
+ * `$$` in the watchdog is its pid, and its signals and exit reach Node as without the watchdog.
+ * `sleep 0.1` needs a sleep that takes fractions (GNU, BSD/macOS, busybox); another only makes the
+ * SIGKILL come sooner.
+ */
+const GUARD = [
+  'exec 3<&0 </dev/null',
+  '( (',
+  '  if read -r _ <&3; then exit 0; fi',
+  '  kill -TERM $$ && kill -CONT $$ || exit 0',
+  '  for _ in 1 2 3 4 5; do sleep 0.1; kill -0 $$ || exit 0; done',
+  '  kill -KILL $$',
+  ') >/dev/null 2>&1 & )',
+  'exec "$0" "$@" 3<&-',
+].join('\n');
+
+/**
+ * Spawns `redis-server args...` guarded so that it exits when this process dies, even by SIGKILL
+ * (see {@link GUARD}); also SIGKILLed by an exit hook when this process exits normally first. The
+ * child is redis-server itself (same pid, signals and exit), its stdout and stderr are pipes, and it
+ * runs in its own process group, so a Ctrl-C meant for this process does not kill Redis before this
+ * process has shut down cleanly. Used by {@link startRedis} and by the tests' sentinels.
+ */
+export function spawnRedisServer(args: readonly string[]): ChildProcess {
+  const child = spawn('sh', ['-c', GUARD, 'redis-server', ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  // The watchdog may have left already (its write then fails with EPIPE): nothing to do.
+  child.stdin?.on('error', () => {});
+  child.once('exit', () => {
+    process.off('exit', killOnExit);
+    // The server is gone and reaped: tell the watchdog to leave without signalling a pid that may
+    // be reused by now.
+    child.stdin?.end('exited\n');
+  });
+  return child;
 }
 
 function ping(port: number): Promise<boolean> {
@@ -92,12 +149,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
       'warning',
       ...(options.extraArgs ?? []),
     ];
-    // Its own process group, so a Ctrl-C meant for the parent does not kill Redis before the parent
-    // has shut down cleanly; the exit hook below still stops it if the parent dies first.
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    child.once('exit', () => process.off('exit', killOnExit));
+    const child = spawnRedisServer(args);
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,1 +1,7 @@
-export { type StartRedisOptions, type TestRedis, freePort, startRedis } from '../../support/redis-server.js';
+export {
+  type StartRedisOptions,
+  type TestRedis,
+  freePort,
+  spawnRedisServer,
+  startRedis,
+} from '../../support/redis-server.js';

@@ -5,14 +5,14 @@
  * completes within a few seconds. Everything is torn down by `stop()`, and by `useSentinelTopology`'s
  * `after` hook however a test ends.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
-import { type TestRedis, freePort, startRedis } from './redis-server.js';
+import { type TestRedis, freePort, spawnRedisServer, startRedis } from './redis-server.js';
 import { type TcpProxy, startTcpProxy } from './tcp-proxy.js';
 import { waitFor } from './wait.js';
 
@@ -70,13 +70,8 @@ async function startSentinel(dir: string, index: number, masterPort: number): Pr
         '',
       ].join('\n'),
     );
-    const proc = spawn('redis-server', [conf, '--sentinel', '--loglevel', 'warning', '--logfile', ''], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const killOnExit = () => proc.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    proc.once('exit', () => process.off('exit', killOnExit));
+    // Guarded like the servers, so a sentinel does not outlive a SIGKILLed test process either.
+    const proc = spawnRedisServer([conf, '--sentinel', '--loglevel', 'warning', '--logfile', '']);
     let output = '';
     proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
