@@ -145,7 +145,9 @@ export interface DoneAndDequeueResult {
   registered: boolean;
   /**
    * 0 unless the queue's limits left pending tasks unleased: -1 when its concurrency cap is reached
-   * (room comes back when one of its tasks ends), else the ms until its rate allows another lease.
+   * (room comes back when one of its tasks ends), -2 when the limits bind and allowed more than the
+   * free slots, which such a call leases no more than (room comes back when a slot frees), else the
+   * ms until its rate allows another lease.
    */
   limited: number;
 }

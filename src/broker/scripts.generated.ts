@@ -3172,7 +3172,9 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 12, String.raw`--
 -- and concurrency cap allow, and when they are what stops it the reply says for how long the
 -- worker should leave the queue alone. When the limits bind, leases stop at the server's free slots
 -- (ARGV[11]): a prefetched task would hold a share of the limit that another worker could run now.
--- Such a queue never registers for hand-off (an enqueue would lease past the limits).
+-- When those free slots, not the limits, are what stops the leasing, the reply says so (-2), so
+-- the worker leaves the queue alone until a slot of its own frees instead of asking again with
+-- none. Such a queue never registers for hand-off (an enqueue would lease past the limits).
 --
 -- Idle registration (taskmill extension, see enqueue.lua's hand-off and lib/idle.lua): when this
 -- call found the pending list empty and its leases left some of the server's free slots (ARGV[11])
@@ -3224,7 +3226,9 @@ export const doneAndDequeue = defineScript('done-and-dequeue', 12, String.raw`--
 -- since1, id2, msg2, since2, ... (since: the task's pending_since, unix ns, or false when it had
 -- none: the worker's time-from-enqueue metric); registered is 1 when the server is now registered as idle, else 0; limited is 0
 -- unless the queue's limits left pending tasks unleased: then -1 (the concurrency cap: room comes
--- back when a task ends) or the ms until the rate allows the next lease.
+-- back when a task ends), -2 (the limits allowed more than the server's free slots, which leases
+-- stop at when they bind: room comes back when one of its slots frees) or the ms until the rate
+-- allows the next lease.
 
 -- Library: asynq's per-queue counters. Daily counters (processed:<date>, failed:<date>) expire 90
 -- days after they are created; the totals (processed, failed) wrap to the added count once the
@@ -3944,9 +3948,12 @@ local flags = maxLeased > 0 and redis.call('EXISTS', pausedKey, prioKey) or 0
 local prioritized = flags > 0 and redis.call('EXISTS', pausedKey) == 0
 local limits = nil
 local limited = 0
+-- The limits bind and allow more than the free slots: those are what this call stops at.
+local slotBound = false
 if maxLeased > 0 and (flags == 0 or prioritized) then
   limits = leaseBudget(limitsKey, rateKey, activeKey, maxLeased)
   if limits and limits.budget < maxLeased then
+    slotBound = freeSlots < limits.budget
     maxLeased = math.min(limits.budget, freeSlots)
   end
   if prioritized then
@@ -3974,7 +3981,11 @@ if maxLeased > 0 and (flags == 0 or prioritized) then
   if limits then
     logLeases(rateKey, limits, leased)
     if not emptied then
-      limited = limitedFor(rateKey, limits, leasedCount)
+      if slotBound then
+        limited = -2
+      else
+        limited = limitedFor(rateKey, limits, leasedCount)
+      end
       if limited ~= 0 and redis.call('LLEN', pendingKey) == 0 and redis.call('EXISTS', prioKey) == 0 then
         limited = 0
       end

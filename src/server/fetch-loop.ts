@@ -27,8 +27,10 @@
  * Limits. A queue whose limits (rate, concurrency cap) stopped its last lease call is skipped for as
  * long as the reply said, bounded by `taskCheckInterval` (queue-throttle.ts), while the other queues
  * are served; when nothing else has work the loop sleeps until the first skipped queue is due. A
- * skipped queue with successes to acknowledge is still called with the room, since the same call
- * frees its cap before leasing.
+ * queue whose limits bind leases only into free slots, so one whose last call ran out of them is
+ * skipped until a slot is free (asked with prefetch room only, it would lease nothing on every
+ * round). A skipped queue with successes to acknowledge is still called with the room, since the
+ * same call frees its cap before leasing.
  *
  * After stop(). Successes of handlers still running are acknowledged by a flusher per queue that
  * batches the same way (the first at once, those arriving meanwhile together in the next call);
@@ -145,7 +147,7 @@ export class FetchLoop {
 
   constructor(params: FetchLoopParams) {
     this.#p = params;
-    this.#throttle = new QueueThrottle(params.taskCheckInterval);
+    this.#throttle = new QueueThrottle(params.taskCheckInterval, () => params.freeSlots());
     this.#nextQueueOrder = queueOrder(params.queues, params.strictPriority);
   }
 

@@ -153,12 +153,20 @@ describe('queue limits in the lease script', () => {
     );
   });
 
-  test('a binding limit leases no more than the free slots; a limit with room leaves prefetching alone', async () => {
+  test('a binding limit leases no more than the free slots, and says so; a limit with room leaves prefetching alone', async () => {
     await seed(20);
     await setLimits({ rate: { limit: 5, periodMs: 60_000 } });
     const bound = await lease(10, 2);
     assert.equal(bound.leased.length, 2, 'prefetches would hold a share of the limit');
-    assert.equal(bound.limited, 0, 'the limit did not stop this call: the free slots did');
+    assert.equal(bound.limited, -2, 'the limit did not stop this call: the free slots did');
+    // Prefetch room only: nothing to lease until a slot frees, which the worker waits for.
+    const full = await lease(10, 0);
+    assert.equal(full.leased.length, 0);
+    assert.equal(full.limited, -2);
+    // Free slots beyond what the limit allows: the limit stopped it.
+    const rated = await lease(10, 10);
+    assert.equal(rated.leased.length, 3);
+    assert.ok(rated.limited > 0, `${rated.limited}`);
     await setLimits({ rate: { limit: 1000, periodMs: 60_000 } });
     const roomy = await lease(10, 2);
     assert.equal(roomy.leased.length, 10);

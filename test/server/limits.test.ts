@@ -184,15 +184,25 @@ describe('limited and unlimited queues on one worker', () => {
       assert.equal(task.type, 'job');
       await new Promise((r) => setTimeout(r, 1));
     });
-    await waitFor(() => ran.fast === 300, { timeout: 30_000, message: 'every fast task ran' });
-    const elapsed = Date.now() - started;
+    // The slow task may wait for a free slot (see below) until the fast backlog is done.
+    await waitFor(() => ran.fast === 300 && ran.slow === 1, {
+      timeout: 30_000,
+      message: 'every fast task and the one slow task ran',
+    });
     await server.shutdown();
+    const elapsed = Date.now() - started;
     monitor.disconnect();
     assert.equal(ran.slow, 1, 'one slow task per minute');
     assert.ok(calls.fast >= 20, `the fast queue took many calls (${calls.fast})`);
-    // The first call, then at most one per poll interval (and one more at shutdown's edge).
+    // What the throttle guarantees. The one success goes out in one call, through any skip. Any
+    // other call is followed by a skip of a full poll interval, with one exception: a call made with
+    // every slot taken (prefetch room only) leases nothing, since a queue whose limits bind leases
+    // only into free slots, and its reply (-2) skips the queue until the interval is over or a slot
+    // is free, whereupon the next call leases the task. So: at most one call per interval, plus the
+    // one that leases the task early, plus the acknowledgement. Polled on every round (the slots
+    // fill and free hundreds of times here), the queue would take dozens of calls.
     assert.ok(
-      calls.slow <= 2 + Math.ceil(elapsed / 1000),
+      calls.slow <= 3 + Math.floor(elapsed / 1000),
       `${calls.slow} calls on the slow queue in ${elapsed} ms`,
     );
   });
