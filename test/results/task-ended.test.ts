@@ -144,6 +144,36 @@ describe('task-ended hook', () => {
     assert.equal(await env.raw.exists(keys.progressKey(Q, 'a')), 0);
   });
 
+  test('one acknowledgement of several kept tasks reads the Redis clock once: the records share its time', async () => {
+    const msgs = ['t1', 't2', 't3'].map((id) => taskMsg({ id }));
+    await seedActive(
+      env.raw,
+      msgs.map((msg) => ({ msg, score: LEASE })),
+      KEEP,
+    );
+    const monitor = await monitorCommands(env.redis);
+    const seen: string[] = [];
+    monitor.on('monitor', (_time, args) => seen.push((args[0] ?? '').toUpperCase()));
+    try {
+      await broker.rdb.done(
+        Q,
+        msgs.map((msg) => ({ msg, revoked: false })),
+        Date.now(),
+      );
+      await env.raw.ping('end-marker');
+      await waitFor(() => seen.includes('PING'), { message: 'monitor caught up' });
+    } finally {
+      monitor.disconnect();
+    }
+    assert.equal(seen.filter((c) => c === 'TIME').length, 1, seen.join(' '));
+    assert.equal(seen.filter((c) => c === 'PUBLISH').length, 3);
+    const times = await Promise.all(msgs.map(async (m) => (await record(m.id))?.at));
+    assert.ok(
+      times[0] !== undefined && times.every((t) => t === times[0]),
+      `record times ${times.join(' ')}`,
+    );
+  });
+
   test('the hot path pays one HMGET per finished task and nothing else for the hook', async () => {
     const msgs = ['a', 'b', 'c'].map((id) => taskMsg({ id }));
     await seedActive(
