@@ -4,13 +4,14 @@
  * cannot load exits 1 with ERR_ISOLATION_MODULE, and --pool-size alone is a usage error.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Task } from '../../src/index.js';
 import { trackChildren } from '../helpers/children.js';
 import { collect, runCli, spawnCli } from '../helpers/cli.js';
 import { useTestEnv } from '../helpers/setup.js';
+import { procStat } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
 
 const env = useTestEnv();
@@ -18,26 +19,16 @@ const children = trackChildren();
 after(() => children.killAll());
 const HANDLERS = resolve('test/fixtures/isolation/handlers.mjs');
 
-/** The fields of /proc/<pid>/stat after the command name (which may hold spaces), or undefined. */
-function stat(pid: number | string): string[] | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
 /** The processes whose parent is `parent` (Linux /proc). */
 function childrenOf(parent: number): number[] {
   return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name) && stat(name)?.[1] === String(parent))
+    .filter((name) => /^\d+$/.test(name) && procStat(name)?.[1] === String(parent))
     .map(Number);
 }
 
 /** Whether the process runs (exists and is not a zombie left for a parent that does not reap). */
 function running(pid: number): boolean {
-  const fields = stat(pid);
+  const fields = procStat(pid);
   return fields !== undefined && fields[0] !== 'Z';
 }
 

@@ -53,6 +53,25 @@ async function listenOutcomes(): Promise<{ ids: string[]; close(): void }> {
   return { ids, close: () => sub.disconnect() };
 }
 
+/** The commands (upper case) Redis ran for one acknowledgement of `msgs`, scripts' inner ones included. */
+async function commandsOfOneAck(msgs: ReturnType<typeof taskMsg>[]): Promise<string[]> {
+  const monitor = await monitorCommands(env.redis);
+  const seen: string[] = [];
+  monitor.on('monitor', (_time, args) => seen.push((args[0] ?? '').toUpperCase()));
+  try {
+    await broker.rdb.done(
+      Q,
+      msgs.map((msg) => ({ msg, revoked: false })),
+      Date.now(),
+    );
+    await env.raw.ping('end-marker');
+    await waitFor(() => seen.includes('PING'), { message: 'monitor caught up' });
+  } finally {
+    monitor.disconnect();
+  }
+  return seen;
+}
+
 describe('task-ended hook', () => {
   test('an acknowledged task with x_keep and no retention leaves a completed record with its TTL, announced', async () => {
     const msg = taskMsg({ id: 'a' });
@@ -151,20 +170,7 @@ describe('task-ended hook', () => {
       msgs.map((msg) => ({ msg, score: LEASE })),
       KEEP,
     );
-    const monitor = await monitorCommands(env.redis);
-    const seen: string[] = [];
-    monitor.on('monitor', (_time, args) => seen.push((args[0] ?? '').toUpperCase()));
-    try {
-      await broker.rdb.done(
-        Q,
-        msgs.map((msg) => ({ msg, revoked: false })),
-        Date.now(),
-      );
-      await env.raw.ping('end-marker');
-      await waitFor(() => seen.includes('PING'), { message: 'monitor caught up' });
-    } finally {
-      monitor.disconnect();
-    }
+    const seen = await commandsOfOneAck(msgs);
     assert.equal(seen.filter((c) => c === 'TIME').length, 1, seen.join(' '));
     assert.equal(seen.filter((c) => c === 'PUBLISH').length, 3);
     const times = await Promise.all(msgs.map(async (m) => (await record(m.id))?.at));
@@ -180,20 +186,7 @@ describe('task-ended hook', () => {
       env.raw,
       msgs.map((msg) => ({ msg, score: LEASE })),
     );
-    const monitor = await monitorCommands(env.redis);
-    const seen: string[] = [];
-    monitor.on('monitor', (_time, args) => seen.push((args[0] ?? '').toUpperCase()));
-    try {
-      await broker.rdb.done(
-        Q,
-        msgs.map((msg) => ({ msg, revoked: false })),
-        Date.now(),
-      );
-      await env.raw.ping('end-marker');
-      await waitFor(() => seen.includes('PING'), { message: 'monitor caught up' });
-    } finally {
-      monitor.disconnect();
-    }
+    const seen = await commandsOfOneAck(msgs);
     assert.equal(seen.filter((c) => c === 'HMGET').length, 3);
     for (const c of ['PUBLISH', 'PEXPIRE', 'TIME', 'HGETALL'])
       assert.ok(!seen.includes(c), `no ${c}: ${seen.join(' ')}`);

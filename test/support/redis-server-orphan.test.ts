@@ -14,6 +14,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { killChild, trackChildren } from '../helpers/children.js';
 import { startRedis } from '../helpers/redis-server.js';
+import { procStat } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
 
 const OWNER = fileURLToPath(new URL('../fixtures/redis-owner.ts', import.meta.url));
@@ -33,18 +34,8 @@ after(async () => {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-/** The fields of /proc/<pid>/stat after the command name (state, ppid, pgrp, ...), or undefined. */
-function stat(pid: number | string): string[] | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
 /** Whether /proc is there to read (Linux); elsewhere kill(pid, 0) is the only answer. */
-const HAS_PROC = stat(process.pid) !== undefined;
+const HAS_PROC = procStat(process.pid) !== undefined;
 
 /**
  * Whether the process runs. A zombie counts as gone: the server is reparented when its owner dies,
@@ -56,7 +47,7 @@ function running(pid: number): boolean {
   } catch {
     return false;
   }
-  return !HAS_PROC || stat(pid)?.[0] !== 'Z';
+  return !HAS_PROC || procStat(pid)?.[0] !== 'Z';
 }
 
 /** Whether a process (not a zombie) of this process group runs: the server or its watchdog. */
@@ -64,7 +55,7 @@ function groupRunning(pgid: number): boolean {
   if (!HAS_PROC) return running(-pgid);
   return readdirSync('/proc').some((name) => {
     if (!/^\d+$/.test(name)) return false;
-    const fields = stat(name);
+    const fields = procStat(name);
     return fields !== undefined && fields[2] === String(pgid) && fields[0] !== 'Z';
   });
 }
