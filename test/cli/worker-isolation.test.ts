@@ -11,7 +11,7 @@ import { Task } from '../../src/index.js';
 import { trackChildren } from '../helpers/children.js';
 import { collect, runCli, spawnCli } from '../helpers/cli.js';
 import { useTestEnv } from '../helpers/setup.js';
-import { procStat } from '../helpers/proc.js';
+import { procStat, processRunning } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
 
 const env = useTestEnv();
@@ -24,12 +24,6 @@ function childrenOf(parent: number): number[] {
   return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name) && procStat(name)?.[1] === String(parent))
     .map(Number);
-}
-
-/** Whether the process runs (exists and is not a zombie left for a parent that does not reap). */
-function running(pid: number): boolean {
-  const fields = procStat(pid);
-  return fields !== undefined && fields[0] !== 'Z';
 }
 
 describe('worker --isolation', () => {
@@ -100,7 +94,7 @@ describe('worker --isolation', () => {
     });
     cli.kill('SIGKILL');
     await done;
-    await waitFor(() => pool.every((pid) => !running(pid)), {
+    await waitFor(() => pool.every((pid) => !processRunning(pid)), {
       timeout: 10_000,
       message: `the children ${pool.join(', ')} gone`,
     });

@@ -13,3 +13,21 @@ export function procStat(pid: number | string): string[] | undefined {
     return undefined;
   }
 }
+
+/** Whether /proc is there to read (Linux); elsewhere kill(pid, 0) is the only answer. */
+export const HAS_PROC = procStat(process.pid) !== undefined;
+
+/**
+ * Whether the process runs. A zombie counts as gone: a process whose parent died is reparented,
+ * and its new parent (init) reaps it in its own time.
+ */
+export function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  if (!HAS_PROC) return true;
+  const fields = procStat(pid);
+  return fields !== undefined && fields[0] !== 'Z';
+}

@@ -14,7 +14,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { killChild, trackChildren } from '../helpers/children.js';
 import { startRedis } from '../helpers/redis-server.js';
-import { procStat } from '../helpers/proc.js';
+import { HAS_PROC, procStat, processRunning } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
 
 const OWNER = fileURLToPath(new URL('../fixtures/redis-owner.ts', import.meta.url));
@@ -28,31 +28,15 @@ const dirs: string[] = [];
 after(async () => {
   await children.killAll();
   for (const pid of leftovers) {
-    if (!running(pid)) continue;
+    if (!processRunning(pid)) continue;
     process.kill(pid, 'SIGKILL');
   }
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-/** Whether /proc is there to read (Linux); elsewhere kill(pid, 0) is the only answer. */
-const HAS_PROC = procStat(process.pid) !== undefined;
-
-/**
- * Whether the process runs. A zombie counts as gone: the server is reparented when its owner dies,
- * and its new parent (init here) reaps it in its own time.
- */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  return !HAS_PROC || procStat(pid)?.[0] !== 'Z';
-}
-
 /** Whether a process (not a zombie) of this process group runs: the server or its watchdog. */
 function groupRunning(pgid: number): boolean {
-  if (!HAS_PROC) return running(-pgid);
+  if (!HAS_PROC) return processRunning(-pgid);
   return readdirSync('/proc').some((name) => {
     if (!/^\d+$/.test(name)) return false;
     const fields = procStat(name);
@@ -85,9 +69,9 @@ async function startOwner(): Promise<{ proc: ChildProcess; pid: number }> {
 describe('private redis-server and the process that started it', () => {
   test('SIGKILL of the owner: its redis-server exits', async () => {
     const { proc, pid } = await startOwner();
-    assert.ok(running(pid), 'the server runs while its owner does');
+    assert.ok(processRunning(pid), 'the server runs while its owner does');
     await killChild(proc);
-    await waitFor(() => !running(pid), { timeout: 5000, message: `redis-server ${pid} to exit` });
+    await waitFor(() => !processRunning(pid), { timeout: 5000, message: `redis-server ${pid} to exit` });
     await waitFor(() => !groupRunning(pid), { timeout: 5000, message: `process group ${pid} to be empty` });
     leftovers.delete(pid);
   });
@@ -96,7 +80,10 @@ describe('private redis-server and the process that started it', () => {
     const { proc, pid } = await startOwner();
     process.kill(pid, 'SIGSTOP');
     await killChild(proc);
-    await waitFor(() => !running(pid), { timeout: 5000, message: `stopped redis-server ${pid} to exit` });
+    await waitFor(() => !processRunning(pid), {
+      timeout: 5000,
+      message: `stopped redis-server ${pid} to exit`,
+    });
     await waitFor(() => !groupRunning(pid), { timeout: 5000, message: `process group ${pid} to be empty` });
     leftovers.delete(pid);
   });
