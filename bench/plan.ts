@@ -48,6 +48,14 @@ export function buildPlan(quick: boolean): Measurement[] {
       params: { rate: 1_000, seconds: quick ? 3 : 10 },
       timeoutMs: 90_000,
     },
+    // The same round trips with no queue, in a fresh process: how much of the latency run's tail
+    // the machine and V8's warm-up cost on their own.
+    {
+      id: 'latency-floor',
+      scenario: 'latency-floor',
+      params: { rate: 1_000, seconds: quick ? 3 : 10 },
+      timeoutMs: 90_000,
+    },
     { id: 'idle', scenario: 'idle', params: { idleMs: quick ? 2_000 : 5_000 }, timeoutMs: 90_000 },
     // Tasks on time (bench/scenarios/on-time.ts). The lead leaves BullMQ's slower bulk enqueue
     // time to store every task before the due moment.
@@ -481,6 +489,7 @@ export function diagnosticRows(): MetricRow[] {
   });
   rows.push(
     // What an application sees at start, apart from the rest (the headline p99 counts both).
+    latencyCost('tasks over 1 ms (p99 < 1 ms allows 1%)', 'latencyOver1Ms', 'tasks'),
     latencyCost('p99 of the first second (cold start)', 'firstSecondP99Ms', 'ms'),
     latencyCost('p99 after the first second', 'afterFirstSecondP99Ms', 'ms'),
     latencyCost('JS heap allocated/task (producer + worker)', 'allocatedBytesPerTask', 'bytes'),
@@ -490,6 +499,19 @@ export function diagnosticRows(): MetricRow[] {
     latencyCost('event-loop delay p99', 'eventLoopDelayP99Ms', 'ms'),
     latencyCost('Redis round-trip floor p50 (EVAL + PUBLISH, same pacing, no queue)', 'floorP50Ms', 'ms'),
     latencyCost('Redis round-trip floor p99 (EVAL + PUBLISH, same pacing, no queue)', 'floorP99Ms', 'ms'),
+  );
+  // The floor in a fresh process of its own: the system is not used, so both columns measure it.
+  const coldFloor = (label: string, metric: string, unit: MetricRow['unit']): MetricRow => ({
+    label: `latency floor in a fresh process (no queue, same count and pacing): ${label}`,
+    measurements: ['latency-floor'],
+    metric,
+    unit,
+    better: 'lower',
+  });
+  rows.push(
+    coldFloor('p50', 'coldFloorP50Ms', 'ms'),
+    coldFloor('p99', 'coldFloorP99Ms', 'ms'),
+    coldFloor('round trips over 1 ms', 'coldFloorOver1Ms', 'tasks'),
   );
   for (const mode of ['inline', 'process', 'thread'] as const)
     rows.push({

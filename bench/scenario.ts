@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import { enqueueBulk, enqueueSingle } from './scenarios/enqueue.js';
 import { idleLatency, steadyLatency } from './scenarios/latency.js';
+import { coldFloor } from './scenarios/latency-floor.js';
 import { delayedTasks, retryLateness, weightedQueues } from './scenarios/on-time.js';
 import { periodicTicks } from './scenarios/periodic.js';
 import { debounceScenario } from './scenarios/debounce.js';
@@ -25,6 +26,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   'enqueue-bulk': enqueueBulk,
   process: processing,
   latency: steadyLatency,
+  'latency-floor': coldFloor,
   idle: idleLatency,
   delayed: delayedTasks,
   retries: retryLateness,

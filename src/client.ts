@@ -107,8 +107,9 @@ interface QueuedEnqueue {
 }
 
 /**
- * Client enqueues tasks. It is safe to share one Client across an application; it opens its
- * Redis connection on first use.
+ * Client enqueues tasks. It is safe to share one Client across an application. It starts
+ * connecting to Redis when it is created and keeps the connection (and so the process) open until
+ * `close()`.
  * @example
  * const client = new Client('redis://127.0.0.1:6379');
  * await client.enqueue(sendEmail, { to: 'a@example.com' }, { processIn: 60_000 });
@@ -133,7 +134,8 @@ export class Client {
   #closed = false;
 
   /**
-   * Checks the options; the connection opens on first use.
+   * Checks the options and starts connecting; a Redis that cannot be reached is retried in the
+   * background, and calls fail with RedisUnavailableError meanwhile.
    * @throws InvalidOptionError naming the bad option
    */
   constructor(redis: RedisConnOpt, options: ClientOptions = {}) {
@@ -167,7 +169,7 @@ export class Client {
     this.#durable = resolveDurable(options.durable);
     const conn = openConnection(redis);
     if (this.#durable !== undefined && !canWaitForReplicas(conn)) {
-      // Nothing was sent yet (connections open on first use); drop it all the same.
+      // Nothing was sent yet (the connection starts below); drop it all the same.
       void closeConnection(conn);
       throw new InvalidOptionError(
         'Expected no `durable` option on a Redis Cluster connection: durable enqueue (WAIT) is supported on one Redis and on Sentinel deployments',
@@ -176,6 +178,9 @@ export class Client {
     this.#rdb = new RDB(conn);
     this.#deps = new RDBDeps(this.#rdb.connection);
     this.#results = new ResultsClient(this.#rdb.results, conn, { keepMs, pollIntervalMs });
+    // A producer usually enqueues soon after it starts: connecting and loading the enqueue script
+    // now keeps both off the first task's path (about 3 ms warm, 5-13 ms while V8 is still cold).
+    this.#rdb.connectForEnqueue();
   }
 
   /**

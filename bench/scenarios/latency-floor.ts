@@ -6,21 +6,30 @@
  * system needs at least this (taskmill's hand-off is one script call and one message), so the rows
  * show how much of the tail is the machine (timer and wake-up jitter, notably in a VM) and how
  * much is the queue.
+ *
+ * Measured twice: after each latency run, in its warm process (floorP50Ms / floorP99Ms), and as
+ * a scenario of its own in a fresh process (coldFloor), which shows what V8's warm-up and the
+ * machine cost a process that does nothing but this round trip, counted the same way as the
+ * latency run's tasks.
  */
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { percentile, sorted } from '../stats.js';
 import { paceOnTimer } from '../runtime-meter.js';
 import { Counter } from '../wait.js';
+import { type Scenario, need } from './types.js';
 
 const PUBLISH_ONE = "redis.call('PUBLISH', KEYS[1], ARGV[1]) return 1";
 
-/** p50 / p99 of `rate` × `seconds` round trips, in ms. */
-export async function measureRoundTripFloor(
-  url: string,
-  rate: number,
-  seconds: number,
-): Promise<{ floorP50Ms: number; floorP99Ms: number }> {
+/** The floor's figures: p50 / p99 in ms, and how many round trips took over 1 ms. */
+export interface RoundTripFloor {
+  floorP50Ms: number;
+  floorP99Ms: number;
+  floorOver1Ms: number;
+}
+
+/** `rate` × `seconds` round trips, released on the latency run's 1 ms timer. */
+export async function measureRoundTripFloor(url: string, rate: number, seconds: number): Promise<RoundTripFloor> {
   const total = Math.round(rate * seconds);
   const caller = new Redis(url);
   const subscriber = new Redis(url);
@@ -43,9 +52,27 @@ export async function measureRoundTripFloor(
     await arrived.reach(total, 'round-trip floor', 30_000);
     if (failures.length > 0) throw new Error(`${failures.length} floor calls failed: ${String(failures[0])}`);
     const s = sorted(latency);
-    return { floorP50Ms: percentile(s, 50), floorP99Ms: percentile(s, 99) };
+    let over1Ms = 0;
+    for (const x of latency) if (x > 1) over1Ms++;
+    return { floorP50Ms: percentile(s, 50), floorP99Ms: percentile(s, 99), floorOver1Ms: over1Ms };
   } finally {
     caller.disconnect();
     subscriber.disconnect();
   }
 }
+
+/**
+ * The floor alone in a fresh process, as long as a latency run: the system under test is not used
+ * (both columns measure the same thing, which also shows the run-to-run noise).
+ */
+export const coldFloor: Scenario = async ({ params }) => {
+  const floor = await measureRoundTripFloor(params.url, need(params, 'rate'), need(params, 'seconds'));
+  return {
+    metrics: {
+      coldFloorP50Ms: floor.floorP50Ms,
+      coldFloorP99Ms: floor.floorP99Ms,
+      coldFloorOver1Ms: floor.floorOver1Ms,
+    },
+    details: {},
+  };
+};

@@ -6,6 +6,8 @@ export const SCENARIO_NAMES = [
   'enqueue-bulk',
   'process',
   'latency',
+  // The latency run's round trip alone, in a fresh process (latency-floor.ts).
+  'latency-floor',
   'idle',
   // Tasks on time (on-time.ts).
   'delayed',

@@ -14,12 +14,12 @@ import type {
 import { callRedis, isCommandTimeout } from './errors.js';
 import { EnqueueOutcomeUnknownError, RedisUnavailableError } from '../errors.js';
 import { callAcrossSlots } from './cross-slot.js';
-import { type OwnedConnection, closeConnection } from './redis.js';
+import { type OwnedConnection, closeConnection, connectNow } from './redis.js';
 import { hotKeys } from './hot-keys.js';
 import { RDBDeps, parseRef } from './rdb-deps.js';
 import type { ParentResult } from '../task.js';
 import { RDBResults } from './rdb-results.js';
-import { type Script, runScript } from './script.js';
+import { type Script, preloadScripts, runScript } from './script.js';
 import * as scripts from './scripts.generated.js';
 import * as keys from '../base/keys.js';
 import { NORMAL_PRIORITY } from '../priority.js';
@@ -73,6 +73,16 @@ export class RDB implements Broker {
   /** The underlying connection (for components that need a duplicate, e.g. the subscriber). */
   get connection(): OwnedConnection {
     return this.#conn;
+  }
+
+  /**
+   * Connects now and loads the enqueue script as soon as the connection is ready, so that a
+   * producer's first enqueue is one round trip (for the Client, which otherwise connects on its
+   * first call).
+   */
+  connectForEnqueue(): void {
+    preloadScripts(this.#conn.redis, [scripts.enqueue]);
+    connectNow(this.#conn);
   }
 
   #run<T>(what: string, fn: () => Promise<T>): Promise<T> {

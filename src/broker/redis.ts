@@ -45,6 +45,10 @@ const FAIL_FAST: RedisOptions = {
   // ~6 s once the outage had lasted a while, breaking the fail-fast promise (test/faults/unreachable).
   retryStrategy: (times: number) => Math.min(times * 100, 1000),
   lazyConnect: true,
+  // How long ioredis waits, after ending a socket, before destroying it. Its timer is cleared only
+  // by the socket's 'close', which a socket that already failed (a refused connection) never emits
+  // again, so the default 2 s held the process open that long after close().
+  disconnectTimeout: 200,
 };
 
 /**
@@ -188,6 +192,16 @@ export function openConnection(given: RedisConnOpt, extra: RedisOptions = {}): O
     readyCount: () => readyCount,
     checkDb,
   };
+}
+
+/**
+ * Starts connecting a connection taskmill opened, instead of waiting for its first command. A
+ * failure is kept for the first command's error (see lastError) while ioredis goes on retrying in
+ * the background, as it does after any lost connection. A caller-owned client is left alone.
+ */
+export function connectNow(conn: OwnedConnection): void {
+  if (!conn.owned || conn.redis.status !== 'wait') return;
+  conn.redis.connect().catch(() => {});
 }
 
 /** Opens a second connection with the same settings (e.g. for SUBSCRIBE or blocking commands). */

@@ -79,6 +79,27 @@ function scriptsLoadedOn(redis: RedisLike): Set<string> {
 }
 
 /**
+ * Loads `preload` on every connection of `redis` as soon as it is ready, and again after each
+ * reconnect, so that the first call of each script is an EVALSHA that finds it cached. Not on a
+ * Cluster (see loadedOn), whose calls keep the NOSCRIPT fallback.
+ */
+export function preloadScripts(redis: RedisLike, preload: readonly Script[]): void {
+  if (redis.isCluster) return;
+  // Registered after the set's own 'ready' listener, which empties it: listeners run in order.
+  const loaded = scriptsLoadedOn(redis);
+  const load = () => {
+    for (const script of preload) {
+      if (loaded.has(script.sha1)) continue;
+      loaded.add(script.sha1);
+      // A failed load shows up as NOSCRIPT on the call itself, which falls back to EVAL.
+      (redis.script('LOAD', script.source) as Promise<unknown>).catch(() => {});
+    }
+  };
+  redis.on('ready', load);
+  if (redis.status === 'ready') load();
+}
+
+/**
  * Runs `script` and returns its reply with bulk strings as Buffers (task messages are binary).
  * EVALSHA, after a SCRIPT LOAD on the connection's first call of the script (see loadedOn); on
  * NOSCRIPT (Redis restarted or flushed its scripts meanwhile) the call is sent again with EVAL,

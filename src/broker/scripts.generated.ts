@@ -4911,8 +4911,9 @@ local function handOff(id, taskKey, msg, uniqueKey)
       return false
     end
     if canHandOff == nil then
-      canHandOff = redis.call('LLEN', pendingKey) == 0 and redis.call('EXISTS', prioKey) == 0
-        and redis.call('EXISTS', pausedKey) == 0
+      -- An empty list does not exist in Redis: one EXISTS checks the list, the priority ZSET and
+      -- the pause flag.
+      canHandOff = redis.call('EXISTS', pendingKey, prioKey, pausedKey) == 0
       if not canHandOff then
         return false
       end
