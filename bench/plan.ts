@@ -479,14 +479,18 @@ export function diagnosticRows(): MetricRow[] {
       },
     );
   }
+  /** Rows of one measurement, lower is better, labelled with a common prefix. */
+  const rowsOf =
+    (measurement: string, prefix: string) =>
+    (label: string, metric: string, unit: MetricRow['unit']): MetricRow => ({
+      label: `${prefix}${label}`,
+      measurements: [measurement],
+      metric,
+      unit,
+      better: 'lower',
+    });
   // The latency run's own costs: unlike its latencies, these barely move with load on the machine.
-  const latencyCost = (label: string, metric: string, unit: MetricRow['unit']): MetricRow => ({
-    label: `latency: ${label}`,
-    measurements: ['latency'],
-    metric,
-    unit,
-    better: 'lower',
-  });
+  const latencyCost = rowsOf('latency', 'latency: ');
   rows.push(
     // What an application sees at start, apart from the rest (the headline p99 counts both).
     latencyCost('tasks over 1 ms (p99 < 1 ms allows 1%)', 'latencyOver1Ms', 'tasks'),
@@ -501,13 +505,10 @@ export function diagnosticRows(): MetricRow[] {
     latencyCost('Redis round-trip floor p99 (EVAL + PUBLISH, same pacing, no queue)', 'floorP99Ms', 'ms'),
   );
   // The floor in a fresh process of its own: the system is not used, so both columns measure it.
-  const coldFloor = (label: string, metric: string, unit: MetricRow['unit']): MetricRow => ({
-    label: `latency floor in a fresh process (no queue, same count and pacing): ${label}`,
-    measurements: ['latency-floor'],
-    metric,
-    unit,
-    better: 'lower',
-  });
+  const coldFloor = rowsOf(
+    'latency-floor',
+    'latency floor in a fresh process (no queue, same count and pacing): ',
+  );
   rows.push(
     coldFloor('p50', 'coldFloorP50Ms', 'ms'),
     coldFloor('p99', 'coldFloorP99Ms', 'ms'),

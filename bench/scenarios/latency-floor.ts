@@ -29,7 +29,11 @@ export interface RoundTripFloor {
 }
 
 /** `rate` × `seconds` round trips, released on the latency run's 1 ms timer. */
-export async function measureRoundTripFloor(url: string, rate: number, seconds: number): Promise<RoundTripFloor> {
+export async function measureRoundTripFloor(
+  url: string,
+  rate: number,
+  seconds: number,
+): Promise<RoundTripFloor> {
   const total = Math.round(rate * seconds);
   const caller = new Redis(url);
   const subscriber = new Redis(url);

@@ -45,7 +45,9 @@ describe('Client: connecting before the first call', () => {
     await env.raw.config('RESETSTAT');
     // Redis drops the Client's connection (as a restart would, with its scripts gone).
     const list = String(await env.raw.client('LIST'));
-    const own = Number(/^id=(\d+) /.exec(list.split('\n').find((line) => !line.includes('cmd=client')) ?? '')?.[1]);
+    const own = Number(
+      /^id=(\d+) /.exec(list.split('\n').find((line) => !line.includes('cmd=client')) ?? '')?.[1],
+    );
     assert.ok(own > 0, `the Client's connection is listed: ${list}`);
     await env.raw.client('KILL', 'ID', String(own));
     await waitFor(async () => (await getCommandCalls(env.raw, 'script\\|load')) === 1, {
