@@ -375,20 +375,70 @@ end
 -- one slot its routing key (the caller's KEYS) names.
 
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
+
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
+  if level then
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
+  if keep ~= '0' then
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
 -- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
@@ -1081,20 +1131,70 @@ end
 -- one slot its routing key (the caller's KEYS) names.
 
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
+
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
+  if level then
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
+  if keep ~= '0' then
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
 -- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
@@ -1798,20 +1898,70 @@ export const depCreate = defineScript('dep-create', 1, String.raw`-- Step 2 of e
 -- one slot its routing key (the caller's KEYS) names.
 
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
+
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
+  if level then
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
+  if keep ~= '0' then
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
 -- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
@@ -2309,20 +2459,70 @@ export const depRegister = defineScript('dep-register', 1, String.raw`-- Step 1 
 -- one slot its routing key (the caller's KEYS) names.
 
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
+
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
+  if level then
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
+  if keep ~= '0' then
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
 -- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
@@ -2776,20 +2976,70 @@ export const depResolve = defineScript('dep-resolve', 1, String.raw`-- Step 4 of
 -- one slot its routing key (the caller's KEYS) names.
 
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
+
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
+  if level then
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
+  if keep ~= '0' then
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
 -- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
@@ -3573,20 +3823,70 @@ end
 -- one slot its routing key (the caller's KEYS) names.
 
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
+
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
+  if level then
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
+  if keep ~= '0' then
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
 -- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
@@ -4161,37 +4461,70 @@ local function dropIdle(idleKey, idleSlotsKey, server)
   redis.call('HDEL', idleSlotsKey, server)
 end
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
-  end
-end
 -- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua).
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
 
--- Writes a new task's taskmill fields (Go ignores them): its priority level (nil for normal; see
--- lib/priority.lua) and keep, its outcome record's TTL in ms ("0" = none; lib/task-ended.lua's
--- x_keep contract). A record an earlier task with this id left is deleted, so that nobody reads
--- it as this task's outcome.
-local function writeTaskFields(taskKeyPrefix, id, level, keep)
-  local taskKey = taskKeyPrefix .. id
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
   if level then
-    redis.call('HSET', taskKey, 'x_prio', level)
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
   if keep ~= '0' then
-    redis.call('HSET', taskKey, 'x_keep', keep)
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
     redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
   end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
 -- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
@@ -4444,15 +4777,15 @@ local function debounceOne(recordKey, newId, body, windowMs, mode, level, keep)
   end
   local untilText = string.format('%d', now + windowMs)
   if mode == 't' then
-    writeTask(taskKey, withId(body, newId), 'pending', nowNanos, '')
+    writeTask(taskKey, withId(body, newId), 'pending', nowNanos, '', level, keep)
     if pushPending(pendingKey, prioKey, prioSeqKey, newId, level, false) == 1 then
       wake = true
     end
   else
-    writeTask(taskKey, withId(body, newId), 'scheduled', nil, '')
+    writeTask(taskKey, withId(body, newId), 'scheduled', nil, '', level, keep)
     addDue(scheduledKey, dueKey, newId, untilText)
   end
-  writeTaskFields(taskKeyPrefix, newId, level, keep)
+  dropEarlierRecord(taskKeyPrefix, newId, keep)
   redis.call('HSET', recordKey, 'id', newId, 'until', untilText)
   redis.call('PEXPIRE', recordKey, windowMs)
   return newId, 0, untilText
@@ -4610,37 +4943,70 @@ local function dropIdle(idleKey, idleSlotsKey, server)
   redis.call('HDEL', idleSlotsKey, server)
 end
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
-  end
-end
 -- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua).
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
 
--- Writes a new task's taskmill fields (Go ignores them): its priority level (nil for normal; see
--- lib/priority.lua) and keep, its outcome record's TTL in ms ("0" = none; lib/task-ended.lua's
--- x_keep contract). A record an earlier task with this id left is deleted, so that nobody reads
--- it as this task's outcome.
-local function writeTaskFields(taskKeyPrefix, id, level, keep)
-  local taskKey = taskKeyPrefix .. id
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
   if level then
-    redis.call('HSET', taskKey, 'x_prio', level)
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
   if keep ~= '0' then
-    redis.call('HSET', taskKey, 'x_keep', keep)
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
     redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
   end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
 -- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
@@ -4903,7 +5269,7 @@ end
 
 -- Leases the task to an idle server and publishes it there; false when no idle server took it.
 -- The registration is looked up first: with no idle server (a busy queue) that is the only command.
-local function handOff(id, taskKey, msg, uniqueKey)
+local function handOff(id, taskKey, msg, uniqueKey, level, keep)
   while canHandOff ~= false do
     local server = nextIdleServer()
     if not server then
@@ -4934,7 +5300,7 @@ local function handOff(id, taskKey, msg, uniqueKey)
       if slotsLeft == 0 then
         dropIdle(idleKey, idleSlotsKey, server)
       end
-      writeTask(taskKey, msg, 'active', nil, uniqueKey)
+      writeTask(taskKey, msg, 'active', nil, uniqueKey, level, keep)
       redis.call('LPUSH', activeKey, id)
       redis.call('ZADD', leaseKey, expiry, id)
       return true
@@ -4981,10 +5347,11 @@ while more() do
   elseif group ~= '' and processAt == '0' then
     created = true
     addToGroup(taskKey, msg, groupKeyPrefix .. group, groupsKey, group, id, nowSec)
+    writeTaskFields(taskKey, level, keep)
   elseif processAt == '0' then
     created = true
-    if not handOff(id, taskKey, msg, uniqueKey) then
-      writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
+    if not handOff(id, taskKey, msg, uniqueKey, level, keep) then
+      writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey, level, keep)
       local length = pushPending(pendingKey, prioKey, prioSeqKey, id, level, false)
       if length > 0 then
         firstPushLength = firstPushLength or length
@@ -4992,12 +5359,12 @@ while more() do
     end
   else
     created = true
-    writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
+    writeTask(taskKey, msg, 'scheduled', nil, uniqueKey, level, keep)
     -- asynq's whole-second score for Go peers, the precise time in the extension record.
     addDue(scheduledKey, dueKey, id, processAt, group == '' and level == nil)
   end
   if created then
-    writeTaskFields(taskKeyPrefix, id, level, keep)
+    dropEarlierRecord(taskKeyPrefix, id, keep)
   end
   if created and setKey ~= '' then
     deleteAggregationSet(setKey, aggregationSetsKey, taskKeyPrefix)
@@ -6138,20 +6505,70 @@ end
 -- one slot its routing key (the caller's KEYS) names.
 
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
+
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
+  if level then
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
+  if keep ~= '0' then
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
 -- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
@@ -7391,20 +7808,70 @@ end
 -- one slot its routing key (the caller's KEYS) names.
 
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
+
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
+  if level then
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
+  if keep ~= '0' then
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
 -- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
@@ -8679,20 +9146,70 @@ end
 -- one slot its routing key (the caller's KEYS) names.
 
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
+
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
+  if level then
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
+  if keep ~= '0' then
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
 -- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
@@ -9408,20 +9925,70 @@ end
 -- one slot its routing key (the caller's KEYS) names.
 
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
+
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
+  if level then
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
+  if keep ~= '0' then
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: the one hook where a task ends (taskmill extension, docs/workflows.md). Every script
 -- that ends a task calls taskEnded before it deletes or rewrites the task's hash: the worker's
@@ -10049,20 +10616,70 @@ end
 -- one slot its routing key (the caller's KEYS) names.
 
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
+-- Library: a new task's taskmill fields, written by the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
+
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
+  if level then
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
+  if keep ~= '0' then
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: per-task priority inside a queue (taskmill extension; docs/workflows.md "Priority").
 -- A pending task of the normal level (50, or no level) stays in asynq's pending list, so plain
@@ -10545,37 +11162,70 @@ export const schedulerEnqueue = defineScript('scheduler-enqueue', 7, String.raw`
 -- already handled (or a missed tick with no record to tell).
 
 -- Library: writing a new task's hash, as asynq's enqueue scripts write it (enqueue.lua for
--- clients and aggregates, scheduler-enqueue.lua for periodic ticks).
+-- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
+-- dependents that become runnable).
 
--- Writes a task's hash: its message and state, the time it went pending when it is pending, and
--- its uniqueness lock key when it has one (last, as asynq writes them).
-local function writeTask(taskKey, msg, state, pendingSince, uniqueKey)
-  if pendingSince and uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince, 'unique_key', uniqueKey)
-  elseif pendingSince then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'pending_since', pendingSince)
-  elseif uniqueKey ~= '' then
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state, 'unique_key', uniqueKey)
-  else
-    redis.call('HSET', taskKey, 'msg', msg, 'state', state)
-  end
-end
 -- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua).
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
+-- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
+-- in one of their own.
 
--- Writes a new task's taskmill fields (Go ignores them): its priority level (nil for normal; see
--- lib/priority.lua) and keep, its outcome record's TTL in ms ("0" = none; lib/task-ended.lua's
--- x_keep contract). A record an earlier task with this id left is deleted, so that nobody reads
--- it as this task's outcome.
-local function writeTaskFields(taskKeyPrefix, id, level, keep)
-  local taskKey = taskKeyPrefix .. id
+-- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
+-- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
+-- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
+local function appendTaskFields(args, n, level, keep)
   if level then
-    redis.call('HSET', taskKey, 'x_prio', level)
+    args[n + 1] = 'x_prio'
+    args[n + 2] = level
+    n = n + 2
   end
   if keep ~= '0' then
-    redis.call('HSET', taskKey, 'x_keep', keep)
+    args[n + 1] = 'x_keep'
+    args[n + 2] = keep
+    n = n + 2
+  end
+  return n
+end
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
     redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
   end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
+end
+
+-- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
+-- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
+-- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
+-- caller drops an earlier record with dropEarlierRecord).
+local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
+  local args = { taskKey, 'msg', msg, 'state', state }
+  local n = 5
+  if pendingSince then
+    args[6] = 'pending_since'
+    args[7] = pendingSince
+    n = 7
+  end
+  if uniqueKey ~= '' then
+    args[n + 1] = 'unique_key'
+    args[n + 2] = uniqueKey
+    n = n + 2
+  end
+  if keep then
+    n = appendTaskFields(args, n, level, keep)
+  end
+  redis.call('HSET', unpack(args, 1, n))
 end
 -- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
 -- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
@@ -10795,20 +11445,21 @@ for i = FIRST_CANDIDATE, #ARGV, 6 do
     elseif group ~= '' then
       result = 1
       addToGroup(taskKey, msg, groupKeyPrefix .. group, groupsKey, group, id, nowSec)
+      writeTaskFields(taskKey, level, keep)
     else
       result = 1
       if processAt == '0' then
-        writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
+        writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey, level, keep)
         if pushPending(pendingKey, prioKey, prioSeqKey, id, level, false) == 1 then
           wake = true
         end
       else
-        writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
+        writeTask(taskKey, msg, 'scheduled', nil, uniqueKey, level, keep)
         addDue(scheduledKey, dueKey, id, processAt)
       end
     end
     if result == 1 then
-      writeTaskFields(taskKeyPrefix, id, level, keep)
+      dropEarlierRecord(taskKeyPrefix, id, keep)
     end
   end
   results[#results + 1] = result

@@ -52,7 +52,6 @@
 
 --!include lib/idle.lua
 --!include lib/write-task.lua
---!include lib/task-fields.lua
 --!include lib/due.lua
 --!include lib/priority.lua
 --!include lib/batch-index.lua
@@ -118,15 +117,15 @@ local function debounceOne(recordKey, newId, body, windowMs, mode, level, keep)
   end
   local untilText = string.format('%d', now + windowMs)
   if mode == 't' then
-    writeTask(taskKey, withId(body, newId), 'pending', nowNanos, '')
+    writeTask(taskKey, withId(body, newId), 'pending', nowNanos, '', level, keep)
     if pushPending(pendingKey, prioKey, prioSeqKey, newId, level, false) == 1 then
       wake = true
     end
   else
-    writeTask(taskKey, withId(body, newId), 'scheduled', nil, '')
+    writeTask(taskKey, withId(body, newId), 'scheduled', nil, '', level, keep)
     addDue(scheduledKey, dueKey, newId, untilText)
   end
-  writeTaskFields(taskKeyPrefix, newId, level, keep)
+  dropEarlierRecord(taskKeyPrefix, newId, keep)
   redis.call('HSET', recordKey, 'id', newId, 'until', untilText)
   redis.call('PEXPIRE', recordKey, windowMs)
   return newId, 0, untilText

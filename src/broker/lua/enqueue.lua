@@ -90,7 +90,6 @@
 
 --!include lib/idle.lua
 --!include lib/write-task.lua
---!include lib/task-fields.lua
 --!include lib/due.lua
 --!include lib/aggregation.lua
 --!include lib/priority.lua
@@ -146,7 +145,7 @@ end
 
 -- Leases the task to an idle server and publishes it there; false when no idle server took it.
 -- The registration is looked up first: with no idle server (a busy queue) that is the only command.
-local function handOff(id, taskKey, msg, uniqueKey)
+local function handOff(id, taskKey, msg, uniqueKey, level, keep)
   while canHandOff ~= false do
     local server = nextIdleServer()
     if not server then
@@ -177,7 +176,7 @@ local function handOff(id, taskKey, msg, uniqueKey)
       if slotsLeft == 0 then
         dropIdle(idleKey, idleSlotsKey, server)
       end
-      writeTask(taskKey, msg, 'active', nil, uniqueKey)
+      writeTask(taskKey, msg, 'active', nil, uniqueKey, level, keep)
       redis.call('LPUSH', activeKey, id)
       redis.call('ZADD', leaseKey, expiry, id)
       return true
@@ -224,10 +223,11 @@ while more() do
   elseif group ~= '' and processAt == '0' then
     created = true
     addToGroup(taskKey, msg, groupKeyPrefix .. group, groupsKey, group, id, nowSec)
+    writeTaskFields(taskKey, level, keep)
   elseif processAt == '0' then
     created = true
-    if not handOff(id, taskKey, msg, uniqueKey) then
-      writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
+    if not handOff(id, taskKey, msg, uniqueKey, level, keep) then
+      writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey, level, keep)
       local length = pushPending(pendingKey, prioKey, prioSeqKey, id, level, false)
       if length > 0 then
         firstPushLength = firstPushLength or length
@@ -235,12 +235,12 @@ while more() do
     end
   else
     created = true
-    writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
+    writeTask(taskKey, msg, 'scheduled', nil, uniqueKey, level, keep)
     -- asynq's whole-second score for Go peers, the precise time in the extension record.
     addDue(scheduledKey, dueKey, id, processAt, group == '' and level == nil)
   end
   if created then
-    writeTaskFields(taskKeyPrefix, id, level, keep)
+    dropEarlierRecord(taskKeyPrefix, id, keep)
   end
   if created and setKey ~= '' then
     deleteAggregationSet(setKey, aggregationSetsKey, taskKeyPrefix)

@@ -42,7 +42,6 @@
 -- already handled (or a missed tick with no record to tell).
 
 --!include lib/write-task.lua
---!include lib/task-fields.lua
 --!include lib/due.lua
 --!include lib/aggregation.lua
 --!include lib/priority.lua
@@ -94,20 +93,21 @@ for i = FIRST_CANDIDATE, #ARGV, 6 do
     elseif group ~= '' then
       result = 1
       addToGroup(taskKey, msg, groupKeyPrefix .. group, groupsKey, group, id, nowSec)
+      writeTaskFields(taskKey, level, keep)
     else
       result = 1
       if processAt == '0' then
-        writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey)
+        writeTask(taskKey, msg, 'pending', nowNanos, uniqueKey, level, keep)
         if pushPending(pendingKey, prioKey, prioSeqKey, id, level, false) == 1 then
           wake = true
         end
       else
-        writeTask(taskKey, msg, 'scheduled', nil, uniqueKey)
+        writeTask(taskKey, msg, 'scheduled', nil, uniqueKey, level, keep)
         addDue(scheduledKey, dueKey, id, processAt)
       end
     end
     if result == 1 then
-      writeTaskFields(taskKeyPrefix, id, level, keep)
+      dropEarlierRecord(taskKeyPrefix, id, keep)
     end
   end
   results[#results + 1] = result
