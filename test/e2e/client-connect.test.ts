@@ -3,6 +3,7 @@
  * so a producer's first enqueue is not slowed by connecting, the ready check and a SCRIPT LOAD.
  * Redis's own counters show what reached it; closing an unused Client is covered with the other
  * lifecycle sequences (test/server/start-shutdown.test.ts, which checks that the process exits).
+ * And an enqueue writes a task's hash, its taskmill fields included, in one HSET.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -56,6 +57,24 @@ describe('Client: connecting before the first call', () => {
     await client.enqueue(new Task('after', 'x'));
     assert.equal(await getCommandCalls(env.raw, 'eval'), 0, 'no NOSCRIPT fallback');
     assert.equal(await getCommandCalls(env.raw, 'evalsha'), 1);
+    await client.close();
+  });
+});
+
+describe('Client: what an enqueue writes', () => {
+  test("a task's hash is written with one HSET, its taskmill fields (x_keep, x_prio) included", async () => {
+    const client = env.client();
+    await client.enqueue(new Task('warm', 'x'));
+    await env.raw.config('RESETSTAT');
+    await client.enqueue(new Task('plain', 'x', { taskId: 'plain' }));
+    await client.enqueue(new Task('urgent', 'x', { taskId: 'urgent', priority: 'high', processIn: 60_000 }));
+    assert.equal(await getCommandCalls(env.raw, 'hset'), 2, 'one HSET per task');
+    // The fields are there all the same: one minute of outcome record (the default), and the level.
+    assert.equal(await env.raw.hget('asynq:{default}:t:plain', 'x_keep'), '60000');
+    assert.equal(await env.raw.hget('asynq:{default}:t:urgent', 'x_keep'), '60000');
+    assert.equal(await env.raw.hget('asynq:{default}:t:urgent', 'x_prio'), '75');
+    assert.equal(await env.raw.hget('asynq:{default}:t:plain', 'state'), 'pending');
+    assert.equal(await env.raw.hget('asynq:{default}:t:urgent', 'state'), 'scheduled');
     await client.close();
   });
 });
