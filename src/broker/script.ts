@@ -78,6 +78,14 @@ function scriptsLoadedOn(redis: RedisLike): Set<string> {
   return loaded;
 }
 
+/** Sends SCRIPT LOAD for `script` unless `loaded` (the connection's set) already has it. */
+function loadOnce(redis: RedisLike, loaded: Set<string>, script: Script): void {
+  if (loaded.has(script.sha1)) return;
+  loaded.add(script.sha1);
+  // A failed load shows up as NOSCRIPT on the call itself, which falls back to EVAL.
+  (redis.script('LOAD', script.source) as Promise<unknown>).catch(() => {});
+}
+
 /**
  * Loads `preload` on every connection of `redis` as soon as it is ready, and again after each
  * reconnect, so that the first call of each script is an EVALSHA that finds it cached. Not on a
@@ -88,12 +96,7 @@ export function preloadScripts(redis: RedisLike, preload: readonly Script[]): vo
   // Registered after the set's own 'ready' listener, which empties it: listeners run in order.
   const loaded = scriptsLoadedOn(redis);
   const load = () => {
-    for (const script of preload) {
-      if (loaded.has(script.sha1)) continue;
-      loaded.add(script.sha1);
-      // A failed load shows up as NOSCRIPT on the call itself, which falls back to EVAL.
-      (redis.script('LOAD', script.source) as Promise<unknown>).catch(() => {});
-    }
+    for (const script of preload) loadOnce(redis, loaded, script);
   };
   redis.on('ready', load);
   if (redis.status === 'ready') load();
@@ -119,14 +122,7 @@ export function runScript(
     );
   }
   const flat = args as (string | Buffer)[];
-  if (!redis.isCluster) {
-    const loaded = scriptsLoadedOn(redis);
-    if (!loaded.has(script.sha1)) {
-      loaded.add(script.sha1);
-      // A failed load shows up as NOSCRIPT on the call itself, which falls back to EVAL.
-      (redis.script('LOAD', script.source) as Promise<unknown>).catch(() => {});
-    }
-  }
+  if (!redis.isCluster) loadOnce(redis, scriptsLoadedOn(redis), script);
   // A key prefix rewrites keys as ioredis builds the command: leave such a client to ioredis.
   const call = redis.options.keyPrefix
     ? redis.callBuffer('EVALSHA', script.sha1, keys.length, ...keys, ...flat)
