@@ -378,11 +378,6 @@ end
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -400,28 +395,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -1134,11 +1111,6 @@ end
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -1156,28 +1128,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -1901,11 +1855,6 @@ export const depCreate = defineScript('dep-create', 1, String.raw`-- Step 2 of e
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -1923,28 +1872,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -2462,11 +2393,6 @@ export const depRegister = defineScript('dep-register', 1, String.raw`-- Step 1 
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -2484,28 +2410,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -2979,11 +2887,6 @@ export const depResolve = defineScript('dep-resolve', 1, String.raw`-- Step 4 of
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -3001,28 +2904,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -3826,11 +3711,6 @@ end
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -3848,28 +3728,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -4464,11 +4326,6 @@ end
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -4486,28 +4343,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -4525,6 +4364,29 @@ local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, ke
     n = appendTaskFields(args, n, level, keep)
   end
   redis.call('HSET', unpack(args, 1, n))
+end
+-- Library: the rest of a new task's taskmill fields, for the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua). The fields
+-- themselves go into the task's one HSET (lib/write-task.lua), except for a task whose hash another
+-- library wrote (a grouped task), which gets an HSET of its own here.
+
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
 end
 -- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
 -- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
@@ -4946,11 +4808,6 @@ end
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -4968,28 +4825,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -5007,6 +4846,29 @@ local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, ke
     n = appendTaskFields(args, n, level, keep)
   end
   redis.call('HSET', unpack(args, 1, n))
+end
+-- Library: the rest of a new task's taskmill fields, for the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua). The fields
+-- themselves go into the task's one HSET (lib/write-task.lua), except for a task whose hash another
+-- library wrote (a grouped task), which gets an HSET of its own here.
+
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
 end
 -- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
 -- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix
@@ -6508,11 +6370,6 @@ end
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -6530,28 +6387,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -7811,11 +7650,6 @@ end
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -7833,28 +7667,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -9149,11 +8965,6 @@ end
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -9171,28 +8982,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -9928,11 +9721,6 @@ end
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -9950,28 +9738,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -10619,11 +10389,6 @@ end
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -10641,28 +10406,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -11165,11 +10912,6 @@ export const schedulerEnqueue = defineScript('scheduler-enqueue', 7, String.raw`
 -- clients and aggregates, scheduler-enqueue.lua for periodic ticks, lib/dependents.lua for
 -- dependents that become runnable).
 
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
-
 -- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
 -- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
 -- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
@@ -11187,28 +10929,10 @@ local function appendTaskFields(args, n, level, keep)
   return n
 end
 
--- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
--- that nobody reads it as this task's outcome.
-local function dropEarlierRecord(taskKeyPrefix, id, keep)
-  if keep ~= '0' then
-    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
-  end
-end
-
--- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
--- lib/aggregation.lua's addToGroup), in one HSET when it has any.
-local function writeTaskFields(taskKey, level, keep)
-  local args = { taskKey }
-  local n = appendTaskFields(args, 1, level, keep)
-  if n > 1 then
-    redis.call('HSET', unpack(args, 1, n))
-  end
-end
-
 -- Writes a task's hash in one HSET: its message and state, the time it went pending when it is
 -- pending, its uniqueness lock key when it has one (in asynq's order), and, when keep is given,
--- the taskmill fields of a task created from a producer's options (lib/task-fields.lua; the
--- caller drops an earlier record with dropEarlierRecord).
+-- the taskmill fields of a task created from a producer's options (the caller drops an earlier
+-- record with lib/task-fields.lua's dropEarlierRecord).
 local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, keep)
   local args = { taskKey, 'msg', msg, 'state', state }
   local n = 5
@@ -11226,6 +10950,29 @@ local function writeTask(taskKey, msg, state, pendingSince, uniqueKey, level, ke
     n = appendTaskFields(args, n, level, keep)
   end
   redis.call('HSET', unpack(args, 1, n))
+end
+-- Library: the rest of a new task's taskmill fields, for the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua). The fields
+-- themselves go into the task's one HSET (lib/write-task.lua), except for a task whose hash another
+-- library wrote (a grouped task), which gets an HSET of its own here.
+
+
+-- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
+-- that nobody reads it as this task's outcome.
+local function dropEarlierRecord(taskKeyPrefix, id, keep)
+  if keep ~= '0' then
+    redis.call('DEL', string.sub(taskKeyPrefix, 1, -3) .. 'x:result:' .. id)
+  end
+end
+
+-- Writes the taskmill fields of a task whose hash another library wrote (a grouped task's, by
+-- lib/aggregation.lua's addToGroup), in one HSET when it has any.
+local function writeTaskFields(taskKey, level, keep)
+  local args = { taskKey }
+  local n = appendTaskFields(args, 1, level, keep)
+  if n > 1 then
+    redis.call('HSET', unpack(args, 1, n))
+  end
 end
 -- Library: precise due times of scheduled and retry tasks (taskmill extension; see forward.lua and
 -- docs/internals.md "Tasks on time"). asynq scores the scheduled and retry ZSETs in whole unix

@@ -52,6 +52,7 @@
 
 --!include lib/idle.lua
 --!include lib/write-task.lua
+--!include lib/task-fields.lua
 --!include lib/due.lua
 --!include lib/priority.lua
 --!include lib/batch-index.lua

@@ -90,6 +90,7 @@
 
 --!include lib/idle.lua
 --!include lib/write-task.lua
+--!include lib/task-fields.lua
 --!include lib/due.lua
 --!include lib/aggregation.lua
 --!include lib/priority.lua

@@ -42,6 +42,7 @@
 -- already handled (or a missed tick with no record to tell).
 
 --!include lib/write-task.lua
+--!include lib/task-fields.lua
 --!include lib/due.lua
 --!include lib/aggregation.lua
 --!include lib/priority.lua

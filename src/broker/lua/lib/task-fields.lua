@@ -1,24 +1,9 @@
--- Library: a new task's taskmill fields, written by the scripts that create tasks from a
--- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua), with the hash in
--- one HSET (lib/write-task.lua) or, for a task whose hash another library wrote (a grouped task),
--- in one of their own.
+-- Library: the rest of a new task's taskmill fields, for the scripts that create tasks from a
+-- producer's options (enqueue.lua, enqueue-debounce.lua, scheduler-enqueue.lua). The fields
+-- themselves go into the task's one HSET (lib/write-task.lua), except for a task whose hash another
+-- library wrote (a grouped task), which gets an HSET of its own here.
 
--- Appends a new task's taskmill fields (Go ignores them) to an HSET's arguments, from index n + 1:
--- its priority level (nil for normal; see lib/priority.lua) and keep, its outcome record's TTL in
--- ms ("0" = none; lib/task-ended.lua's x_keep contract). Returns the new argument count.
-local function appendTaskFields(args, n, level, keep)
-  if level then
-    args[n + 1] = 'x_prio'
-    args[n + 2] = level
-    n = n + 2
-  end
-  if keep ~= '0' then
-    args[n + 1] = 'x_keep'
-    args[n + 2] = keep
-    n = n + 2
-  end
-  return n
-end
+--!include lib/write-task.lua
 
 -- Deletes the outcome record an earlier task with this id left, when the new task keeps one, so
 -- that nobody reads it as this task's outcome.
