@@ -22,6 +22,13 @@ export function percentile(sortedValues: readonly number[], p: number): number {
   return sortedValues[Math.min(sortedValues.length, Math.max(1, rank)) - 1] as number;
 }
 
+/** How many of `values` are above `limit` (e.g. latencies over 1 ms: p99 < 1 ms allows 1%). */
+export function countAbove(values: ArrayLike<number>, limit: number): number {
+  let count = 0;
+  for (let i = 0; i < values.length; i++) if ((values[i] as number) > limit) count++;
+  return count;
+}
+
 export interface Summary {
   median: number;
   min: number;

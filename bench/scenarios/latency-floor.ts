@@ -14,7 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { percentile, sorted } from '../stats.js';
+import { countAbove, percentile, sorted } from '../stats.js';
 import { paceOnTimer } from '../runtime-meter.js';
 import { Counter } from '../wait.js';
 import { type Scenario, need } from './types.js';
@@ -56,9 +56,11 @@ export async function measureRoundTripFloor(
     await arrived.reach(total, 'round-trip floor', 30_000);
     if (failures.length > 0) throw new Error(`${failures.length} floor calls failed: ${String(failures[0])}`);
     const s = sorted(latency);
-    let over1Ms = 0;
-    for (const x of latency) if (x > 1) over1Ms++;
-    return { floorP50Ms: percentile(s, 50), floorP99Ms: percentile(s, 99), floorOver1Ms: over1Ms };
+    return {
+      floorP50Ms: percentile(s, 50),
+      floorP99Ms: percentile(s, 99),
+      floorOver1Ms: countAbove(latency, 1),
+    };
   } finally {
     caller.disconnect();
     subscriber.disconnect();
